@@ -1,0 +1,69 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { timing } from "hono/timing";
+import type { CollectionDefinition } from "./core/collections/define";
+import type { AppEnv } from "./core/http/context";
+import { onError, onNotFound } from "./core/http/error-handler";
+import { ApiError } from "./core/http/errors";
+import { healthRoutes } from "./core/http/health";
+import { requestLog } from "./core/observability/request-log";
+import type { Platform } from "./core/platform/types";
+import type { Config } from "./env";
+
+export interface AppOptions {
+  platform: Platform;
+  config: Pick<Config, "corsOrigins" | "bodyLimitBytes">;
+  collections: readonly CollectionDefinition[];
+}
+
+const anonymous = { kind: "anonymous" } as const;
+
+/**
+ * Builds the one Nearbase app. Both homes call this with their platform; the middleware order
+ * below is the request flow from DESIGN.md and lives nowhere else.
+ */
+export function createApp({ platform, config }: AppOptions) {
+  const app = new Hono<AppEnv>();
+
+  app.use(async function platformContext(c, next) {
+    c.set("platform", platform);
+    c.set("principal", anonymous);
+    await next();
+  });
+  app.use(requestId({ limitLength: 128 }));
+  app.use(timing({ total: true, crossOrigin: false }));
+  app.use(requestLog());
+  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  if (config.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins,
+        exposeHeaders: ["x-request-id", "server-timing", "etag", "retry-after"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    bodyLimit({
+      maxSize: config.bodyLimitBytes,
+      onError: () => {
+        throw new ApiError(
+          "PAYLOAD_TOO_LARGE",
+          `Request bodies are limited to ${config.bodyLimitBytes} bytes.`,
+        );
+      },
+    }),
+  );
+
+  app.get("/", (c) => c.json({ name: "nearbase", health: "/health", ready: "/ready" }));
+  app.route("/", healthRoutes);
+
+  app.notFound(onNotFound);
+  app.onError(onError);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

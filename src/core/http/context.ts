@@ -1,0 +1,17 @@
+import type { TimingVariables } from "hono/timing";
+import type { Platform } from "../platform/types";
+
+/** Who is calling. Auth fills this in; until then every request is anonymous. */
+export type Principal =
+  | { kind: "anonymous" }
+  | { kind: "user"; id: string; role: "admin" | "user" }
+  | { kind: "apiKey"; id: string; ownerId: string; scopes: readonly string[] };
+
+/** The one Hono environment type every route and middleware in Nearbase uses. */
+export interface AppEnv {
+  Variables: TimingVariables & {
+    requestId: string;
+    platform: Platform;
+    principal: Principal;
+  };
+}

@@ -1,0 +1,79 @@
+import type { Client } from "@libsql/client";
+import type { Database } from "../db/client";
+import type { LogSink } from "../observability/logger";
+
+/**
+ * The ports a home (Node or Workers) provides. The engine only talks to these, so nothing in
+ * `src/core` knows where it runs. Ports whose issue has not landed yet have a no-op
+ * implementation that announces itself once at start (see `unimplemented.ts`).
+ */
+export interface Platform {
+  readonly name: "node" | "workers";
+  /** The primary database (drizzle over libSQL). */
+  readonly db: Database;
+  /** The raw libSQL client under `db`, for health checks and batches drizzle cannot express. */
+  readonly sql: Client;
+  readonly clock: Clock;
+  readonly log: LogSink;
+  readonly cache: CachePort;
+  readonly rateLimiter: RateLimiterPort;
+  readonly events: EventDispatcher;
+  readonly secrets: SecretStore;
+  readonly mailer: Mailer;
+  /** Runs work after the response is sent (Workers `waitUntil`; a tracked promise in Node). */
+  readonly defer: (c: DeferContext, work: Promise<unknown>) => void;
+}
+
+/** What `defer` needs from a request; Hono's context satisfies it. */
+export interface DeferContext {
+  readonly executionCtx?: { waitUntil(p: Promise<unknown>): void };
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Shared response cache (Workers Cache API, in-memory LRU in Node). Issue: edge caching. */
+export interface CachePort {
+  readonly implemented: boolean;
+  match(key: string): Promise<Response | undefined>;
+  put(key: string, response: Response): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+}
+
+/** Counts hits against a named policy. Issue: rate limiting. */
+export interface RateLimiterPort {
+  readonly implemented: boolean;
+  hit(policy: string, key: string): Promise<RateLimitDecision>;
+}
+
+/** Hands outbox events to their deliverer (Queues on Workers, in-process in Node). */
+export interface EventDispatcher {
+  readonly implemented: boolean;
+  dispatch(events: readonly { id: string; type: string }[]): Promise<void>;
+}
+
+/** Named secrets (Workers secrets, env + generated files in Node). */
+export interface SecretStore {
+  get(name: string): Promise<string | undefined>;
+}
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/** Sends transactional mail. Issue: accounts and auth. */
+export interface Mailer {
+  readonly implemented: boolean;
+  send(message: MailMessage): Promise<void>;
+}

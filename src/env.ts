@@ -1,0 +1,98 @@
+import { isLogLevel, type LogLevel } from "./core/observability/logger";
+
+/** Settings for one process (Node) or isolate (Workers), parsed and checked once. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+}
+
+export type Home = "node" | "workers";
+
+/** Raised at start with every bad setting named, and how to set it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Source = Record<string, unknown>;
+
+const howToSet: Record<Home, string> = {
+  node: "set it in the environment (e.g. `NAME=value npm start`)",
+  workers: "set it in wrangler.toml [vars], or as a secret with `npx wrangler secret put NAME`",
+};
+
+/**
+ * Reads the settings from `process.env` (Node) or the Worker's bindings. Defaults make the Node
+ * home run with no configuration at all; the Workers home needs a database URL.
+ */
+export function loadConfig(source: Source, home: Home): Config {
+  const problems: string[] = [];
+  const fail = (name: string, why: string) =>
+    problems.push(`${name} ${why}; ${howToSet[home].replace("NAME", name)}.`);
+  const read = (name: string): string | undefined => {
+    const value = source[name];
+    if (value === undefined || value === "") return undefined;
+    if (typeof value !== "string") {
+      fail(name, "must be a string");
+      return undefined;
+    }
+    return value.trim();
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      fail(name, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const databaseUrl = read("DATABASE_URL") ?? (home === "node" ? "file:./data/nearbase.db" : "");
+  if (databaseUrl === "") {
+    fail("DATABASE_URL", "is required (libsql://…, https://… or http://127.0.0.1:8080 locally)");
+  } else if (!/^(file:|libsql:|https?:|wss?:)/.test(databaseUrl)) {
+    fail(
+      "DATABASE_URL",
+      `must start with file:, libsql:, http(s): or ws(s): (got ${JSON.stringify(databaseUrl)})`,
+    );
+  } else if (home === "workers" && databaseUrl.startsWith("file:")) {
+    fail("DATABASE_URL", "cannot be a file: URL on Workers (there is no file system)");
+  }
+
+  const logLevel = read("LOG_LEVEL") ?? "info";
+  if (!isLogLevel(logLevel)) fail("LOG_LEVEL", "must be one of debug, info, warn, error");
+
+  const corsOrigins = (read("CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const origin of corsOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      fail(
+        "CORS_ORIGINS",
+        `has ${JSON.stringify(origin)}, which is not * or an origin like https://app.example.com`,
+      );
+    }
+  }
+
+  const config: Config = {
+    port: integer("PORT", 8787, 0, 65535),
+    host: read("HOST") ?? "127.0.0.1",
+    databaseUrl,
+    databaseAuthToken: read("DATABASE_AUTH_TOKEN"),
+    corsOrigins,
+    bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
+    logLevel: isLogLevel(logLevel) ? logLevel : "info",
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,36 @@
+import { createClient } from "@libsql/client/web";
+import { createDatabase } from "../../core/db/client";
+import { filterLevel, jsonLineSink } from "../../core/observability/logger";
+import type { Platform } from "../../core/platform/types";
+import { unimplementedPorts } from "../../core/platform/unimplemented";
+import type { Config } from "../../env";
+
+/**
+ * The Workers home: libSQL over HTTP (Turso in production, the local server in dev and tests),
+ * logs to Workers Logs, deferred work through `waitUntil`. Built once per isolate.
+ */
+export function createWorkersPlatform(env: Env, config: Config): Platform {
+  const client = createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  const log = filterLevel(
+    jsonLineSink((line) => console.log(line)),
+    config.logLevel,
+  );
+  const bindings = env as unknown as Record<string, unknown>;
+  return {
+    name: "workers",
+    db: createDatabase(client),
+    sql: client,
+    clock: { now: () => new Date() },
+    log,
+    secrets: {
+      get: async (name) => {
+        const value = bindings[name];
+        return typeof value === "string" ? value : undefined;
+      },
+    },
+    ...unimplementedPorts(log, "workers"),
+    defer(c, work) {
+      c.executionCtx?.waitUntil(work);
+    },
+  };
+}

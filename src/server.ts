@@ -1,0 +1,65 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { serve } from "@hono/node-server";
+import { createClient } from "@libsql/client";
+import { createApp } from "./app";
+import { collections } from "./collections/index";
+import { describeError, filterLevel, jsonLineSink } from "./core/observability/logger";
+import { ConfigError, loadConfig } from "./env";
+import { migrateDatabase } from "./platform/node/migrate";
+import { createNodePlatform } from "./platform/node/platform";
+
+/** The Node home: `npm start`. Embedded libSQL file by default, migrated on start. */
+async function main() {
+  const config = loadConfig(process.env, "node");
+  const log = filterLevel(
+    jsonLineSink((line) => process.stdout.write(`${line}\n`)),
+    config.logLevel,
+  );
+
+  if (config.databaseUrl.startsWith("file:")) {
+    const path = config.databaseUrl.slice("file:".length);
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+  }
+  const client = createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  await migrateDatabase(client);
+
+  const platform = createNodePlatform({ client, log });
+  const app = createApp({ platform, config, collections });
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    const host = info.address.includes(":") ? `[${info.address}]` : info.address;
+    log.write({
+      level: "info",
+      msg: "listening",
+      url: `http://${host}:${info.port}`,
+      database: config.databaseUrl,
+    });
+    if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
+      console.error(
+        `Nearbase is listening on http://${host === "127.0.0.1" ? "localhost" : host}:${info.port} (database: ${config.databaseUrl})`,
+      );
+    }
+  });
+
+  const stop = (signal: string) => {
+    log.write({ level: "info", msg: "shutting down", signal });
+    server.close(async () => {
+      await platform.settle();
+      client.close();
+      process.exit(0);
+    });
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error(
+      JSON.stringify({ level: "error", msg: "failed to start", error: describeError(err) }),
+    );
+  }
+  process.exit(1);
+});
