@@ -4,7 +4,7 @@ import { defineConfig } from "drizzle-kit";
 // `npm run db:generate` writes them to migrations/; never edit one that has been applied.
 export default defineConfig({
   dialect: "turso",
-  schema: ["./src/core/db/schema.ts", "./src/collections/*.ts"],
+  schema: ["./src/core/db/schema/*.ts", "./src/collections/*.ts"],
   out: "./migrations",
   casing: "snake_case",
   dbCredentials: {

@@ -1,6 +1,6 @@
 import type { Client } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
-import * as system from "./schema";
+import * as system from "./schema/index";
 
 export type Database = LibSQLDatabase<typeof system>;
 

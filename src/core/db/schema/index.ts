@@ -1,0 +1,2 @@
+// Every system table, one file per concern. drizzle-kit reads this folder (drizzle.config.ts).
+export * from "./system";

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { createApp } from "../src/app";
+import { collections } from "../src/collections/index";
+import { memorySink } from "../src/core/observability/logger";
+import { loadConfig } from "../src/env";
+import { migrateDatabase } from "../src/platform/node/migrate";
+import { createNodePlatform } from "../src/platform/node/platform";
+
+export interface TestAppOptions {
+  /** Settings as they would come from the environment (e.g. `{ CORS_ORIGINS: "*" }`). */
+  env?: Record<string, string>;
+}
+
+/**
+ * A fresh Nearbase app (Node home) on a fresh, migrated, real libSQL database file. Call it
+ * per test file or per test; `close()` removes the database.
+ */
+export async function createTestApp(options: TestAppOptions = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "nearbase-test-"));
+  const url = `file:${join(dir, "test.db")}`;
+  const client = createClient({ url });
+  await migrateDatabase(client);
+  const log = memorySink();
+  const env = { DATABASE_URL: url, ...options.env };
+  const config = loadConfig(env, "node");
+  const platform = createNodePlatform({ client, log, env });
+  const app = createApp({ platform, config, collections });
+
+  /** Sends a request to the app in-process; a plain object body is sent as JSON. */
+  async function request(path: string, init: RequestInit & { json?: unknown } = {}) {
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    let body = rest.body;
+    if (json !== undefined) {
+      headers.set("content-type", "application/json");
+      body = JSON.stringify(json);
+    }
+    return app.request(path, { ...rest, headers, body });
+  }
+
+  return {
+    app,
+    client,
+    platform,
+    log,
+    config,
+    request,
+    async close() {
+      await platform.settle();
+      client.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** Reads a problem+json body and checks its media type, so a test can assert on `code`. */
+export async function readProblem(res: Response) {
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/problem+json")) {
+    throw new Error(
+      `expected application/problem+json, got ${type} (${res.status}): ${await res.text()}`,
+    );
+  }
+  return (await res.json()) as {
+    type: string;
+    title: string;
+    status: number;
+    code: string;
+    detail?: string;
+    requestId?: string;
+    errors?: { path: string; message: string }[];
+  };
+}

@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import type { TestProject } from "vitest/node";
+import { startLibsqlServer } from "../../src/dev/libsql-server";
+import { migrateDatabase } from "../../src/platform/node/migrate";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    libsqlUrl: string;
+  }
+}
+
+/**
+ * Starts the local libSQL HTTP server on a fresh, migrated database file, as Turso would be in
+ * production, and hands its URL to the worker under test.
+ */
+export default async function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), "nearbase-workers-"));
+  const server = await startLibsqlServer({ path: join(dir, "workers.db") });
+  const client = createClient({ url: server.url });
+  await migrateDatabase(client);
+  client.close();
+  project.provide("libsqlUrl", server.url);
+  return async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,33 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Two homes, one suite: the Node project drives the app in-process on real embedded libSQL;
+// the Workers project runs the real worker in workerd against the local libSQL HTTP server.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts", "src/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { DATABASE_URL: inject("libsqlUrl"), LOG_LEVEL: "warn" },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          globalSetup: ["test/workers/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});
