@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
@@ -17,6 +17,8 @@ export interface AppOptions {
   platform: Platform;
   config: Pick<Config, "corsOrigins" | "bodyLimitBytes">;
   collections: readonly CollectionDefinition[];
+  /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
+  authenticate?: MiddlewareHandler<AppEnv>;
 }
 
 const anonymous = { kind: "anonymous" } as const;
@@ -25,7 +27,7 @@ const anonymous = { kind: "anonymous" } as const;
  * Builds the one Nearbase app. Both homes call this with their platform; the middleware order
  * below is the request flow from DESIGN.md and lives nowhere else.
  */
-export function createApp({ platform, config }: AppOptions) {
+export function createApp({ platform, config, authenticate }: AppOptions) {
   const app = new Hono<AppEnv>();
 
   app.use(async function platformContext(c, next) {
@@ -58,8 +60,13 @@ export function createApp({ platform, config }: AppOptions) {
     }),
   );
 
+  // ── auth: sets c.var.principal (middleware) ──
+  if (authenticate) app.use(authenticate);
+
   app.get("/", (c) => c.json({ name: "nearbase", health: "/health", ready: "/ready" }));
   app.route("/", healthRoutes);
+  // ── auth routes ──
+  // ── collection routes ──
 
   app.notFound(onNotFound);
   app.onError(onError);
