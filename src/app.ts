@@ -9,13 +9,23 @@ import type { AppEnv } from "./core/http/context";
 import { onError, onNotFound } from "./core/http/error-handler";
 import { ApiError } from "./core/http/errors";
 import { healthRoutes } from "./core/http/health";
-import { requestLog } from "./core/observability/request-log";
+import { createObservability } from "./core/observability/observe";
+import { observabilityRoutes } from "./core/observability/routes";
 import type { Platform } from "./core/platform/types";
 import type { Config } from "./env";
 
 export interface AppOptions {
   platform: Platform;
-  config: Pick<Config, "corsOrigins" | "bodyLimitBytes">;
+  config: Pick<
+    Config,
+    | "corsOrigins"
+    | "bodyLimitBytes"
+    | "logSampleRate"
+    | "otlpEndpoint"
+    | "otlpHeaders"
+    | "serviceName"
+    | "metricsToken"
+  >;
   collections: readonly CollectionDefinition[];
   /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
   authenticate?: MiddlewareHandler<AppEnv>;
@@ -29,6 +39,20 @@ const anonymous = { kind: "anonymous" } as const;
  */
 export function createApp({ platform, config, authenticate }: AppOptions) {
   const app = new Hono<AppEnv>();
+  const observability = createObservability({
+    log: platform.log,
+    home: platform.name,
+    logSampleRate: config.logSampleRate,
+    otlp:
+      config.otlpEndpoint === undefined
+        ? undefined
+        : {
+            endpoint: config.otlpEndpoint,
+            headers: config.otlpHeaders,
+            serviceName: config.serviceName,
+          },
+    analytics: platform.analytics,
+  });
 
   app.use(async function platformContext(c, next) {
     c.set("platform", platform);
@@ -37,7 +61,7 @@ export function createApp({ platform, config, authenticate }: AppOptions) {
   });
   app.use(requestId({ limitLength: 128 }));
   app.use(timing({ total: true, crossOrigin: false }));
-  app.use(requestLog());
+  app.use(observability.middleware);
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   if (config.corsOrigins.length > 0) {
     app.use(
@@ -65,6 +89,7 @@ export function createApp({ platform, config, authenticate }: AppOptions) {
 
   app.get("/", (c) => c.json({ name: "nearbase", health: "/health", ready: "/ready" }));
   app.route("/", healthRoutes);
+  app.route("/", observabilityRoutes(observability, config.metricsToken));
   // ── auth routes ──
   // ── collection routes ──
 

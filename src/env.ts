@@ -9,6 +9,14 @@ export interface Config {
   corsOrigins: string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
+  /** Share of successful requests that get a log line (errors always do). */
+  logSampleRate: number;
+  /** OTLP/HTTP collector base URL; spans are exported only when set. */
+  otlpEndpoint: string | undefined;
+  otlpHeaders: Record<string, string>;
+  serviceName: string;
+  /** Bearer token a Prometheus scraper presents at /metrics (admins need none). */
+  metricsToken: string | undefined;
 }
 
 export type Home = "node" | "workers";
@@ -84,6 +92,32 @@ export function loadConfig(source: Source, home: Home): Config {
     }
   }
 
+  const sampleRaw = read("LOG_SAMPLE_RATE") ?? "1";
+  const logSampleRate = Number(sampleRaw);
+  if (!(logSampleRate >= 0 && logSampleRate <= 1)) {
+    fail("LOG_SAMPLE_RATE", `must be a number from 0 to 1 (got ${JSON.stringify(sampleRaw)})`);
+  }
+  const otlpEndpoint = read("OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint)) {
+    fail("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http(s) URL like http://127.0.0.1:4318");
+  }
+  const otlpHeaders: Record<string, string> = {};
+  for (const pair of (read("OTEL_EXPORTER_OTLP_HEADERS") ?? "").split(",")) {
+    if (pair.trim() === "") continue;
+    const at = pair.indexOf("=");
+    if (at <= 0) {
+      fail("OTEL_EXPORTER_OTLP_HEADERS", "must be comma-separated key=value pairs");
+      break;
+    }
+    otlpHeaders[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(
+      pair.slice(at + 1).trim(),
+    );
+  }
+  const metricsToken = read("METRICS_TOKEN");
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    fail("METRICS_TOKEN", "must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+  }
+
   const config: Config = {
     port: integer("PORT", 8787, 0, 65535),
     host: read("HOST") ?? "127.0.0.1",
@@ -92,6 +126,11 @@ export function loadConfig(source: Source, home: Home): Config {
     corsOrigins,
     bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: isLogLevel(logLevel) ? logLevel : "info",
+    logSampleRate,
+    otlpEndpoint,
+    otlpHeaders,
+    serviceName: read("OTEL_SERVICE_NAME") ?? "nearbase",
+    metricsToken,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,4 +1,5 @@
 import type { TimingVariables } from "hono/timing";
+import type { Telemetry } from "../observability/telemetry";
 import type { Platform } from "../platform/types";
 
 /** Who is calling. Auth fills this in; until then every request is anonymous. */
@@ -13,5 +14,6 @@ export interface AppEnv {
     requestId: string;
     platform: Platform;
     principal: Principal;
+    telemetry: Telemetry;
   };
 }

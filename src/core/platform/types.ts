@@ -1,6 +1,7 @@
 import type { Client } from "@libsql/client";
 import type { Database } from "../db/client";
 import type { LogSink } from "../observability/logger";
+import type { AnalyticsSink } from "../observability/observe";
 
 /**
  * The ports a home (Node or Workers) provides. The engine only talks to these, so nothing in
@@ -20,6 +21,8 @@ export interface Platform {
   readonly events: EventDispatcher;
   readonly secrets: SecretStore;
   readonly mailer: Mailer;
+  /** Request data points for Workers Analytics Engine, when a dataset is bound. */
+  readonly analytics?: AnalyticsSink;
   /** Runs work after the response is sent (Workers `waitUntil`; a tracked promise in Node). */
   readonly defer: (c: DeferContext, work: Promise<unknown>) => void;
 }

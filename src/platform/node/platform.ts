@@ -1,5 +1,6 @@
 import type { Client } from "@libsql/client";
 import { createDatabase } from "../../core/db/client";
+import { instrumentClient } from "../../core/observability/instrument-db";
 import { describeError, type LogSink } from "../../core/observability/logger";
 import type { Platform } from "../../core/platform/types";
 import { unimplementedPorts } from "../../core/platform/unimplemented";
@@ -22,10 +23,11 @@ export function createNodePlatform({
   env = process.env,
 }: NodePlatformOptions): NodePlatform {
   const pending = new Set<Promise<unknown>>();
+  const sql = instrumentClient(client);
   return {
     name: "node",
-    db: createDatabase(client),
-    sql: client,
+    db: createDatabase(sql),
+    sql,
     clock: { now: () => new Date() },
     log,
     secrets: { get: async (name) => env[name] },

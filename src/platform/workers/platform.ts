@@ -1,5 +1,6 @@
 import { createClient } from "@libsql/client/web";
 import { createDatabase } from "../../core/db/client";
+import { instrumentClient } from "../../core/observability/instrument-db";
 import { filterLevel, jsonLineSink } from "../../core/observability/logger";
 import type { Platform } from "../../core/platform/types";
 import { unimplementedPorts } from "../../core/platform/unimplemented";
@@ -10,16 +11,19 @@ import type { Config } from "../../env";
  * logs to Workers Logs, deferred work through `waitUntil`. Built once per isolate.
  */
 export function createWorkersPlatform(env: Env, config: Config): Platform {
-  const client = createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  const sql = instrumentClient(
+    createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken }),
+  );
   const log = filterLevel(
     jsonLineSink((line) => console.log(line)),
     config.logLevel,
   );
   const bindings = env as unknown as Record<string, unknown>;
+  const analytics = bindings.ANALYTICS as AnalyticsEngineDataset | undefined;
   return {
     name: "workers",
-    db: createDatabase(client),
-    sql: client,
+    db: createDatabase(sql),
+    sql,
     clock: { now: () => new Date() },
     log,
     secrets: {
@@ -29,6 +33,7 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
       },
     },
     ...unimplementedPorts(log, "workers"),
+    analytics,
     defer(c, work) {
       c.executionCtx?.waitUntil(work);
     },
