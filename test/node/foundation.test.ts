@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
@@ -56,6 +56,7 @@ describe("health and readiness", () => {
     expect(problem.code).toBe("UNAVAILABLE");
     expect(problem.detail).toMatch(/db:migrate/);
     client.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("GET /ready is 503 when the database cannot be reached", async () => {

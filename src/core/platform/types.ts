@@ -36,11 +36,22 @@ export interface Clock {
   now(): Date;
 }
 
-/** Shared response cache (Workers Cache API, in-memory LRU in Node). Issue: edge caching. */
+/** A stored response and when it was stored (epoch ms), so callers can judge freshness. */
+export interface CachedEntry {
+  response: Response;
+  storedAt: number;
+}
+
+/**
+ * Shared response cache: the Workers Cache API (per data centre) or a byte-bounded in-memory
+ * LRU (Node). Keys are absolute URLs (the Cache API needs them; the LRU doesn't care). Entries
+ * live at most `ttlSeconds`; correctness never depends on deletion reaching every location,
+ * because callers fold data versions into the key.
+ */
 export interface CachePort {
   readonly implemented: boolean;
-  match(key: string): Promise<Response | undefined>;
-  put(key: string, response: Response): Promise<void>;
+  match(key: string): Promise<CachedEntry | undefined>;
+  put(key: string, response: Response, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
 }
 

@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** A server under test, started as its own process on loopback. */
+export interface Target {
+  name: string;
+  url: string;
+  /** Processes whose memory counts for this target (e.g. workerd and the libSQL server). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** Resident and peak memory (KiB) of a process and its children, from /proc. */
+export function memoryKiB(pid: number): { rss: number; peak: number } {
+  const ids = [pid, ...descendants(pid)];
+  let rss = 0;
+  let peak = 0;
+  for (const id of ids) {
+    try {
+      const status = readFileSync(`/proc/${id}/status`, "utf8");
+      rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peak += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return { rss, peak };
+}
+
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** Starts `command`, waits until `readyUrl` answers 200, and returns a handle to stop it. */
+export async function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; url: string; readyPath: string; timeoutMs?: number },
+): Promise<Target> {
+  const child: ChildProcess = spawn(command, args, {
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited early (${child.exitCode}):\n${stderr}`);
+    try {
+      const res = await fetch(options.url + options.readyPath);
+      if (res.status === 200) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      process.kill(-child.pid!, "SIGKILL");
+      throw new Error(`${name} did not become ready:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    name,
+    url: options.url,
+    pids: () => [child.pid!],
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      process.kill(-child.pid!, "SIGTERM");
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {}
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
