@@ -90,9 +90,12 @@ export class Connection {
   readonly sqls = new Map<number, string>();
   private totalChanges: bigint;
 
-  constructor(path: string) {
+  /** `readOnly` connections (a replica's) refuse writes, as a Turso replica would. */
+  constructor(path: string, readOnly = false) {
     this.db = new Database(path);
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;");
+    this.db.exec(
+      readOnly ? "PRAGMA query_only = ON;" : "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
+    );
     this.totalChanges = this.counters().total;
   }
 

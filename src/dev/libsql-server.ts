@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Connection, type HranaError, type HranaStmt, ProtocolError, toHranaError } from "./hrana";
+import { startLaggingReplica } from "./replica";
 
 export interface LibsqlServerOptions {
   /** Database file (created if missing). */
@@ -15,6 +16,11 @@ export interface LibsqlServerOptions {
   /** A stream (and its open transaction) idle this long is rolled back and closed. */
   idleStreamMs?: number;
   maxBodyBytes?: number;
+  /**
+   * Serve as a read-only replica of this primary file whose data lags by `lagMs` (for testing
+   * read-your-writes); `path` then holds the replica's copy.
+   */
+  replicaOf?: { source: string; lagMs: number };
   /** How long a statement waiting for another stream's write lock may wait. */
   busyWaitMs?: number;
   log?: (line: string) => void;
@@ -66,7 +72,15 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
   const expected =
     options.authToken === undefined ? undefined : Buffer.from(`Bearer ${options.authToken}`);
 
-  const take = () => pool.pop() ?? new Connection(options.path);
+  const readOnly = options.replicaOf !== undefined;
+  const take = () => pool.pop() ?? new Connection(options.path, readOnly);
+  // A promoted replica copy is a new file: pooled connections still see the old one.
+  const replica =
+    options.replicaOf === undefined
+      ? undefined
+      : startLaggingReplica({ ...options.replicaOf, path: options.path }, () => {
+          for (const conn of pool.splice(0)) conn.close();
+        });
   const release = (conn: Connection) => {
     if (conn.autocommit && conn.sqls.size === 0 && pool.length < 8) pool.push(conn);
     else conn.close();
@@ -252,6 +266,7 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
     port,
     async close() {
       clearInterval(sweep);
+      replica?.close();
       for (const stream of streams.values()) stream.conn.close();
       streams.clear();
       for (const conn of pool.splice(0)) conn.close();

@@ -277,3 +277,35 @@ describe("auth token", () => {
     expect((await right.execute("SELECT 2 AS two")).rows[0]?.two).toBe(2n);
   });
 });
+
+describe("lagging replica mode", () => {
+  it("serves reads that trail the primary by the configured delay and refuses writes", async () => {
+    await start();
+    const primary = connect("node");
+    await primary.execute("CREATE TABLE p (x INTEGER)");
+    await primary.execute("INSERT INTO p VALUES (1)");
+    const replicaServer = await startLibsqlServer({
+      path: join(dir, "replica.sqlite"),
+      replicaOf: { source: join(dir, "db.sqlite"), lagMs: 400 },
+    });
+    try {
+      const replica = createWebClient({ url: replicaServer.url, intMode: "bigint" });
+      clients.push(replica);
+      const count = async () => (await replica.execute("SELECT count(*) AS n FROM p")).rows[0]?.n;
+      expect(await count()).toBe(1n);
+
+      await primary.execute("INSERT INTO p VALUES (2)");
+      const wroteAt = Date.now();
+      expect(await count()).toBe(1n);
+      while ((await count()) !== 2n) {
+        expect(Date.now() - wroteAt).toBeLessThan(3000);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(Date.now() - wroteAt).toBeGreaterThanOrEqual(350);
+
+      await expect(replica.execute("INSERT INTO p VALUES (3)")).rejects.toBeInstanceOf(LibsqlError);
+    } finally {
+      await replicaServer.close();
+    }
+  });
+});
