@@ -5,6 +5,8 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { CollectionDefinition } from "./core/collections/define";
+import { buildModels } from "./core/collections/model";
+import { collectionRoutes } from "./core/collections/router";
 import type { AppEnv } from "./core/http/context";
 import { onError, onNotFound } from "./core/http/error-handler";
 import { ApiError } from "./core/http/errors";
@@ -37,8 +39,9 @@ const anonymous = { kind: "anonymous" } as const;
  * Builds the one Nearbase app. Both homes call this with their platform; the middleware order
  * below is the request flow from DESIGN.md and lives nowhere else.
  */
-export function createApp({ platform, config, authenticate }: AppOptions) {
+export function createApp({ platform, config, collections, authenticate }: AppOptions) {
   const app = new Hono<AppEnv>();
+  const models = buildModels(collections);
   const observability = createObservability({
     log: platform.log,
     home: platform.name,
@@ -91,7 +94,13 @@ export function createApp({ platform, config, authenticate }: AppOptions) {
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
   // ── auth routes ──
-  // ── collection routes ──
+  app.route(
+    "/",
+    collectionRoutes(models, {
+      readClient: (c) => c.var.platform.sql,
+      wrote: () => {},
+    }),
+  );
 
   app.notFound(onNotFound);
   app.onError(onError);

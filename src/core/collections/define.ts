@@ -1,26 +1,76 @@
 import { getTableName } from "drizzle-orm";
-import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { integer, type SQLiteTable, text } from "drizzle-orm/sqlite-core";
+import type { ZodType } from "zod";
+import type { CachePolicy } from "../cache/http";
 
 /**
- * A collection: a drizzle table plus Nearbase options. The options (rules, owner field, cache
- * policy, personal fields…) grow with the collections engine; the shape stays "table + options".
+ * Access rule for one operation: a filter-language expression the record must satisfy for the
+ * caller (`""` = everyone, `null` = admins only). Admins bypass rules.
  */
-export interface CollectionDefinition<T extends SQLiteTable = SQLiteTable> {
+export type Rule = string | null;
+export type Operation = "list" | "view" | "create" | "update" | "delete";
+
+export interface CollectionOptions {
   /** URL segment under /api/collections/; defaults to the table name. */
-  readonly name: string;
-  readonly table: T;
+  name?: string;
+  /** Record ids are `<idPrefix>_<random>`, e.g. `pst_…`. */
+  idPrefix: string;
+  /** Missing operations default to `null` (admins only): least privilege. */
+  rules?: Partial<Record<Operation, Rule>>;
+  /** A column set to the caller's user id on create and never writable afterwards. */
+  owner?: string;
+  /** Columns that never leave the server and cannot be filtered or sorted on. */
+  hidden?: string[];
+  /** Columns clients can read but not write (besides the server-managed ones). */
+  readonly?: string[];
+  /** Relation columns → the collection they point at (for `expand` and `a.b` filters). */
+  relations?: Record<string, string>;
+  /** Shared-cache policy for public reads; `false` disables shared caching. */
+  cache?: CachePolicy | false;
+  /** Stricter validators for columns than the table implies (e.g. a JSON array's elements). */
+  validate?: Record<string, ZodType>;
+  /** Columns holding personal data (privacy export/erasure). */
+  personal?: string[];
+  /** Columns stored encrypted at rest (field encryption). */
+  encrypted?: string[];
+  /** Records older than this are purged (retention). */
+  retention?: { days: number; field?: string };
 }
 
-const collectionName = /^[a-z][a-z0-9_]{0,62}$/;
+/** A collection: a drizzle table plus Nearbase options. */
+export interface CollectionDefinition<T extends SQLiteTable = SQLiteTable> {
+  readonly name: string;
+  readonly table: T;
+  readonly options: CollectionOptions;
+}
 
-/** Declares a collection; a bad name fails when the app is built, not on the first request. */
+/** Server-managed columns every collection table starts with. */
+export function recordColumns() {
+  return {
+    id: text().primaryKey(),
+    created: text().notNull(),
+    updated: text().notNull(),
+    /** Revision, bumped on every update; the record's ETag. Never sent as a field. */
+    rev: integer().notNull().default(1),
+  };
+}
+
+export const serverManaged = ["id", "created", "updated", "rev"] as const;
+
+const collectionName = /^[a-z][a-z0-9_]{0,62}$/;
+const idPrefix = /^[a-z]{2,8}$/;
+
+/** Declares a collection; a bad name or option fails when the app is built, not on a request. */
 export function defineCollection<T extends SQLiteTable>(
   table: T,
-  options: { name?: string } = {},
+  options: CollectionOptions,
 ): CollectionDefinition<T> {
   const name = options.name ?? getTableName(table);
   if (!collectionName.test(name)) {
     throw new Error(`Collection name ${JSON.stringify(name)} must match ${collectionName}.`);
   }
-  return { name, table };
+  if (!idPrefix.test(options.idPrefix)) {
+    throw new Error(`Collection ${name}: idPrefix must be 2–8 lowercase letters.`);
+  }
+  return { name, table, options };
 }

@@ -15,5 +15,9 @@ export interface AppEnv {
     platform: Platform;
     principal: Principal;
     telemetry: Telemetry;
+    /** Set when this request must read from the primary (read-your-writes could not be proven elsewhere). */
+    readPrimary: boolean;
+    /** Dispatches a request through this same app (background cache refresh). */
+    selfFetch: ((request: Request) => Promise<Response>) | undefined;
   };
 }

@@ -1,0 +1,40 @@
+import { sql } from "drizzle-orm";
+import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { z } from "zod";
+import { defineCollection, recordColumns } from "../core/collections/define";
+
+export const posts = sqliteTable(
+  "posts",
+  {
+    ...recordColumns(),
+    title: text({ length: 200 }).notNull(),
+    body: text({ length: 20_000 }).notNull().default(""),
+    status: text({ enum: ["draft", "published"] })
+      .notNull()
+      .default("draft"),
+    tags: text({ mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    author: text().notNull(),
+    /** Moderators' notes: never leave the server. */
+    moderationNote: text(),
+  },
+  (t) => [
+    index("posts_status_created_idx").on(t.status, t.created),
+    index("posts_author_idx").on(t.author),
+  ],
+);
+
+/** Public reading of published posts; authors see and edit their own drafts. */
+export const postsCollection = defineCollection(posts, {
+  idPrefix: "pst",
+  owner: "author",
+  hidden: ["moderationNote"],
+  rules: {
+    list: "status = 'published' || author = @request.auth.id",
+    view: "status = 'published' || author = @request.auth.id",
+    create: "@request.auth.id != ''",
+    update: "author = @request.auth.id",
+    delete: "author = @request.auth.id",
+  },
+  validate: { tags: z.array(z.string().min(1).max(30)).max(10) },
+  cache: { maxAge: 0, sMaxAge: 10, staleWhileRevalidate: 30 },
+});

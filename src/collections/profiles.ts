@@ -1,0 +1,31 @@
+import { sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { defineCollection, recordColumns } from "../core/collections/define";
+
+export const profiles = sqliteTable(
+  "profiles",
+  {
+    ...recordColumns(),
+    user: text().notNull(),
+    displayName: text({ length: 80 }).notNull(),
+    bio: text({ length: 1000 }).notNull().default(""),
+    /** Contact address: personal data, never served through the API. */
+    email: text({ length: 254 }),
+  },
+  (t) => [uniqueIndex("profiles_user_idx").on(t.user)],
+);
+
+/** One public profile per user; the contact email is personal and hidden. */
+export const profilesCollection = defineCollection(profiles, {
+  idPrefix: "prf",
+  owner: "user",
+  hidden: ["email"],
+  personal: ["displayName", "bio", "email"],
+  rules: {
+    list: "",
+    view: "",
+    create: "@request.auth.id != ''",
+    update: "user = @request.auth.id",
+    delete: "user = @request.auth.id",
+  },
+  retention: { days: 365 * 3, field: "updated" },
+});

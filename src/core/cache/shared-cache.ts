@@ -1,0 +1,136 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AppEnv } from "../http/context";
+import { consistencyCookie, consistencyHeader, decodeToken, satisfies } from "./consistency";
+import {
+  type CachePolicy,
+  etagOf,
+  matchesIfNoneMatch,
+  privateCacheControl,
+  publicCacheControl,
+} from "./http";
+import type { VersionMemo } from "./versions";
+
+/** What a route says about a GET: may one response serve everyone, and what data it reads. */
+export interface ShareDecision {
+  /** The answer does not depend on the caller (its rule does not read @request.auth). */
+  shareable: boolean;
+  /** Version scopes the answer is built from (e.g. "c:posts"). */
+  scopes: string[];
+  policy: CachePolicy;
+}
+
+export type Share = (c: Context<AppEnv>) => ShareDecision | undefined;
+
+export const revalidateHeader = "x-nearbase-revalidate";
+
+/**
+ * Edge caching for GETs. Shareable answers are kept in the platform's shared cache under a key
+ * that includes the data versions they were built from, so a write anywhere makes every
+ * location miss as soon as it learns the new version (memo ≤ `memo.memoMs`). Stale entries
+ * within stale-while-revalidate are served and refreshed in the background. A caller with a
+ * read-your-writes token newer than what we can prove goes past the cache (BYPASS) and is
+ * marked to read from the primary. Every GET gets an ETag and 304 handling.
+ */
+export function sharedCache(
+  share: Share,
+  memo: VersionMemo,
+  revalidateSecret: string,
+): MiddlewareHandler<AppEnv> {
+  return async function sharedCacheMiddleware(c, next) {
+    if (c.req.method !== "GET") return next();
+    const decision = share(c);
+    if (decision === undefined) return next();
+    const { platform, telemetry } = c.var;
+    const now = platform.clock.now().getTime();
+    const token = decodeToken(
+      c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
+      now,
+    );
+
+    const versions: number[] = [];
+    let behind = false;
+    for (const scope of decision.scopes) {
+      let version = await memo.get(platform.sql, scope);
+      if (!satisfies(token, scope, version))
+        version = await memo.get(platform.sql, scope, { fresh: true });
+      if (!satisfies(token, scope, version)) behind = true;
+      versions.push(version);
+    }
+    if (behind) c.set("readPrimary", true);
+
+    const admin = c.var.principal.kind === "user" && c.var.principal.role === "admin";
+    const cacheable = decision.shareable && !admin && !behind;
+    const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
+    const url = new URL(c.req.url);
+    const key = cacheKey(url, decision.scopes, versions);
+
+    if (cacheable && !refreshing) {
+      const entry = await platform.cache.match(key);
+      if (entry !== undefined) {
+        const age = (now - entry.storedAt) / 1000;
+        const fresh = age <= decision.policy.sMaxAge;
+        telemetry.cache = fresh ? "HIT" : "STALE";
+        if (!fresh) {
+          // Refresh through the app itself, so the handler, rules and serialisation are the same.
+          const headers = new Headers({ [revalidateHeader]: revalidateSecret });
+          platform.defer(c, Promise.resolve(c.var.selfFetch?.(new Request(url, { headers }))));
+        }
+        return answer(c, entry.response, decision, Math.floor(age));
+      }
+    }
+
+    await next();
+    const res = c.res;
+    if (res.status !== 200) return;
+    telemetry.cache = cacheable ? "MISS" : "BYPASS";
+    const body = await res.arrayBuffer();
+    const etag = res.headers.get("etag") ?? (await etagOf(body));
+    const headers = new Headers(res.headers);
+    headers.set("etag", etag);
+    const stored = new Response(body, { status: 200, headers });
+    if (cacheable) {
+      const ttl = decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
+      platform.defer(c, platform.cache.put(key, stored.clone(), ttl));
+    }
+    c.res = undefined;
+    c.res = answer(
+      c,
+      stored,
+      cacheable || (decision.shareable && !behind) ? decision : undefined,
+      0,
+    );
+  };
+}
+
+function answer(
+  c: Context<AppEnv>,
+  stored: Response,
+  decision: ShareDecision | undefined,
+  age: number,
+): Response {
+  const headers = new Headers(stored.headers);
+  headers.set(
+    "cache-control",
+    decision ? publicCacheControl(decision.policy) : privateCacheControl,
+  );
+  headers.set("x-cache", c.var.telemetry.cache ?? "BYPASS");
+  headers.append("vary", decision ? "Accept-Encoding" : "Authorization, Cookie");
+  if (age > 0) headers.set("age", String(age));
+  const etag = headers.get("etag");
+  if (etag !== null && matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(stored.body, { status: stored.status, headers });
+}
+
+/** The URL with sorted query parameters, plus the versions the answer was built from. */
+export function cacheKey(url: URL, scopes: readonly string[], versions: readonly number[]): string {
+  const params = [...url.searchParams].sort(([a, av], [b, bv]) =>
+    a === b ? av.localeCompare(bv) : a.localeCompare(b),
+  );
+  const query = new URLSearchParams(params).toString();
+  const stamp = scopes.map((s, i) => `${s}@${versions[i]}`).join(";");
+  // The stamp goes in the path: the Cache API ignores fragments.
+  return `${url.origin}/__nearbase/cache/${encodeURIComponent(stamp)}${url.pathname}?${query}`;
+}

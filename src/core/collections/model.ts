@@ -1,0 +1,220 @@
+import { getTableColumns, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
+import type { ZodObject } from "zod";
+import type { Principal } from "../http/context";
+import { type Expr, FilterError } from "../query/ast";
+import { type CompileContext, compileFilter, type ResolvedField } from "../query/compile";
+import { parseFilter } from "../query/parser";
+import { readsAuth } from "../query/print";
+import type { CollectionDefinition, Operation } from "./define";
+import { serverManaged } from "./define";
+
+export interface FieldInfo {
+  key: string;
+  column: SQLiteColumn;
+  /** A JSON array column (filters compare its elements). */
+  multi: boolean;
+  notNull: boolean;
+}
+
+/** A rule after parsing: everyone, admins only, or an expression. */
+export type CompiledRule =
+  | { kind: "everyone" }
+  | { kind: "admins" }
+  | { kind: "expr"; expr: Expr; readsAuth: boolean };
+
+/** Everything the REST layer needs about a collection, computed once at start. */
+export interface CollectionModel {
+  name: string;
+  def: CollectionDefinition;
+  table: SQLiteTable;
+  fields: Map<string, FieldInfo>;
+  /** Fields that may appear in responses, filters and sorts. */
+  readable: string[];
+  hidden: Set<string>;
+  owner: string | undefined;
+  relations: Map<string, string>;
+  rules: Record<Operation, CompiledRule>;
+  createSchema: ZodObject;
+  updateSchema: ZodObject;
+}
+
+export type Models = Map<string, CollectionModel>;
+
+const operations: Operation[] = ["list", "view", "create", "update", "delete"];
+
+function compileRule(name: string, op: Operation, rule: string | null | undefined): CompiledRule {
+  if (rule === undefined || rule === null) return { kind: "admins" };
+  if (rule.trim() === "") return { kind: "everyone" };
+  try {
+    const expr = parseFilter(rule);
+    return { kind: "expr", expr, readsAuth: readsAuth(expr) };
+  } catch (err) {
+    throw new Error(
+      `Collection ${name}: ${op} rule ${JSON.stringify(rule)} is invalid: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Builds the runtime model of every collection and checks cross-references (relations, rules). */
+export function buildModels(defs: readonly CollectionDefinition[]): Models {
+  const models: Models = new Map();
+  for (const def of defs) {
+    if (models.has(def.name)) throw new Error(`Collection ${def.name} is defined twice.`);
+    const columns = getTableColumns(def.table) as Record<string, SQLiteColumn>;
+    for (const key of serverManaged) {
+      if (!(key in columns))
+        throw new Error(`Collection ${def.name}: table needs ...recordColumns() (missing ${key}).`);
+    }
+    const fields = new Map<string, FieldInfo>();
+    for (const [key, column] of Object.entries(columns)) {
+      fields.set(key, {
+        key,
+        column,
+        multi: column.columnType === "SQLiteTextJson",
+        notNull: column.notNull,
+      });
+    }
+    const { options } = def;
+    const hidden = new Set(["rev", ...(options.hidden ?? [])]);
+    for (const key of [
+      ...hidden,
+      ...(options.readonly ?? []),
+      ...Object.keys(options.relations ?? {}),
+    ]) {
+      if (!fields.has(key))
+        throw new Error(`Collection ${def.name}: option names unknown field ${key}.`);
+    }
+    if (options.owner !== undefined && !fields.has(options.owner)) {
+      throw new Error(`Collection ${def.name}: owner field ${options.owner} is not a column.`);
+    }
+    const notWritable = Object.fromEntries(
+      [
+        ...serverManaged,
+        ...(options.readonly ?? []),
+        ...(options.owner ? [options.owner] : []),
+      ].map((k) => [k, true as const]),
+    ) as Record<string, true> as never;
+    // As functions, so drizzle-zod still adds .optional()/.nullable() from the column.
+    const refine = Object.fromEntries(
+      Object.entries(options.validate ?? {}).map(([k, v]) => [k, () => v]),
+    );
+    const createSchema = (createInsertSchema(def.table, refine) as unknown as ZodObject)
+      .omit(notWritable)
+      .strict();
+    const updateSchema = (createUpdateSchema(def.table, refine) as unknown as ZodObject)
+      .omit(notWritable)
+      .strict();
+    const rules = Object.fromEntries(
+      operations.map((op) => [op, compileRule(def.name, op, options.rules?.[op])]),
+    ) as Record<Operation, CompiledRule>;
+    models.set(def.name, {
+      name: def.name,
+      def,
+      table: def.table,
+      fields,
+      readable: [...fields.keys()].filter((k) => !hidden.has(k)),
+      hidden,
+      owner: options.owner,
+      relations: new Map(Object.entries(options.relations ?? {})),
+      rules,
+      createSchema,
+      updateSchema,
+    });
+  }
+  for (const model of models.values()) {
+    for (const [key, target] of model.relations) {
+      if (!models.has(target))
+        throw new Error(
+          `Collection ${model.name}: relation ${key} points at unknown collection ${target}.`,
+        );
+    }
+    // Compile every rule once against a placeholder caller, so a rule naming an unknown field
+    // fails at start rather than on the first request.
+    for (const op of operations) {
+      const rule = model.rules[op];
+      if (rule.kind === "expr") {
+        try {
+          compileFilter(
+            rule.expr,
+            compileContext(models, model, { kind: "anonymous" }, new Date(0), true),
+          );
+        } catch (err) {
+          throw new Error(`Collection ${model.name}: ${op} rule: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  return models;
+}
+
+/** `@request.auth.*` values for a caller; an API key acts as its owner. */
+export function authValues(principal: Principal): Record<string, string> {
+  switch (principal.kind) {
+    case "anonymous":
+      return { id: "", role: "", kind: "anonymous" };
+    case "user":
+      return { id: principal.id, role: principal.role, kind: "user" };
+    case "apiKey":
+      return { id: principal.ownerId, role: "user", kind: "apiKey" };
+  }
+}
+
+/**
+ * Resolves filter field paths against a collection. Client filters (`trusted` false) cannot name
+ * hidden fields — not even through a relation — so they cannot probe hidden data.
+ */
+export function compileContext(
+  models: Models,
+  model: CollectionModel,
+  principal: Principal,
+  now: Date,
+  trusted: boolean,
+): CompileContext {
+  const fieldOf = (m: CollectionModel, key: string, pos: number): FieldInfo => {
+    const info = m.fields.get(key);
+    if (info === undefined || (!trusted && m.hidden.has(key))) {
+      throw new FilterError(`unknown field ${JSON.stringify(key)} in ${m.name}`, pos);
+    }
+    return info;
+  };
+  return {
+    auth: authValues(principal),
+    now,
+    field(path, pos): ResolvedField {
+      const [first, second] = path as [string, string | undefined];
+      const info = fieldOf(model, first, pos);
+      if (second === undefined) return { sql: sql`${info.column}`, multi: info.multi };
+      const targetName = model.relations.get(first);
+      if (targetName === undefined) throw new FilterError(`${first} is not a relation`, pos);
+      const target = models.get(targetName)!;
+      const remote = fieldOf(target, second, pos);
+      const targetId = target.fields.get("id")!.column;
+      const subquery: SQL = sql`(SELECT ${remote.column} FROM ${target.table} WHERE ${targetId} = ${info.column})`;
+      return { sql: subquery, multi: remote.multi };
+    },
+  };
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.kind === "user" && principal.role === "admin";
+}
+
+/**
+ * The SQL condition a rule adds for this caller: `undefined` = no restriction (admins, or a rule
+ * open to everyone), `false` = nobody but admins.
+ */
+export function ruleCondition(
+  models: Models,
+  model: CollectionModel,
+  op: Operation,
+  principal: Principal,
+  now: Date,
+): SQL | undefined | false {
+  if (isAdmin(principal)) return undefined;
+  const rule = model.rules[op];
+  if (rule.kind === "everyone") return undefined;
+  if (rule.kind === "admins") return false;
+  return compileFilter(rule.expr, compileContext(models, model, principal, now, true));
+}

@@ -1,0 +1,297 @@
+import type { InStatement, ResultSet } from "@libsql/client";
+import { type Context, Hono } from "hono";
+import { bumpVersion } from "../cache/versions";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
+import { mapWriteError, readJsonObject, validate } from "./body";
+import type { CollectionModel, Models } from "./model";
+import { parseFieldList, parseListParams } from "./params";
+import {
+  createStatement,
+  deleteStatement,
+  explainNoop,
+  firstRecord,
+  listRecords,
+  type RecordContext,
+  recordEtag,
+  updateStatement,
+  viewRecord,
+} from "./records";
+
+export const versionScope = (model: CollectionModel) => `c:${model.name}`;
+
+/** Hooks the edge-caching layer gives the router (which client reads, what a write changed). */
+export interface RouterHooks {
+  readClient(c: Context<AppEnv>): RecordContext["read"];
+  /** Called after a committed write with the versions it produced. */
+  wrote(c: Context<AppEnv>, versions: Map<string, number>): void;
+}
+
+function recordContext(c: Context<AppEnv>, models: Models, hooks: RouterHooks): RecordContext {
+  const { platform } = c.var;
+  return {
+    models,
+    principal: c.var.principal,
+    now: platform.clock.now(),
+    read: hooks.readClient(c),
+    write: platform.sql,
+  };
+}
+
+function modelOf(models: Models, name: string): CollectionModel {
+  const model = models.get(name);
+  if (model === undefined)
+    throw new ApiError(
+      "UNKNOWN_COLLECTION",
+      `There is no collection ${JSON.stringify(name.slice(0, 64))}.`,
+    );
+  return model;
+}
+
+const idPattern = /^[a-z]{2,8}_[a-z0-9]{1,40}$/;
+function checkId(id: string, model: CollectionModel) {
+  if (!idPattern.test(id))
+    throw new ApiError("NOT_FOUND", `No ${model.name} record ${JSON.stringify(id.slice(0, 64))}.`);
+}
+
+export const maxBatch = 50;
+
+const guardPattern = /nearbase:guard:(\d+)/;
+
+/**
+ * Runs write statements atomically on the primary in one libSQL batch (one transaction, one
+ * round trip). After each write a guard raises an error when the write touched no row — the
+ * rules refused it or the record is gone — so the whole batch rolls back; each write is also
+ * followed by its collection's version bump (cache invalidation), committed with it.
+ */
+async function commit(
+  c: Context<AppEnv>,
+  writes: { statement: InStatement; model: CollectionModel }[],
+) {
+  const now = c.var.platform.clock.now().getTime();
+  const statements = writes.flatMap((w, i) => [
+    w.statement,
+    {
+      sql: `SELECT CASE WHEN changes() = 0 THEN json_extract('{}', 'nearbase:guard:${i}') END`,
+      args: [],
+    },
+    bumpVersion(versionScope(w.model), now),
+  ]);
+  let results: ResultSet[];
+  try {
+    results = await c.var.platform.sql.batch(statements, "write");
+  } catch (err) {
+    const guard = guardPattern.exec(String((err as { message?: unknown }).message ?? ""));
+    if (guard) return { ok: false as const, failed: Number(guard[1]) };
+    throw err;
+  }
+  const versions = new Map<string, number>();
+  writes.forEach((w, i) => {
+    versions.set(versionScope(w.model), Number(results[i * 3 + 2]!.rows[0]?.version ?? 0));
+  });
+  return { ok: true as const, results: writes.map((_, i) => results[i * 3]!), versions };
+}
+
+/**
+ * The REST API over every collection: list/view/create/update/delete under
+ * /api/collections/:name/records, and atomic multi-record writes at /api/batch.
+ */
+export function collectionRoutes(models: Models, hooks: RouterHooks) {
+  const app = new Hono<AppEnv>();
+
+  app.get("/api/collections/:name/records", async (c) => {
+    const model = modelOf(models, c.req.param("name"));
+    const params = parseListParams(model, (n) => c.req.query(n));
+    const page = await listRecords(recordContext(c, models, hooks), model, params);
+    return c.json(page);
+  });
+
+  app.get("/api/collections/:name/records/:id", async (c) => {
+    const model = modelOf(models, c.req.param("name"));
+    const id = c.req.param("id");
+    checkId(id, model);
+    const fields = parseFieldList(model, c.req.query("fields"), "fields");
+    const expandKeys = parseFieldList(model, c.req.query("expand"), "expand") ?? [];
+    for (const key of expandKeys) {
+      if (!model.relations.has(key))
+        throw new ApiError("INVALID_QUERY", `expand: ${key} is not a relation`);
+    }
+    const { record, rev } = await viewRecord(
+      recordContext(c, models, hooks),
+      model,
+      id,
+      fields ?? model.readable,
+      expandKeys,
+    );
+    const full = fields === undefined && expandKeys.length === 0;
+    c.header("etag", full ? recordEtag(id, rev) : `W/${recordEtag(id, rev)}`);
+    return c.json(record);
+  });
+
+  app.post("/api/collections/:name/records", async (c) => {
+    const model = modelOf(models, c.req.param("name"));
+    const data = validate(model.createSchema, await readJsonObject(c));
+    const ctx = recordContext(c, models, hooks);
+    const create = createStatement(ctx, model, data);
+    const done = await commit(c, [{ statement: create.statement, model }]).catch((err) =>
+      mapWriteError(err, model.name),
+    );
+    if (!done.ok) throw new ApiError("FORBIDDEN", `You may not create this ${model.name} record.`);
+    const record = firstRecord(done.results[0]!, create.returning)!;
+    hooks.wrote(c, done.versions);
+    c.header("etag", recordEtag(record.id as string, Number(record.rev)));
+    c.header("location", `/api/collections/${model.name}/records/${record.id}`);
+    return c.json(publicView(model, record), 201);
+  });
+
+  app.patch("/api/collections/:name/records/:id", async (c) => {
+    const model = modelOf(models, c.req.param("name"));
+    const id = c.req.param("id");
+    checkId(id, model);
+    const data = validate(model.updateSchema, await readJsonObject(c));
+    const ctx = recordContext(c, models, hooks);
+    const update = updateStatement(ctx, model, id, data, c.req.header("if-match"));
+    const done = await commit(c, [{ statement: update.statement, model }]).catch((err) =>
+      mapWriteError(err, model.name),
+    );
+    if (!done.ok) throw await explainNoop(ctx, model, id, update.expectedRev);
+    const record = firstRecord(done.results[0]!, update.returning)!;
+    hooks.wrote(c, done.versions);
+    c.header("etag", recordEtag(id, Number(record.rev)));
+    return c.json(publicView(model, record));
+  });
+
+  app.delete("/api/collections/:name/records/:id", async (c) => {
+    const model = modelOf(models, c.req.param("name"));
+    const id = c.req.param("id");
+    checkId(id, model);
+    const ctx = recordContext(c, models, hooks);
+    const del = deleteStatement(ctx, model, id, c.req.header("if-match"));
+    const done = await commit(c, [{ statement: del.statement, model }]).catch((err) =>
+      mapWriteError(err, model.name),
+    );
+    if (!done.ok) throw await explainNoop(ctx, model, id, del.expectedRev);
+    hooks.wrote(c, done.versions);
+    return c.body(null, 204);
+  });
+
+  app.post("/api/batch", async (c) => {
+    const body = await readJsonObject(c);
+    const ops = body.operations;
+    if (!Array.isArray(ops) || ops.length === 0 || ops.length > maxBatch) {
+      throw new ApiError(
+        "VALIDATION_FAILED",
+        `operations must be an array of 1 to ${maxBatch} items.`,
+        {
+          errors: [{ path: "/operations", message: `1 to ${maxBatch} operations` }],
+        },
+      );
+    }
+    const ctx = recordContext(c, models, hooks);
+    const planned = ops.map((raw, i) => planOperation(models, ctx, raw, i));
+    const done = await commit(
+      c,
+      planned.map((p) => ({ statement: p.statement, model: p.model })),
+    ).catch((err) => mapWriteError(err, "batch"));
+    if (!done.ok) {
+      const failed = done.failed;
+      const p = planned[failed]!;
+      const reason =
+        p.id === undefined
+          ? new ApiError("FORBIDDEN", "not allowed")
+          : await explainNoop(ctx, p.model, p.id, p.expectedRev);
+      throw new ApiError(
+        reason.code,
+        `Operation ${failed} failed, so none were applied: ${reason.message}`,
+        {
+          errors: [{ path: `/operations/${failed}`, message: reason.message }],
+        },
+      );
+    }
+    hooks.wrote(c, done.versions);
+    return c.json({
+      results: planned.map((p, i) => {
+        const record = p.returning ? firstRecord(done.results[i]!, p.returning) : undefined;
+        return p.method === "DELETE"
+          ? { status: 204 }
+          : {
+              status: p.method === "POST" ? 201 : 200,
+              body: record && publicView(p.model, record),
+            };
+      }),
+    });
+  });
+
+  return app;
+}
+
+function planOperation(models: Models, ctx: RecordContext, raw: unknown, i: number) {
+  const path = `/operations/${i}`;
+  if (typeof raw !== "object" || raw === null) {
+    throw new ApiError("VALIDATION_FAILED", `Operation ${i} must be an object.`, {
+      errors: [{ path, message: "expected an object" }],
+    });
+  }
+  const op = raw as { method?: unknown; collection?: unknown; id?: unknown; body?: unknown };
+  const unknown = Object.keys(op).filter(
+    (k) => !["method", "collection", "id", "body"].includes(k),
+  );
+  if (unknown.length > 0) {
+    throw new ApiError("VALIDATION_FAILED", `Operation ${i} has unknown keys.`, {
+      errors: unknown.map((k) => ({ path: `${path}/${k}`, message: "unknown key" })),
+    });
+  }
+  if (typeof op.collection !== "string")
+    throw new ApiError("VALIDATION_FAILED", `Operation ${i} needs a collection.`, {
+      errors: [{ path: `${path}/collection`, message: "required" }],
+    });
+  const model = modelOf(models, op.collection);
+  const method = op.method;
+  if (method === "POST") {
+    const data = validate(model.createSchema, op.body, `${path}/body`);
+    const created = createStatement(ctx, model, data);
+    return {
+      method,
+      model,
+      id: undefined,
+      expectedRev: undefined,
+      statement: created.statement,
+      returning: created.returning,
+    };
+  }
+  if (typeof op.id !== "string" || !idPattern.test(op.id)) {
+    throw new ApiError("VALIDATION_FAILED", `Operation ${i} needs a record id.`, {
+      errors: [{ path: `${path}/id`, message: "required" }],
+    });
+  }
+  if (method === "PATCH") {
+    const data = validate(model.updateSchema, op.body, `${path}/body`);
+    const updated = updateStatement(ctx, model, op.id, data, undefined);
+    return {
+      method,
+      model,
+      id: op.id,
+      expectedRev: undefined,
+      statement: updated.statement,
+      returning: updated.returning,
+    };
+  }
+  if (method === "DELETE") {
+    const removed = deleteStatement(ctx, model, op.id, undefined);
+    return {
+      method,
+      model,
+      id: op.id,
+      expectedRev: undefined,
+      statement: removed.statement,
+      returning: undefined,
+    };
+  }
+  throw new ApiError("VALIDATION_FAILED", `Operation ${i}: method must be POST, PATCH or DELETE.`, {
+    errors: [{ path: `${path}/method`, message: "POST, PATCH or DELETE" }],
+  });
+}
+
+function publicView(model: CollectionModel, record: Record<string, unknown>) {
+  return Object.fromEntries(model.readable.map((k) => [k, record[k]]));
+}
