@@ -1,4 +1,4 @@
-import type { InStatement, Row } from "@libsql/client";
+import type { InValue, Row } from "@libsql/client";
 import { type SQL, sql } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
