@@ -8,12 +8,9 @@ import type { CollectionModel, FieldInfo } from "./model";
 const dialect = new SQLiteAsyncDialect({ casing: "snake_case" });
 
 /** Renders a drizzle SQL fragment to text + bound parameters for the libSQL client. */
-export function statement(fragment: SQL): InStatement {
+export function statement(fragment: SQL): { sql: string; args: InValue[] } {
   const query = dialect.sqlToQuery(fragment);
-  return {
-    sql: query.sql,
-    args: query.params as InStatement extends { args?: infer A } ? A : never,
-  };
+  return { sql: query.sql, args: query.params as InValue[] };
 }
 
 /** `"column" AS "key"` for each field, so rows come back keyed by API field names. */
