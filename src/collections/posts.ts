@@ -28,6 +28,7 @@ export const postsCollection = defineCollection(posts, {
   idPrefix: "pst",
   owner: "author",
   hidden: ["moderationNote"],
+  readonly: ["moderationNote"],
   rules: {
     list: "status = 'published' || author = @request.auth.id",
     view: "status = 'published' || author = @request.auth.id",

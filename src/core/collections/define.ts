@@ -19,7 +19,10 @@ export interface CollectionOptions {
   rules?: Partial<Record<Operation, Rule>>;
   /** A column set to the caller's user id on create and never writable afterwards. */
   owner?: string;
-  /** Columns that never leave the server and cannot be filtered or sorted on. */
+  /**
+   * Columns that never leave the server: not readable, filterable or sortable via the API. They
+   * stay writable (write-only, e.g. a contact address) unless also listed in `readonly`.
+   */
   hidden?: string[];
   /** Columns clients can read but not write (besides the server-managed ones). */
   readonly?: string[];

@@ -331,6 +331,11 @@ export async function explainNoop(
       },
     );
   }
+  if (ctx.principal.kind === "anonymous") {
+    return new ApiError("UNAUTHENTICATED", "Sign in to do this.", {
+      headers: { "www-authenticate": 'Bearer realm="nearbase"' },
+    });
+  }
   return new ApiError("FORBIDDEN", `You may not change this ${model.name} record.`);
 }
 

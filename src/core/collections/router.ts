@@ -136,7 +136,7 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
     const done = await commit(c, [{ statement: create.statement, model }]).catch((err) =>
       mapWriteError(err, model.name),
     );
-    if (!done.ok) throw new ApiError("FORBIDDEN", `You may not create this ${model.name} record.`);
+    if (!done.ok) throw refused(c, `You may not create this ${model.name} record.`);
     const record = firstRecord(done.results[0]!, create.returning)!;
     hooks.wrote(c, done.versions);
     c.header("etag", recordEtag(record.id as string, Number(record.rev)));
@@ -198,7 +198,7 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
       const p = planned[failed]!;
       const reason =
         p.id === undefined
-          ? new ApiError("FORBIDDEN", "not allowed")
+          ? refused(c, "The create rule refused it.")
           : await explainNoop(ctx, p.model, p.id, p.expectedRev);
       throw new ApiError(
         reason.code,
@@ -290,6 +290,15 @@ function planOperation(models: Models, ctx: RecordContext, raw: unknown, i: numb
   throw new ApiError("VALIDATION_FAILED", `Operation ${i}: method must be POST, PATCH or DELETE.`, {
     errors: [{ path: `${path}/method`, message: "POST, PATCH or DELETE" }],
   });
+}
+
+/** A refused write: 401 when signing in might help, else 403. */
+function refused(c: Context<AppEnv>, detail: string): ApiError {
+  return c.var.principal.kind === "anonymous"
+    ? new ApiError("UNAUTHENTICATED", "Sign in to do this.", {
+        headers: { "www-authenticate": 'Bearer realm="nearbase"' },
+      })
+    : new ApiError("FORBIDDEN", detail);
 }
 
 function publicView(model: CollectionModel, record: Record<string, unknown>) {
