@@ -93,7 +93,7 @@ describe("structured request logs", () => {
 
   it("never contain credentials sent with the request", async () => {
     const secret = "Sup3r-S3cret-Passw0rd!";
-    await t.request("/nope?password=" + secret, {
+    await t.request(`/nope?password=${secret}`, {
       method: "POST",
       headers: { authorization: `Bearer ${metricsToken}`, cookie: `session=${secret}` },
       json: { email: "a@example.com", password: secret },

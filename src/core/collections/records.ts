@@ -77,7 +77,7 @@ export async function listRecords(ctx: RecordContext, model: CollectionModel, pa
     const ors = params.sort.map((s, i) => {
       const eqs = params.sort
         .slice(0, i)
-        .map((p, j) => sql`${sortFields[j]!.column} = ${values[j]}`);
+        .map((_, j) => sql`${sortFields[j]!.column} = ${values[j]}`);
       const cmp = s.desc
         ? sql`${sortFields[i]!.column} < ${values[i]}`
         : sql`${sortFields[i]!.column} > ${values[i]}`;
