@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { CollectionDefinition } from "./core/collections/define";
+import { docsRoutes } from "./core/collections/docs";
 import { buildModels } from "./core/collections/model";
 import { collectionRoutes } from "./core/collections/router";
 import type { AppEnv } from "./core/http/context";
@@ -90,7 +91,16 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   // ── auth: sets c.var.principal (middleware) ──
   if (authenticate) app.use(authenticate);
 
-  app.get("/", (c) => c.json({ name: "nearbase", health: "/health", ready: "/ready" }));
+  app.get("/", (c) =>
+    c.json({
+      name: "nearbase",
+      docs: "/docs",
+      openapi: "/openapi.json",
+      health: "/health",
+      ready: "/ready",
+    }),
+  );
+  app.route("/", docsRoutes(models));
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
   // ── auth routes ──

@@ -6,6 +6,7 @@ import { ApiError } from "../http/errors";
 import { mapWriteError, readJsonObject, validate } from "./body";
 import type { CollectionModel, Models } from "./model";
 import { parseFieldList, parseListParams } from "./params";
+
 import {
   createStatement,
   deleteStatement,
