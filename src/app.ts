@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
+import { collectionEdge } from "./core/collections/caching";
 import type { CollectionDefinition } from "./core/collections/define";
 import { docsRoutes } from "./core/collections/docs";
 import { buildModels } from "./core/collections/model";
@@ -15,6 +16,9 @@ import { healthRoutes } from "./core/http/health";
 import { createObservability } from "./core/observability/observe";
 import { observabilityRoutes } from "./core/observability/routes";
 import type { Platform } from "./core/platform/types";
+import { parsePolicy } from "./core/rate-limit/gcra";
+import { rateLimit } from "./core/rate-limit/middleware";
+import { libsqlStore, memoryStore } from "./core/rate-limit/stores";
 import type { Config } from "./env";
 
 export interface AppOptions {
@@ -28,6 +32,9 @@ export interface AppOptions {
     | "otlpHeaders"
     | "serviceName"
     | "metricsToken"
+    | "cacheVersionMemoMs"
+    | "consistencyWindowMs"
+    | "rateLimits"
   >;
   collections: readonly CollectionDefinition[];
   /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
@@ -58,9 +65,23 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
     analytics: platform.analytics,
   });
 
+  const edge = collectionEdge(models, {
+    memoMs: config.cacheVersionMemoMs,
+    consistencyWindowMs: config.consistencyWindowMs,
+  });
+  const localLimits = memoryStore();
+  const sharedLimits = libsqlStore(platform.sql);
+  const policies = Object.fromEntries(
+    (["read", "write", "auth"] as const)
+      .filter((cls) => config.rateLimits[cls] !== "off")
+      .map((cls) => [cls, parsePolicy(cls, config.rateLimits[cls])]),
+  );
+
   app.use(async function platformContext(c, next) {
     c.set("platform", platform);
     c.set("principal", anonymous);
+    c.set("readPrimary", false);
+    c.set("selfFetch", (request) => Promise.resolve(app.fetch(request, c.env)));
     await next();
   });
   app.use(requestId({ limitLength: 128 }));
@@ -71,7 +92,17 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
     app.use(
       cors({
         origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins,
-        exposeHeaders: ["x-request-id", "server-timing", "etag", "retry-after"],
+        exposeHeaders: [
+          "x-request-id",
+          "x-trace-id",
+          "x-cache",
+          "server-timing",
+          "etag",
+          "retry-after",
+          "ratelimit",
+          "ratelimit-policy",
+          "nearbase-consistency",
+        ],
         maxAge: 600,
       }),
     );
@@ -90,6 +121,15 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
 
   // ── auth: sets c.var.principal (middleware) ──
   if (authenticate) app.use(authenticate);
+  app.use(
+    rateLimit({
+      policies,
+      // Auth limits must hold across processes and locations; read/write limits are local.
+      stores: { auth: sharedLimits, read: localLimits, write: localLimits },
+      clientIp: (c) => platform.clientIp(c),
+    }),
+  );
+  app.use("/api/collections/*", edge.middleware);
 
   app.get("/", (c) =>
     c.json({
@@ -104,13 +144,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
   // ── auth routes ──
-  app.route(
-    "/",
-    collectionRoutes(models, {
-      readClient: (c) => c.var.platform.sql,
-      wrote: () => {},
-    }),
-  );
+  app.route("/", collectionRoutes(models, edge.hooks));
 
   app.notFound(onNotFound);
   app.onError(onError);

@@ -6,6 +6,17 @@ export interface Config {
   host: string;
   databaseUrl: string;
   databaseAuthToken: string | undefined;
+  /** Where writes go when DATABASE_URL is a read replica; defaults to DATABASE_URL. */
+  databasePrimaryUrl: string | undefined;
+  /** Node home shared cache size. */
+  cacheMaxBytes: number;
+  /** How long an isolate trusts its memo of data versions (the cross-location staleness bound). */
+  cacheVersionMemoMs: number;
+  /** How long a read-your-writes token is honoured (at least the replicas' worst lag). */
+  consistencyWindowMs: number;
+  rateLimits: { read: string; write: string; auth: string };
+  /** Node home behind a proxy: take the client address from X-Forwarded-For. */
+  trustProxy: boolean;
   corsOrigins: string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
@@ -76,6 +87,25 @@ export function loadConfig(source: Source, home: Home): Config {
     fail("DATABASE_URL", "cannot be a file: URL on Workers (there is no file system)");
   }
 
+  const databasePrimaryUrl = read("DATABASE_PRIMARY_URL");
+  if (
+    databasePrimaryUrl !== undefined &&
+    !/^(file:|libsql:|https?:|wss?:)/.test(databasePrimaryUrl)
+  ) {
+    fail("DATABASE_PRIMARY_URL", "must be a libSQL URL like DATABASE_URL");
+  }
+  const rateLimits = { read: "600/60s", write: "120/60s", auth: "20/60s" };
+  for (const cls of ["read", "write", "auth"] as const) {
+    const name = `RATE_LIMIT_${cls.toUpperCase()}`;
+    const value = read(name);
+    if (value === undefined) continue;
+    if (value !== "off" && !/^\d{1,6}\/\d{1,5}[smh]$/.test(value)) {
+      fail(name, `must look like 300/60s, 10/1m, 1000/1h or off (got ${JSON.stringify(value)})`);
+    } else {
+      rateLimits[cls] = value;
+    }
+  }
+
   const logLevel = read("LOG_LEVEL") ?? "info";
   if (!isLogLevel(logLevel)) fail("LOG_LEVEL", "must be one of debug, info, warn, error");
 
@@ -123,6 +153,12 @@ export function loadConfig(source: Source, home: Home): Config {
     host: read("HOST") ?? "127.0.0.1",
     databaseUrl,
     databaseAuthToken: read("DATABASE_AUTH_TOKEN"),
+    databasePrimaryUrl,
+    cacheMaxBytes: integer("CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
+    cacheVersionMemoMs: integer("CACHE_VERSION_MEMO_MS", 1000, 0, 60_000),
+    consistencyWindowMs: integer("CONSISTENCY_WINDOW_MS", 10_000, 0, 300_000),
+    rateLimits,
+    trustProxy: read("TRUST_PROXY") === "true",
     corsOrigins,
     bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: isLogLevel(logLevel) ? logLevel : "info",

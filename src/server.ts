@@ -21,10 +21,21 @@ async function main() {
     const path = config.databaseUrl.slice("file:".length);
     mkdirSync(dirname(resolve(path)), { recursive: true });
   }
-  const client = createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set, it is a read replica.
+  const nearest = createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  const client =
+    config.databasePrimaryUrl === undefined
+      ? nearest
+      : createClient({ url: config.databasePrimaryUrl, authToken: config.databaseAuthToken });
   await migrateDatabase(client);
 
-  const platform = createNodePlatform({ client, log });
+  const platform = createNodePlatform({
+    client,
+    replica: nearest,
+    log,
+    cacheMaxBytes: config.cacheMaxBytes,
+    trustProxy: config.trustProxy,
+  });
   const app = createApp({ platform, config, collections });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const host = info.address.includes(":") ? `[${info.address}]` : info.address;

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
+import { type Client, createClient } from "@libsql/client";
 import type { MiddlewareHandler } from "hono";
 import { createApp } from "../src/app";
 import { collections } from "../src/collections/index";
@@ -12,6 +12,8 @@ import { migrateDatabase } from "../src/platform/node/migrate";
 import { createNodePlatform } from "../src/platform/node/platform";
 
 export interface TestAppOptions {
+  /** Makes a read replica of the app's fresh primary database file (given its path). */
+  replica?: (primaryPath: string) => Promise<Client>;
   /** Settings as they would come from the environment (e.g. `{ CORS_ORIGINS: "*" }`). */
   env?: Record<string, string>;
 }
@@ -26,9 +28,26 @@ export async function createTestApp(options: TestAppOptions = {}) {
   const client = createClient({ url });
   await migrateDatabase(client);
   const log = memorySink();
-  const env = { DATABASE_URL: url, ...options.env };
+  // Generous limits so suites are not throttled by their own traffic; rate-limit tests set theirs.
+  const env = {
+    DATABASE_URL: url,
+    RATE_LIMIT_READ: "100000/60s",
+    RATE_LIMIT_WRITE: "100000/60s",
+    RATE_LIMIT_AUTH: "100000/60s",
+    ...options.env,
+  };
   const config = loadConfig(env, "node");
-  const platform = createNodePlatform({ client, log, env });
+  // A clock tests can move forward (cache freshness); it starts at the real time.
+  let offsetMs = 0;
+  const clock = { now: () => new Date(Date.now() + offsetMs) };
+  const platform = createNodePlatform({
+    client,
+    replica: options.replica ? await options.replica(join(dir, "test.db")) : undefined,
+    log,
+    env,
+    cacheMaxBytes: config.cacheMaxBytes,
+    clock,
+  });
   const app = createApp({ platform, config, collections, authenticate: testPrincipal });
 
   /** Sends a request to the app in-process; a plain object body is sent as JSON. */
@@ -61,6 +80,11 @@ export async function createTestApp(options: TestAppOptions = {}) {
   return {
     app,
     signIn,
+    url,
+    /** Moves the app's clock forward. */
+    advance(ms: number) {
+      offsetMs += ms;
+    },
     client,
     platform,
     log,

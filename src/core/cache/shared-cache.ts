@@ -18,6 +18,8 @@ export interface ShareDecision {
   /** Version scopes the answer is built from (e.g. "c:posts"). */
   scopes: string[];
   policy: CachePolicy;
+  /** Who may share an entry: everyone but admins, or only anonymous callers. */
+  variant: "all" | "anonymous";
 }
 
 export type Share = (c: Context<AppEnv>) => ShareDecision | undefined;
@@ -51,9 +53,12 @@ export function sharedCache(
     const versions: number[] = [];
     let behind = false;
     for (const scope of decision.scopes) {
-      let version = await memo.get(platform.sql, scope);
-      if (!satisfies(token, scope, version))
-        version = await memo.get(platform.sql, scope, { fresh: true });
+      // Versions come from the copy this request reads (the replica), so an entry keyed by
+      // them holds data at least that new.
+      let version = await memo.get(platform.replica, scope);
+      if (!satisfies(token, scope, version)) {
+        version = await memo.get(platform.replica, scope, { fresh: true });
+      }
       if (!satisfies(token, scope, version)) behind = true;
       versions.push(version);
     }
@@ -63,7 +68,7 @@ export function sharedCache(
     const cacheable = decision.shareable && !admin && !behind;
     const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
     const url = new URL(c.req.url);
-    const key = cacheKey(url, decision.scopes, versions);
+    const key = cacheKey(url, decision.variant, decision.scopes, versions);
 
     if (cacheable && !refreshing) {
       const entry = await platform.cache.match(key);
@@ -125,12 +130,17 @@ function answer(
 }
 
 /** The URL with sorted query parameters, plus the versions the answer was built from. */
-export function cacheKey(url: URL, scopes: readonly string[], versions: readonly number[]): string {
+export function cacheKey(
+  url: URL,
+  variant: string,
+  scopes: readonly string[],
+  versions: readonly number[],
+): string {
   const params = [...url.searchParams].sort(([a, av], [b, bv]) =>
     a === b ? av.localeCompare(bv) : a.localeCompare(b),
   );
   const query = new URLSearchParams(params).toString();
-  const stamp = scopes.map((s, i) => `${s}@${versions[i]}`).join(";");
+  const stamp = [variant, ...scopes.map((s, i) => `${s}@${versions[i]}`)].join(";");
   // The stamp goes in the path: the Cache API ignores fragments.
   return `${url.origin}/__nearbase/cache/${encodeURIComponent(stamp)}${url.pathname}?${query}`;
 }

@@ -12,12 +12,15 @@ export interface Platform {
   readonly name: "node" | "workers";
   /** The primary database (drizzle over libSQL). */
   readonly db: Database;
-  /** The raw libSQL client under `db`, for health checks and batches drizzle cannot express. */
+  /** The primary (raw libSQL client under `db`): every write, and reads that must be fresh. */
   readonly sql: Client;
+  /** The nearest read replica; the primary itself when there is none. */
+  readonly replica: Client;
+  /** The caller's address, as this home can know it. */
+  clientIp(c: ClientIpContext): string;
   readonly clock: Clock;
   readonly log: LogSink;
   readonly cache: CachePort;
-  readonly rateLimiter: RateLimiterPort;
   readonly events: EventDispatcher;
   readonly secrets: SecretStore;
   readonly mailer: Mailer;
@@ -25,6 +28,12 @@ export interface Platform {
   readonly analytics?: AnalyticsSink;
   /** Runs work after the response is sent (Workers `waitUntil`; a tracked promise in Node). */
   readonly defer: (c: DeferContext, work: Promise<unknown>) => void;
+}
+
+/** What `clientIp` needs from a request; Hono's context satisfies it. */
+export interface ClientIpContext {
+  req: { header(name: string): string | undefined; raw: Request };
+  env: unknown;
 }
 
 /** What `defer` needs from a request; Hono's context satisfies it. */
@@ -53,19 +62,6 @@ export interface CachePort {
   match(key: string): Promise<CachedEntry | undefined>;
   put(key: string, response: Response, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
-}
-
-export interface RateLimitDecision {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  resetSeconds: number;
-}
-
-/** Counts hits against a named policy. Issue: rate limiting. */
-export interface RateLimiterPort {
-  readonly implemented: boolean;
-  hit(policy: string, key: string): Promise<RateLimitDecision>;
 }
 
 /** Hands outbox events to their deliverer (Queues on Workers, in-process in Node). */

@@ -2,13 +2,21 @@ import type { Client } from "@libsql/client";
 import { createDatabase } from "../../core/db/client";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { describeError, type LogSink } from "../../core/observability/logger";
-import type { Platform } from "../../core/platform/types";
+import type { Clock, Platform } from "../../core/platform/types";
 import { unimplementedPorts } from "../../core/platform/unimplemented";
+import { LruCache } from "./lru-cache";
 
 export interface NodePlatformOptions {
+  /** The primary. */
   client: Client;
+  /** A read replica (e.g. a Turso embedded replica); defaults to the primary. */
+  replica?: Client;
   log: LogSink;
   env?: Record<string, string | undefined>;
+  cacheMaxBytes?: number;
+  /** Behind a reverse proxy: the client is the first X-Forwarded-For address. */
+  trustProxy?: boolean;
+  clock?: Clock;
 }
 
 export interface NodePlatform extends Platform {
@@ -19,16 +27,33 @@ export interface NodePlatform extends Platform {
 /** The Node home: embedded (or remote) libSQL, in-process everything else. */
 export function createNodePlatform({
   client,
+  replica,
   log,
   env = process.env,
+  cacheMaxBytes = 64 * 1024 * 1024,
+  trustProxy = false,
+  clock = { now: () => new Date() },
 }: NodePlatformOptions): NodePlatform {
   const pending = new Set<Promise<unknown>>();
   const sql = instrumentClient(client);
+  const reads = replica === undefined ? sql : instrumentClient(replica);
   return {
     name: "node",
     db: createDatabase(sql),
     sql,
-    clock: { now: () => new Date() },
+    replica: reads,
+    cache: new LruCache(cacheMaxBytes, () => clock.now().getTime()),
+    clientIp(c) {
+      if (trustProxy) {
+        const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+        if (forwarded) return forwarded;
+      }
+      // @hono/node-server puts the socket on the bindings; in-process requests have none.
+      const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+        ?.incoming?.socket;
+      return socket?.remoteAddress ?? "local";
+    },
+    clock,
     log,
     secrets: { get: async (name) => env[name] },
     ...unimplementedPorts(log, "node"),

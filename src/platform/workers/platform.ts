@@ -5,15 +5,23 @@ import { filterLevel, jsonLineSink } from "../../core/observability/logger";
 import type { Platform } from "../../core/platform/types";
 import { unimplementedPorts } from "../../core/platform/unimplemented";
 import type { Config } from "../../env";
+import { edgeCache } from "./edge-cache";
 
 /**
  * The Workers home: libSQL over HTTP (Turso in production, the local server in dev and tests),
  * logs to Workers Logs, deferred work through `waitUntil`. Built once per isolate.
  */
 export function createWorkersPlatform(env: Env, config: Config): Platform {
-  const sql = instrumentClient(
+  // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set it is a read replica.
+  const replica = instrumentClient(
     createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken }),
   );
+  const sql =
+    config.databasePrimaryUrl === undefined
+      ? replica
+      : instrumentClient(
+          createClient({ url: config.databasePrimaryUrl, authToken: config.databaseAuthToken }),
+        );
   const log = filterLevel(
     jsonLineSink((line) => console.log(line)),
     config.logLevel,
@@ -24,6 +32,9 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
     name: "workers",
     db: createDatabase(sql),
     sql,
+    replica,
+    cache: edgeCache(caches.default),
+    clientIp: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
     clock: { now: () => new Date() },
     log,
     secrets: {
@@ -35,7 +46,12 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
     ...unimplementedPorts(log, "workers"),
     analytics,
     defer(c, work) {
-      c.executionCtx?.waitUntil(work);
+      try {
+        c.executionCtx?.waitUntil(work);
+      } catch {
+        // No ExecutionContext (an internal re-dispatch): the work still runs, unawaited.
+        work.catch(() => {});
+      }
     },
   };
 }

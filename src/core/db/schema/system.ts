@@ -19,3 +19,10 @@ export const versions = sqliteTable("nb_versions", {
   version: integer().notNull(),
   updatedAt: integer().notNull(),
 });
+
+/** GCRA state for precise, shared rate limits (auth endpoints): one row per policy and key. */
+export const rateLimits = sqliteTable("nb_rate_limits", {
+  key: text().primaryKey(),
+  tat: integer().notNull(),
+  allowed: integer().notNull(),
+});

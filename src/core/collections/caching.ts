@@ -1,0 +1,104 @@
+import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import {
+  consistencyCookie,
+  consistencyHeader,
+  decodeToken,
+  encodeToken,
+  mergeToken,
+} from "../cache/consistency";
+import { defaultPolicy } from "../cache/http";
+import { type ShareDecision, sharedCache } from "../cache/shared-cache";
+import { VersionMemo } from "../cache/versions";
+import type { AppEnv } from "../http/context";
+import type { Models } from "./model";
+import { type RouterHooks, versionScope } from "./router";
+
+const recordsPath = /^\/api\/collections\/([^/]+)\/records(?:\/([^/]+))?$/;
+
+/**
+ * Whether a collection GET may be shared between callers. The answer depends only on the rule:
+ * one that does not read `@request.auth` gives everyone (but admins, who bypass rules) the same
+ * answer; one that does still gives every *anonymous* caller the same answer, so those share a
+ * separate entry. Admins-only rules and `cache: false` collections are never shared.
+ */
+export function shareForCollections(models: Models) {
+  return (c: Context<AppEnv>): ShareDecision | undefined => {
+    const match = recordsPath.exec(c.req.path);
+    if (!match) return undefined;
+    const model = models.get(decodeURIComponent(match[1]!));
+    if (model === undefined) return undefined;
+    const rule = model.rules[match[2] === undefined ? "list" : "view"];
+    const expand = (c.req.query("expand") ?? "")
+      .split(",")
+      .map((k) => model.relations.get(k.trim()))
+      .filter((name): name is string => name !== undefined && models.has(name));
+    const scopes = [versionScope(model), ...new Set(expand.map((name) => `c:${name}`))];
+    const policy =
+      model.def.options.cache === false ? undefined : (model.def.options.cache ?? defaultPolicy);
+    const anonymous = c.var.principal.kind === "anonymous";
+    const everyone = rule.kind === "everyone" || (rule.kind === "expr" && !rule.readsAuth);
+    const expandedShareable = expand.every((name) => {
+      const r = models.get(name)!.rules.view;
+      return r.kind === "everyone" || (r.kind === "expr" && (!r.readsAuth || anonymous));
+    });
+    const shareable =
+      policy !== undefined &&
+      rule.kind !== "admins" &&
+      (everyone || anonymous) &&
+      expandedShareable;
+    return {
+      shareable,
+      scopes,
+      policy: policy ?? defaultPolicy,
+      variant: everyone && expand.length === 0 ? "all" : "anonymous",
+    };
+  };
+}
+
+export interface EdgeOptions {
+  memoMs: number;
+  consistencyWindowMs: number;
+}
+
+/**
+ * The edge layer of the collections API: the shared cache on GETs, reads routed to the replica
+ * unless read-your-writes needs the primary, and a consistency token on every write's response
+ * (header for API clients, cookie for browsers).
+ */
+export function collectionEdge(models: Models, options: EdgeOptions) {
+  const memo = new VersionMemo(options.memoMs);
+  const revalidateSecret = randomSecret();
+  const middleware = sharedCache(shareForCollections(models), memo, revalidateSecret);
+  const hooks: RouterHooks = {
+    readClient: (c) => (c.var.readPrimary ? c.var.platform.sql : c.var.platform.replica),
+    wrote(c, versions) {
+      const { platform } = c.var;
+      // With no separate replica, reads see this write at once, so this isolate can move its
+      // cache keys forward now. With a replica it must not: an entry keyed by the new version
+      // could be filled from a replica that has not caught up.
+      if (platform.replica === platform.sql)
+        for (const [scope, version] of versions) memo.learn(scope, version);
+      const now = platform.clock.now().getTime();
+      const existing = decodeToken(
+        c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
+        now,
+      );
+      const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
+      c.header(consistencyHeader, token);
+      setCookie(c, consistencyCookie, token, {
+        path: "/api",
+        httpOnly: true,
+        sameSite: "Lax",
+        secure: new URL(c.req.url).protocol === "https:",
+        maxAge: Math.ceil(options.consistencyWindowMs / 1000),
+      });
+    },
+  };
+  return { middleware, hooks };
+}
+
+function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
