@@ -18,7 +18,11 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              bindings: { DATABASE_URL: inject("libsqlUrl"), LOG_LEVEL: "warn" },
+              bindings: {
+                DATABASE_URL: inject("libsqlUrl"),
+                JWT_PRIVATE_KEYS: inject("jwtKeys"),
+                LOG_LEVEL: "warn",
+              },
             },
           })),
         ],

@@ -4,6 +4,12 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
+import { apiKeyRoutes } from "./core/auth/api-keys";
+import { type AuthConfig, loadAuthConfig } from "./core/auth/config";
+import { authenticate as authenticateCaller } from "./core/auth/middleware";
+import { recoveryRoutes } from "./core/auth/recovery";
+import { authRoutes } from "./core/auth/routes";
+import { wellKnownRoutes } from "./core/auth/well-known";
 import { collectionEdge } from "./core/collections/caching";
 import type { CollectionDefinition } from "./core/collections/define";
 import { docsRoutes } from "./core/collections/docs";
@@ -35,6 +41,13 @@ export interface AppOptions {
     | "cacheVersionMemoMs"
     | "consistencyWindowMs"
     | "rateLimits"
+    | "jwtIssuer"
+    | "jwtAudience"
+    | "accessTokenTtlSeconds"
+    | "refreshTokenTtlDays"
+    | "publicUrl"
+    | "loginLimitPerAccount"
+    | "forgotLimitPerAccount"
   >;
   collections: readonly CollectionDefinition[];
   /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
@@ -76,6 +89,24 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       .filter((cls) => config.rateLimits[cls] !== "off")
       .map((cls) => [cls, parsePolicy(cls, config.rateLimits[cls])]),
   );
+
+  // Signing keys load once, on first use (Workers secrets are only readable per request).
+  let authConfig: Promise<AuthConfig> | undefined;
+  const auth = () => {
+    authConfig ??= loadAuthConfig(platform, config).catch((err: unknown) => {
+      authConfig = undefined;
+      platform.log.write({
+        level: "error",
+        msg: "auth configuration invalid",
+        error: String((err as Error).message),
+      });
+      throw new ApiError(
+        "CONFIG_INVALID",
+        "Authentication is not configured on this server; see its logs.",
+      );
+    });
+    return authConfig;
+  };
 
   app.use(async function platformContext(c, next) {
     c.set("platform", platform);
@@ -120,7 +151,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   );
 
   // ── auth: sets c.var.principal (middleware) ──
-  if (authenticate) app.use(authenticate);
+  app.use(authenticate ?? authenticateCaller(auth));
   app.use(
     rateLimit({
       policies,
@@ -143,7 +174,10 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/", docsRoutes(models));
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
-  // ── auth routes ──
+  app.route("/", wellKnownRoutes(auth));
+  app.route("/api/auth", authRoutes(auth));
+  app.route("/api/auth", recoveryRoutes(auth));
+  app.route("/api/keys", apiKeyRoutes());
   app.route("/", collectionRoutes(models, edge.hooks));
 
   app.notFound(onNotFound);

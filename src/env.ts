@@ -17,6 +17,15 @@ export interface Config {
   rateLimits: { read: string; write: string; auth: string };
   /** Node home behind a proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  /** Where users open links from mail (reset, verify). */
+  publicUrl: string;
+  mail: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
+  loginLimitPerAccount: string;
+  forgotLimitPerAccount: string;
   corsOrigins: string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
@@ -106,6 +115,19 @@ export function loadConfig(source: Source, home: Home): Config {
     }
   }
 
+  const mailApiUrl = read("MAIL_API_URL");
+  const mailApiKey = read("MAIL_API_KEY");
+  if (mailApiUrl !== undefined && mailApiKey === undefined)
+    fail("MAIL_API_KEY", "is required with MAIL_API_URL");
+  const policy = (name: string, fallback: string) => {
+    const value = read(name) ?? fallback;
+    if (!/^\d{1,6}\/\d{1,5}[smh]$/.test(value))
+      fail(name, `must look like 5/15m (got ${JSON.stringify(value)})`);
+    return value;
+  };
+  const publicUrl = (read("PUBLIC_URL") ?? "http://localhost:8787").replace(/\/$/, "");
+  if (!/^https?:\/\/\S+$/.test(publicUrl)) fail("PUBLIC_URL", "must be an http(s) URL");
+
   const logLevel = read("LOG_LEVEL") ?? "info";
   if (!isLogLevel(logLevel)) fail("LOG_LEVEL", "must be one of debug, info, warn, error");
 
@@ -159,6 +181,18 @@ export function loadConfig(source: Source, home: Home): Config {
     consistencyWindowMs: integer("CONSISTENCY_WINDOW_MS", 10_000, 0, 300_000),
     rateLimits,
     trustProxy: read("TRUST_PROXY") === "true",
+    jwtIssuer: read("JWT_ISSUER") ?? "nearbase",
+    jwtAudience: read("JWT_AUDIENCE") ?? "nearbase",
+    accessTokenTtlSeconds: integer("ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400),
+    refreshTokenTtlDays: integer("REFRESH_TOKEN_TTL_DAYS", 30, 1, 365),
+    publicUrl,
+    mail: {
+      apiUrl: mailApiUrl,
+      apiKey: mailApiKey,
+      from: read("MAIL_FROM") ?? "Nearbase <no-reply@localhost>",
+    },
+    loginLimitPerAccount: policy("LOGIN_LIMIT_PER_ACCOUNT", "5/15m"),
+    forgotLimitPerAccount: policy("FORGOT_LIMIT_PER_ACCOUNT", "3/1h"),
     corsOrigins,
     bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: isLogLevel(logLevel) ? logLevel : "info",

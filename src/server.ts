@@ -4,10 +4,13 @@ import { serve } from "@hono/node-server";
 import { createClient } from "@libsql/client";
 import { createApp } from "./app";
 import { collections } from "./collections/index";
+import { httpMailer, recordingMailer } from "./core/mail/mailers";
 import { describeError, filterLevel, jsonLineSink } from "./core/observability/logger";
 import { ConfigError, loadConfig } from "./env";
 import { migrateDatabase } from "./platform/node/migrate";
+import { writeToOutbox } from "./platform/node/outbox";
 import { createNodePlatform } from "./platform/node/platform";
+import { ensureSigningKeys } from "./platform/node/signing-keys";
 
 /** The Node home: `npm start`. Embedded libSQL file by default, migrated on start. */
 async function main() {
@@ -29,10 +32,22 @@ async function main() {
       : createClient({ url: config.databasePrimaryUrl, authToken: config.databaseAuthToken });
   await migrateDatabase(client);
 
+  const env = {
+    ...process.env,
+    JWT_PRIVATE_KEYS:
+      process.env.JWT_PRIVATE_KEYS ||
+      (await ensureSigningKeys(process.env.SIGNING_KEYS_FILE ?? "./data/signing-keys.json")),
+  };
+  const mailer =
+    config.mail.apiUrl !== undefined && config.mail.apiKey !== undefined
+      ? httpMailer({ url: config.mail.apiUrl, apiKey: config.mail.apiKey, from: config.mail.from })
+      : recordingMailer(log, { deliver: writeToOutbox("./data/outbox") });
   const platform = createNodePlatform({
     client,
     replica: nearest,
     log,
+    env,
+    mailer,
     cacheMaxBytes: config.cacheMaxBytes,
     trustProxy: config.trustProxy,
   });

@@ -2,10 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@libsql/client";
-import type { MiddlewareHandler } from "hono";
 import { createApp } from "../src/app";
 import { collections } from "../src/collections/index";
-import type { AppEnv, Principal } from "../src/core/http/context";
+import { loadAuthConfig } from "../src/core/auth/config";
+import { randomId } from "../src/core/auth/crypto";
+import { generateSigningJwk } from "../src/core/auth/keys";
+import { startSession } from "../src/core/auth/sessions";
+import { users } from "../src/core/db/schema/auth";
+import { recordingMailer } from "../src/core/mail/mailers";
 import { memorySink } from "../src/core/observability/logger";
 import { loadConfig } from "../src/env";
 import { migrateDatabase } from "../src/platform/node/migrate";
@@ -34,13 +38,18 @@ export async function createTestApp(options: TestAppOptions = {}) {
     RATE_LIMIT_READ: "100000/60s",
     RATE_LIMIT_WRITE: "100000/60s",
     RATE_LIMIT_AUTH: "100000/60s",
+    LOGIN_LIMIT_PER_ACCOUNT: "1000/1m",
+    FORGOT_LIMIT_PER_ACCOUNT: "1000/1m",
+    JWT_PRIVATE_KEYS: await testKeys(),
     ...options.env,
   };
   const config = loadConfig(env, "node");
   // A clock tests can move forward (cache freshness); it starts at the real time.
   let offsetMs = 0;
   const clock = { now: () => new Date(Date.now() + offsetMs) };
+  const mailer = recordingMailer(log);
   const platform = createNodePlatform({
+    mailer,
     client,
     replica: options.replica ? await options.replica(join(dir, "test.db")) : undefined,
     log,
@@ -48,7 +57,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     cacheMaxBytes: config.cacheMaxBytes,
     clock,
   });
-  const app = createApp({ platform, config, collections, authenticate: testPrincipal });
+  const app = createApp({ platform, config, collections });
 
   /** Sends a request to the app in-process; a plain object body is sent as JSON. */
   async function request(path: string, init: RequestInit & { json?: unknown } = {}) {
@@ -62,24 +71,44 @@ export async function createTestApp(options: TestAppOptions = {}) {
     return app.request(path, { ...rest, headers, body });
   }
 
-  let users = 0;
   /**
-   * Request headers that make the request come from a fresh user (or admin). Use it in every
-   * test that needs a caller; it will issue real access tokens once auth lands.
+   * A fresh account (user or admin) signed in for real: a row in nb_users, a session, and an
+   * access token signed with the app's keys. Returns the headers to act as that account.
    */
   async function signIn(role: "user" | "admin" = "user") {
-    users += 1;
-    const principal: Principal = {
-      kind: "user",
-      id: `usr_test${users}${Math.random().toString(36).slice(2, 10)}`,
+    const now = platform.clock.now();
+    const id = randomId("usr");
+    const user = {
+      id,
+      email: `${id}@example.test`,
+      emailVerifiedAt: now.toISOString(),
+      passwordHash: null,
+      name: "",
       role,
+      created: now.toISOString(),
+      updated: now.toISOString(),
+    } as const;
+    await platform.db.insert(users).values(user);
+    const pair = await startSession(
+      platform.db,
+      await loadAuthConfig(platform, config),
+      { ...user },
+      "test",
+      now,
+    );
+    return {
+      id,
+      email: user.email,
+      ...pair,
+      headers: { authorization: `Bearer ${pair.accessToken}` },
     };
-    return { id: principal.id, headers: { "x-test-principal": JSON.stringify(principal) } };
   }
 
   return {
     app,
     signIn,
+    /** Mail the app sent (newest last). */
+    mail: mailer.sent,
     url,
     /** Moves the app's clock forward. */
     advance(ms: number) {
@@ -98,12 +127,13 @@ export async function createTestApp(options: TestAppOptions = {}) {
   };
 }
 
-// TEMPORARY until the auth issue lands: a test-only way to be someone. Replaced by real tokens.
-const testPrincipal: MiddlewareHandler<AppEnv> = async function testPrincipal(c, next) {
-  const header = c.req.header("x-test-principal");
-  if (header) c.set("principal", JSON.parse(header) as Principal);
-  await next();
-};
+let keys: Promise<string> | undefined;
+/** One signing key set per test process (tests that need another key make their own). */
+export function testKeys(): Promise<string> {
+  const made = keys ?? generateSigningJwk().then((jwk) => JSON.stringify([jwk]));
+  keys = made;
+  return made;
+}
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 

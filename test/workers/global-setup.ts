@@ -3,12 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import type { TestProject } from "vitest/node";
+import { generateSigningJwk } from "../../src/core/auth/keys";
 import { startLibsqlServer } from "../../src/dev/libsql-server";
 import { migrateDatabase } from "../../src/platform/node/migrate";
 
 declare module "vitest" {
   export interface ProvidedContext {
     libsqlUrl: string;
+    jwtKeys: string;
   }
 }
 
@@ -23,6 +25,7 @@ export default async function setup(project: TestProject) {
   await migrateDatabase(client);
   client.close();
   project.provide("libsqlUrl", server.url);
+  project.provide("jwtKeys", JSON.stringify([await generateSigningJwk()]));
   return async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import type { InStatement, ResultSet } from "@libsql/client";
 import { type Context, Hono } from "hono";
 import { bumpVersion } from "../cache/versions";
+import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { mapWriteError, readJsonObject, validate } from "./body";
+import { mapWriteError } from "./body";
 import type { CollectionModel, Models } from "./model";
 import { parseFieldList, parseListParams } from "./params";
 

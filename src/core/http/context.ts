@@ -5,7 +5,7 @@ import type { Platform } from "../platform/types";
 /** Who is calling. Auth fills this in; until then every request is anonymous. */
 export type Principal =
   | { kind: "anonymous" }
-  | { kind: "user"; id: string; role: "admin" | "user" }
+  | { kind: "user"; id: string; role: "admin" | "user"; sessionId?: string | undefined }
   | { kind: "apiKey"; id: string; ownerId: string; scopes: readonly string[] };
 
 /** The one Hono environment type every route and middleware in Nearbase uses. */

@@ -1,8 +1,9 @@
 import type { Client } from "@libsql/client";
 import { createDatabase } from "../../core/db/client";
+import { recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { describeError, type LogSink } from "../../core/observability/logger";
-import type { Clock, Platform } from "../../core/platform/types";
+import type { Clock, Mailer, Platform } from "../../core/platform/types";
 import { unimplementedPorts } from "../../core/platform/unimplemented";
 import { LruCache } from "./lru-cache";
 
@@ -17,6 +18,8 @@ export interface NodePlatformOptions {
   /** Behind a reverse proxy: the client is the first X-Forwarded-For address. */
   trustProxy?: boolean;
   clock?: Clock;
+  /** Defaults to the recording (development) mailer. */
+  mailer?: Mailer;
 }
 
 export interface NodePlatform extends Platform {
@@ -33,6 +36,7 @@ export function createNodePlatform({
   cacheMaxBytes = 64 * 1024 * 1024,
   trustProxy = false,
   clock = { now: () => new Date() },
+  mailer = recordingMailer(log),
 }: NodePlatformOptions): NodePlatform {
   const pending = new Set<Promise<unknown>>();
   const sql = instrumentClient(client);
@@ -54,6 +58,7 @@ export function createNodePlatform({
       return socket?.remoteAddress ?? "local";
     },
     clock,
+    mailer,
     log,
     secrets: { get: async (name) => env[name] },
     ...unimplementedPorts(log, "node"),

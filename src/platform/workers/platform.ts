@@ -1,5 +1,6 @@
 import { createClient } from "@libsql/client/web";
 import { createDatabase } from "../../core/db/client";
+import { httpMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { filterLevel, jsonLineSink } from "../../core/observability/logger";
 import type { Platform } from "../../core/platform/types";
@@ -44,6 +45,14 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
       },
     },
     ...unimplementedPorts(log, "workers"),
+    mailer:
+      config.mail.apiUrl !== undefined && config.mail.apiKey !== undefined
+        ? httpMailer({
+            url: config.mail.apiUrl,
+            apiKey: config.mail.apiKey,
+            from: config.mail.from,
+          })
+        : recordingMailer(log, { logBodies: bindings.NEARBASE_DEV === "true" }),
     analytics,
     defer(c, work) {
       try {

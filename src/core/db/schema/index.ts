@@ -1,2 +1,4 @@
 // Every system table, one file per concern. drizzle-kit reads this folder (drizzle.config.ts).
+
+export * from "./auth";
 export * from "./system";

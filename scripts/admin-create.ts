@@ -1,0 +1,61 @@
+// `npm run admin:create -- --email you@example.com` (password from NEARBASE_ADMIN_PASSWORD or a
+// prompt-free generated one, printed once). Creates the account, or promotes an existing one.
+import { parseArgs } from "node:util";
+import { createClient } from "@libsql/client";
+import { eq } from "drizzle-orm";
+import { normalizeEmail } from "../src/core/auth/config";
+import { randomId, randomToken } from "../src/core/auth/crypto";
+import { hashPassword, passwordProblem } from "../src/core/auth/passwords";
+import { createDatabase } from "../src/core/db/client";
+import { users } from "../src/core/db/schema/auth";
+import { migrateDatabase } from "../src/platform/node/migrate";
+
+const { values } = parseArgs({
+  options: { email: { type: "string" }, name: { type: "string", default: "Admin" } },
+});
+if (!values.email) {
+  console.error(
+    "usage: npm run admin:create -- --email you@example.com   (NEARBASE_ADMIN_PASSWORD=… to choose the password)",
+  );
+  process.exit(2);
+}
+const email = normalizeEmail(values.email);
+const generated = process.env.NEARBASE_ADMIN_PASSWORD ? undefined : randomToken(18);
+const password = process.env.NEARBASE_ADMIN_PASSWORD ?? generated!;
+const problem = passwordProblem(password, email);
+if (problem) {
+  console.error(`password ${problem}`);
+  process.exit(2);
+}
+const client = createClient({
+  url: process.env.DATABASE_URL || "file:./data/nearbase.db",
+  authToken: process.env.DATABASE_AUTH_TOKEN || undefined,
+});
+try {
+  await migrateDatabase(client);
+  const db = createDatabase(client);
+  const now = new Date().toISOString();
+  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+  if (existing) {
+    await db.update(users).set({ role: "admin", updated: now }).where(eq(users.id, existing.id));
+    console.log(`${email} is now an admin (password unchanged)`);
+  } else {
+    await db
+      .insert(users)
+      .values({
+        id: randomId("usr"),
+        email,
+        name: values.name ?? "Admin",
+        role: "admin",
+        passwordHash: await hashPassword(password),
+        emailVerifiedAt: now,
+        created: now,
+        updated: now,
+      });
+    console.log(
+      `created admin ${email}${generated ? ` with password ${generated} (shown once; change it after signing in)` : ""}`,
+    );
+  }
+} finally {
+  client.close();
+}

@@ -1,0 +1,54 @@
+import type { Platform } from "../platform/types";
+import { KeySet } from "./keys";
+
+/** What auth needs at run time; built once per process/isolate. */
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Base URL for links in mail (password reset, verification). */
+  publicUrl: string;
+  keys: KeySet;
+  /** Per-account throttles (login, forgot), precise across instances. */
+  loginPerAccount: string;
+  forgotPerAccount: string;
+}
+
+export const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
+
+/** Trimmed and lower-cased: one account per mailbox however it is typed. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Builds the auth configuration; the signing keys come from the JWT_PRIVATE_KEYS secret. */
+export async function loadAuthConfig(
+  platform: Platform,
+  config: {
+    jwtIssuer: string;
+    jwtAudience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlDays: number;
+    publicUrl: string;
+    loginLimitPerAccount: string;
+    forgotLimitPerAccount: string;
+  },
+): Promise<AuthConfig> {
+  const json = await platform.secrets.get("JWT_PRIVATE_KEYS");
+  if (json === undefined || json === "") {
+    throw new Error(
+      "JWT_PRIVATE_KEYS is not set: on Workers, `npx wrangler secret put JWT_PRIVATE_KEYS` with the output of `npm run keys:rotate -- --print`",
+    );
+  }
+  return {
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlDays * 86_400,
+    publicUrl: config.publicUrl,
+    keys: await KeySet.fromJson(json),
+    loginPerAccount: config.loginLimitPerAccount,
+    forgotPerAccount: config.forgotLimitPerAccount,
+  };
+}

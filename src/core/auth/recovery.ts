@@ -1,0 +1,159 @@
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { oneTimeTokens, sessions, users } from "../db/schema/auth";
+import { readJsonObject, validate } from "../http/body";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
+import { type AuthConfig, emailPattern, normalizeEmail } from "./config";
+import { randomToken, sha256 } from "./crypto";
+import { hashPassword, passwordProblem } from "./passwords";
+import { requireUser, throttleAccount } from "./routes";
+
+const email = z
+  .string()
+  .max(320)
+  .transform(normalizeEmail)
+  .pipe(z.string().regex(emailPattern, "must be an email address"));
+const token = z.string().min(20).max(200);
+const resetTtlMs = 30 * 60_000;
+const verifyTtlMs = 24 * 60 * 60_000;
+
+type Purpose = "password_reset" | "email_verify";
+
+/** Spends a single-use token: valid, unexpired and unused, or nothing happens. */
+async function spend(
+  db: AppEnv["Variables"]["platform"]["db"],
+  raw: string,
+  purpose: Purpose,
+  now: number,
+) {
+  const [row] = await db
+    .update(oneTimeTokens)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(oneTimeTokens.hash, await sha256(raw)),
+        eq(oneTimeTokens.purpose, purpose),
+        isNull(oneTimeTokens.usedAt),
+        gt(oneTimeTokens.expiresAt, now),
+      ),
+    )
+    .returning({ userId: oneTimeTokens.userId });
+  if (row === undefined)
+    throw new ApiError(
+      "BAD_REQUEST",
+      "This link is invalid, expired or already used; ask for a new one.",
+    );
+  return row.userId;
+}
+
+/**
+ * Password reset and email verification: single-use tokens (32 random bytes, stored as
+ * SHA-256), mailed as links, expiring after 30 minutes (reset) or 24 hours (verify). "Forgot"
+ * answers 202 whether or not the account exists, so it reveals nothing.
+ */
+export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
+  const app = new Hono<AppEnv>();
+
+  app.post("/password/forgot", async (c) => {
+    const body = validate(z.object({ email }).strict(), await readJsonObject(c)) as {
+      email: string;
+    };
+    const config = await auth();
+    await throttleAccount(c, config.forgotPerAccount, "forgot-account", body.email);
+    const { db, clock, mailer } = c.var.platform;
+    const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, body.email));
+    if (user !== undefined) {
+      const raw = randomToken(32);
+      const now = clock.now().getTime();
+      await db
+        .insert(oneTimeTokens)
+        .values({
+          hash: await sha256(raw),
+          userId: user.id,
+          purpose: "password_reset",
+          expiresAt: now + resetTtlMs,
+        });
+      const link = `${config.publicUrl}/reset-password#token=${raw}`;
+      await mailer.send({
+        to: body.email,
+        subject: "Reset your password",
+        text: `Someone asked to reset the password of your account. If it was you, open this link within 30 minutes:\n\n${link}\n\nIf not, ignore this message.`,
+      });
+    }
+    return c.json(
+      { status: "If an account exists for this address, we sent it a reset link." },
+      202,
+    );
+  });
+
+  app.post("/password/reset", async (c) => {
+    const body = validate(
+      z.object({ token, password: z.string().max(1024) }).strict(),
+      await readJsonObject(c),
+    ) as { token: string; password: string };
+    const { db, clock } = c.var.platform;
+    const now = clock.now();
+    const userId = await spend(db, body.token, "password_reset", now.getTime());
+    const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+    const problem = passwordProblem(body.password, user?.email ?? "");
+    if (problem)
+      throw new ApiError("VALIDATION_FAILED", `Password ${problem}.`, {
+        errors: [{ path: "/password", message: problem }],
+      });
+    // A reset also signs out every device: whoever knew the old password loses access.
+    await db.batch([
+      db
+        .update(users)
+        .set({ passwordHash: await hashPassword(body.password), updated: now.toISOString() })
+        .where(eq(users.id, userId)),
+      db
+        .update(sessions)
+        .set({ revokedAt: now.toISOString() })
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt))),
+    ]);
+    return c.body(null, 204);
+  });
+
+  app.post("/email/verify/request", async (c) => {
+    const me = requireUser(c);
+    const config = await auth();
+    const { db, clock, mailer } = c.var.platform;
+    const [user] = await db.select().from(users).where(eq(users.id, me.id));
+    if (user === undefined) throw new ApiError("UNAUTHENTICATED", "This account no longer exists.");
+    if (user.emailVerifiedAt !== null) return c.json({ status: "already verified" });
+    await throttleAccount(c, config.forgotPerAccount, "verify-account", user.email);
+    const raw = randomToken(32);
+    await db
+      .insert(oneTimeTokens)
+      .values({
+        hash: await sha256(raw),
+        userId: user.id,
+        purpose: "email_verify",
+        expiresAt: clock.now().getTime() + verifyTtlMs,
+      });
+    await mailer.send({
+      to: user.email,
+      subject: "Confirm your email address",
+      text: `Confirm this address for your account by opening:\n\n${config.publicUrl}/verify-email#token=${raw}\n`,
+    });
+    return c.json({ status: "sent" }, 202);
+  });
+
+  app.post("/email/verify/confirm", async (c) => {
+    const body = validate(z.object({ token }).strict(), await readJsonObject(c)) as {
+      token: string;
+    };
+    const { db, clock } = c.var.platform;
+    const now = clock.now();
+    const userId = await spend(db, body.token, "email_verify", now.getTime());
+    await db
+      .update(users)
+      .set({ emailVerifiedAt: now.toISOString(), updated: now.toISOString() })
+      .where(eq(users.id, userId));
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,62 @@
+import { tracedFetch } from "../observability/fetch";
+import type { LogSink } from "../observability/logger";
+import type { Mailer, MailMessage } from "../platform/types";
+
+export interface RecordingMailer extends Mailer {
+  /** Messages sent so far, newest last (tests and developers read them). */
+  readonly sent: MailMessage[];
+}
+
+/**
+ * The development mailer: keeps messages in memory, hands each to `deliver` (the Node home
+ * writes them under ./data/outbox) and logs one line with recipient and subject only — message
+ * bodies carry single-use tokens and never go to the log unless `logBodies` (local dev only).
+ */
+export function recordingMailer(
+  log: LogSink,
+  options: { deliver?: (m: MailMessage) => Promise<string | undefined>; logBodies?: boolean } = {},
+): RecordingMailer {
+  const sent: MailMessage[] = [];
+  return {
+    implemented: true,
+    sent,
+    async send(message) {
+      sent.push(message);
+      if (sent.length > 1000) sent.shift();
+      const where = await options.deliver?.(message);
+      log.write({
+        level: "info",
+        msg: "mail recorded (development mailer; set MAIL_API_URL to send)",
+        to: message.to,
+        subject: message.subject,
+        ...(where ? { file: where } : {}),
+        ...(options.logBodies ? { text: message.text } : {}),
+      });
+    },
+  };
+}
+
+/**
+ * Sends through an HTTP mail API taking `{from, to, subject, text, html}` as JSON with a Bearer
+ * key (Resend's shape; Postmark/SendGrid-style providers need a small proxy or another adapter).
+ */
+export function httpMailer(options: { url: string; apiKey: string; from: string }): Mailer {
+  return {
+    implemented: true,
+    async send(message) {
+      const res = await tracedFetch(options.url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${options.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          from: options.from,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+        }),
+      });
+      await res.body?.cancel();
+      if (!res.ok) throw new Error(`mail provider answered ${res.status}`);
+    },
+  };
+}
