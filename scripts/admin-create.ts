@@ -40,18 +40,16 @@ try {
     await db.update(users).set({ role: "admin", updated: now }).where(eq(users.id, existing.id));
     console.log(`${email} is now an admin (password unchanged)`);
   } else {
-    await db
-      .insert(users)
-      .values({
-        id: randomId("usr"),
-        email,
-        name: values.name ?? "Admin",
-        role: "admin",
-        passwordHash: await hashPassword(password),
-        emailVerifiedAt: now,
-        created: now,
-        updated: now,
-      });
+    await db.insert(users).values({
+      id: randomId("usr"),
+      email,
+      name: values.name ?? "Admin",
+      role: "admin",
+      passwordHash: await hashPassword(password),
+      emailVerifiedAt: now,
+      created: now,
+      updated: now,
+    });
     console.log(
       `created admin ${email}${generated ? ` with password ${generated} (shown once; change it after signing in)` : ""}`,
     );

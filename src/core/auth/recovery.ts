@@ -67,14 +67,12 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
     if (user !== undefined) {
       const raw = randomToken(32);
       const now = clock.now().getTime();
-      await db
-        .insert(oneTimeTokens)
-        .values({
-          hash: await sha256(raw),
-          userId: user.id,
-          purpose: "password_reset",
-          expiresAt: now + resetTtlMs,
-        });
+      await db.insert(oneTimeTokens).values({
+        hash: await sha256(raw),
+        userId: user.id,
+        purpose: "password_reset",
+        expiresAt: now + resetTtlMs,
+      });
       const link = `${config.publicUrl}/reset-password#token=${raw}`;
       await mailer.send({
         to: body.email,
@@ -125,14 +123,12 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
     if (user.emailVerifiedAt !== null) return c.json({ status: "already verified" });
     await throttleAccount(c, config.forgotPerAccount, "verify-account", user.email);
     const raw = randomToken(32);
-    await db
-      .insert(oneTimeTokens)
-      .values({
-        hash: await sha256(raw),
-        userId: user.id,
-        purpose: "email_verify",
-        expiresAt: clock.now().getTime() + verifyTtlMs,
-      });
+    await db.insert(oneTimeTokens).values({
+      hash: await sha256(raw),
+      userId: user.id,
+      purpose: "email_verify",
+      expiresAt: clock.now().getTime() + verifyTtlMs,
+    });
     await mailer.send({
       to: user.email,
       subject: "Confirm your email address",
