@@ -2,7 +2,6 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import {
   createRemoteJWKSet,
-  exportJWK,
   generateKeyPair,
   jwtVerify,
   SignJWT,
