@@ -1,12 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import {
-  createRemoteJWKSet,
-  generateKeyPair,
-  jwtVerify,
-  SignJWT,
-  UnsecuredJWT,
-} from "jose";
+import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64url } from "../../src/core/auth/crypto";
 import { createTestApp, readProblem, type TestApp } from "../harness";
