@@ -7,6 +7,7 @@ import { timing } from "hono/timing";
 import { apiKeyRoutes } from "./core/auth/api-keys";
 import { type AuthConfig, loadAuthConfig } from "./core/auth/config";
 import { authenticate as authenticateCaller } from "./core/auth/middleware";
+import { oauthProviders, oauthRoutes } from "./core/auth/oauth";
 import { recoveryRoutes } from "./core/auth/recovery";
 import { authRoutes } from "./core/auth/routes";
 import { wellKnownRoutes } from "./core/auth/well-known";
@@ -48,6 +49,7 @@ export interface AppOptions {
     | "publicUrl"
     | "loginLimitPerAccount"
     | "forgotLimitPerAccount"
+    | "oauth"
   >;
   collections: readonly CollectionDefinition[];
   /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
@@ -177,6 +179,13 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/", wellKnownRoutes(auth));
   app.route("/api/auth", authRoutes(auth));
   app.route("/api/auth", recoveryRoutes(auth));
+  app.route(
+    "/api/auth",
+    oauthRoutes(auth, oauthProviders(config.oauth), () => [
+      new URL(config.publicUrl).origin,
+      ...config.corsOrigins.filter((o) => o !== "*"),
+    ]),
+  );
   app.route("/api/keys", apiKeyRoutes());
   app.route("/", collectionRoutes(models, edge.hooks));
 

@@ -26,6 +26,11 @@ export interface Config {
   mail: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
   loginLimitPerAccount: string;
   forgotLimitPerAccount: string;
+  oauth: {
+    github?: { clientId: string; clientSecret: string };
+    google?: { clientId: string; clientSecret: string };
+    oidc?: { name: string; issuer: string; clientId: string; clientSecret: string };
+  };
   corsOrigins: string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
@@ -128,6 +133,30 @@ export function loadConfig(source: Source, home: Home): Config {
   const publicUrl = (read("PUBLIC_URL") ?? "http://localhost:8787").replace(/\/$/, "");
   if (!/^https?:\/\/\S+$/.test(publicUrl)) fail("PUBLIC_URL", "must be an http(s) URL");
 
+  const oauth: Config["oauth"] = {};
+  const pair = (prefix: string) => {
+    const clientId = read(`${prefix}_CLIENT_ID`);
+    const clientSecret = read(`${prefix}_CLIENT_SECRET`);
+    if ((clientId === undefined) !== (clientSecret === undefined)) {
+      fail(`${prefix}_CLIENT_SECRET`, `and ${prefix}_CLIENT_ID must be set together`);
+      return undefined;
+    }
+    return clientId === undefined || clientSecret === undefined
+      ? undefined
+      : { clientId, clientSecret };
+  };
+  const github = pair("OAUTH_GITHUB");
+  if (github) oauth.github = github;
+  const google = pair("OAUTH_GOOGLE");
+  if (google) oauth.google = google;
+  const oidc = pair("OAUTH_OIDC");
+  if (oidc) {
+    const issuer = read("OAUTH_OIDC_ISSUER");
+    if (issuer === undefined || !/^https?:\/\/\S+$/.test(issuer))
+      fail("OAUTH_OIDC_ISSUER", "must be the provider's issuer URL");
+    else oauth.oidc = { ...oidc, issuer, name: read("OAUTH_OIDC_NAME") ?? "oidc" };
+  }
+
   const logLevel = read("LOG_LEVEL") ?? "info";
   if (!isLogLevel(logLevel)) fail("LOG_LEVEL", "must be one of debug, info, warn, error");
 
@@ -193,6 +222,7 @@ export function loadConfig(source: Source, home: Home): Config {
     },
     loginLimitPerAccount: policy("LOGIN_LIMIT_PER_ACCOUNT", "5/15m"),
     forgotLimitPerAccount: policy("FORGOT_LIMIT_PER_ACCOUNT", "3/1h"),
+    oauth,
     corsOrigins,
     bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: isLogLevel(logLevel) ? logLevel : "info",

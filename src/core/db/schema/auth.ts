@@ -81,7 +81,7 @@ export const oneTimeTokens = sqliteTable("nb_one_time_tokens", {
   userId: text()
     .notNull()
     .references(() => users.id, { onDelete: "cascade" }),
-  purpose: text({ enum: ["password_reset", "email_verify"] }).notNull(),
+  purpose: text({ enum: ["password_reset", "email_verify", "oauth_login"] }).notNull(),
   expiresAt: integer().notNull(),
   usedAt: integer(),
 });

@@ -1,0 +1,358 @@
+import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client } from "arctic";
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { oauthAccounts, oneTimeTokens, users } from "../db/schema/auth";
+import { readJsonObject, validate } from "../http/body";
+import type { AppEnv } from "../http/context";
+import { ApiError } from "../http/errors";
+import { tracedFetch } from "../observability/fetch";
+import type { AuthConfig } from "./config";
+import { normalizeEmail } from "./config";
+import { constantTimeEqual, randomId, randomToken, sha256 } from "./crypto";
+import { publicUser, type User } from "./routes";
+import { startSession } from "./sessions";
+
+/** A provider's endpoints and how to read the signed-in person from it. */
+export interface OAuthProvider {
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  scopes: string[];
+  /** The provider's stable user id and email, with whether the provider verified that email. */
+  profile(
+    accessToken: string,
+  ): Promise<{ id: string; email: string | undefined; emailVerified: boolean; name: string }>;
+}
+
+async function getJson(url: string, accessToken: string): Promise<unknown> {
+  const res = await tracedFetch(url, {
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      accept: "application/json",
+      "user-agent": "nearbase",
+    },
+  });
+  if (!res.ok) throw new Error(`${new URL(url).host} answered ${res.status}`);
+  return res.json();
+}
+
+export function githubProvider(clientId: string, clientSecret: string): OAuthProvider {
+  return {
+    name: "github",
+    clientId,
+    clientSecret,
+    authorizationEndpoint: "https://github.com/login/oauth/authorize",
+    tokenEndpoint: "https://github.com/login/oauth/access_token",
+    scopes: ["read:user", "user:email"],
+    async profile(token) {
+      const user = (await getJson("https://api.github.com/user", token)) as {
+        id: number;
+        login: string;
+        name?: string;
+      };
+      const emails = (await getJson("https://api.github.com/user/emails", token)) as {
+        email: string;
+        primary: boolean;
+        verified: boolean;
+      }[];
+      const primary = emails.find((e) => e.primary && e.verified) ?? emails.find((e) => e.verified);
+      return {
+        id: String(user.id),
+        email: primary?.email,
+        emailVerified: primary !== undefined,
+        name: user.name ?? user.login,
+      };
+    },
+  };
+}
+
+/** Any OpenID Connect provider (Google included), from its discovery document. */
+export async function oidcProvider(
+  name: string,
+  issuer: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<OAuthProvider> {
+  const res = await tracedFetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
+  if (!res.ok) throw new Error(`OIDC discovery for ${name} failed (${res.status})`);
+  const meta = (await res.json()) as {
+    authorization_endpoint: string;
+    token_endpoint: string;
+    userinfo_endpoint: string;
+  };
+  return {
+    name,
+    clientId,
+    clientSecret,
+    authorizationEndpoint: meta.authorization_endpoint,
+    tokenEndpoint: meta.token_endpoint,
+    scopes: ["openid", "email", "profile"],
+    async profile(token) {
+      const info = (await getJson(meta.userinfo_endpoint, token)) as {
+        sub: string;
+        email?: string;
+        email_verified?: boolean | string;
+        name?: string;
+      };
+      return {
+        id: info.sub,
+        email: info.email,
+        emailVerified: info.email_verified === true || info.email_verified === "true",
+        name: info.name ?? "",
+      };
+    },
+  };
+}
+
+/** The configured providers, built on first use (OIDC discovery is a fetch). */
+export function oauthProviders(config: {
+  github?: { clientId: string; clientSecret: string };
+  google?: { clientId: string; clientSecret: string };
+  oidc?: { name: string; issuer: string; clientId: string; clientSecret: string };
+}) {
+  let built: Promise<Map<string, OAuthProvider>> | undefined;
+  return () => {
+    built ??= (async () => {
+      const map = new Map<string, OAuthProvider>();
+      if (config.github)
+        map.set("github", githubProvider(config.github.clientId, config.github.clientSecret));
+      if (config.google) {
+        map.set(
+          "google",
+          await oidcProvider(
+            "google",
+            "https://accounts.google.com",
+            config.google.clientId,
+            config.google.clientSecret,
+          ),
+        );
+      }
+      if (config.oidc) {
+        const { name, issuer, clientId, clientSecret } = config.oidc;
+        map.set(name, await oidcProvider(name, issuer, clientId, clientSecret));
+      }
+      return map;
+    })().catch((err: unknown) => {
+      built = undefined;
+      throw new ApiError("UNAVAILABLE", "The OAuth provider could not be reached; try again.", {
+        cause: err,
+      });
+    });
+    return built;
+  };
+}
+
+const cookieName = "nb_oauth";
+const loginCodeTtlMs = 60_000;
+
+/**
+ * OAuth sign-in: authorization code with PKCE (S256) and state, through arctic's OAuth2 client.
+ * `start` sets a short-lived HttpOnly cookie with state and verifier and redirects to the
+ * provider; `callback` checks state (constant time), exchanges the code with the verifier,
+ * reads the profile and signs the person in. Accounts are linked by email only when the
+ * provider says the email is verified; otherwise an existing account with that email is never
+ * touched. With `redirect` (an allowed origin) the browser gets a 60-second single-use code in
+ * the URL fragment to exchange at POST /oauth/exchange; without, the tokens come back as JSON.
+ */
+export function oauthRoutes(
+  auth: () => Promise<AuthConfig>,
+  providers: () => Promise<Map<string, OAuthProvider>>,
+  allowedOrigins: () => string[],
+) {
+  const app = new Hono<AppEnv>();
+  const redirectUri = (config: AuthConfig, name: string) =>
+    `${config.publicUrl}/api/auth/oauth/${name}/callback`;
+  const providerOf = async (name: string) => {
+    const provider = (await providers()).get(name);
+    if (provider === undefined)
+      throw new ApiError(
+        "NOT_FOUND",
+        `No OAuth provider ${JSON.stringify(name.slice(0, 32))} is configured.`,
+      );
+    return provider;
+  };
+
+  app.get("/oauth/:provider/start", async (c) => {
+    const provider = await providerOf(c.req.param("provider"));
+    const config = await auth();
+    const redirect = c.req.query("redirect");
+    if (redirect !== undefined && !allowedOrigins().includes(safeOrigin(redirect))) {
+      throw new ApiError(
+        "BAD_REQUEST",
+        "redirect must be on an allowed origin (PUBLIC_URL or CORS_ORIGINS).",
+      );
+    }
+    const state = generateState();
+    const verifier = generateCodeVerifier();
+    const client = new OAuth2Client(
+      provider.clientId,
+      provider.clientSecret,
+      redirectUri(config, provider.name),
+    );
+    const url = client.createAuthorizationURLWithPKCE(
+      provider.authorizationEndpoint,
+      state,
+      CodeChallengeMethod.S256,
+      verifier,
+      provider.scopes,
+    );
+    setCookie(
+      c,
+      cookieName,
+      [provider.name, state, verifier, redirect ? btoa(redirect) : ""].join("."),
+      {
+        path: "/api/auth/oauth",
+        httpOnly: true,
+        sameSite: "Lax",
+        secure: new URL(c.req.url).protocol === "https:",
+        maxAge: 600,
+      },
+    );
+    return c.redirect(url.toString(), 302);
+  });
+
+  app.get("/oauth/:provider/callback", async (c) => {
+    const provider = await providerOf(c.req.param("provider"));
+    const config = await auth();
+    const [name, state, verifier, redirect64] = (getCookie(c, cookieName) ?? "").split(".");
+    deleteCookie(c, cookieName, { path: "/api/auth/oauth" });
+    const given = c.req.query("state") ?? "";
+    const code = c.req.query("code");
+    const enc = new TextEncoder();
+    if (
+      !state ||
+      !verifier ||
+      name !== provider.name ||
+      !code ||
+      !constantTimeEqual(enc.encode(given), enc.encode(state))
+    ) {
+      throw new ApiError("BAD_REQUEST", "The sign-in attempt is invalid or expired; start again.");
+    }
+    let profile: Awaited<ReturnType<OAuthProvider["profile"]>>;
+    try {
+      const client = new OAuth2Client(
+        provider.clientId,
+        provider.clientSecret,
+        redirectUri(config, provider.name),
+      );
+      const tokens = await client.validateAuthorizationCode(provider.tokenEndpoint, code, verifier);
+      profile = await provider.profile(tokens.accessToken());
+    } catch (err) {
+      throw new ApiError(
+        "UNAUTHENTICATED",
+        "The provider did not confirm the sign-in; start again.",
+        { cause: err },
+      );
+    }
+    const user = await findOrCreateUser(c, provider.name, profile);
+    const now = c.var.platform.clock.now();
+    if (redirect64) {
+      const code = randomToken(32);
+      await c.var.platform.db.insert(oneTimeTokens).values({
+        hash: await sha256(code),
+        userId: user.id,
+        purpose: "oauth_login",
+        expiresAt: now.getTime() + loginCodeTtlMs,
+      });
+      return c.redirect(`${atob(redirect64)}#code=${code}`, 302);
+    }
+    const pair = await startSession(
+      c.var.platform.db,
+      config,
+      user,
+      c.req.header("user-agent") ?? "",
+      now,
+    );
+    return c.json({ user: publicUser(user), ...pair });
+  });
+
+  app.post("/oauth/exchange", async (c) => {
+    const body = validate(
+      z.object({ code: z.string().min(20).max(200) }).strict(),
+      await readJsonObject(c),
+    ) as { code: string };
+    const { db, clock } = c.var.platform;
+    const now = clock.now();
+    const [row] = await db
+      .update(oneTimeTokens)
+      .set({ usedAt: now.getTime() })
+      .where(
+        and(
+          eq(oneTimeTokens.hash, await sha256(body.code)),
+          eq(oneTimeTokens.purpose, "oauth_login"),
+          isNull(oneTimeTokens.usedAt),
+          gt(oneTimeTokens.expiresAt, now.getTime()),
+        ),
+      )
+      .returning();
+    if (row === undefined) {
+      throw new ApiError("UNAUTHENTICATED", "The sign-in code is invalid, expired or used.");
+    }
+    const [user] = await db.select().from(users).where(eq(users.id, row.userId));
+    if (user === undefined) throw new ApiError("UNAUTHENTICATED", "This account no longer exists.");
+    const pair = await startSession(db, await auth(), user, c.req.header("user-agent") ?? "", now);
+    return c.json({ user: publicUser(user), ...pair });
+  });
+
+  return app;
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "invalid";
+  }
+}
+
+async function findOrCreateUser(
+  c: Context<AppEnv>,
+  provider: string,
+  profile: Awaited<ReturnType<OAuthProvider["profile"]>>,
+): Promise<User> {
+  const { db, clock } = c.var.platform;
+  const [linked] = await db
+    .select({ user: users })
+    .from(oauthAccounts)
+    .innerJoin(users, eq(users.id, oauthAccounts.userId))
+    .where(and(eq(oauthAccounts.provider, provider), eq(oauthAccounts.providerUserId, profile.id)));
+  if (linked) return linked.user;
+  const now = clock.now().toISOString();
+  const email = profile.email === undefined ? undefined : normalizeEmail(profile.email);
+  if (email === undefined)
+    throw new ApiError("BAD_REQUEST", "The provider did not share an email address.");
+  const [existing] = await db.select().from(users).where(eq(users.email, email));
+  if (existing !== undefined) {
+    if (!profile.emailVerified) {
+      throw new ApiError(
+        "CONFLICT",
+        "An account with this email exists; the provider has not verified the address, so it cannot be linked. Sign in with your password.",
+      );
+    }
+    await db
+      .insert(oauthAccounts)
+      .values({ provider, providerUserId: profile.id, userId: existing.id, created: now });
+    return existing;
+  }
+  const user: User = {
+    id: randomId("usr"),
+    email,
+    emailVerifiedAt: profile.emailVerified ? now : null,
+    passwordHash: null,
+    name: profile.name.slice(0, 100),
+    role: "user",
+    created: now,
+    updated: now,
+  };
+  await db.batch([
+    db.insert(users).values(user),
+    db
+      .insert(oauthAccounts)
+      .values({ provider, providerUserId: profile.id, userId: user.id, created: now }),
+  ]);
+  return user;
+}
