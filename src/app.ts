@@ -40,6 +40,7 @@ export interface AppOptions {
     | "serviceName"
     | "metricsToken"
     | "cacheVersionMemoMs"
+    | "sharedCache"
     | "consistencyWindowMs"
     | "rateLimits"
     | "jwtIssuer"
@@ -82,6 +83,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
 
   const edge = collectionEdge(models, {
     memoMs: config.cacheVersionMemoMs,
+    enabled: config.sharedCache,
     consistencyWindowMs: config.consistencyWindowMs,
   });
   const localLimits = memoryStore();

@@ -8,6 +8,8 @@ export interface Config {
   databaseAuthToken: string | undefined;
   /** Where writes go when DATABASE_URL is a read replica; defaults to DATABASE_URL. */
   databasePrimaryUrl: string | undefined;
+  /** "off" turns shared (edge) caching off; ETags and 304s stay. */
+  sharedCache: boolean;
   /** Node home shared cache size. */
   cacheMaxBytes: number;
   /** How long an isolate trusts its memo of data versions (the cross-location staleness bound). */
@@ -205,6 +207,7 @@ export function loadConfig(source: Source, home: Home): Config {
     databaseUrl,
     databaseAuthToken: read("DATABASE_AUTH_TOKEN"),
     databasePrimaryUrl,
+    sharedCache: read("SHARED_CACHE") !== "off",
     cacheMaxBytes: integer("CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
     cacheVersionMemoMs: integer("CACHE_VERSION_MEMO_MS", 1000, 0, 60_000),
     consistencyWindowMs: integer("CONSISTENCY_WINDOW_MS", 10_000, 0, 300_000),

@@ -58,6 +58,8 @@ export function shareForCollections(models: Models) {
 
 export interface EdgeOptions {
   memoMs: number;
+  /** False: nothing is stored in the shared cache (answers still get ETags and 304s). */
+  enabled: boolean;
   consistencyWindowMs: number;
 }
 
@@ -69,7 +71,17 @@ export interface EdgeOptions {
 export function collectionEdge(models: Models, options: EdgeOptions) {
   const memo = new VersionMemo(options.memoMs);
   const revalidateSecret = randomSecret();
-  const middleware = sharedCache(shareForCollections(models), memo, revalidateSecret);
+  const share = shareForCollections(models);
+  const middleware = sharedCache(
+    options.enabled
+      ? share
+      : (c) => {
+          const decision = share(c);
+          return decision && { ...decision, shareable: false };
+        },
+    memo,
+    revalidateSecret,
+  );
   const hooks: RouterHooks = {
     readClient: (c) => (c.var.readPrimary ? c.var.platform.sql : c.var.platform.replica),
     wrote(c, versions) {

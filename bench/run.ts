@@ -1,0 +1,260 @@
+// `npm run bench`: Nearbase (Node home, Workers home under wrangler dev) against the floor (bare
+// hono + libSQL + jose doing the same SQL and token checks), same dataset, same run. Prints a
+// markdown table with ratios to the floor and writes it, with an SVG chart, to bench/results/.
+// BENCH_SECONDS (default 5) and BENCH_CONNECTIONS (default 16) set the load; BENCH_TARGETS
+// (default floor,node,workers) picks targets.
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import { seed, seedPostId, seedUserId } from "../scripts/seed-data";
+import { generateSigningJwk } from "../src/core/auth/keys";
+import { hashPassword } from "../src/core/auth/passwords";
+import { migrateDatabase } from "../src/platform/node/migrate";
+import { runLoad, type Scenario } from "./lib/load";
+import { barChart, markdownTable, type Row } from "./lib/report";
+import { memoryKiB, startProcess, type Target } from "./lib/target";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const wanted = (process.env.BENCH_TARGETS ?? "floor,node,workers").split(",");
+const dataset = { users: 1000, posts: 10_000 };
+const password = "bench password 123";
+// User 3 owns bookmarks in the seeded data; logs in for the authenticated scenarios.
+const benchUser = seedUserId(3);
+const benchEmail = "bench@example.com";
+
+const dir = mkdtempSync(join(tmpdir(), "nearbase-bench-"));
+const base = join(dir, "base.db");
+console.log(`seeding ${dataset.posts} posts, ${dataset.users} users into ${base} …`);
+{
+  const db = createClient({ url: `file:${base}` });
+  await migrateDatabase(db);
+  await seed(db, dataset);
+  const now = new Date().toISOString();
+  await db.execute({
+    sql: "INSERT INTO nb_users (id, email, email_verified_at, password_hash, name, role, created, updated) VALUES (?, ?, ?, ?, 'Bench', 'user', ?, ?)",
+    args: [benchUser, benchEmail, now, await hashPassword(password), now, now],
+  });
+  db.close();
+}
+const copy = (name: string) => {
+  const path = join(dir, `${name}.db`);
+  copyFileSync(base, path);
+  return path;
+};
+
+const jwk = await generateSigningJwk();
+const keys = JSON.stringify([jwk]);
+const { d: _d, ...publicJwk } = jwk;
+const common = {
+  JWT_PRIVATE_KEYS: keys,
+  RATE_LIMIT_READ: "off",
+  RATE_LIMIT_WRITE: "off",
+  RATE_LIMIT_AUTH: "off",
+  LOGIN_LIMIT_PER_ACCOUNT: "999999/1m",
+  LOG_LEVEL: "warn",
+  LOG_SAMPLE_RATE: "0",
+};
+const ports = { floor: 18801, node: 18802, nodeCached: 18803, workers: 18804 };
+
+const targets: Record<string, Target> = {};
+try {
+  if (wanted.includes("floor")) {
+    targets.floor = await startProcess("floor", "tsx", ["bench/floor.ts"], {
+      env: {
+        PORT: String(ports.floor),
+        DATABASE_URL: `file:${copy("floor")}`,
+        JWKS: JSON.stringify({ keys: [publicJwk] }),
+        JWT_PRIVATE_KEYS: keys,
+      },
+      url: `http://127.0.0.1:${ports.floor}`,
+      readyPath: "/ready",
+    });
+  }
+  if (wanted.includes("node")) {
+    targets.node = await startProcess("node", "tsx", ["src/server.ts"], {
+      env: {
+        ...common,
+        PORT: String(ports.node),
+        DATABASE_URL: `file:${copy("node")}`,
+        SHARED_CACHE: "off",
+      },
+      url: `http://127.0.0.1:${ports.node}`,
+      readyPath: "/ready",
+    });
+    targets["node+cache"] = await startProcess("node+cache", "tsx", ["src/server.ts"], {
+      env: {
+        ...common,
+        PORT: String(ports.nodeCached),
+        DATABASE_URL: `file:${copy("node-cached")}`,
+      },
+      url: `http://127.0.0.1:${ports.nodeCached}`,
+      readyPath: "/ready",
+    });
+  }
+  if (wanted.includes("workers")) {
+    const started = performance.now();
+    const vars = Object.entries({ ...common, SHARED_CACHE: "off" }).flatMap(([k, v]) => [
+      "--var",
+      `${k}:${v}`,
+    ]);
+    targets.workers = await startProcess("workers", "tsx", ["scripts/dev.ts", ...vars], {
+      env: { PORT: String(ports.workers), DEV_DB_PATH: copy("workers") },
+      url: `http://127.0.0.1:${ports.workers}`,
+      readyPath: "/ready",
+      timeoutMs: 90_000,
+    });
+    console.log(`workers: wrangler dev ready after ${Math.round(performance.now() - started)} ms`);
+  }
+
+  // Tokens: Nearbase targets log in for real; the floor's tokens come from its own login.
+  const tokens: Record<string, string> = {};
+  for (const [name, target] of Object.entries(targets)) {
+    const res = await fetch(`${target.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: benchEmail, password }),
+    });
+    if (!res.ok) throw new Error(`${name}: login failed ${res.status} ${await res.text()}`);
+    tokens[name] = ((await res.json()) as { accessToken: string }).accessToken;
+  }
+
+  const json = { "content-type": "application/json" };
+  const scenarios = (name: string): (Scenario & { targets: string[] })[] => {
+    const auth = { authorization: `Bearer ${tokens[name]}` };
+    return [
+      {
+        id: "1",
+        title: "1 public list of 20 (no cache)",
+        path: "/api/collections/posts/records?limit=20",
+        targets: ["floor", "node", "workers"],
+      },
+      {
+        id: "2",
+        title: "2 public list of 20 (edge cache hit)",
+        path: "/api/collections/posts/records?limit=20",
+        targets: ["floor", "node+cache"],
+      },
+      {
+        id: "3",
+        title: "3 owner-filtered list (JWT + rule)",
+        path: "/api/collections/bookmarks/records?limit=20",
+        headers: auth,
+        targets: ["floor", "node", "workers"],
+      },
+      {
+        id: "4",
+        title: "4 get by id",
+        path: `/api/collections/posts/records/${seedPostId(10)}`,
+        targets: ["floor", "node", "workers"],
+      },
+      {
+        id: "5",
+        title: "5 create",
+        method: "POST",
+        path: "/api/collections/posts/records",
+        headers: { ...auth, ...json },
+        body: JSON.stringify({ title: "bench" }),
+        targets: ["floor", "node", "workers"],
+      },
+      {
+        id: "6",
+        title: "6 login (PBKDF2 100k)",
+        method: "POST",
+        path: "/api/auth/login",
+        headers: json,
+        body: JSON.stringify({ email: benchEmail, password }),
+        targets: ["floor", "node", "workers"],
+      },
+      {
+        id: "7",
+        title: "7 mixed 80/15/5 read/write/auth",
+        path: "/",
+        targets: ["floor", "node", "workers"],
+        requests: [
+          ...Array.from({ length: 16 }, () => ({
+            method: "GET" as const,
+            path: "/api/collections/posts/records?limit=20",
+          })),
+          {
+            method: "POST" as const,
+            path: "/api/collections/posts/records",
+            headers: { ...auth, ...json },
+            body: JSON.stringify({ title: "mixed" }),
+          },
+          {
+            method: "POST" as const,
+            path: "/api/collections/posts/records",
+            headers: { ...auth, ...json },
+            body: JSON.stringify({ title: "mixed" }),
+          },
+          {
+            method: "POST" as const,
+            path: "/api/collections/posts/records",
+            headers: { ...auth, ...json },
+            body: JSON.stringify({ title: "mixed" }),
+          },
+          {
+            method: "POST" as const,
+            path: "/api/auth/login",
+            headers: json,
+            body: JSON.stringify({ email: benchEmail, password }),
+          },
+        ],
+      },
+    ];
+  };
+
+  const rows: Row[] = [];
+  for (const scenario of scenarios("floor")) {
+    let floor: Row | undefined;
+    for (const name of scenario.targets) {
+      const target = targets[name];
+      if (!target) continue;
+      const s = scenarios(name).find((x) => x.id === scenario.id)!;
+      const result = await runLoad(target.url, s, seconds, connections);
+      const mem = target
+        .pids()
+        .map(memoryKiB)
+        .reduce((a, m) => ({ rss: a.rss + m.rss, peak: a.peak + m.peak }), { rss: 0, peak: 0 });
+      const row: Row = {
+        scenario: scenario.title,
+        target: name,
+        result,
+        rssMiB: mem.rss / 1024,
+        peakMiB: mem.peak / 1024,
+        ratio: undefined,
+      };
+      if (name === "floor") floor = row;
+      else if (floor) row.ratio = result.requestsPerSec / floor.result.requestsPerSec;
+      if (scenario.id === "2" && name === "node+cache") {
+        const uncached = rows.find((r) => r.scenario.startsWith("1 ") && r.target === "node");
+        if (uncached) row.ratio = result.requestsPerSec / uncached.result.requestsPerSec;
+      }
+      rows.push(row);
+      console.log(
+        `${scenario.title.padEnd(36)} ${name.padEnd(11)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  non-2xx ${result.non2xx}`,
+      );
+    }
+  }
+
+  const date = new Date().toISOString().slice(0, 10);
+  const table = markdownTable(rows);
+  const note = [
+    `# Nearbase benchmark — ${date}`,
+    "",
+    `Machine: ${process.env.BENCH_MACHINE ?? "2 cores, 24 GiB (shared)"}; ${seconds} s per scenario at ${connections} connections after a 1 s warm-up; autocannon on loopback.`,
+    `Dataset: ${dataset.posts} posts, ${dataset.users} users (seeded deterministically). "× floor" is throughput relative to the floor in this run; for scenario 2 (cache hit) it is relative to Nearbase's own uncached scenario 1.`,
+    "Memory: RSS and peak (VmHWM) of the target's process tree after the scenario (Workers: wrangler + workerd + the local libSQL server).",
+    "",
+    table,
+    "",
+  ].join("\n");
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync(`bench/results/${date}.md`, note);
+  writeFileSync(`bench/results/${date}.svg`, barChart(rows, `Nearbase vs floor, req/s (${date})`));
+  console.log(`\n${note}\nwritten to bench/results/${date}.md and .svg`);
+} finally {
+  for (const target of Object.values(targets)) await target.stop();
+}
