@@ -18,6 +18,7 @@ import { memoryKiB, startProcess, type Target } from "./lib/target";
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const wanted = (process.env.BENCH_TARGETS ?? "floor,node,workers").split(",");
+const only = process.env.BENCH_SCENARIOS?.split(",");
 const dataset = { users: 1000, posts: 10_000 };
 const password = "bench password 123";
 // User 3 owns bookmarks in the seeded data; logs in for the authenticated scenarios.
@@ -207,7 +208,9 @@ try {
   };
 
   const rows: Row[] = [];
-  for (const scenario of scenarios("floor")) {
+  for (const scenario of scenarios("floor").filter(
+    (s) => only === undefined || only.includes(s.id),
+  )) {
     let floor: Row | undefined;
     for (const name of scenario.targets) {
       const target = targets[name];

@@ -88,8 +88,26 @@ export class KeySet {
       .sign(active.privateKey);
   }
 
-  /** Verifies signature (by kid, EdDSA only), issuer, audience and expiry. */
+  private readonly verified = new Map<string, { payload: JWTPayload; exp: number }>();
+
+  /**
+   * Verifies signature (by kid, EdDSA only), issuer, audience and expiry. A token verified once
+   * is remembered until it expires (bounded, per isolate), so a client's repeated requests skip
+   * the signature check; expiry is still enforced on every use.
+   */
   async verify(token: string, options: { issuer: string; audience: string }) {
+    const now = Math.floor(Date.now() / 1000);
+    const known = this.verified.get(token);
+    if (known !== undefined && known.exp > now) return known.payload;
+    const payload = await this.verifyUncached(token, options);
+    if (typeof payload.exp === "number") {
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(token, { payload, exp: payload.exp });
+    }
+    return payload;
+  }
+
+  private async verifyUncached(token: string, options: { issuer: string; audience: string }) {
     const { payload } = await jwtVerify(
       token,
       async (header) => {

@@ -81,7 +81,8 @@ export function sharedCache(
           const headers = new Headers({ [revalidateHeader]: revalidateSecret });
           platform.defer(c, Promise.resolve(c.var.selfFetch?.(new Request(url, { headers }))));
         }
-        return answer(c, entry.response, decision, Math.floor(age));
+        const bytes = await entry.response.arrayBuffer();
+        return answer(c, bytes, entry.response.headers, decision, Math.floor(age));
       }
     }
 
@@ -90,31 +91,36 @@ export function sharedCache(
     if (res.status !== 200) return;
     telemetry.cache = cacheable ? "MISS" : "BYPASS";
     const body = await res.arrayBuffer();
-    const etag = res.headers.get("etag") ?? (await etagOf(body));
+    const etag = res.headers.get("etag") ?? etagOf(body);
     const headers = new Headers(res.headers);
     headers.set("etag", etag);
-    const stored = new Response(body, { status: 200, headers });
     if (cacheable) {
       const ttl = decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
-      platform.defer(c, platform.cache.put(key, stored.clone(), ttl));
+      platform.defer(c, platform.cache.put(key, new Response(body, { status: 200, headers }), ttl));
     }
     c.res = undefined;
     c.res = answer(
       c,
-      stored,
+      body,
+      headers,
       cacheable || (decision.shareable && !behind) ? decision : undefined,
       0,
     );
   };
 }
 
+/**
+ * The response for the caller. The body is passed as bytes, not a stream, so the Node adapter
+ * can write it in one go (a streamed body takes its slow path).
+ */
 function answer(
   c: Context<AppEnv>,
-  stored: Response,
+  body: ArrayBuffer,
+  storedHeaders: Headers,
   decision: ShareDecision | undefined,
   age: number,
 ): Response {
-  const headers = new Headers(stored.headers);
+  const headers = new Headers(storedHeaders);
   headers.set(
     "cache-control",
     decision ? publicCacheControl(decision.policy) : privateCacheControl,
@@ -126,7 +132,7 @@ function answer(
   if (etag !== null && matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
     return new Response(null, { status: 304, headers });
   }
-  return new Response(stored.body, { status: stored.status, headers });
+  return new Response(body, { status: 200, headers });
 }
 
 /** The URL with sorted query parameters, plus the versions the answer was built from. */
