@@ -207,6 +207,25 @@ try {
     ];
   };
 
+  // Sequential log-in latency per target: one request at a time, so it is the cost of one
+  // PBKDF2 verify (+ a session write) in that home, not a queueing figure.
+  const loginLatency: string[] = [];
+  for (const [name, target] of Object.entries(targets)) {
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${target.url}/api/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: benchEmail, password }),
+      });
+      await res.arrayBuffer();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    loginLatency.push(`| ${name} | ${times[5]!.toFixed(1)} | ${times[0]!.toFixed(1)} |`);
+  }
+
   const rows: Row[] = [];
   for (const scenario of scenarios("floor").filter(
     (s) => only === undefined || only.includes(s.id),
@@ -236,6 +255,16 @@ try {
         if (uncached) row.ratio = result.requestsPerSec / uncached.result.requestsPerSec;
       }
       rows.push(row);
+      if (result.non2xx > 0 && s.requests === undefined) {
+        const probe = await fetch(target.url + s.path, {
+          method: s.method ?? "GET",
+          headers: s.headers,
+          body: s.body,
+        });
+        console.log(
+          `  ${name}: a failing request answered ${probe.status}: ${(await probe.text()).slice(0, 200)}`,
+        );
+      }
       console.log(
         `${scenario.title.padEnd(36)} ${name.padEnd(11)} ${result.requestsPerSec.toFixed(0).padStart(7)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  non-2xx ${result.non2xx}`,
       );
@@ -252,6 +281,12 @@ try {
     "Memory: RSS and peak (VmHWM) of the target's process tree after the scenario (Workers: wrangler + workerd + the local libSQL server).",
     "",
     table,
+    "",
+    "Sequential log-in (one at a time; mostly one PBKDF2-SHA256 100k verify):",
+    "",
+    "| target | median ms | min ms |",
+    "|---|---:|---:|",
+    ...loginLatency,
     "",
   ].join("\n");
   mkdirSync("bench/results", { recursive: true });

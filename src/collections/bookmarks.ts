@@ -20,6 +20,7 @@ export const bookmarksCollection = defineCollection(bookmarks, {
   idPrefix: "bkm",
   owner: "user",
   relations: { post: "posts" },
+  immutable: ["post"],
   personal: ["note"],
   cache: false,
   rules: {

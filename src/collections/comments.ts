@@ -20,6 +20,7 @@ export const commentsCollection = defineCollection(comments, {
   idPrefix: "cmt",
   owner: "author",
   relations: { post: "posts" },
+  immutable: ["post"],
   rules: {
     list: "post.status = 'published'",
     view: "post.status = 'published'",

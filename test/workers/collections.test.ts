@@ -53,4 +53,15 @@ describe("collections in workerd over libSQL HTTP", () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: "INVALID_FILTER" });
   });
+
+  it("serves many concurrent requests from one isolate without any hanging", async () => {
+    // Regression: the shared libSQL client's default concurrency limit queued one request's
+    // statements behind another's, and workerd cancelled the waiting requests as hung.
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        call(`/api/collections/posts/records?limit=${(i % 20) + 1}&total=true`),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+  });
 });

@@ -11,7 +11,9 @@ import { defaultPolicy } from "../cache/http";
 import { type ShareDecision, sharedCache } from "../cache/shared-cache";
 import { VersionMemo } from "../cache/versions";
 import type { AppEnv } from "../http/context";
-import type { Models } from "./model";
+import { parseFilter } from "../query/parser";
+import { relationsRead } from "../query/print";
+import type { CollectionModel, CompiledRule, Models } from "./model";
 import { type RouterHooks, versionScope } from "./router";
 
 const recordsPath = /^\/api\/collections\/([^/]+)\/records(?:\/([^/]+))?$/;
@@ -33,7 +35,16 @@ export function shareForCollections(models: Models) {
       .split(",")
       .map((k) => model.relations.get(k.trim()))
       .filter((name): name is string => name !== undefined && models.has(name));
-    const scopes = [versionScope(model), ...new Set(expand.map((name) => `c:${name}`))];
+    // Every collection the answer reads: rules and filters that follow a relation (`post.status`)
+    // make it stale when the related records change, like an expansion does.
+    const read = new Set([
+      model.name,
+      ...expand,
+      ...collectionsRead(model, rule),
+      ...(match[2] === undefined ? filterReads(model, c.req.query("filter")) : []),
+      ...expand.flatMap((name) => collectionsRead(models.get(name)!, models.get(name)!.rules.view)),
+    ]);
+    const scopes = [...read].map((name) => versionScope(models.get(name)!));
     const policy =
       model.def.options.cache === false ? undefined : (model.def.options.cache ?? defaultPolicy);
     const anonymous = c.var.principal.kind === "anonymous";
@@ -54,6 +65,21 @@ export function shareForCollections(models: Models) {
       variant: everyone && expand.length === 0 ? "all" : "anonymous",
     };
   };
+}
+
+function collectionsRead(model: CollectionModel, rule: CompiledRule): string[] {
+  if (rule.kind !== "expr") return [];
+  return rule.relations.flatMap((key) => model.relations.get(key) ?? []);
+}
+
+/** Collections a client filter reaches through relations; a filter that fails to parse reads none. */
+function filterReads(model: CollectionModel, filter: string | undefined): string[] {
+  if (filter === undefined || model.relations.size === 0 || !filter.includes(".")) return [];
+  try {
+    return relationsRead(parseFilter(filter)).flatMap((key) => model.relations.get(key) ?? []);
+  } catch {
+    return [];
+  }
 }
 
 export interface EdgeOptions {

@@ -26,6 +26,11 @@ export interface CollectionOptions {
   hidden?: string[];
   /** Columns clients can read but not write (besides the server-managed ones). */
   readonly?: string[];
+  /**
+   * Columns a client sets on create but can never change afterwards, e.g. the post a comment
+   * belongs to (so an update cannot move a record past what the create rule checked).
+   */
+  immutable?: string[];
   /** Relation columns → the collection they point at (for `expand` and `a.b` filters). */
   relations?: Record<string, string>;
   /** Shared-cache policy for public reads; `false` disables shared caching. */

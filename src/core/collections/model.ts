@@ -6,7 +6,7 @@ import type { Principal } from "../http/context";
 import { type Expr, FilterError } from "../query/ast";
 import { type CompileContext, compileFilter, type ResolvedField } from "../query/compile";
 import { parseFilter } from "../query/parser";
-import { readsAuth } from "../query/print";
+import { readsAuth, relationsRead } from "../query/print";
 import type { CollectionDefinition, Operation } from "./define";
 import { serverManaged } from "./define";
 
@@ -22,7 +22,13 @@ export interface FieldInfo {
 export type CompiledRule =
   | { kind: "everyone" }
   | { kind: "admins" }
-  | { kind: "expr"; expr: Expr; readsAuth: boolean };
+  | {
+      kind: "expr";
+      expr: Expr;
+      readsAuth: boolean;
+      /** Relation fields the rule follows: its answer also depends on those collections. */
+      relations: string[];
+    };
 
 /** Everything the REST layer needs about a collection, computed once at start. */
 export interface CollectionModel {
@@ -35,6 +41,8 @@ export interface CollectionModel {
   hidden: Set<string>;
   owner: string | undefined;
   relations: Map<string, string>;
+  /** Collections with a relation to this one (a delete here may cascade into them). */
+  dependents: string[];
   rules: Record<Operation, CompiledRule>;
   createSchema: ZodObject;
   updateSchema: ZodObject;
@@ -49,7 +57,7 @@ function compileRule(name: string, op: Operation, rule: string | null | undefine
   if (rule.trim() === "") return { kind: "everyone" };
   try {
     const expr = parseFilter(rule);
-    return { kind: "expr", expr, readsAuth: readsAuth(expr) };
+    return { kind: "expr", expr, readsAuth: readsAuth(expr), relations: relationsRead(expr) };
   } catch (err) {
     throw new Error(
       `Collection ${name}: ${op} rule ${JSON.stringify(rule)} is invalid: ${(err as Error).message}`,
@@ -81,6 +89,7 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
     for (const key of [
       ...hidden,
       ...(options.readonly ?? []),
+      ...(options.immutable ?? []),
       ...Object.keys(options.relations ?? {}),
     ]) {
       if (!fields.has(key))
@@ -104,7 +113,10 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       .omit(notWritable)
       .strict();
     const updateSchema = (createUpdateSchema(def.table, refine) as unknown as ZodObject)
-      .omit(notWritable)
+      .omit({
+        ...(notWritable as object),
+        ...Object.fromEntries((options.immutable ?? []).map((k) => [k, true])),
+      } as never)
       .strict();
     const rules = Object.fromEntries(
       operations.map((op) => [op, compileRule(def.name, op, options.rules?.[op])]),
@@ -118,6 +130,7 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       hidden,
       owner: options.owner,
       relations: new Map(Object.entries(options.relations ?? {})),
+      dependents: [],
       rules,
       createSchema,
       updateSchema,
@@ -125,10 +138,12 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
   }
   for (const model of models.values()) {
     for (const [key, target] of model.relations) {
-      if (!models.has(target))
+      const targetModel = models.get(target);
+      if (targetModel === undefined)
         throw new Error(
           `Collection ${model.name}: relation ${key} points at unknown collection ${target}.`,
         );
+      if (!targetModel.dependents.includes(model.name)) targetModel.dependents.push(model.name);
     }
     // Compile every rule once against a placeholder caller, so a rule naming an unknown field
     // fails at start rather than on the first request.

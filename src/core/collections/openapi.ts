@@ -2,7 +2,7 @@ import { createSelectSchema } from "drizzle-zod";
 import { type ZodObject, z } from "zod";
 
 import type { CollectionModel, Models } from "./model";
-import { maxLimit } from "./params";
+import { maxLimit, sortable } from "./params";
 import { maxBatch } from "./router";
 
 type Json = Record<string, unknown>;
@@ -54,7 +54,7 @@ function collectionPaths(model: CollectionModel): Json {
           q("filter", "Filter expression, e.g. title ~ 'edge' && created > '2026-01-01'"),
           q(
             "sort",
-            `Comma-separated fields, - for descending (default -created). Sortable: ${model.readable.filter((k) => model.fields.get(k)?.notNull && !model.fields.get(k)?.multi).join(", ")}`,
+            `Comma-separated fields, - for descending (default -created). Sortable: ${model.readable.filter((k) => sortable(model.fields.get(k)!)).join(", ")}`,
           ),
           q("fields", `Comma-separated fields to return: ${model.readable.join(", ")}`),
           q("expand", `Relations to embed: ${[...model.relations.keys()].join(", ") || "(none)"}`),

@@ -1,6 +1,6 @@
 import { ApiError } from "../http/errors";
 import type { FilterError } from "../query/ast";
-import type { CollectionModel } from "./model";
+import type { CollectionModel, FieldInfo } from "./model";
 
 export interface SortKey {
   key: string;
@@ -20,6 +20,13 @@ export interface ListParams {
 
 export const maxLimit = 200;
 const defaultLimit = 30;
+
+const sortableTypes = new Set(["string", "number", "boolean", "date"]);
+
+/** Keyset pagination needs non-null keys whose stored values are text or numbers. */
+export function sortable(info: FieldInfo): boolean {
+  return info.notNull && !info.multi && sortableTypes.has(info.column.dataType);
+}
 
 function bad(param: string, message: string): ApiError {
   return new ApiError("INVALID_QUERY", `${param}: ${message}`, {
@@ -91,8 +98,8 @@ export function parseListParams(
     const info = model.fields.get(key);
     if (info === undefined || model.hidden.has(key))
       throw bad("sort", `unknown field ${JSON.stringify(key.slice(0, 64))}`);
-    if (!info.notNull || info.multi)
-      throw bad("sort", `${key} cannot be sorted on (it may be empty or is a list)`);
+    if (!sortable(info))
+      throw bad("sort", `${key} cannot be sorted on (it may be empty, or is a list or binary)`);
     if (sort.some((s) => s.key === key)) throw bad("sort", `${key} appears twice`);
     sort.push({ key, desc });
   }

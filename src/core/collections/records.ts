@@ -112,14 +112,15 @@ export async function listRecords(ctx: RecordContext, model: CollectionModel, pa
       : await ctx.read.batch(statements, "read");
   const rows = page!.rows.slice(0, params.limit).map((r) => fromRow(fields, r));
   const more = page!.rows.length > params.limit;
-  const last = rows.at(-1);
-  const nextCursor =
-    more && last
-      ? encodeCursor(
-          params.sortText,
-          params.sort.map((s) => last[s.key] as unknown),
-        )
-      : null;
+  // The cursor keeps the database's own values (booleans as 0/1, timestamps as stored), since it
+  // is compared with the columns directly when the next page is read.
+  const last = more ? page!.rows[params.limit - 1] : undefined;
+  const nextCursor = last
+    ? encodeCursor(
+        params.sortText,
+        params.sort.map((s) => last[s.key]),
+      )
+    : null;
   const expanded = await expand(ctx, model, rows, params.expand);
   const items = rows.map((row, i) => shape(row, params.fields, expanded[i]));
   return { items, nextCursor, ...(count ? { total: Number(count.rows[0]?.n ?? 0) } : {}) };

@@ -66,19 +66,24 @@ const guardPattern = /nearbase:guard:(\d+)/;
  * rules refused it or the record is gone — so the whole batch rolls back; each write is also
  * followed by its collection's version bump (cache invalidation), committed with it.
  */
-async function commit(
-  c: Context<AppEnv>,
-  writes: { statement: InStatement; model: CollectionModel }[],
-) {
+async function commit(c: Context<AppEnv>, writes: Write[]) {
   const now = c.var.platform.clock.now().getTime();
-  const statements = writes.flatMap((w, i) => [
-    w.statement,
-    {
+  const statements: InStatement[] = [];
+  const at: number[] = [];
+  const bumps = new Map<string, number>();
+  writes.forEach((w, i) => {
+    at.push(statements.length);
+    statements.push(w.statement, {
       sql: `SELECT CASE WHEN changes() = 0 THEN json_extract('{}', 'nearbase:guard:${i}') END`,
       args: [],
-    },
-    bumpVersion(versionScope(w.model), now),
-  ]);
+    });
+    // A delete may cascade into collections that point at this one; their caches go stale too.
+    const scopes = [w.model, ...(w.cascades ?? [])].map(versionScope);
+    for (const scope of scopes) {
+      bumps.set(scope, statements.length);
+      statements.push(bumpVersion(scope, now));
+    }
+  });
   let results: ResultSet[];
   try {
     results = await c.var.platform.sql.batch(statements, "write");
@@ -88,11 +93,21 @@ async function commit(
     throw err;
   }
   const versions = new Map<string, number>();
-  writes.forEach((w, i) => {
-    versions.set(versionScope(w.model), Number(results[i * 3 + 2]!.rows[0]?.version ?? 0));
-  });
-  return { ok: true as const, results: writes.map((_, i) => results[i * 3]!), versions };
+  for (const [scope, index] of bumps) {
+    versions.set(scope, Number(results[index]!.rows[0]?.version ?? 0));
+  }
+  return { ok: true as const, results: at.map((i) => results[i]!), versions };
 }
+
+interface Write {
+  statement: InStatement;
+  model: CollectionModel;
+  /** Collections whose rows the database may change along with this write (ON DELETE). */
+  cascades?: CollectionModel[];
+}
+
+const cascadesOf = (models: Models, model: CollectionModel) =>
+  model.dependents.map((name) => models.get(name)!);
 
 /**
  * The REST API over every collection: list/view/create/update/delete under
@@ -169,7 +184,8 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
     checkId(id, model);
     const ctx = recordContext(c, models, hooks);
     const del = deleteStatement(ctx, model, id, c.req.header("if-match"));
-    const done = await commit(c, [{ statement: del.statement, model }]).catch((err) =>
+    const cascades = cascadesOf(models, model);
+    const done = await commit(c, [{ statement: del.statement, model, cascades }]).catch((err) =>
       mapWriteError(err, model.name),
     );
     if (!done.ok) throw await explainNoop(ctx, model, id, del.expectedRev);
@@ -193,7 +209,11 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
     const planned = ops.map((raw, i) => planOperation(models, ctx, raw, i));
     const done = await commit(
       c,
-      planned.map((p) => ({ statement: p.statement, model: p.model })),
+      planned.map((p) => ({
+        statement: p.statement,
+        model: p.model,
+        cascades: p.method === "DELETE" ? cascadesOf(models, p.model) : undefined,
+      })),
     ).catch((err) => mapWriteError(err, "batch"));
     if (!done.ok) {
       const failed = done.failed;

@@ -67,7 +67,7 @@ function compare(lhs: SQL, op: ComparisonOp, right: Operand, rhs: SQL, pos: numb
     const pattern =
       right.kind === "literal" && typeof right.value === "string"
         ? sql`${right.value.includes("%") ? right.value : `%${escapeLike(right.value)}%`}`
-        : sql`'%' || ${rhs} || '%'`;
+        : sql`'%' || replace(replace(replace(${rhs}, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`;
     return op === "~"
       ? sql`${lhs} LIKE ${pattern} ESCAPE '\\'`
       : sql`(${lhs} IS NULL OR ${lhs} NOT LIKE ${pattern} ESCAPE '\\')`;

@@ -13,16 +13,20 @@ import { edgeCache } from "./edge-cache";
  * logs to Workers Logs, deferred work through `waitUntil`. Built once per isolate.
  */
 export function createWorkersPlatform(env: Env, config: Config): Platform {
+  // One client per isolate, shared by requests. Its default concurrency limit (20) queues one
+  // request's statements behind another's, and a promise resolved from another request's I/O
+  // makes workerd cancel the waiting request as hung — so no limit here (measured under load).
+  const open = (url: string) =>
+    instrumentClient(
+      createClient({
+        url,
+        authToken: config.databaseAuthToken,
+        concurrency: Number.MAX_SAFE_INTEGER,
+      }),
+    );
   // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set it is a read replica.
-  const replica = instrumentClient(
-    createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken }),
-  );
-  const sql =
-    config.databasePrimaryUrl === undefined
-      ? replica
-      : instrumentClient(
-          createClient({ url: config.databasePrimaryUrl, authToken: config.databaseAuthToken }),
-        );
+  const replica = open(config.databaseUrl);
+  const sql = config.databasePrimaryUrl === undefined ? replica : open(config.databasePrimaryUrl);
   const log = filterLevel(
     jsonLineSink((line) => console.log(line)),
     config.logLevel,

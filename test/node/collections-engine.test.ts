@@ -1,0 +1,245 @@
+import { type Client, createClient } from "@libsql/client";
+import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { Context } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shareForCollections } from "../../src/core/collections/caching";
+import { defineCollection, recordColumns } from "../../src/core/collections/define";
+import { buildModels } from "../../src/core/collections/model";
+import { parseListParams } from "../../src/core/collections/params";
+import { listRecords, type RecordContext } from "../../src/core/collections/records";
+import type { AppEnv, Principal } from "../../src/core/http/context";
+import { createTestApp, readProblem, type TestApp } from "../harness";
+
+/**
+ * Engine behaviour the example app does not exercise on its own: custom collections with
+ * boolean/timestamp sort keys, LIKE against another column, cache scopes that follow relations,
+ * cascades and create-only fields.
+ */
+const lists = sqliteTable("lists", {
+  ...recordColumns(),
+  name: text().notNull(),
+});
+const tasks = sqliteTable("tasks", {
+  ...recordColumns(),
+  list: text()
+    .notNull()
+    .references(() => lists.id, { onDelete: "cascade" }),
+  title: text().notNull(),
+  pattern: text().notNull().default(""),
+  done: integer({ mode: "boolean" }).notNull(),
+  due: integer({ mode: "timestamp" }).notNull(),
+});
+const defs = [
+  defineCollection(lists, { idPrefix: "lst", rules: { list: "", view: "name != 'secret'" } }),
+  defineCollection(tasks, {
+    idPrefix: "tsk",
+    relations: { list: "lists" },
+    rules: { list: "list.name != 'secret'", view: "" },
+  }),
+];
+const models = buildModels(defs);
+const admin: Principal = { kind: "user", id: "usr_admin", role: "admin" };
+
+describe("keyset pagination over boolean and timestamp keys", () => {
+  let db: Client;
+  beforeAll(async () => {
+    db = createClient({ url: ":memory:" });
+    await db.batch([
+      "CREATE TABLE lists (id text primary key, created text not null, updated text not null, rev integer not null default 1, name text not null)",
+      "CREATE TABLE tasks (id text primary key, created text not null, updated text not null, rev integer not null default 1, list text not null, title text not null, pattern text not null default '', done integer not null, due integer not null)",
+      "INSERT INTO lists VALUES ('lst_a', 'x', 'x', 1, 'home')",
+    ]);
+    for (let i = 0; i < 9; i++) {
+      await db.execute({
+        sql: "INSERT INTO tasks VALUES (?, 'x', 'x', 1, 'lst_a', ?, ?, ?, ?)",
+        args: [
+          `tsk_${i}`,
+          ["a_b", "a%b", "ab", "a\\b"][i % 4]!,
+          ["_", "%", "", "\\"][i % 4]!,
+          i % 2,
+          1_700_000_000 + (i % 3),
+        ],
+      });
+    }
+  });
+  afterAll(() => db.close());
+
+  const ctx = (): RecordContext => ({
+    models,
+    principal: admin,
+    now: new Date(),
+    read: db,
+    write: db,
+  });
+  const page = (query: Record<string, string>) => {
+    const model = models.get("tasks")!;
+    return listRecords(
+      ctx(),
+      model,
+      parseListParams(model, (n) => query[n]),
+    );
+  };
+
+  it("walks every record exactly once, in order, when sorting on a boolean and a timestamp", async () => {
+    const seen: { id: string; done: boolean; due: Date }[] = [];
+    let cursor: string | null = "";
+    while (cursor !== null) {
+      const result = await page({ sort: "done,-due", limit: "2", cursor });
+      seen.push(...(result.items as typeof seen));
+      cursor = result.nextCursor;
+    }
+    expect(seen.map((s) => s.id).sort()).toEqual(Array.from({ length: 9 }, (_, i) => `tsk_${i}`));
+    const keys = seen.map((s) => [Number(s.done), -s.due.getTime(), s.id] as const);
+    // The id tie-breaker follows the direction of the last key (descending here).
+    const sorted = [...keys].sort((a, b) => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? 1 : -1));
+    expect(keys).toEqual(sorted);
+    expect(typeof seen[0]!.done).toBe("boolean");
+  });
+
+  it("treats another column's value as literal text in ~ (no wildcards smuggled in)", async () => {
+    const matched = await page({ filter: "title ~ pattern && pattern != ''", limit: "50" });
+    // "_" must only match a literal underscore, "%" a literal percent, "\" a literal backslash.
+    expect(new Set(matched.items.map((t) => t.title))).toEqual(new Set(["a_b", "a%b", "a\\b"]));
+    const negated = await page({ filter: "title !~ pattern && pattern != ''", limit: "50" });
+    expect(negated.items).toEqual([]);
+  });
+});
+
+describe("shared-cache scopes follow relations", () => {
+  const decide = (path: string, query: Record<string, string> = {}) =>
+    shareForCollections(models)({
+      req: { path, query: (n: string) => query[n] },
+      var: { principal: { kind: "anonymous" } },
+    } as unknown as Context<AppEnv>);
+
+  it("includes collections a rule, a client filter or an expansion reads", () => {
+    expect(decide("/api/collections/tasks/records")?.scopes).toEqual(["c:tasks", "c:lists"]);
+    expect(decide("/api/collections/lists/records")?.scopes).toEqual(["c:lists"]);
+    expect(decide("/api/collections/tasks/records/tsk_1")?.scopes).toEqual(["c:tasks"]);
+    expect(
+      decide("/api/collections/tasks/records/tsk_1", { expand: "list" })?.scopes.sort(),
+    ).toEqual(["c:lists", "c:tasks"]);
+    expect(models.get("lists")!.dependents).toEqual(["tasks"]);
+  });
+
+  it("includes a relation named in a client filter, and ignores a filter that does not parse", () => {
+    const only = buildModels([
+      defs[0]!,
+      defineCollection(tasks, {
+        idPrefix: "tsk",
+        relations: { list: "lists" },
+        rules: { list: "" },
+      }),
+    ]);
+    const decideOn = (filter: string) =>
+      shareForCollections(only)({
+        req: {
+          path: "/api/collections/tasks/records",
+          query: (n: string) => (n === "filter" ? filter : undefined),
+        },
+        var: { principal: { kind: "anonymous" } },
+      } as unknown as Context<AppEnv>)?.scopes;
+    expect(decideOn("title ~ 'x'")).toEqual(["c:tasks"]);
+    expect(decideOn("list.name = 'home'")).toEqual(["c:tasks", "c:lists"]);
+    expect(decideOn("list.name = (")).toEqual(["c:tasks"]);
+  });
+});
+
+describe("relations in the example app", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  async function publish(headers: Record<string, string>) {
+    const res = await t.request("/api/collections/posts/records", {
+      method: "POST",
+      headers,
+      json: { title: "relations", status: "published" },
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  }
+  const itemsOf = async (res: Response) =>
+    ((await res.json()) as { items: { id: string }[] }).items.map((i) => i.id);
+
+  it("stops serving a cached comment list once its post is unpublished", async () => {
+    const author = await t.signIn();
+    const post = await publish(author.headers);
+    const created = await t.request("/api/collections/comments/records", {
+      method: "POST",
+      headers: author.headers,
+      json: { post, body: "first" },
+    });
+    const comment = ((await created.json()) as { id: string }).id;
+    const list = `/api/collections/comments/records?filter=${encodeURIComponent(`post = '${post}'`)}`;
+    expect(await itemsOf(await t.request(list))).toEqual([comment]);
+    await t.platform.settle();
+    const cached = await t.request(list);
+    expect(cached.headers.get("x-cache")).toBe("HIT");
+    expect(await itemsOf(cached)).toEqual([comment]);
+
+    const unpublish = await t.request(`/api/collections/posts/records/${post}`, {
+      method: "PATCH",
+      headers: author.headers,
+      json: { status: "draft" },
+    });
+    expect(unpublish.status).toBe(200);
+    await t.platform.settle();
+    const after = await t.request(list);
+    expect(after.headers.get("x-cache")).not.toBe("HIT");
+    expect(await itemsOf(after)).toEqual([]);
+  });
+
+  it("moves the versions of collections a delete cascades into", async () => {
+    const author = await t.signIn();
+    const post = await publish(author.headers);
+    const version = async (scope: string) =>
+      Number(
+        (
+          await t.client.execute({
+            sql: "SELECT version FROM nb_versions WHERE scope = ?",
+            args: [scope],
+          })
+        ).rows[0]?.version ?? 0,
+      );
+    const before = {
+      comments: await version("c:comments"),
+      bookmarks: await version("c:bookmarks"),
+    };
+    const del = await t.request(`/api/collections/posts/records/${post}`, {
+      method: "DELETE",
+      headers: author.headers,
+    });
+    expect(del.status).toBe(204);
+    expect(await version("c:comments")).toBe(before.comments + 1);
+    expect(await version("c:bookmarks")).toBe(before.bookmarks + 1);
+  });
+
+  it("lets a comment's post be set on create but never changed", async () => {
+    const author = await t.signIn();
+    const [first, second] = [await publish(author.headers), await publish(author.headers)];
+    const created = await t.request("/api/collections/comments/records", {
+      method: "POST",
+      headers: author.headers,
+      json: { post: first, body: "stays put" },
+    });
+    expect(created.status).toBe(201);
+    const comment = ((await created.json()) as { id: string }).id;
+    const move = await t.request(`/api/collections/comments/records/${comment}`, {
+      method: "PATCH",
+      headers: author.headers,
+      json: { post: second },
+    });
+    expect(move.status).toBe(400);
+    expect((await readProblem(move)).errors).toEqual([
+      { path: "/post", message: "unknown or read-only field" },
+    ]);
+    const row = await t.client.execute({
+      sql: "SELECT post FROM comments WHERE id = ?",
+      args: [comment],
+    });
+    expect(row.rows[0]?.post).toBe(first);
+  });
+});
