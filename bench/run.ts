@@ -291,7 +291,10 @@ try {
   ].join("\n");
   mkdirSync("bench/results", { recursive: true });
   writeFileSync(`bench/results/${date}.md`, note);
-  writeFileSync(`bench/results/${date}.svg`, barChart(rows, `Nearbase vs floor, req/s (${date})`));
+  const chart = barChart(rows, `Nearbase vs floor, req/s (${date})`);
+  writeFileSync(`bench/results/${date}.svg`, chart);
+  writeFileSync("bench/results/latest.svg", chart);
+  writeFileSync("bench/results/latest.md", note);
   console.log(`\n${note}\nwritten to bench/results/${date}.md and .svg`);
 } finally {
   for (const target of Object.values(targets)) await target.stop();
