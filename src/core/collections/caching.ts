@@ -13,8 +13,9 @@ import { VersionMemo } from "../cache/versions";
 import type { AppEnv } from "../http/context";
 import { parseFilter } from "../query/parser";
 import { relationsRead } from "../query/print";
+import { versionScope } from "./commit";
 import type { CollectionModel, CompiledRule, Models } from "./model";
-import { type RouterHooks, versionScope } from "./router";
+import type { RouterHooks } from "./router";
 
 const recordsPath = /^\/api\/collections\/([^/]+)\/records(?:\/([^/]+))?$/;
 

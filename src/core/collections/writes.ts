@@ -1,0 +1,169 @@
+import { getTableName, type SQL, sql } from "drizzle-orm";
+import { ApiError } from "../http/errors";
+import type { CollectionModel } from "./model";
+import {
+  condition,
+  notFound,
+  type Record_,
+  type RecordContext,
+  recordEtag,
+  where,
+} from "./records";
+import { columnName, fieldsOf, statement, toDriver } from "./sql";
+
+/*
+ * Write statements. Each checks its rule inside the statement itself (INSERT … SELECT … WHERE
+ * rule, UPDATE/DELETE … WHERE rule AND id AND rev), so there is no window between check and
+ * write, and a refused write is simply one that touched no row.
+ */
+
+const randomId = (prefix: string) => {
+  const bytes = crypto.getRandomValues(new Uint8Array(15));
+  let s = "";
+  for (const b of bytes) s += "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36];
+  return `${prefix}_${s}`;
+};
+
+function parseEtag(header: string, id: string): number | undefined {
+  const match = /^"([a-z]+_[a-z0-9]+)\.(\d{1,12})"$/.exec(header.trim());
+  return match && match[1] === id ? Number(match[2]) : undefined;
+}
+
+/** The statement that inserts a record if the create rule holds for it (checked in SQL). */
+export function createStatement(ctx: RecordContext, model: CollectionModel, data: Record_) {
+  const nowIso = ctx.now.toISOString();
+  const id = randomId(model.def.options.idPrefix);
+  const values: Record_ = { ...data, id, created: nowIso, updated: nowIso, rev: 1 };
+  if (model.owner !== undefined) {
+    values[model.owner] =
+      ctx.principal.kind === "user"
+        ? ctx.principal.id
+        : ctx.principal.kind === "apiKey"
+          ? ctx.principal.ownerId
+          : null;
+  }
+  const all = [...model.fields.values()];
+  const cells = all.map((f) => {
+    if (f.key in values) return sql`${toDriver(f, values[f.key])}`;
+    const fallback = (f.column as unknown as { default?: unknown }).default;
+    if (fallback === undefined) return sql`NULL`;
+    return typeof fallback === "object" && fallback !== null && "getSQL" in fallback
+      ? (fallback as SQL)
+      : sql`${toDriver(f, fallback)}`;
+  });
+  const names = all.map((f) => sql.identifier(columnName(f.column)));
+  const rule = condition(ctx, model, "create");
+  // The rule reads the candidate row through a derived table named like the real one.
+  const guard =
+    rule === undefined
+      ? sql``
+      : sql` WHERE EXISTS (SELECT 1 FROM (SELECT ${sql.join(
+          cells.map((cell, i) => sql`${cell} AS ${names[i]}`),
+          sql`, `,
+        )}) AS ${sql.identifier(getTableName(model.table))} WHERE ${rule})`;
+  const returning = fieldsOf(model, [...new Set(["id", "rev", ...model.readable])]);
+  return {
+    id,
+    statement: statement(
+      sql`INSERT INTO ${model.table} (${sql.join(names, sql`, `)}) SELECT ${sql.join(cells, sql`, `)}${guard} RETURNING ${returningList(returning)}`,
+    ),
+    returning,
+  };
+}
+
+function returningList(fields: ReturnType<typeof fieldsOf>): SQL {
+  return sql.join(
+    fields.map((f) => sql`${sql.identifier(columnName(f.column))} AS ${sql.identifier(f.key)}`),
+    sql`, `,
+  );
+}
+
+/** The statement that updates a record if the update rule (and If-Match) hold, in one step. */
+export function updateStatement(
+  ctx: RecordContext,
+  model: CollectionModel,
+  id: string,
+  data: Record_,
+  ifMatch: string | undefined,
+) {
+  const sets = Object.entries(data).map(([key, value]) => {
+    const f = model.fields.get(key)!;
+    return sql`${sql.identifier(columnName(f.column))} = ${toDriver(f, value)}`;
+  });
+  sets.push(sql`"updated" = ${ctx.now.toISOString()}`, sql`"rev" = "rev" + 1`);
+  let expectedRev: number | undefined;
+  if (ifMatch !== undefined && ifMatch.trim() !== "*") {
+    expectedRev = parseEtag(ifMatch, id) ?? -1;
+  }
+  const idColumn = model.fields.get("id")!.column;
+  const revColumn = model.fields.get("rev")!.column;
+  const returning = fieldsOf(model, [...new Set(["id", "rev", ...model.readable])]);
+  return {
+    expectedRev,
+    statement: statement(
+      sql`UPDATE ${model.table} SET ${sql.join(sets, sql`, `)} WHERE ${where([
+        condition(ctx, model, "update"),
+        sql`${idColumn} = ${id}`,
+        expectedRev === undefined ? undefined : sql`${revColumn} = ${expectedRev}`,
+      ])} RETURNING ${returningList(returning)}`,
+    ),
+    returning,
+  };
+}
+
+export function deleteStatement(
+  ctx: RecordContext,
+  model: CollectionModel,
+  id: string,
+  ifMatch: string | undefined,
+) {
+  const idColumn = model.fields.get("id")!.column;
+  const revColumn = model.fields.get("rev")!.column;
+  const expectedRev =
+    ifMatch !== undefined && ifMatch.trim() !== "*" ? (parseEtag(ifMatch, id) ?? -1) : undefined;
+  return {
+    expectedRev,
+    statement: statement(
+      sql`DELETE FROM ${model.table} WHERE ${where([
+        condition(ctx, model, "delete"),
+        sql`${idColumn} = ${id}`,
+        expectedRev === undefined ? undefined : sql`${revColumn} = ${expectedRev}`,
+      ])} RETURNING "id"`,
+    ),
+  };
+}
+
+/**
+ * Why a write touched no row: the record is invisible to the caller (404), visible but at another
+ * revision than If-Match named (412), or visible but the rule forbids the write (403).
+ */
+export async function explainNoop(
+  ctx: RecordContext,
+  model: CollectionModel,
+  id: string,
+  expectedRev: number | undefined,
+): Promise<ApiError> {
+  const idColumn = model.fields.get("id")!.column;
+  const rs = await ctx.write.execute(
+    statement(
+      sql`SELECT "rev" AS rev FROM ${model.table} WHERE ${where([condition(ctx, model, "view"), sql`${idColumn} = ${id}`])}`,
+    ),
+  );
+  const row = rs.rows[0];
+  if (row === undefined) return notFound(model, id);
+  if (expectedRev !== undefined && Number(row.rev) !== expectedRev) {
+    return new ApiError(
+      "PRECONDITION_FAILED",
+      "The record changed since you read it (If-Match does not match); read it again.",
+      {
+        headers: { etag: recordEtag(id, Number(row.rev)) },
+      },
+    );
+  }
+  if (ctx.principal.kind === "anonymous") {
+    return new ApiError("UNAUTHENTICATED", "Sign in to do this.", {
+      headers: { "www-authenticate": 'Bearer realm="nearbase"' },
+    });
+  }
+  return new ApiError("FORBIDDEN", `You may not change this ${model.name} record.`);
+}
