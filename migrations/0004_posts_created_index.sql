@@ -1,0 +1,1 @@
+CREATE INDEX `posts_created_idx` ON `posts` (`created`);
