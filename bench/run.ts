@@ -10,7 +10,7 @@ import { createClient } from "@libsql/client";
 import { seed, seedPostId, seedUserId } from "../scripts/seed-data";
 import { generateSigningJwk } from "../src/core/auth/keys";
 import { hashPassword } from "../src/core/auth/passwords";
-import { migrateDatabase } from "../src/platform/node/migrate";
+import { migrateDatabase, optimizeDatabase } from "../src/platform/node/migrate";
 import { runLoad, type Scenario } from "./lib/load";
 import { barChart, markdownTable, type Row } from "./lib/report";
 import { memoryKiB, startProcess, type Target } from "./lib/target";
@@ -32,6 +32,7 @@ console.log(`seeding ${dataset.posts} posts, ${dataset.users} users into ${base}
   const db = createClient({ url: `file:${base}` });
   await migrateDatabase(db);
   await seed(db, dataset);
+  await optimizeDatabase(db);
   const now = new Date().toISOString();
   await db.execute({
     sql: "INSERT INTO nb_users (id, email, email_verified_at, password_hash, name, role, created, updated) VALUES (?, ?, ?, ?, 'Bench', 'user', ?, ?)",

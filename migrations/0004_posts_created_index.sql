@@ -1,1 +1,1 @@
-CREATE INDEX `posts_created_idx` ON `posts` (`created`);
+CREATE INDEX `posts_created_idx` ON `posts` (`created`,`id`);

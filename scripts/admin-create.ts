@@ -1,7 +1,6 @@
 // `npm run admin:create -- --email you@example.com` (password from NEARBASE_ADMIN_PASSWORD or a
 // prompt-free generated one, printed once). Creates the account, or promotes an existing one.
 import { parseArgs } from "node:util";
-import { createClient } from "@libsql/client";
 import { eq } from "drizzle-orm";
 import { normalizeEmail } from "../src/core/auth/config";
 import { randomId, randomToken } from "../src/core/auth/crypto";
@@ -9,6 +8,7 @@ import { hashPassword, passwordProblem } from "../src/core/auth/passwords";
 import { createDatabase } from "../src/core/db/client";
 import { users } from "../src/core/db/schema/auth";
 import { migrateDatabase } from "../src/platform/node/migrate";
+import { openDatabase } from "./db";
 
 const { values } = parseArgs({
   options: { email: { type: "string" }, name: { type: "string", default: "Admin" } },
@@ -27,10 +27,7 @@ if (problem) {
   console.error(`password ${problem}`);
   process.exit(2);
 }
-const client = createClient({
-  url: process.env.DATABASE_URL || "file:./data/nearbase.db",
-  authToken: process.env.DATABASE_AUTH_TOKEN || undefined,
-});
+const { client } = openDatabase();
 try {
   await migrateDatabase(client);
   const db = createDatabase(client);

@@ -21,7 +21,7 @@ export const posts = sqliteTable(
     index("posts_status_created_idx").on(t.status, t.created),
     index("posts_author_idx").on(t.author),
     // Lets "newest first" lists walk the index and stop after a page, whatever the rule.
-    index("posts_created_idx").on(t.created),
+    index("posts_created_idx").on(t.created, t.id),
   ],
 );
 

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Platform } from "../platform/types";
 import { KeySet } from "./keys";
 
@@ -21,6 +22,13 @@ export const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
+
+/** An email field in request bodies: normalised, then checked. */
+export const emailSchema = z
+  .string()
+  .max(320)
+  .transform(normalizeEmail)
+  .pipe(z.string().regex(emailPattern, "must be an email address"));
 
 /** Builds the auth configuration; the signing keys come from the JWT_PRIVATE_KEYS secret. */
 export async function loadAuthConfig(

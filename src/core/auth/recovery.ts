@@ -5,16 +5,12 @@ import { oneTimeTokens, sessions, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { type AuthConfig, emailPattern, normalizeEmail } from "./config";
+import { type AuthConfig, emailSchema } from "./config";
 import { randomToken, sha256 } from "./crypto";
 import { hashPassword, passwordProblem } from "./passwords";
 import { requireUser, throttleAccount } from "./routes";
 
-const email = z
-  .string()
-  .max(320)
-  .transform(normalizeEmail)
-  .pipe(z.string().regex(emailPattern, "must be an email address"));
+const email = emailSchema;
 const token = z.string().min(20).max(200);
 const resetTtlMs = 30 * 60_000;
 const verifyTtlMs = 24 * 60 * 60_000;

@@ -7,16 +7,12 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { parsePolicy } from "../rate-limit/gcra";
 import { libsqlStore } from "../rate-limit/stores";
-import { type AuthConfig, emailPattern, normalizeEmail } from "./config";
+import { type AuthConfig, emailSchema } from "./config";
 import { randomId } from "./crypto";
 import { hashPassword, passwordLimits, passwordProblem, verifyPassword } from "./passwords";
 import { rotate, startSession } from "./sessions";
 
-const email = z
-  .string()
-  .max(320)
-  .transform(normalizeEmail)
-  .pipe(z.string().regex(emailPattern, "must be an email address"));
+const email = emailSchema;
 const password = z.string().min(1).max(1024);
 const signupBody = z
   .object({ email, password, name: z.string().trim().max(100).optional() })

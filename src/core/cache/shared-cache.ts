@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppEnv } from "../http/context";
+import { type AppEnv, isAdmin } from "../http/context";
 import { consistencyCookie, consistencyHeader, decodeToken, satisfies } from "./consistency";
 import {
   type CachePolicy,
@@ -64,7 +64,7 @@ export function sharedCache(
     }
     if (behind) c.set("readPrimary", true);
 
-    const admin = c.var.principal.kind === "user" && c.var.principal.role === "admin";
+    const admin = isAdmin(c.var.principal);
     const cacheable = decision.shareable && !admin && !behind;
     const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
     const url = new URL(c.req.url);

@@ -2,7 +2,7 @@ import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
 import type { ZodObject } from "zod";
-import type { Principal } from "../http/context";
+import { isAdmin, type Principal } from "../http/context";
 import { type Expr, FilterError } from "../query/ast";
 import { type CompileContext, compileFilter, type ResolvedField } from "../query/compile";
 import { parseFilter } from "../query/parser";
@@ -210,10 +210,6 @@ export function compileContext(
       return { sql: subquery, multi: remote.multi };
     },
   };
-}
-
-export function isAdmin(principal: Principal): boolean {
-  return principal.kind === "user" && principal.role === "admin";
 }
 
 /**

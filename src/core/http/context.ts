@@ -21,3 +21,8 @@ export interface AppEnv {
     selfFetch: ((request: Request) => Promise<Response>) | undefined;
   };
 }
+
+/** Admins bypass collection rules and may read operator endpoints; API keys never count. */
+export function isAdmin(principal: Principal | undefined): boolean {
+  return principal?.kind === "user" && principal.role === "admin";
+}

@@ -1,21 +1,8 @@
 import { Hono } from "hono";
-import type { AppEnv, Principal } from "../http/context";
+import { sameSecret } from "../auth/crypto";
+import { type AppEnv, isAdmin } from "../http/context";
 import { ApiError } from "../http/errors";
 import type { Observability } from "./observe";
-
-const isAdmin = (p: Principal | undefined) => p?.kind === "user" && p.role === "admin";
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/** Compares digests of both sides, so the time taken says nothing about the secret. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
 
 /**
  * Operator endpoints. `/metrics` (Prometheus text) takes an admin's token or, for scrapers,
