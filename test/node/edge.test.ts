@@ -40,6 +40,7 @@ describe("shared cache (Node home)", () => {
 
     const second = await t.request(`${posts}?limit=20`);
     expect(second.headers.get("x-cache")).toBe("HIT");
+    expect(second.headers.get("server-timing")).toMatch(/cache;dur=[\d.]+;desc="hit"/);
     expect(await second.text()).toBe(await first.text());
     expect(second.headers.get("etag")).toBe(etag);
 

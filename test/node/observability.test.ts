@@ -288,4 +288,10 @@ describe("Server-Timing", () => {
     const res = await t.request("/ready");
     expect(res.headers.get("server-timing")).toMatch(/db;dur=[\d.]+;desc="1 queries"/);
   });
+
+  it("reports the time spent identifying the caller", async () => {
+    const user = await t.signIn();
+    const res = await t.request("/api/collections/bookmarks/records", { headers: user.headers });
+    expect(res.headers.get("server-timing")).toMatch(/auth;dur=[\d.]+;desc="user"/);
+  });
 });

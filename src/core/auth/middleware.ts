@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, or } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
+import { setMetric } from "hono/timing";
 import { apiKeys, users } from "../db/schema/auth";
 import type { AppEnv, Principal } from "../http/context";
 import { ApiError } from "../http/errors";
@@ -33,6 +34,7 @@ export function authenticate(auth: () => Promise<AuthConfig>): MiddlewareHandler
     if (header !== undefined && bearer === undefined) throw invalidCredentials();
     const credential = bearer ?? c.req.header("x-api-key");
     if (credential !== undefined) {
+      const started = performance.now();
       let principal: Principal;
       try {
         principal = credential.startsWith(apiKeyPrefix)
@@ -51,6 +53,7 @@ export function authenticate(auth: () => Promise<AuthConfig>): MiddlewareHandler
         }
       }
       c.set("principal", principal);
+      setMetric(c, "auth", performance.now() - started, principal.kind);
     }
     await next();
   };

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { setMetric } from "hono/timing";
 import { type AppEnv, isAdmin } from "../http/context";
 import { consistencyCookie, consistencyHeader, decodeToken, satisfies } from "./consistency";
 import {
@@ -71,7 +72,19 @@ export function sharedCache(
     const key = cacheKey(url, decision.variant, decision.scopes, versions);
 
     if (cacheable && !refreshing) {
-      const entry = await platform.cache.match(key);
+      const lookupStarted = performance.now();
+      const entry = await telemetry.span(
+        "cache.match",
+        "internal",
+        { "cache.home": platform.name },
+        () => platform.cache.match(key),
+      );
+      setMetric(
+        c,
+        "cache",
+        performance.now() - lookupStarted,
+        entry === undefined ? "miss" : "hit",
+      );
       if (entry !== undefined) {
         const age = (now - entry.storedAt) / 1000;
         const fresh = age <= decision.policy.sMaxAge;
