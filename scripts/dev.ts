@@ -2,23 +2,19 @@
 // in for Turso) on the migrated ./data/nearbase.db, then `wrangler dev` with DATABASE_URL pointed
 // at it; Ctrl-C stops both. The worker talks to libSQL over HTTP exactly as in production.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createClient } from "@libsql/client";
-import { generateSigningJwk } from "../src/core/auth/keys";
 import { startLibsqlServer } from "../src/dev/libsql-server";
 import { migrateDatabase } from "../src/platform/node/migrate";
+import { ensureDevVars } from "./dev-keys";
 
 const dbPath = resolve(process.env.DEV_DB_PATH ?? "./data/nearbase.db");
 const port = process.env.PORT ?? "8787";
 mkdirSync(resolve("./data"), { recursive: true });
 
-// wrangler dev reads secrets from .dev.vars: make a signing key once (git-ignored).
-if (!existsSync(".dev.vars")) {
-  const keys = JSON.stringify([await generateSigningJwk()]);
-  writeFileSync(".dev.vars", `JWT_PRIVATE_KEYS='${keys}'\nNEARBASE_DEV=true\n`, { mode: 0o600 });
-  console.log("created .dev.vars with a development signing key");
-}
+// wrangler dev reads secrets from .dev.vars: a development signing key, made once.
+await ensureDevVars();
 
 const local = createClient({ url: `file:${dbPath}` });
 await migrateDatabase(local);

@@ -50,6 +50,7 @@ export interface AppOptions {
     | "publicUrl"
     | "loginLimitPerAccount"
     | "forgotLimitPerAccount"
+    | "passwordIterations"
     | "oauth"
   >;
   collections: readonly CollectionDefinition[];

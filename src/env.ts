@@ -28,6 +28,10 @@ export interface Config {
   mail: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
   loginLimitPerAccount: string;
   forgotLimitPerAccount: string;
+  /** PBKDF2-SHA256 iterations for new password hashes (Workers refuse more than 100,000). */
+  passwordIterations: number;
+  /** Node home: where signing keys are kept (created on first start) unless JWT_PRIVATE_KEYS is set. */
+  signingKeysFile: string;
   oauth: {
     github?: { clientId: string; clientSecret: string };
     google?: { clientId: string; clientSecret: string };
@@ -225,6 +229,8 @@ export function loadConfig(source: Source, home: Home): Config {
     },
     loginLimitPerAccount: policy("LOGIN_LIMIT_PER_ACCOUNT", "5/15m"),
     forgotLimitPerAccount: policy("FORGOT_LIMIT_PER_ACCOUNT", "3/1h"),
+    passwordIterations: integer("PASSWORD_ITERATIONS", 100_000, 10_000, 100_000),
+    signingKeysFile: read("SIGNING_KEYS_FILE") ?? "./data/signing-keys.json",
     oauth,
     corsOrigins,
     bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),

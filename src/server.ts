@@ -35,8 +35,7 @@ async function main() {
   const env = {
     ...process.env,
     JWT_PRIVATE_KEYS:
-      process.env.JWT_PRIVATE_KEYS ||
-      (await ensureSigningKeys(process.env.SIGNING_KEYS_FILE ?? "./data/signing-keys.json")),
+      process.env.JWT_PRIVATE_KEYS || (await ensureSigningKeys(config.signingKeysFile)),
   };
   const mailer =
     config.mail.apiUrl !== undefined && config.mail.apiKey !== undefined

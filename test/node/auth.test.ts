@@ -3,6 +3,8 @@ import { serve } from "@hono/node-server";
 import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64url } from "../../src/core/auth/crypto";
+import { hashPassword, verifyPassword } from "../../src/core/auth/passwords";
+import { loadConfig } from "../../src/env";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 
 let t: TestApp;
@@ -141,6 +143,39 @@ describe("sign-up and log-in", () => {
     expect(String(stored.rows[0]?.password_hash)).toMatch(/^pbkdf2-sha256\$100000\$/);
   });
 
+  it("hashes at PASSWORD_ITERATIONS, never above Workers' PBKDF2 cap", async () => {
+    const cheap = await createTestApp({ env: { PASSWORD_ITERATIONS: "20000" } });
+    try {
+      const email = freshEmail();
+      const res = await cheap.request("/api/auth/signup", {
+        method: "POST",
+        json: { email, password: strong },
+      });
+      expect(res.status).toBe(201);
+      const stored = await cheap.client.execute({
+        sql: "SELECT password_hash FROM nb_users WHERE email = ?",
+        args: [email.toLowerCase()],
+      });
+      expect(String(stored.rows[0]?.password_hash)).toMatch(/^pbkdf2-sha256\$20000\$/);
+    } finally {
+      await cheap.close();
+    }
+    expect(() => loadConfig({ PASSWORD_ITERATIONS: "200000" }, "node")).toThrow(
+      /PASSWORD_ITERATIONS must be a whole number from 10000 to 100000/,
+    );
+    await expect(hashPassword(strong, 100_001)).rejects.toThrow(/iterations/);
+    // A stored hash Workers could not verify is a failed log-in, not a 500.
+    const [, , salt, hash] = (await hashPassword(strong)).split("$");
+    expect(await verifyPassword(strong, `pbkdf2-sha256$200000$${salt}$${hash}`)).toEqual({
+      ok: false,
+      rehash: false,
+    });
+    expect(await verifyPassword(strong, "pbkdf2-sha256$nope$x$y")).toEqual({
+      ok: false,
+      rehash: false,
+    });
+  });
+
   it("throttles log-in attempts per account with 429 and Retry-After", async () => {
     const limited = await createTestApp({ env: { LOGIN_LIMIT_PER_ACCOUNT: "3/15m" } });
     try {
@@ -155,6 +190,29 @@ describe("sign-up and log-in", () => {
         statuses.push(last.status);
       }
       expect(statuses).toEqual([401, 401, 401, 429]);
+      expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("throttles log-in and forgot-password per IP across accounts", async () => {
+    const limited = await createTestApp({ env: { RATE_LIMIT_AUTH: "3/60s" } });
+    try {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (const path of ["login", "password/forgot", "login", "password/forgot"]) {
+        last = await limited.request(`/api/auth/${path}`, {
+          method: "POST",
+          json:
+            path === "login"
+              ? { email: freshEmail(), password: "some guess 12345" }
+              : { email: freshEmail() },
+        });
+        statuses.push(last.status);
+      }
+      expect(statuses).toEqual([401, 202, 401, 429]);
+      expect((await readProblem(last!)).code).toBe("RATE_LIMITED");
       expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
     } finally {
       await limited.close();
@@ -456,6 +514,7 @@ describe("recovery and verification mail", () => {
     expect(unknown.status).toBe(202);
     expect(known.status).toBe(202);
     expect(await unknown.json()).toEqual(await known.json());
+    await t.platform.settle(); // the link is stored and mailed after the response
     const mail = t.mail.filter((m) => m.to === email.toLowerCase());
     expect(mail).toHaveLength(1);
     const token = tokenFrom(mail[0]!.text)!;
@@ -471,6 +530,7 @@ describe("recovery and verification mail", () => {
       json: { email },
     });
     expect(forgot2.status).toBe(202);
+    await t.platform.settle();
     const token2 = tokenFrom(t.mail.at(-1)!.text)!;
     const reset = await t.request("/api/auth/password/reset", {
       method: "POST",
@@ -511,6 +571,7 @@ describe("recovery and verification mail", () => {
     const email = freshEmail();
     await signup(email);
     await t.request("/api/auth/password/forgot", { method: "POST", json: { email } });
+    await t.platform.settle();
     const token = tokenFrom(t.mail.at(-1)!.text)!;
     t.advance(31 * 60_000);
     const res = await t.request("/api/auth/password/reset", {
@@ -527,6 +588,7 @@ describe("recovery and verification mail", () => {
       headers: bearer(account.accessToken),
     });
     expect(request.status).toBe(202);
+    await t.platform.settle();
     const token = tokenFrom(t.mail.at(-1)!.text)!;
     expect(
       (await t.request("/api/auth/email/verify/confirm", { method: "POST", json: { token } }))
@@ -563,6 +625,7 @@ describe("recovery and verification mail", () => {
     ).json()) as { key: string };
     await t.request("/api/collections/posts/records", { headers: { "x-api-key": key.key } });
     await t.request("/api/auth/password/forgot", { method: "POST", json: { email } });
+    await t.platform.settle();
     const everything = JSON.stringify(t.log.events);
     expect(everything).not.toContain(account.refreshToken);
     expect(everything).not.toContain(account.accessToken);

@@ -209,8 +209,34 @@ describe("OAuth sign-in (authorization code + PKCE + state)", () => {
     });
     const linked = (await (
       await callback(verified.location.searchParams.get("state")!, code2, verified.cookie)
-    ).json()) as { user: { id: string } };
+    ).json()) as { user: { id: string; emailVerified: boolean } };
     expect(linked.user.id).toBe(owner);
+    expect(linked.user.emailVerified).toBe(true);
+  });
+
+  it("drops a squatter's password and sessions when the mailbox owner arrives by OAuth", async () => {
+    // Someone signs up with an address they do not own, and never verifies it…
+    const email = `squatted${Date.now()}@example.com`;
+    const password = "squatter password 123";
+    const squatter = (await (
+      await t.request("/api/auth/signup", { method: "POST", json: { email, password } })
+    ).json()) as { refreshToken: string };
+    // …then the real owner signs in with a provider that verified the address.
+    const flow = await start();
+    const code = provider.approve(flow.location, {
+      sub: `owner-${Date.now()}`,
+      email,
+      email_verified: true,
+    });
+    const res = await callback(flow.location.searchParams.get("state")!, code, flow.cookie);
+    expect(res.status).toBe(200);
+    const login = await t.request("/api/auth/login", { method: "POST", json: { email, password } });
+    expect(login.status).toBe(401);
+    const refresh = await t.request("/api/auth/refresh", {
+      method: "POST",
+      json: { refreshToken: squatter.refreshToken },
+    });
+    expect(refresh.status).toBe(401);
   });
 
   it("hands a browser app a single-use code on an allowed origin, never an open redirect", async () => {

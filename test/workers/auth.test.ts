@@ -1,6 +1,14 @@
 import { exports } from "cloudflare:workers";
-import { createLocalJWKSet, jwtVerify } from "jose";
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  UnsecuredJWT,
+} from "jose";
 import { describe, expect, it } from "vitest";
+import { hashPassword, verifyPassword } from "../../src/core/auth/passwords";
 
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`https://nearbase.test${path}`, init));
@@ -55,5 +63,73 @@ describe("auth in workerd", () => {
     );
     expect(created.status).toBe(201);
     expect(((await created.json()) as { author: string }).author).toBe(signup.user.id);
+  });
+
+  it("rejects forged tokens and bad input with problems, and serves API keys", async () => {
+    const email = `wk3${Date.now()}@example.com`;
+    const account = (await (
+      await call("/api/auth/signup", json({ email, password: "correct horse battery staple" }))
+    ).json()) as { accessToken: string; user: { id: string } };
+    const claims = { sub: account.user.id, role: "admin", iss: "nearbase", aud: "nearbase" };
+    const foreign = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+    // The foreign key claims the kid of the real one: only the signature can give it away.
+    const { kid } = decodeProtectedHeader(account.accessToken);
+    const forged = [
+      new UnsecuredJWT(claims).setExpirationTime("5m").encode(),
+      await new SignJWT(claims)
+        .setProtectedHeader({
+          alg: "EdDSA",
+          kid,
+          typ: "at+jwt",
+        })
+        .setExpirationTime("5m")
+        .sign(foreign.privateKey),
+      `${account.accessToken.slice(0, -4)}AAAA`,
+    ];
+    for (const token of forged) {
+      const res = await call("/api/auth/me", { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    }
+
+    const malformed = await call("/api/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { code: string }).code).toBe("INVALID_JSON");
+    expect((await call("/api/auth/password/forgot", json({ email: `no${email}` }))).status).toBe(
+      202,
+    );
+
+    const created = await call(
+      "/api/keys",
+      json({ name: "ci", scopes: ["read"] }, { authorization: `Bearer ${account.accessToken}` }),
+    );
+    expect(created.status).toBe(201);
+    const { key } = (await created.json()) as { key: string };
+    expect(key).toMatch(/^nb_live_/);
+    expect(
+      (await call("/api/collections/posts/records", { headers: { "x-api-key": key } })).status,
+    ).toBe(200);
+    const write = await call(
+      "/api/collections/posts/records",
+      json({ title: "x" }, { "x-api-key": key }),
+    );
+    expect(write.status).toBe(403);
+  });
+
+  it("keeps PBKDF2 within the 100,000 iterations production Workers allow", async () => {
+    // Local workerd has no cap, so only our own check stops a hash production could not verify.
+    await expect(hashPassword("correct horse battery staple", 100_001)).rejects.toThrow(
+      /iterations/,
+    );
+    const stored = await hashPassword("correct horse battery staple");
+    expect(stored).toMatch(/^pbkdf2-sha256\$100000\$/);
+    expect(await verifyPassword("correct horse battery staple", stored)).toEqual({
+      ok: true,
+      rehash: false,
+    });
   });
 });

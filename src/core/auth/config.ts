@@ -14,6 +14,8 @@ export interface AuthConfig {
   /** Per-account throttles (login, forgot), precise across instances. */
   loginPerAccount: string;
   forgotPerAccount: string;
+  /** PBKDF2 iterations for new hashes; stored hashes with another count are rewritten at log-in. */
+  passwordIterations: number;
 }
 
 export const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
@@ -41,6 +43,7 @@ export async function loadAuthConfig(
     publicUrl: string;
     loginLimitPerAccount: string;
     forgotLimitPerAccount: string;
+    passwordIterations: number;
   },
 ): Promise<AuthConfig> {
   const json = await platform.secrets.get("JWT_PRIVATE_KEYS");
@@ -58,5 +61,6 @@ export async function loadAuthConfig(
     keys: await KeySet.fromJson(json),
     loginPerAccount: config.loginLimitPerAccount,
     forgotPerAccount: config.forgotLimitPerAccount,
+    passwordIterations: config.passwordIterations,
   };
 }

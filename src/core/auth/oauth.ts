@@ -3,7 +3,7 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { oauthAccounts, oneTimeTokens, users } from "../db/schema/auth";
+import { oauthAccounts, oneTimeTokens, sessions, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
@@ -333,10 +333,29 @@ async function findOrCreateUser(
         "An account with this email exists; the provider has not verified the address, so it cannot be linked. Sign in with your password.",
       );
     }
-    await db
+    const link = db
       .insert(oauthAccounts)
       .values({ provider, providerUserId: profile.id, userId: existing.id, created: now });
-    return existing;
+    if (existing.emailVerifiedAt !== null) {
+      await link;
+      return existing;
+    }
+    // Nobody ever proved they own this mailbox, so the password may be a squatter's, set up
+    // before the real owner arrived ("pre-account hijacking"). The provider has now proved
+    // ownership: the address becomes verified, the unproven password and sessions are dropped
+    // (the owner can set a password through forgot-password).
+    await db.batch([
+      link,
+      db
+        .update(users)
+        .set({ emailVerifiedAt: now, passwordHash: null, updated: now })
+        .where(eq(users.id, existing.id)),
+      db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(and(eq(sessions.userId, existing.id), isNull(sessions.revokedAt))),
+    ]);
+    return { ...existing, emailVerifiedAt: now, passwordHash: null, updated: now };
   }
   const user: User = {
     id: randomId("usr"),

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { oneTimeTokens, sessions, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
@@ -45,6 +45,34 @@ async function spend(
 }
 
 /**
+ * Stores a single-use token and mails its link after the response is sent: the answer then takes
+ * the same time whether or not there was an account to write to and mail (no timing oracle), and
+ * a slow mail provider does not hold the request. A failure is logged without the message body.
+ */
+function mailLinkLater(
+  c: Context<AppEnv>,
+  row: Omit<typeof oneTimeTokens.$inferInsert, "hash">,
+  message: (raw: string) => { to: string; subject: string; text: string },
+  raw = randomToken(32),
+) {
+  const { db, mailer, log } = c.var.platform;
+  const mail = message(raw);
+  const work = (async () => {
+    await db.insert(oneTimeTokens).values({ ...row, hash: await sha256(raw) });
+    await mailer.send(mail);
+  })().catch((err: unknown) => {
+    log.write({
+      level: "error",
+      msg: "mail not sent",
+      to: mail.to,
+      subject: mail.subject,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  });
+  c.var.platform.defer(c, work);
+}
+
+/**
  * Password reset and email verification: single-use tokens (32 random bytes, stored as
  * SHA-256), mailed as links, expiring after 30 minutes (reset) or 24 hours (verify). "Forgot"
  * answers 202 whether or not the account exists, so it reveals nothing.
@@ -58,23 +86,22 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
     };
     const config = await auth();
     await throttleAccount(c, config.forgotPerAccount, "forgot-account", body.email);
-    const { db, clock, mailer } = c.var.platform;
+    const { db, clock } = c.var.platform;
     const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, body.email));
     if (user !== undefined) {
-      const raw = randomToken(32);
-      const now = clock.now().getTime();
-      await db.insert(oneTimeTokens).values({
-        hash: await sha256(raw),
-        userId: user.id,
-        purpose: "password_reset",
-        expiresAt: now + resetTtlMs,
-      });
-      const link = `${config.publicUrl}/reset-password#token=${raw}`;
-      await mailer.send({
-        to: body.email,
-        subject: "Reset your password",
-        text: `Someone asked to reset the password of your account. If it was you, open this link within 30 minutes:\n\n${link}\n\nIf not, ignore this message.`,
-      });
+      mailLinkLater(
+        c,
+        {
+          userId: user.id,
+          purpose: "password_reset",
+          expiresAt: clock.now().getTime() + resetTtlMs,
+        },
+        (raw) => ({
+          to: body.email,
+          subject: "Reset your password",
+          text: `Someone asked to reset the password of your account. If it was you, open this link within 30 minutes:\n\n${config.publicUrl}/reset-password#token=${raw}\n\nIf not, ignore this message.`,
+        }),
+      );
     }
     return c.json(
       { status: "If an account exists for this address, we sent it a reset link." },
@@ -87,6 +114,7 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
       z.object({ token, password: z.string().max(1024) }).strict(),
       await readJsonObject(c),
     ) as { token: string; password: string };
+    const config = await auth();
     const { db, clock } = c.var.platform;
     const now = clock.now();
     const userId = await spend(db, body.token, "password_reset", now.getTime());
@@ -100,7 +128,10 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
     await db.batch([
       db
         .update(users)
-        .set({ passwordHash: await hashPassword(body.password), updated: now.toISOString() })
+        .set({
+          passwordHash: await hashPassword(body.password, config.passwordIterations),
+          updated: now.toISOString(),
+        })
         .where(eq(users.id, userId)),
       db
         .update(sessions)
@@ -113,23 +144,24 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
   app.post("/email/verify/request", async (c) => {
     const me = requireUser(c);
     const config = await auth();
-    const { db, clock, mailer } = c.var.platform;
+    const { db, clock } = c.var.platform;
     const [user] = await db.select().from(users).where(eq(users.id, me.id));
     if (user === undefined) throw new ApiError("UNAUTHENTICATED", "This account no longer exists.");
     if (user.emailVerifiedAt !== null) return c.json({ status: "already verified" });
     await throttleAccount(c, config.forgotPerAccount, "verify-account", user.email);
-    const raw = randomToken(32);
-    await db.insert(oneTimeTokens).values({
-      hash: await sha256(raw),
-      userId: user.id,
-      purpose: "email_verify",
-      expiresAt: clock.now().getTime() + verifyTtlMs,
-    });
-    await mailer.send({
-      to: user.email,
-      subject: "Confirm your email address",
-      text: `Confirm this address for your account by opening:\n\n${config.publicUrl}/verify-email#token=${raw}\n`,
-    });
+    mailLinkLater(
+      c,
+      {
+        userId: user.id,
+        purpose: "email_verify",
+        expiresAt: clock.now().getTime() + verifyTtlMs,
+      },
+      (raw) => ({
+        to: user.email,
+        subject: "Confirm your email address",
+        text: `Confirm this address for your account by opening:\n\n${config.publicUrl}/verify-email#token=${raw}\n`,
+      }),
+    );
     return c.json({ status: "sent" }, 202);
   });
 

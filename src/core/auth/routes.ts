@@ -92,7 +92,7 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
       id: randomId("usr"),
       email: body.email,
       emailVerifiedAt: null,
-      passwordHash: await hashPassword(body.password),
+      passwordHash: await hashPassword(body.password, config.passwordIterations),
       name: body.name ?? "",
       role: "user",
       created: now.toISOString(),
@@ -126,6 +126,7 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
     const check = await verifyPassword(
       body.password.slice(0, passwordLimits.max * 4),
       user?.passwordHash,
+      config.passwordIterations,
     );
     if (user === undefined || !check.ok) {
       throw new ApiError("UNAUTHENTICATED", "Wrong email or password.");
@@ -134,7 +135,10 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
     if (check.rehash) {
       await db
         .update(users)
-        .set({ passwordHash: await hashPassword(body.password), updated: now.toISOString() })
+        .set({
+          passwordHash: await hashPassword(body.password, config.passwordIterations),
+          updated: now.toISOString(),
+        })
         .where(eq(users.id, user.id));
     }
     const pair = await startSession(db, config, user, c.req.header("user-agent") ?? "", now);
