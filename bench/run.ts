@@ -58,7 +58,13 @@ const common = {
   LOG_LEVEL: "warn",
   LOG_SAMPLE_RATE: "0",
 };
-const ports = { floor: 18801, node: 18802, nodeCached: 18803, workers: 18804 };
+const ports = {
+  floor: 18801,
+  node: 18802,
+  nodeCached: 18803,
+  workers: 18804,
+  workersCached: 18805,
+};
 
 const targets: Record<string, Target> = {};
 try {
@@ -108,6 +114,19 @@ try {
       timeoutMs: 90_000,
     });
     console.log(`workers: wrangler dev ready after ${Math.round(performance.now() - started)} ms`);
+    // A second instance with the edge cache (Cache API) on; its own inspector port.
+    const cachedVars = Object.entries(common).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+    targets["workers+cache"] = await startProcess(
+      "workers+cache",
+      "tsx",
+      ["scripts/dev.ts", "--inspector-port", "9339", ...cachedVars],
+      {
+        env: { PORT: String(ports.workersCached), DEV_DB_PATH: copy("workers-cached") },
+        url: `http://127.0.0.1:${ports.workersCached}`,
+        readyPath: "/ready",
+        timeoutMs: 90_000,
+      },
+    );
   }
 
   // Tokens: Nearbase targets log in for real; the floor's tokens come from its own login.
@@ -136,7 +155,7 @@ try {
         id: "2",
         title: "2 public list of 20 (edge cache hit)",
         path: "/api/collections/posts/records?limit=20",
-        targets: ["floor", "node+cache"],
+        targets: ["floor", "node+cache", "workers+cache"],
       },
       {
         id: "3",
@@ -251,8 +270,9 @@ try {
       };
       if (name === "floor") floor = row;
       else if (floor) row.ratio = result.requestsPerSec / floor.result.requestsPerSec;
-      if (scenario.id === "2" && name === "node+cache") {
-        const uncached = rows.find((r) => r.scenario.startsWith("1 ") && r.target === "node");
+      if (scenario.id === "2" && name.endsWith("+cache")) {
+        const home = name.replace("+cache", "");
+        const uncached = rows.find((r) => r.scenario.startsWith("1 ") && r.target === home);
         if (uncached) row.ratio = result.requestsPerSec / uncached.result.requestsPerSec;
       }
       rows.push(row);
