@@ -33,6 +33,8 @@ async function signup(email = freshEmail(), password = strong) {
   };
 }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const refresh = (refreshToken: string) =>
+  t.request("/api/auth/refresh", { method: "POST", json: { refreshToken } });
 
 describe("sign-up and log-in", () => {
   it("creates an account with a normalised email and returns working tokens", async () => {
@@ -223,10 +225,7 @@ describe("sign-up and log-in", () => {
 describe("refresh tokens", () => {
   it("rotate on every use", async () => {
     const first = await signup();
-    const res = await t.request("/api/auth/refresh", {
-      method: "POST",
-      json: { refreshToken: first.refreshToken },
-    });
+    const res = await refresh(first.refreshToken);
     expect(res.status).toBe(200);
     const second = (await res.json()) as {
       refreshToken: string;
@@ -244,22 +243,11 @@ describe("refresh tokens", () => {
 
   it("revoke the whole family when a spent token is presented again", async () => {
     const first = await signup();
-    const rotated = (await (
-      await t.request("/api/auth/refresh", {
-        method: "POST",
-        json: { refreshToken: first.refreshToken },
-      })
-    ).json()) as { refreshToken: string };
-    const replay = await t.request("/api/auth/refresh", {
-      method: "POST",
-      json: { refreshToken: first.refreshToken },
-    });
+    const rotated = (await (await refresh(first.refreshToken)).json()) as { refreshToken: string };
+    const replay = await refresh(first.refreshToken);
     expect(replay.status).toBe(401);
     // The legitimate holder's newer token is dead too: the family is revoked.
-    const victim = await t.request("/api/auth/refresh", {
-      method: "POST",
-      json: { refreshToken: rotated.refreshToken },
-    });
+    const victim = await refresh(rotated.refreshToken);
     expect(victim.status).toBe(401);
     expect(
       t.log.events.some((e) => e.event === "refresh_token_reuse" && e.userId === first.user.id),
@@ -272,14 +260,7 @@ describe("refresh tokens", () => {
       (await t.request("/api/auth/logout", { method: "POST", headers: bearer(a.accessToken) }))
         .status,
     ).toBe(204);
-    expect(
-      (
-        await t.request("/api/auth/refresh", {
-          method: "POST",
-          json: { refreshToken: a.refreshToken },
-        })
-      ).status,
-    ).toBe(401);
+    expect((await refresh(a.refreshToken)).status).toBe(401);
 
     const email = freshEmail();
     const b1 = await signup(email);
@@ -296,10 +277,7 @@ describe("refresh tokens", () => {
         .status,
     ).toBe(204);
     for (const token of [b1.refreshToken, b2.refreshToken]) {
-      expect(
-        (await t.request("/api/auth/refresh", { method: "POST", json: { refreshToken: token } }))
-          .status,
-      ).toBe(401);
+      expect((await refresh(token)).status).toBe(401);
     }
   });
 
@@ -322,14 +300,7 @@ describe("refresh tokens", () => {
         })
       ).status,
     ).toBe(204);
-    expect(
-      (
-        await t.request("/api/auth/refresh", {
-          method: "POST",
-          json: { refreshToken: a.refreshToken },
-        })
-      ).status,
-    ).toBe(401);
+    expect((await refresh(a.refreshToken)).status).toBe(401);
   });
 });
 
@@ -545,14 +516,7 @@ describe("recovery and verification mail", () => {
         })
       ).status,
     ).toBe(400);
-    expect(
-      (
-        await t.request("/api/auth/refresh", {
-          method: "POST",
-          json: { refreshToken: account.refreshToken },
-        })
-      ).status,
-    ).toBe(401);
+    expect((await refresh(account.refreshToken)).status).toBe(401);
     expect(
       (await t.request("/api/auth/login", { method: "POST", json: { email, password: strong } }))
         .status,
@@ -608,14 +572,8 @@ describe("recovery and verification mail", () => {
       method: "POST",
       json: { email, password: "a wrong passphrase!" },
     });
-    await t.request("/api/auth/refresh", {
-      method: "POST",
-      json: { refreshToken: account.refreshToken },
-    });
-    await t.request("/api/auth/refresh", {
-      method: "POST",
-      json: { refreshToken: account.refreshToken },
-    });
+    await refresh(account.refreshToken);
+    await refresh(account.refreshToken);
     const key = (await (
       await t.request("/api/keys", {
         method: "POST",
