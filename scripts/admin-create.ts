@@ -3,8 +3,8 @@
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
 import { normalizeEmail } from "../src/core/auth/config";
-import { randomId, randomToken } from "../src/core/auth/crypto";
 import { hashPassword, passwordProblem } from "../src/core/auth/passwords";
+import { randomId, randomToken } from "../src/core/crypto";
 import { createDatabase } from "../src/core/db/client";
 import { users } from "../src/core/db/schema/auth";
 import { migrateDatabase } from "../src/platform/node/migrate";

@@ -2,8 +2,8 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { base64url } from "../../src/core/auth/crypto";
 import { hashPassword, verifyPassword } from "../../src/core/auth/passwords";
+import { base64url } from "../../src/core/crypto";
 import { loadConfig } from "../../src/env";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 

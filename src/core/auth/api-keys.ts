@@ -1,11 +1,11 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { randomId, randomToken, sha256 } from "../crypto";
 import { apiKeys } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { randomId, randomToken, sha256 } from "./crypto";
 import { apiKeyPrefix } from "./middleware";
 import { requireUser } from "./routes";
 

@@ -1,11 +1,11 @@
 import { and, eq, gt, isNull, or } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { setMetric } from "hono/timing";
+import { sha256 } from "../crypto";
 import { apiKeys, users } from "../db/schema/auth";
 import type { AppEnv, Principal } from "../http/context";
 import { ApiError } from "../http/errors";
 import type { AuthConfig } from "./config";
-import { sha256 } from "./crypto";
 
 export const apiKeyPrefix = "nb_live_";
 

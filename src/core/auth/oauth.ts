@@ -3,6 +3,7 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
+import { constantTimeEqual, randomId, randomToken, sha256 } from "../crypto";
 import { oauthAccounts, oneTimeTokens, sessions, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
@@ -10,7 +11,6 @@ import { ApiError } from "../http/errors";
 import { tracedFetch } from "../observability/fetch";
 import type { AuthConfig } from "./config";
 import { normalizeEmail } from "./config";
-import { constantTimeEqual, randomId, randomToken, sha256 } from "./crypto";
 import { publicUser, type User } from "./routes";
 import { startSession } from "./sessions";
 

@@ -1,4 +1,4 @@
-import { base64url, constantTimeEqual, fromBase64url } from "./crypto";
+import { base64url, constantTimeEqual, fromBase64url } from "../crypto";
 
 /**
  * Password hashes are self-describing: `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64url),

@@ -1,12 +1,12 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { randomToken, sha256 } from "../crypto";
 import { oneTimeTokens, sessions, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { type AuthConfig, emailSchema } from "./config";
-import { randomToken, sha256 } from "./crypto";
 import { hashPassword, passwordProblem } from "./passwords";
 import { requireUser, throttleAccount } from "./routes";
 

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { randomId } from "../crypto";
 import { sessions, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
@@ -8,7 +9,6 @@ import { ApiError } from "../http/errors";
 import { parsePolicy } from "../rate-limit/gcra";
 import { libsqlStore } from "../rate-limit/stores";
 import { type AuthConfig, emailSchema } from "./config";
-import { randomId } from "./crypto";
 import { hashPassword, passwordLimits, passwordProblem, verifyPassword } from "./passwords";
 import { rotate, startSession } from "./sessions";
 

@@ -1,9 +1,9 @@
 import { and, eq, isNull } from "drizzle-orm";
+import { randomId, randomToken, sha256 } from "../crypto";
 import type { Database } from "../db/client";
 import { refreshTokens, sessions, users } from "../db/schema/auth";
 import type { LogSink } from "../observability/logger";
 import type { AuthConfig } from "./config";
-import { randomId, randomToken, sha256 } from "./crypto";
 
 export interface TokenPair {
   accessToken: string;

@@ -10,6 +10,7 @@ import {
 import { defaultPolicy } from "../cache/http";
 import { type ShareDecision, sharedCache } from "../cache/shared-cache";
 import { VersionMemo } from "../cache/versions";
+import { randomToken } from "../crypto";
 import type { AppEnv } from "../http/context";
 import { parseFilter } from "../query/parser";
 import { relationsRead } from "../query/print";
@@ -97,7 +98,7 @@ export interface EdgeOptions {
  */
 export function collectionEdge(models: Models, options: EdgeOptions) {
   const memo = new VersionMemo(options.memoMs);
-  const revalidateSecret = randomSecret();
+  const revalidateSecret = randomToken(24);
   const share = shareForCollections(models);
   const middleware = sharedCache(
     options.enabled
@@ -135,9 +136,4 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
     },
   };
   return { middleware, hooks };
-}
-
-function randomSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

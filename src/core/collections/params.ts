@@ -1,3 +1,4 @@
+import { base64url, fromBase64url } from "../crypto";
 import { ApiError } from "../http/errors";
 import type { FilterError } from "../query/ast";
 import type { CollectionModel, FieldInfo } from "./model";
@@ -56,21 +57,9 @@ export function parseFieldList(
   return names;
 }
 
-function base64urlDecode(text: string): string {
-  const b64 = text.replaceAll("-", "+").replaceAll("_", "/");
-  return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-}
-
-export function base64urlEncode(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
 /** Opaque cursors carry the sort they were made for and the last row's sort values. */
 export function encodeCursor(sortText: string, values: unknown[]): string {
-  return base64urlEncode(JSON.stringify({ s: sortText, v: values }));
+  return base64url(new TextEncoder().encode(JSON.stringify({ s: sortText, v: values })));
 }
 
 export function parseListParams(
@@ -118,7 +107,7 @@ export function parseListParams(
     let decoded: { s?: unknown; v?: unknown };
     try {
       if (cursorRaw.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursorRaw)) throw new Error("shape");
-      decoded = JSON.parse(base64urlDecode(cursorRaw));
+      decoded = JSON.parse(new TextDecoder().decode(fromBase64url(cursorRaw)));
     } catch {
       throw bad("cursor", "is not a cursor this API issued");
     }

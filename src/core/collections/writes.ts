@@ -1,4 +1,5 @@
 import { getTableName, type SQL, sql } from "drizzle-orm";
+import { randomId } from "../crypto";
 import { ApiError } from "../http/errors";
 import type { CollectionModel } from "./model";
 import {
@@ -16,13 +17,6 @@ import { columnName, fieldsOf, statement, toDriver } from "./sql";
  * rule, UPDATE/DELETE … WHERE rule AND id AND rev), so there is no window between check and
  * write, and a refused write is simply one that touched no row.
  */
-
-const randomId = (prefix: string) => {
-  const bytes = crypto.getRandomValues(new Uint8Array(15));
-  let s = "";
-  for (const b of bytes) s += "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36];
-  return `${prefix}_${s}`;
-};
 
 function parseEtag(header: string, id: string): number | undefined {
   const match = /^"([a-z]+_[a-z0-9]+)\.(\d{1,12})"$/.exec(header.trim());

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { sameSecret } from "../auth/crypto";
+import { sameSecret } from "../crypto";
 import { type AppEnv, isAdmin } from "../http/context";
 import { ApiError } from "../http/errors";
 import type { Observability } from "./observe";

@@ -1,4 +1,4 @@
-/** Small Web Crypto helpers shared by auth: random secrets, hashes, constant-time compares. */
+/** Small Web Crypto helpers shared by the engine: random secrets, hashes, constant-time compares. */
 
 export function base64url(bytes: Uint8Array): string {
   let s = "";
