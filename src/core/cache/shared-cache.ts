@@ -51,9 +51,12 @@ export function sharedCache(
       now,
     );
 
+    // Versions matter only for a shareable answer's cache key or to check a consistency token;
+    // a private answer with no token skips the lookups.
+    const mayShare = decision.shareable && !isAdmin(c.var.principal);
     const versions: number[] = [];
     let behind = false;
-    for (const scope of decision.scopes) {
+    for (const scope of mayShare || token !== undefined ? decision.scopes : []) {
       // Versions come from the copy this request reads (the replica), so an entry keyed by
       // them holds data at least that new.
       let version = await memo.get(platform.replica, scope);
@@ -65,12 +68,11 @@ export function sharedCache(
     }
     if (behind) c.set("readPrimary", true);
 
-    const admin = isAdmin(c.var.principal);
-    const cacheable = decision.shareable && !admin && !behind;
+    const cacheable = mayShare && !behind;
     const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
     const url = new URL(c.req.url);
-    const key = cacheKey(url, decision.variant, decision.scopes, versions);
 
+    const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
     if (cacheable && !refreshing) {
       const lookupStarted = performance.now();
       const entry = await telemetry.span(
