@@ -237,10 +237,7 @@ describe("list", () => {
     const owner = await t.signIn();
     const other = await t.signIn();
     const { post: published } = await createPost(other.headers, { title: "public one" });
-    const { post: draft } = await createPost(other.headers, {
-      title: "their draft",
-      status: "draft",
-    });
+    const { post: draft } = await createPost(other.headers, { title: "soon a draft" });
     for (const post of [published, draft]) {
       const res = await t.request(url("bookmarks"), {
         method: "POST",
@@ -249,6 +246,13 @@ describe("list", () => {
       });
       expect(res.status).toBe(201);
     }
+    // Bookmarked while published; its author takes it back to a draft.
+    const unpublish = await t.request(url("posts", `/${draft.id}`), {
+      method: "PATCH",
+      headers: other.headers,
+      json: { status: "draft" },
+    });
+    expect(unpublish.status).toBe(200);
     const res = await t.request(`${url("bookmarks")}?expand=post&sort=created`, {
       headers: owner.headers,
     });

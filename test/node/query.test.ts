@@ -202,11 +202,13 @@ describe("filter compiler", () => {
     expect(() => toSql("author > null")).toThrow(/null can only be compared/);
   });
 
-  it("follows one relation level through a subquery", () => {
-    const { sql } = toSql("post.title = 'x'", comments);
+  it("follows one relation level through a subquery that applies the target's view rule", () => {
+    const { sql, args } = toSql("post.title = 'x'", comments);
     expect(sql).toContain(
-      '(SELECT "posts"."title" FROM "posts" WHERE "posts"."id" = "comments"."post")',
+      '(SELECT "nb_r1_post"."title" FROM "posts" AS "nb_r1_post" WHERE "nb_r1_post"."id" = "comments"."post" AND (("nb_r1_post"."status" = ?) OR ("nb_r1_post"."author" = ?)))',
     );
+    // The anonymous caller's values: published posts, or posts whose author is "" (none).
+    expect(args).toEqual(["published", "", "x"]);
   });
 
   it("rejects unknown and hidden fields in client filters, also through relations", () => {

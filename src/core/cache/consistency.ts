@@ -6,7 +6,9 @@
  * deadline (the documented replication bound) the token is ignored.
  *
  * Format: `v1.<deadline ms>.<scope>=<version>[,<scope>=<version>…]` — plain text, because a
- * forged token can only make its bearer's own reads slower (rate limits cover abuse).
+ * forged token can only make its bearer's own reads slower (rate limits cover abuse). A deadline
+ * further ahead than the window the server issues is not one it made: such a token is ignored,
+ * so no token outlives the window.
  */
 export interface ConsistencyToken {
   deadline: number;
@@ -24,13 +26,23 @@ export function encodeToken(token: ConsistencyToken): string {
   return `v1.${token.deadline}.${parts.join(",")}`;
 }
 
-/** Parses a token; anything malformed is treated as no token at all. */
-export function decodeToken(raw: string | undefined, now: number): ConsistencyToken | undefined {
+/** Slack for clocks of different instances when checking a deadline against the window. */
+const clockSkewMs = 2000;
+
+/**
+ * Parses a token; anything malformed, expired, or with a deadline beyond `windowMs` from now
+ * (forged) is treated as no token at all.
+ */
+export function decodeToken(
+  raw: string | undefined,
+  now: number,
+  windowMs: number,
+): ConsistencyToken | undefined {
   if (raw === undefined || raw.length > 2048) return undefined;
   const match = /^v1\.(\d{1,15})\.(.+)$/.exec(raw.trim());
   if (!match) return undefined;
   const deadline = Number(match[1]);
-  if (deadline <= now) return undefined;
+  if (deadline <= now || deadline > now + windowMs + clockSkewMs) return undefined;
   const versions = new Map<string, number>();
   for (const part of match[2]!.split(",").slice(0, maxScopes)) {
     const [scope, version] = part.split("=");

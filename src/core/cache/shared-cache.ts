@@ -39,6 +39,7 @@ export function sharedCache(
   share: Share,
   memo: VersionMemo,
   revalidateSecret: string,
+  consistencyWindowMs: number,
 ): MiddlewareHandler<AppEnv> {
   return async function sharedCacheMiddleware(c, next) {
     if (c.req.method !== "GET") return next();
@@ -49,11 +50,15 @@ export function sharedCache(
     const token = decodeToken(
       c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
       now,
+      consistencyWindowMs,
     );
 
     // Versions matter only for a shareable answer's cache key or to check a consistency token;
     // a private answer with no token skips the lookups.
     const mayShare = decision.shareable && !isAdmin(c.var.principal);
+    // Only an anonymous caller's answer may be stored by caches we do not run: whatever an
+    // admin, a user or an API key receives is private, even when our own cache shares it.
+    const publicAnswer = mayShare && c.var.principal.kind === "anonymous";
     const versions: number[] = [];
     let behind = false;
     for (const scope of mayShare || token !== undefined ? decision.scopes : []) {
@@ -97,7 +102,13 @@ export function sharedCache(
           platform.defer(c, Promise.resolve(c.var.selfFetch?.(new Request(url, { headers }))));
         }
         const bytes = await entry.response.arrayBuffer();
-        return answer(c, bytes, entry.response.headers, decision, Math.floor(age));
+        return answer(
+          c,
+          bytes,
+          entry.response.headers,
+          publicAnswer ? decision : undefined,
+          Math.floor(age),
+        );
       }
     }
 
@@ -111,17 +122,27 @@ export function sharedCache(
     headers.set("etag", etag);
     if (cacheable) {
       const ttl = decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
-      platform.defer(c, platform.cache.put(key, new Response(body, { status: 200, headers }), ttl));
+      platform.defer(
+        c,
+        platform.cache.put(key, new Response(body, { status: 200, headers: stored(headers) }), ttl),
+      );
     }
     c.res = undefined;
-    c.res = answer(
-      c,
-      body,
-      headers,
-      cacheable || (decision.shareable && !behind) ? decision : undefined,
-      0,
-    );
+    c.res = answer(c, body, headers, publicAnswer && !behind ? decision : undefined, 0);
   };
+}
+
+/**
+ * The headers kept with a shared entry: none that belong to the request that filled it (CORS
+ * answers for its Origin, Vary, cookies, timing), so a later caller gets only its own.
+ */
+function stored(headers: Headers): Headers {
+  const kept = new Headers();
+  for (const [name, value] of headers) {
+    if (name === "content-type" || name === "etag" || name === "content-language")
+      kept.set(name, value);
+  }
+  return kept;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ApiError } from "../http/errors";
+import { missingRelation } from "./writes";
 
 /** Maps constraint errors from libSQL to problems; anything else is rethrown (a real 500). */
 export function mapWriteError(err: unknown, collection: string): never {
@@ -18,9 +19,7 @@ export function mapWriteError(err: unknown, collection: string): never {
           : undefined,
       });
     }
-    if (/FOREIGNKEY/.test(code) || /FOREIGN KEY/.test(message)) {
-      throw new ApiError("VALIDATION_FAILED", "A relation points at a record that does not exist.");
-    }
+    if (/FOREIGNKEY/.test(code) || /FOREIGN KEY/.test(message)) throw missingRelation(undefined);
     throw new ApiError("VALIDATION_FAILED", "The record breaks a constraint of the collection.");
   }
   throw err;

@@ -12,8 +12,9 @@ import { type ShareDecision, sharedCache } from "../cache/shared-cache";
 import { VersionMemo } from "../cache/versions";
 import { randomToken } from "../crypto";
 import type { AppEnv } from "../http/context";
+import type { Expr } from "../query/ast";
 import { parseFilter } from "../query/parser";
-import { relationsRead } from "../query/print";
+import { readsAuth, relationsRead } from "../query/print";
 import { versionScope } from "./commit";
 import type { CollectionModel, CompiledRule, Models } from "./model";
 import type { RouterHooks } from "./router";
@@ -21,66 +22,105 @@ import type { RouterHooks } from "./router";
 const recordsPath = /^\/api\/collections\/([^/]+)\/records(?:\/([^/]+))?$/;
 
 /**
- * Whether a collection GET may be shared between callers. The answer depends only on the rule:
- * one that does not read `@request.auth` gives everyone (but admins, who bypass rules) the same
- * answer; one that does still gives every *anonymous* caller the same answer, so those share a
- * separate entry. Admins-only rules and `cache: false` collections are never shared.
+ * Whether a collection GET may be shared between callers. An answer may be shared when nothing
+ * that builds it reads the caller: not the rule, not the client filter, not the view rules of
+ * related records the filter or an expansion reads (fields and sort name columns only). Such an
+ * answer is the same for everyone but admins (who bypass rules): variant "all". One that reads
+ * the caller is still the same for every *anonymous* caller (all `@request.auth.*` are ""), so
+ * those share a separate entry. Admins-only rules, unparsable filters and `cache: false`
+ * collections are never shared.
  */
 export function shareForCollections(models: Models) {
   return (c: Context<AppEnv>): ShareDecision | undefined => {
     const match = recordsPath.exec(c.req.path);
     if (!match) return undefined;
-    const model = models.get(decodeURIComponent(match[1]!));
+    const model = models.get(safeDecode(match[1]!));
     if (model === undefined) return undefined;
-    const rule = model.rules[match[2] === undefined ? "list" : "view"];
+    const isList = match[2] === undefined;
+    const rule = model.rules[isList ? "list" : "view"];
     const expand = (c.req.query("expand") ?? "")
       .split(",")
       .map((k) => model.relations.get(k.trim()))
-      .filter((name): name is string => name !== undefined && models.has(name));
+      .filter((name): name is string => name !== undefined && models.has(name))
+      .map((name) => models.get(name)!);
+    const filterText = isList ? c.req.query("filter") : undefined;
+    const filter = filterDependencies(models, model, filterText);
     // Every collection the answer reads: rules and filters that follow a relation (`post.status`)
     // make it stale when the related records change, like an expansion does.
-    const read = new Set([
-      model.name,
-      ...expand,
-      ...collectionsRead(model, rule),
-      ...(match[2] === undefined ? filterReads(model, c.req.query("filter")) : []),
-      ...expand.flatMap((name) => collectionsRead(models.get(name)!, models.get(name)!.rules.view)),
-    ]);
+    const parts = [
+      ruleDependencies(model, rule),
+      filter ?? { readsAuth: false, collections: [] },
+      ...expand.map((target) => {
+        const view = ruleDependencies(target, target.rules.view);
+        return { readsAuth: view.readsAuth, collections: [target.name, ...view.collections] };
+      }),
+    ];
+    const read = new Set([model.name, ...parts.flatMap((p) => p.collections)]);
     const scopes = [...read].map((name) => versionScope(models.get(name)!));
     const policy =
       model.def.options.cache === false ? undefined : (model.def.options.cache ?? defaultPolicy);
     const anonymous = c.var.principal.kind === "anonymous";
-    const everyone = rule.kind === "everyone" || (rule.kind === "expr" && !rule.readsAuth);
-    const expandedShareable = expand.every((name) => {
-      const r = models.get(name)!.rules.view;
-      return r.kind === "everyone" || (r.kind === "expr" && (!r.readsAuth || anonymous));
-    });
+    const readsCaller = parts.some((p) => p.readsAuth);
     const shareable =
       policy !== undefined &&
+      filter !== undefined &&
       rule.kind !== "admins" &&
-      (everyone || anonymous) &&
-      expandedShareable;
+      (!readsCaller || anonymous);
     return {
       shareable,
       scopes,
       policy: policy ?? defaultPolicy,
-      variant: everyone && expand.length === 0 ? "all" : "anonymous",
+      variant: readsCaller ? "anonymous" : "all",
     };
   };
 }
 
-function collectionsRead(model: CollectionModel, rule: CompiledRule): string[] {
-  if (rule.kind !== "expr") return [];
-  return rule.relations.flatMap((key) => model.relations.get(key) ?? []);
+interface Dependencies {
+  /** The answer depends on who asks (`@request.auth.*`). */
+  readsAuth: boolean;
+  /** Collections other than the one asked whose records the answer reads. */
+  collections: string[];
 }
 
-/** Collections a client filter reaches through relations; a filter that fails to parse reads none. */
-function filterReads(model: CollectionModel, filter: string | undefined): string[] {
-  if (filter === undefined || model.relations.size === 0 || !filter.includes(".")) return [];
+function ruleDependencies(model: CollectionModel, rule: CompiledRule): Dependencies {
+  if (rule.kind !== "expr") return { readsAuth: false, collections: [] };
+  return {
+    readsAuth: rule.readsAuth,
+    collections: rule.relations.flatMap((key) => model.relations.get(key) ?? []),
+  };
+}
+
+/**
+ * What a client filter reads: itself, and through each relation it follows, the target's view
+ * rule (which the compiled lookup applies). `undefined` for a filter that does not parse.
+ */
+function filterDependencies(
+  models: Models,
+  model: CollectionModel,
+  filter: string | undefined,
+): Dependencies | undefined {
+  if (filter === undefined || filter.trim() === "") return { readsAuth: false, collections: [] };
+  let expr: Expr;
   try {
-    return relationsRead(parseFilter(filter)).flatMap((key) => model.relations.get(key) ?? []);
+    expr = parseFilter(filter);
   } catch {
-    return [];
+    return undefined;
+  }
+  const targets = relationsRead(expr)
+    .map((key) => models.get(model.relations.get(key) ?? ""))
+    .filter((m): m is CollectionModel => m !== undefined);
+  const viewRules = targets.map((t) => ruleDependencies(t, t.rules.view));
+  return {
+    readsAuth: readsAuth(expr) || viewRules.some((d) => d.readsAuth),
+    collections: [...targets.map((t) => t.name), ...viewRules.flatMap((d) => d.collections)],
+  };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 
@@ -109,20 +149,21 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
         },
     memo,
     revalidateSecret,
+    options.consistencyWindowMs,
   );
   const hooks: RouterHooks = {
     readClient: (c) => (c.var.readPrimary ? c.var.platform.sql : c.var.platform.replica),
     wrote(c, versions) {
       const { platform } = c.var;
-      // With no separate replica, reads see this write at once, so this isolate can move its
-      // cache keys forward now. With a replica it must not: an entry keyed by the new version
-      // could be filled from a replica that has not caught up.
-      if (platform.replica === platform.sql)
-        for (const [scope, version] of versions) memo.learn(scope, version);
+      // When reads see this write at once, this isolate can move its cache keys forward now.
+      // With a lagging replica it must not: an entry keyed by the new version could be filled
+      // from a replica that has not caught up.
+      if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
       const now = platform.clock.now().getTime();
       const existing = decodeToken(
         c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
         now,
+        options.consistencyWindowMs,
       );
       const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
       c.header(consistencyHeader, token);

@@ -1,12 +1,21 @@
 import type { InStatement, ResultSet } from "@libsql/client";
+import type { SQL } from "drizzle-orm";
 import type { Context } from "hono";
 import { bumpVersion } from "../cache/versions";
 import type { AppEnv } from "../http/context";
 import type { CollectionModel, Models } from "./model";
+import { statement } from "./sql";
 
 export const versionScope = (model: CollectionModel) => `c:${model.name}`;
 
 const guardPattern = /nearbase:guard:(\d+)/;
+const relationPattern = /nearbase:relation:(\d+):(\w+)/;
+
+/** A relation the write sets: `exists` returns a row only for a target the caller may view. */
+export interface RelationCheck {
+  field: string;
+  exists: SQL;
+}
 
 /**
  * Runs write statements atomically on the primary in one libSQL batch (one transaction, one
@@ -20,6 +29,15 @@ export async function commit(c: Context<AppEnv>, writes: Write[]) {
   const at: number[] = [];
   const bumps = new Map<string, number>();
   writes.forEach((w, i) => {
+    // Relations are checked first, after the batch's earlier writes (so a batch may create a
+    // record and point at it), in the same transaction as the write.
+    for (const check of w.relations ?? []) {
+      const probe = statement(check.exists);
+      statements.push({
+        sql: `SELECT CASE WHEN EXISTS (${probe.sql}) THEN 1 ELSE json_extract('{}', 'nearbase:relation:${i}:${check.field}') END`,
+        args: probe.args,
+      });
+    }
     at.push(statements.length);
     statements.push(w.statement, {
       sql: `SELECT CASE WHEN changes() = 0 THEN json_extract('{}', 'nearbase:guard:${i}') END`,
@@ -36,8 +54,11 @@ export async function commit(c: Context<AppEnv>, writes: Write[]) {
   try {
     results = await c.var.platform.sql.batch(statements, "write");
   } catch (err) {
-    const guard = guardPattern.exec(String((err as { message?: unknown }).message ?? ""));
-    if (guard) return { ok: false as const, failed: Number(guard[1]) };
+    const message = String((err as { message?: unknown }).message ?? "");
+    const relation = relationPattern.exec(message);
+    if (relation) return { ok: false as const, failed: Number(relation[1]), relation: relation[2] };
+    const guard = guardPattern.exec(message);
+    if (guard) return { ok: false as const, failed: Number(guard[1]), relation: undefined };
     throw err;
   }
   const versions = new Map<string, number>();
@@ -52,6 +73,8 @@ export interface Write {
   model: CollectionModel;
   /** Collections whose rows the database may change along with this write (ON DELETE). */
   cascades?: CollectionModel[];
+  /** Relations the write sets, checked before it. */
+  relations?: RelationCheck[];
 }
 
 export const cascadesOf = (models: Models, model: CollectionModel) =>

@@ -4,11 +4,17 @@ import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
 import type { ZodObject } from "zod";
 import { isAdmin, type Principal } from "../http/context";
 import { type Expr, FilterError } from "../query/ast";
-import { type CompileContext, compileFilter, type ResolvedField } from "../query/compile";
+import {
+  type CompileContext,
+  clientFilterLimits,
+  compileFilter,
+  type ResolvedField,
+} from "../query/compile";
 import { parseFilter } from "../query/parser";
 import { readsAuth, relationsRead } from "../query/print";
 import type { CollectionDefinition, Operation } from "./define";
 import { serverManaged } from "./define";
+import { columnName } from "./sql";
 
 export interface FieldInfo {
   key: string;
@@ -178,7 +184,11 @@ export function authValues(principal: Principal): Record<string, string> {
 
 /**
  * Resolves filter field paths against a collection. Client filters (`trusted` false) cannot name
- * hidden fields — not even through a relation — so they cannot probe hidden data.
+ * hidden fields — not even through a relation — so they cannot probe hidden data; a client path
+ * through a relation (`post.title`) only sees related records the caller may view: the target's
+ * view rule is part of the lookup, at every hop. Rules (`trusted`) are the developer's and read
+ * related records as they are. `alias` names the table the fields belong to in the statement
+ * (relation lookups alias their table, so a self-relation stays unambiguous).
  */
 export function compileContext(
   models: Models,
@@ -186,6 +196,8 @@ export function compileContext(
   principal: Principal,
   now: Date,
   trusted: boolean,
+  alias?: string,
+  depth = 0,
 ): CompileContext {
   const fieldOf = (m: CollectionModel, key: string, pos: number): FieldInfo => {
     const info = m.fields.get(key);
@@ -197,19 +209,37 @@ export function compileContext(
   return {
     auth: authValues(principal),
     now,
+    ...(trusted ? {} : { limits: clientFilterLimits }),
     field(path, pos): ResolvedField {
       const [first, second] = path as [string, string | undefined];
       const info = fieldOf(model, first, pos);
-      if (second === undefined) return { sql: sql`${info.column}`, multi: info.multi };
+      const local = columnRef(alias, info);
+      if (second === undefined) return { sql: local, multi: info.multi };
       const targetName = model.relations.get(first);
       if (targetName === undefined) throw new FilterError(`${first} is not a relation`, pos);
       const target = models.get(targetName)!;
       const remote = fieldOf(target, second, pos);
-      const targetId = target.fields.get("id")!.column;
-      const subquery: SQL = sql`(SELECT ${remote.column} FROM ${target.table} WHERE ${targetId} = ${info.column})`;
+      const hop = `nb_r${depth + 1}_${first}`;
+      const visible = trusted
+        ? undefined
+        : ruleCondition(models, target, "view", principal, now, hop, depth + 1);
+      const subquery: SQL = sql`(SELECT ${columnRef(hop, remote)} FROM ${target.table} AS ${sql.identifier(hop)} WHERE ${sql.join(
+        [
+          sql`${columnRef(hop, target.fields.get("id")!)} = ${local}`,
+          ...(visible === undefined ? [] : [visible === false ? sql`0` : sql`(${visible})`]),
+        ],
+        sql` AND `,
+      )})`;
       return { sql: subquery, multi: remote.multi };
     },
   };
+}
+
+/** A column, qualified by `alias` when the statement names its table differently. */
+function columnRef(alias: string | undefined, info: FieldInfo): SQL {
+  return alias === undefined
+    ? sql`${info.column}`
+    : sql`${sql.identifier(alias)}.${sql.identifier(columnName(info.column))}`;
 }
 
 /**
@@ -222,10 +252,15 @@ export function ruleCondition(
   op: Operation,
   principal: Principal,
   now: Date,
+  alias?: string,
+  depth = 0,
 ): SQL | undefined | false {
   if (isAdmin(principal)) return undefined;
   const rule = model.rules[op];
   if (rule.kind === "everyone") return undefined;
   if (rule.kind === "admins") return false;
-  return compileFilter(rule.expr, compileContext(models, model, principal, now, true));
+  return compileFilter(
+    rule.expr,
+    compileContext(models, model, principal, now, true, alias, depth),
+  );
 }

@@ -23,6 +23,24 @@ export interface RecordContext {
 
 export type Record_ = Record<string, unknown>;
 
+/**
+ * Runs a read the client shaped (filter, expansion). A read the database stopped because it
+ * outlived the statement budget (the Node home's embedded engine interrupts it) is the client's
+ * query being too expensive: a 400, not a 500.
+ */
+async function budgeted<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "SQLITE_INTERRUPT")
+      throw new ApiError(
+        "QUERY_TOO_EXPENSIVE",
+        "The query ran longer than this server allows; narrow the filter (shorter ~ patterns, fewer relation paths) or page with a smaller limit.",
+      );
+    throw err;
+  }
+}
+
 /** A record's ETag: its id and revision. Strong, so If-Match can use it. */
 export const recordEtag = (id: string, rev: number) => `"${id}.${rev}"`;
 
@@ -100,8 +118,8 @@ export async function listRecords(ctx: RecordContext, model: CollectionModel, pa
     );
   const [page, count] =
     statements.length === 1
-      ? [await ctx.read.execute(statements[0]!)]
-      : await ctx.read.batch(statements, "read");
+      ? [await budgeted(ctx.read.execute(statements[0]!))]
+      : await budgeted(ctx.read.batch(statements, "read"));
   const rows = page!.rows.slice(0, params.limit).map((r) => fromRow(fields, r));
   const more = page!.rows.length > params.limit;
   // The cursor keeps the database's own values (booleans as 0/1, timestamps as stored), since it
@@ -143,15 +161,17 @@ async function expand(
     if (ids.length > 0) {
       const fields = fieldsOf(target, target.readable);
       const idColumn = target.fields.get("id")!.column;
-      const rs = await ctx.read.execute(
-        statement(
-          sql`SELECT ${selectList(fields)} FROM ${target.table} WHERE ${where([
-            condition(ctx, target, "view"),
-            sql`${idColumn} IN (${sql.join(
-              ids.map((id) => sql`${id}`),
-              sql`, `,
-            )})`,
-          ])}`,
+      const rs = await budgeted(
+        ctx.read.execute(
+          statement(
+            sql`SELECT ${selectList(fields)} FROM ${target.table} WHERE ${where([
+              condition(ctx, target, "view"),
+              sql`${idColumn} IN (${sql.join(
+                ids.map((id) => sql`${id}`),
+                sql`, `,
+              )})`,
+            ])}`,
+          ),
         ),
       );
       for (const r of rs.rows) {
@@ -177,9 +197,11 @@ export async function viewRecord(
   const keys = [...new Set(["id", "rev", ...fields, ...expandKeys])];
   const info = fieldsOf(model, keys);
   const idColumn = model.fields.get("id")!.column;
-  const rs = await ctx.read.execute(
-    statement(
-      sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([condition(ctx, model, "view"), sql`${idColumn} = ${id}`])}`,
+  const rs = await budgeted(
+    ctx.read.execute(
+      statement(
+        sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([condition(ctx, model, "view"), sql`${idColumn} = ${id}`])}`,
+      ),
     ),
   );
   const row = rs.rows[0];

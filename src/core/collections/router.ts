@@ -8,7 +8,14 @@ import type { CollectionModel, Models } from "./model";
 import { parseFieldList, parseListParams } from "./params";
 
 import { firstRecord, listRecords, type RecordContext, recordEtag, viewRecord } from "./records";
-import { createStatement, deleteStatement, explainNoop, updateStatement } from "./writes";
+import {
+  createStatement,
+  deleteStatement,
+  explainNoop,
+  missingRelation,
+  relationChecks,
+  updateStatement,
+} from "./writes";
 
 /** Hooks the edge-caching layer gives the router (which client reads, what a write changed). */
 export interface RouterHooks {
@@ -77,8 +84,10 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
       fields ?? model.readable,
       expandKeys,
     );
-    const full = fields === undefined && expandKeys.length === 0;
-    c.header("etag", full ? recordEtag(id, rev) : `W/${recordEtag(id, rev)}`);
+    // An expansion reads other records, whose changes the revision does not count: then the
+    // cache layer tags the body itself.
+    if (expandKeys.length === 0)
+      c.header("etag", fields === undefined ? recordEtag(id, rev) : `W/${recordEtag(id, rev)}`);
     return c.json(record);
   });
 
@@ -87,10 +96,13 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
     const data = validate(model.createSchema, await readJsonObject(c));
     const ctx = recordContext(c, models, hooks);
     const create = createStatement(ctx, model, data);
-    const done = await commit(c, [{ statement: create.statement, model }]).catch((err) =>
-      mapWriteError(err, model.name),
-    );
-    if (!done.ok) throw refused(c, `You may not create this ${model.name} record.`);
+    const done = await commit(c, [
+      { statement: create.statement, model, relations: relationChecks(ctx, model, data) },
+    ]).catch((err) => mapWriteError(err, model.name));
+    if (!done.ok) {
+      if (done.relation !== undefined) throw missingRelation(done.relation);
+      throw refused(c, `You may not create this ${model.name} record.`);
+    }
     const record = firstRecord(done.results[0]!, create.returning)!;
     hooks.wrote(c, done.versions);
     c.header("etag", recordEtag(record.id as string, Number(record.rev)));
@@ -105,10 +117,13 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
     const data = validate(model.updateSchema, await readJsonObject(c));
     const ctx = recordContext(c, models, hooks);
     const update = updateStatement(ctx, model, id, data, c.req.header("if-match"));
-    const done = await commit(c, [{ statement: update.statement, model }]).catch((err) =>
-      mapWriteError(err, model.name),
-    );
-    if (!done.ok) throw await explainNoop(ctx, model, id, update.expectedRev);
+    const done = await commit(c, [
+      { statement: update.statement, model, relations: relationChecks(ctx, model, data) },
+    ]).catch((err) => mapWriteError(err, model.name));
+    if (!done.ok) {
+      if (done.relation !== undefined) throw missingRelation(done.relation);
+      throw await explainNoop(ctx, model, id, update.expectedRev);
+    }
     const record = firstRecord(done.results[0]!, update.returning)!;
     hooks.wrote(c, done.versions);
     c.header("etag", recordEtag(id, Number(record.rev)));
@@ -150,11 +165,14 @@ export function collectionRoutes(models: Models, hooks: RouterHooks) {
         statement: p.statement,
         model: p.model,
         cascades: p.method === "DELETE" ? cascadesOf(models, p.model) : undefined,
+        relations: p.relations,
       })),
     ).catch((err) => mapWriteError(err, "batch"));
     if (!done.ok) {
       const failed = done.failed;
       const p = planned[failed]!;
+      if (done.relation !== undefined)
+        throw missingRelation(done.relation, `/operations/${failed}/body`);
       const reason =
         p.id === undefined
           ? refused(c, "The create rule refused it.")
@@ -216,6 +234,7 @@ function planOperation(models: Models, ctx: RecordContext, raw: unknown, i: numb
       expectedRev: undefined,
       statement: created.statement,
       returning: created.returning,
+      relations: relationChecks(ctx, model, data),
     };
   }
   if (typeof op.id !== "string" || !idPattern.test(op.id)) {
@@ -233,6 +252,7 @@ function planOperation(models: Models, ctx: RecordContext, raw: unknown, i: numb
       expectedRev: undefined,
       statement: updated.statement,
       returning: updated.returning,
+      relations: relationChecks(ctx, model, data),
     };
   }
   if (method === "DELETE") {
@@ -244,6 +264,7 @@ function planOperation(models: Models, ctx: RecordContext, raw: unknown, i: numb
       expectedRev: undefined,
       statement: removed.statement,
       returning: undefined,
+      relations: undefined,
     };
   }
   throw new ApiError("VALIDATION_FAILED", `Operation ${i}: method must be POST, PATCH or DELETE.`, {

@@ -1,7 +1,8 @@
 import { getTableName, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../crypto";
 import { ApiError } from "../http/errors";
-import type { CollectionModel } from "./model";
+import type { RelationCheck } from "./commit";
+import { type CollectionModel, ruleCondition } from "./model";
 import {
   condition,
   notFound,
@@ -17,6 +18,45 @@ import { columnName, fieldsOf, statement, toDriver } from "./sql";
  * rule, UPDATE/DELETE … WHERE rule AND id AND rev), so there is no window between check and
  * write, and a refused write is simply one that touched no row.
  */
+
+/**
+ * For each relation field the write sets, a query that is non-empty only when the target record
+ * exists AND the caller may view it. A missing target and one the caller may not see are refused
+ * alike (same check, same statement, same problem), so a write cannot probe for hidden records.
+ */
+export function relationChecks(
+  ctx: RecordContext,
+  model: CollectionModel,
+  data: Record_,
+): RelationCheck[] {
+  const checks: RelationCheck[] = [];
+  for (const [field, targetName] of model.relations) {
+    const value = data[field];
+    if (value === undefined || value === null) continue;
+    const target = ctx.models.get(targetName)!;
+    const alias = `nb_r1_${field}`;
+    const visible = ruleCondition(ctx.models, target, "view", ctx.principal, ctx.now, alias, 1);
+    const idColumn = sql`${sql.identifier(alias)}.${sql.identifier("id")}`;
+    checks.push({
+      field,
+      exists: sql`SELECT 1 FROM ${target.table} AS ${sql.identifier(alias)} WHERE ${where([
+        sql`${idColumn} = ${String(value)}`,
+        visible === false ? sql`0` : visible,
+      ])}`,
+    });
+  }
+  return checks;
+}
+
+/** The same problem for a relation to a missing record and to one the caller may not view. */
+export function missingRelation(field: string | undefined, pathPrefix = ""): ApiError {
+  return new ApiError("VALIDATION_FAILED", "A relation points at a record that does not exist.", {
+    errors:
+      field === undefined
+        ? undefined
+        : [{ path: `${pathPrefix}/${field}`, message: "no such record" }],
+  });
+}
 
 function parseEtag(header: string, id: string): number | undefined {
   const match = /^"([a-z]+_[a-z0-9]+)\.(\d{1,12})"$/.exec(header.trim());

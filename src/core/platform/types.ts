@@ -16,6 +16,11 @@ export interface Platform {
   readonly sql: Client;
   /** The nearest read replica; the primary itself when there is none. */
   readonly replica: Client;
+  /**
+   * True when `replica` reads the primary's own data (the same client, or another connection to
+   * the same file): a committed write is visible to the next read, so caches may move forward.
+   */
+  readonly freshReads: boolean;
   /** The caller's address, as this home can know it. */
   clientIp(c: ClientIpContext): string;
   readonly clock: Clock;

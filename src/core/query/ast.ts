@@ -1,6 +1,10 @@
 /** The filter language's syntax tree. Positions are 0-based offsets into the source. */
 export type Literal = { kind: "literal"; value: string | number | boolean | null; pos: number };
-export type Field = { kind: "field"; path: string[]; pos: number };
+/**
+ * A field of the record, or of a related record one hop away (`post.status`). `length` is the
+ * `:length` modifier: the number of elements of a multi-valued (JSON list) field.
+ */
+export type Field = { kind: "field"; path: string[]; modifier?: "length"; pos: number };
 export type AuthField = { kind: "auth"; field: string; pos: number };
 export type Now = { kind: "now"; pos: number };
 export type Operand = Literal | Field | AuthField | Now;

@@ -8,9 +8,31 @@ export interface ResolvedField {
   multi: boolean;
 }
 
+/**
+ * What a client filter may cost. Pattern matching (`~`) is the expensive part: SQLite's LIKE is
+ * O(text × pattern) per row, and a relation path repeats it per related row. Rules are written
+ * by the developer and are not limited.
+ */
+export interface CostLimits {
+  /** Longest `~`/`!~` pattern, in characters. */
+  maxPatternLength: number;
+  /** Most `~`/`!~` comparisons in one filter. */
+  maxPatternTerms: number;
+  /** Most comparisons that follow a relation (each is a lookup per row). */
+  maxRelationTerms: number;
+}
+
+export const clientFilterLimits: CostLimits = {
+  maxPatternLength: 100,
+  maxPatternTerms: 4,
+  maxRelationTerms: 8,
+};
+
 export interface CompileContext {
   /** Resolves a (possibly dotted) field, or throws FilterError for unknown or hidden ones. */
   field(path: string[], pos: number): ResolvedField;
+  /** Set for client filters: refuse what would cost too much with a FilterError. */
+  limits?: CostLimits;
   /** Values of `@request.auth.*` for this caller ("" when anonymous, like PocketBase). */
   auth: Readonly<Record<string, string>>;
   now: Date;
@@ -36,25 +58,78 @@ function escapeLike(value: string): string {
  * the filter text; identifiers come from `ctx.field`, i.e. from the schema, never the input.
  */
 export function compileFilter(expr: Expr, ctx: CompileContext): SQL {
+  if (ctx.limits !== undefined) checkCost(expr, ctx.limits);
+  return compileExpr(expr, ctx);
+}
+
+/**
+ * Multi-valued (JSON list) fields on the left: a plain operator must hold for EVERY element and
+ * the list must not be empty (`tags = 'x'`: all tags are 'x'); a `?` operator must hold for ANY
+ * element (`tags ?= 'x'`: some tag is 'x'). An empty list satisfies neither; test emptiness
+ * with `tags:length = 0`.
+ */
+function compileExpr(expr: Expr, ctx: CompileContext): SQL {
   if (expr.kind !== "compare") {
-    const parts = expr.items.map((item) => sql`(${compileFilter(item, ctx)})`);
+    const parts = expr.items.map((item) => sql`(${compileExpr(item, ctx)})`);
     return sql.join(parts, sql.raw(expr.kind === "and" ? " AND " : " OR "));
   }
   const { op, any, left, right } = expr;
-  if (right.kind === "field" && ctx.field(right.path, right.pos).multi) {
+  if (right.kind === "field" && resolve(right, ctx).multi) {
     throw new FilterError("a multi-valued field can only be on the left", right.pos);
   }
-  const leftField = left.kind === "field" ? ctx.field(left.path, left.pos) : undefined;
+  const leftField = left.kind === "field" ? resolve(left, ctx) : undefined;
   const rhs = value(right, ctx);
   if (leftField?.multi) {
     const element = sql.raw("je.value");
     const test = compare(element, op, right, rhs, expr.pos);
     return any
       ? sql`EXISTS (SELECT 1 FROM json_each(${leftField.sql}) AS je WHERE ${test})`
-      : sql`NOT EXISTS (SELECT 1 FROM json_each(${leftField.sql}) AS je WHERE NOT (${test}))`;
+      : sql`(json_array_length(${leftField.sql}) > 0 AND NOT EXISTS (SELECT 1 FROM json_each(${leftField.sql}) AS je WHERE NOT (${test})))`;
   }
+  // On a single value, the any-of forms mean the same as the plain ones (as in PocketBase).
   const lhs = leftField?.sql ?? value(left, ctx);
   return compare(lhs, op, right, rhs, expr.pos);
+}
+
+/** A field operand in SQL, with its `:length` modifier applied. */
+function resolve(o: Operand & { kind: "field" }, ctx: CompileContext): ResolvedField {
+  const field = ctx.field(o.path, o.pos);
+  if (o.modifier === undefined) return field;
+  if (!field.multi) throw new FilterError(":length applies to list fields only", o.pos);
+  return { sql: sql`json_array_length(${field.sql})`, multi: false };
+}
+
+function checkCost(expr: Expr, limits: CostLimits): void {
+  let patterns = 0;
+  let relations = 0;
+  const visit = (e: Expr) => {
+    if (e.kind !== "compare") return e.items.forEach(visit);
+    if (e.op === "~" || e.op === "!~") {
+      patterns++;
+      if (patterns > limits.maxPatternTerms)
+        throw new FilterError(
+          `too expensive: at most ${limits.maxPatternTerms} ~ or !~ comparisons`,
+          e.pos,
+        );
+      if (
+        e.right.kind === "literal" &&
+        typeof e.right.value === "string" &&
+        e.right.value.length > limits.maxPatternLength
+      )
+        throw new FilterError(
+          `too expensive: ~ patterns are at most ${limits.maxPatternLength} characters`,
+          e.right.pos,
+        );
+    }
+    for (const o of [e.left, e.right]) {
+      if (o.kind === "field" && o.path.length > 1 && ++relations > limits.maxRelationTerms)
+        throw new FilterError(
+          `too expensive: at most ${limits.maxRelationTerms} comparisons through relations`,
+          o.pos,
+        );
+    }
+  };
+  visit(expr);
 }
 
 function compare(lhs: SQL, op: ComparisonOp, right: Operand, rhs: SQL, pos: number): SQL {
@@ -92,6 +167,6 @@ function value(o: Operand, ctx: CompileContext): SQL {
       return sql`${ctx.auth[o.field] ?? ""}`;
     }
     case "field":
-      return ctx.field(o.path, o.pos).sql;
+      return resolve(o, ctx).sql;
   }
 }

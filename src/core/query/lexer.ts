@@ -26,7 +26,7 @@ const ops = [
   "~",
 ];
 const identStart = /[A-Za-z_@]/;
-const identPart = /[A-Za-z0-9_.]/;
+const identPart = /[A-Za-z0-9_.:]/;
 
 /** Splits a filter into tokens. Strings take single or double quotes with backslash escapes. */
 export function tokenize(source: string): Token[] {

@@ -8,7 +8,8 @@ const segment = /^[A-Za-z_][A-Za-z0-9_]*$/;
  *   expr    := and ("||" and)*
  *   and     := primary ("&&" primary)*
  *   primary := "(" expr ")" | operand OP operand
- *   operand := string | number | true | false | null | field[.field] | @request.auth.field | @now
+ *   operand := string | number | true | false | null | field[.field][:length]
+ *            | @request.auth.field | @now
  * Enforces length, nesting depth and term-count limits; errors carry the position.
  */
 export function parseFilter(source: string): Expr {
@@ -93,11 +94,16 @@ export function parseFilter(source: string): Expr {
       return { kind: "auth", field, pos };
     }
     if (value.startsWith("@")) throw new FilterError(`unknown macro ${JSON.stringify(value)}`, pos);
-    const path = value.split(".");
+    const [name, modifier, ...extra] = value.split(":");
+    if (extra.length > 0 || (modifier !== undefined && modifier !== "length"))
+      throw new FilterError(`unknown modifier in ${JSON.stringify(value)} (only :length)`, pos);
+    const path = name!.split(".");
     if (path.length > 2) throw new FilterError("relation paths are one level deep (a.b)", pos);
     if (!path.every((p) => segment.test(p)))
       throw new FilterError(`bad field name ${JSON.stringify(value)}`, pos);
-    return { kind: "field", path, pos };
+    return modifier === undefined
+      ? { kind: "field", path, pos }
+      : { kind: "field", path, modifier, pos };
   }
 
   const tree = expr(0);

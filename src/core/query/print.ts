@@ -7,7 +7,7 @@ function operand(o: Operand): string {
         return `'${o.value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
       return String(o.value);
     case "field":
-      return o.path.join(".");
+      return o.modifier === undefined ? o.path.join(".") : `${o.path.join(".")}:${o.modifier}`;
     case "auth":
       return `@request.auth.${o.field}`;
     case "now":
