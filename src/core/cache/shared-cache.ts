@@ -71,7 +71,7 @@ export function sharedCache(
       if (!satisfies(token, scope, version)) behind = true;
       versions.push(version);
     }
-    if (behind) c.set("readPrimary", true);
+    if (behind) c.set("readOptions", { fresh: true });
 
     const cacheable = mayShare && !behind;
     const refreshing = c.req.header(revalidateHeader) === revalidateSecret;

@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import {
   consistencyCookie,
@@ -17,7 +17,6 @@ import { parseFilter } from "../query/parser";
 import { readsAuth, relationsRead } from "../query/print";
 import { versionScope } from "./commit";
 import type { CollectionModel, CompiledRule, Models } from "./model";
-import type { RouterHooks } from "./router";
 
 const recordsPath = /^\/api\/collections\/([^/]+)\/records(?:\/([^/]+))?$/;
 
@@ -140,7 +139,7 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
   const memo = new VersionMemo(options.memoMs);
   const revalidateSecret = randomToken(24);
   const share = shareForCollections(models);
-  const middleware = sharedCache(
+  const cache = sharedCache(
     options.enabled
       ? share
       : (c) => {
@@ -151,30 +150,36 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
     revalidateSecret,
     options.consistencyWindowMs,
   );
-  const hooks: RouterHooks = {
-    readClient: (c) => (c.var.readPrimary ? c.var.platform.sql : c.var.platform.replica),
-    wrote(c, versions) {
-      const { platform } = c.var;
-      // When reads see this write at once, this isolate can move its cache keys forward now.
-      // With a lagging replica it must not: an entry keyed by the new version could be filled
-      // from a replica that has not caught up.
-      if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
-      const now = platform.clock.now().getTime();
-      const existing = decodeToken(
-        c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
-        now,
-        options.consistencyWindowMs,
-      );
-      const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
-      c.header(consistencyHeader, token);
-      setCookie(c, consistencyCookie, token, {
-        path: "/api",
-        httpOnly: true,
-        sameSite: "Lax",
-        secure: new URL(c.req.url).protocol === "https:",
-        maxAge: Math.ceil(options.consistencyWindowMs / 1000),
-      });
-    },
+  /**
+   * After a write: learn the versions it produced (when reads see it at once) and hand the
+   * caller a read-your-writes token (header for API clients, cookie for browsers).
+   */
+  function wrote(c: Context<AppEnv>, versions: Map<string, number>) {
+    const { platform } = c.var;
+    // When reads see this write at once, this isolate can move its cache keys forward now.
+    // With a lagging replica it must not: an entry keyed by the new version could be filled
+    // from a replica that has not caught up.
+    if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
+    const now = platform.clock.now().getTime();
+    const existing = decodeToken(
+      c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
+      now,
+      options.consistencyWindowMs,
+    );
+    const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
+    c.header(consistencyHeader, token);
+    setCookie(c, consistencyCookie, token, {
+      path: "/api",
+      httpOnly: true,
+      sameSite: "Lax",
+      secure: new URL(c.req.url).protocol === "https:",
+      maxAge: Math.ceil(options.consistencyWindowMs / 1000),
+    });
+  }
+  return async function collectionEdgeMiddleware(c: Context<AppEnv>, next: Next) {
+    if (c.req.method === "GET") return cache(c, next);
+    await next();
+    const versions = c.var.wrote;
+    if (versions !== undefined && c.res.status < 300) wrote(c, versions);
   };
-  return { middleware, hooks };
 }

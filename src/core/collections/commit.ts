@@ -1,8 +1,6 @@
-import type { InStatement, ResultSet } from "@libsql/client";
+import type { Client, InStatement, ResultSet } from "@libsql/client";
 import type { SQL } from "drizzle-orm";
-import type { Context } from "hono";
 import { bumpVersion } from "../cache/versions";
-import type { AppEnv } from "../http/context";
 import type { CollectionModel, Models } from "./model";
 import { statement } from "./sql";
 
@@ -23,8 +21,7 @@ export interface RelationCheck {
  * rules refused it or the record is gone — so the whole batch rolls back; each write is also
  * followed by its collection's version bump (cache invalidation), committed with it.
  */
-export async function commit(c: Context<AppEnv>, writes: Write[]) {
-  const now = c.var.platform.clock.now().getTime();
+export async function commit(primary: Client, now: number, writes: Write[]) {
   const statements: InStatement[] = [];
   const at: number[] = [];
   const bumps = new Map<string, number>();
@@ -52,7 +49,7 @@ export async function commit(c: Context<AppEnv>, writes: Write[]) {
   });
   let results: ResultSet[];
   try {
-    results = await c.var.platform.sql.batch(statements, "write");
+    results = await primary.batch(statements, "write");
   } catch (err) {
     const message = String((err as { message?: unknown }).message ?? "");
     const relation = relationPattern.exec(message);

@@ -4,6 +4,17 @@ import type { Models } from "./model";
 import { openApiDocument } from "./openapi";
 
 /**
+ * Scalar's API reference, pinned: an exact version and the SHA-384 of that file as published on
+ * npm (`npm pack @scalar/api-reference@1.72.1`, dist/browser/standalone.js), so a changed or
+ * compromised CDN copy is refused by the browser (Subresource Integrity). To upgrade: pack the new
+ * version, `openssl dgst -sha384 -binary package/dist/browser/standalone.js | openssl base64 -A`.
+ */
+export const scalarScript = {
+  src: "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js",
+  integrity: "sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK",
+} as const;
+
+/**
  * `/openapi.json` (built once) and `/docs`: Scalar's API reference rendering our document. The
  * page loads Scalar from jsDelivr in the reader's browser; the API itself never fetches it.
  */
@@ -17,7 +28,7 @@ export function docsRoutes(models: Models) {
 <body>
 <noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript>
 <script id="api-reference" data-url="/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
+<script src="${scalarScript.src}" integrity="${scalarScript.integrity}" crossorigin="anonymous"></script>
 </body>
 </html>`;
   return new Hono<AppEnv>()

@@ -2,7 +2,7 @@ import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
 import type { ZodObject } from "zod";
-import { isAdmin, type Principal } from "../http/context";
+import { isAdmin, type Principal } from "../kernel/principal";
 import { type Expr, FilterError } from "../query/ast";
 import {
   type CompileContext,

@@ -3,7 +3,7 @@ import { type ZodObject, z } from "zod";
 
 import type { CollectionModel, Models } from "./model";
 import { maxLimit, sortable } from "./params";
-import { maxBatch } from "./router";
+import { maxBatch } from "./service";
 
 type Json = Record<string, unknown>;
 

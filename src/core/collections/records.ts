@@ -1,7 +1,7 @@
 import type { Client, InStatement, ResultSet } from "@libsql/client";
 import { type SQL, sql } from "drizzle-orm";
-import type { Principal } from "../http/context";
 import { ApiError } from "../http/errors";
+import type { Principal } from "../kernel/principal";
 import { FilterError } from "../query/ast";
 import { compileFilter } from "../query/compile";
 import { parseFilter } from "../query/parser";
@@ -40,9 +40,6 @@ async function budgeted<T>(read: Promise<T>): Promise<T> {
     throw err;
   }
 }
-
-/** A record's ETag: its id and revision. Strong, so If-Match can use it. */
-export const recordEtag = (id: string, rev: number) => `"${id}.${rev}"`;
 
 export function condition(
   ctx: RecordContext,

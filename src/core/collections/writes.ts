@@ -1,16 +1,11 @@
 import { getTableName, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../crypto";
 import { ApiError } from "../http/errors";
+import { refusal } from "../kernel/refusals";
 import type { RelationCheck } from "./commit";
+import { expectedRevision, recordEtag } from "./ids";
 import { type CollectionModel, ruleCondition } from "./model";
-import {
-  condition,
-  notFound,
-  type Record_,
-  type RecordContext,
-  recordEtag,
-  where,
-} from "./records";
+import { condition, notFound, type Record_, type RecordContext, where } from "./records";
 import { columnName, fieldsOf, statement, toDriver } from "./sql";
 
 /*
@@ -56,11 +51,6 @@ export function missingRelation(field: string | undefined, pathPrefix = ""): Api
         ? undefined
         : [{ path: `${pathPrefix}/${field}`, message: "no such record" }],
   });
-}
-
-function parseEtag(header: string, id: string): number | undefined {
-  const match = /^"([a-z]+_[a-z0-9]+)\.(\d{1,12})"$/.exec(header.trim());
-  return match && match[1] === id ? Number(match[2]) : undefined;
 }
 
 /** The statement that inserts a record if the create rule holds for it (checked in SQL). */
@@ -125,10 +115,7 @@ export function updateStatement(
     return sql`${sql.identifier(columnName(f.column))} = ${toDriver(f, value)}`;
   });
   sets.push(sql`"updated" = ${ctx.now.toISOString()}`, sql`"rev" = "rev" + 1`);
-  let expectedRev: number | undefined;
-  if (ifMatch !== undefined && ifMatch.trim() !== "*") {
-    expectedRev = parseEtag(ifMatch, id) ?? -1;
-  }
+  const expectedRev = expectedRevision(ifMatch, id);
   const idColumn = model.fields.get("id")!.column;
   const revColumn = model.fields.get("rev")!.column;
   const returning = fieldsOf(model, [...new Set(["id", "rev", ...model.readable])]);
@@ -153,8 +140,7 @@ export function deleteStatement(
 ) {
   const idColumn = model.fields.get("id")!.column;
   const revColumn = model.fields.get("rev")!.column;
-  const expectedRev =
-    ifMatch !== undefined && ifMatch.trim() !== "*" ? (parseEtag(ifMatch, id) ?? -1) : undefined;
+  const expectedRev = expectedRevision(ifMatch, id);
   return {
     expectedRev,
     statement: statement(
@@ -194,10 +180,5 @@ export async function explainNoop(
       },
     );
   }
-  if (ctx.principal.kind === "anonymous") {
-    return new ApiError("UNAUTHENTICATED", "Sign in to do this.", {
-      headers: { "www-authenticate": 'Bearer realm="nearbase"' },
-    });
-  }
-  return new ApiError("FORBIDDEN", `You may not change this ${model.name} record.`);
+  return refusal(ctx.principal, `You may not change this ${model.name} record.`);
 }

@@ -1,12 +1,15 @@
 import type { TimingVariables } from "hono/timing";
+import type { ReadOptions, RecordService } from "../collections/service";
+import type { Principal } from "../kernel/principal";
 import type { Telemetry } from "../observability/telemetry";
 import type { Platform } from "../platform/types";
 
-/** Who is calling. Auth fills this in; until then every request is anonymous. */
-export type Principal =
-  | { kind: "anonymous" }
-  | { kind: "user"; id: string; role: "admin" | "user"; sessionId?: string | undefined }
-  | { kind: "apiKey"; id: string; ownerId: string; scopes: readonly string[] };
+export { isAdmin, type Principal } from "../kernel/principal";
+
+/** What handlers call: the engine, never tables. */
+export interface Services {
+  records: RecordService;
+}
 
 /** The one Hono environment type every route and middleware in Nearbase uses. */
 export interface AppEnv {
@@ -15,14 +18,13 @@ export interface AppEnv {
     platform: Platform;
     principal: Principal;
     telemetry: Telemetry;
-    /** Set when this request must read from the primary (read-your-writes could not be proven elsewhere). */
-    readPrimary: boolean;
+    /** The engine's services, built once per process/isolate. */
+    services: Services;
+    /** Where this request's reads go (the edge layer sets `fresh` when read-your-writes needs the primary). */
+    readOptions: ReadOptions;
+    /** Data versions a write on this request produced (the edge layer issues consistency tokens). */
+    wrote: Map<string, number> | undefined;
     /** Dispatches a request through this same app (background cache refresh). */
     selfFetch: ((request: Request) => Promise<Response>) | undefined;
   };
-}
-
-/** Admins bypass collection rules and may read operator endpoints; API keys never count. */
-export function isAdmin(principal: Principal | undefined): boolean {
-  return principal?.kind === "user" && principal.role === "admin";
 }
