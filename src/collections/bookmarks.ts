@@ -21,7 +21,6 @@ export const bookmarksCollection = defineCollection(bookmarks, {
   owner: "user",
   relations: { post: "posts" },
   immutable: ["post"],
-  personal: ["note"],
   cache: false,
   rules: {
     list: "user = @request.auth.id",

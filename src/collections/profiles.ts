@@ -19,7 +19,6 @@ export const profilesCollection = defineCollection(profiles, {
   idPrefix: "prf",
   owner: "user",
   hidden: ["email"],
-  personal: ["displayName", "bio", "email"],
   rules: {
     list: "",
     view: "",
@@ -27,5 +26,4 @@ export const profilesCollection = defineCollection(profiles, {
     update: "user = @request.auth.id",
     delete: "user = @request.auth.id",
   },
-  retention: { days: 365 * 3, field: "updated" },
 });

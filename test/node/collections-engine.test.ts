@@ -243,3 +243,16 @@ describe("relations in the example app", () => {
     expect(row.rows[0]?.post).toBe(first);
   });
 });
+
+describe("options the engine does not enforce yet", () => {
+  it("fail when the collection is defined, naming the option", () => {
+    for (const option of ["personal", "encrypted", "retention"] as const) {
+      expect(() =>
+        defineCollection(lists, {
+          idPrefix: "lst",
+          [option]: option === "retention" ? { days: 30 } : ["name"],
+        } as never),
+      ).toThrow(new RegExp(`option "${option}" .* is not implemented yet`));
+    }
+  });
+});

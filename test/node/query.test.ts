@@ -3,10 +3,11 @@ import { describe, expect, it } from "vitest";
 import { collections } from "../../src/collections/index";
 import { buildModels, compileContext } from "../../src/core/collections/model";
 import { statement } from "../../src/core/collections/sql";
+import { readsAuth } from "../../src/core/query/analyze";
 import { type Expr, FilterError, filterLimits } from "../../src/core/query/ast";
 import { compileFilter } from "../../src/core/query/compile";
 import { parseFilter } from "../../src/core/query/parser";
-import { printFilter, readsAuth } from "../../src/core/query/print";
+import { printFilter } from "../../src/core/query/print";
 
 const models = buildModels(collections);
 const posts = models.get("posts")!;

@@ -12,9 +12,9 @@ import { type ShareDecision, sharedCache } from "../cache/shared-cache";
 import { VersionMemo } from "../cache/versions";
 import { randomToken } from "../crypto";
 import type { AppEnv } from "../http/context";
+import { readsAuth, relationsRead } from "../query/analyze";
 import type { Expr } from "../query/ast";
 import { parseFilter } from "../query/parser";
-import { readsAuth, relationsRead } from "../query/print";
 import { versionScope } from "./commit";
 import type { CollectionModel, CompiledRule, Models } from "./model";
 

@@ -37,13 +37,21 @@ export interface CollectionOptions {
   cache?: CachePolicy | false;
   /** Stricter validators for columns than the table implies (e.g. a JSON array's elements). */
   validate?: Record<string, ZodType>;
-  /** Columns holding personal data (privacy export/erasure). */
-  personal?: string[];
-  /** Columns stored encrypted at rest (field encryption). */
-  encrypted?: string[];
-  /** Records older than this are purged (retention). */
-  retention?: { days: number; field?: string };
+  /**
+   * Declared by the privacy work (personal data, field encryption, retention) and NOT enforced
+   * yet: declaring any of them fails when the app is built, so nobody believes they hold.
+   */
+  personal?: never;
+  encrypted?: never;
+  retention?: never;
 }
+
+/** Options a collection may not declare until the engine enforces them. */
+const notImplemented = {
+  personal: "privacy export and erasure",
+  encrypted: "field encryption",
+  retention: "retention purges",
+} as const;
 
 /** A collection: a drizzle table plus Nearbase options. */
 export interface CollectionDefinition<T extends SQLiteTable = SQLiteTable> {
@@ -79,6 +87,12 @@ export function defineCollection<T extends SQLiteTable>(
   }
   if (!idPrefix.test(options.idPrefix)) {
     throw new Error(`Collection ${name}: idPrefix must be 2–8 lowercase letters.`);
+  }
+  for (const [option, feature] of Object.entries(notImplemented)) {
+    if (option in options)
+      throw new Error(
+        `Collection ${name}: option "${option}" (${feature}) is not implemented yet; remove it — declaring it would promise protection Nearbase does not give.`,
+      );
   }
   return { name, table, options };
 }

@@ -3,6 +3,7 @@ import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
 import type { ZodObject } from "zod";
 import { isAdmin, type Principal } from "../kernel/principal";
+import { readsAuth, relationsRead } from "../query/analyze";
 import { type Expr, FilterError } from "../query/ast";
 import {
   type CompileContext,
@@ -11,7 +12,6 @@ import {
   type ResolvedField,
 } from "../query/compile";
 import { parseFilter } from "../query/parser";
-import { readsAuth, relationsRead } from "../query/print";
 import type { CollectionDefinition, Operation } from "./define";
 import { serverManaged } from "./define";
 import { columnName } from "./sql";

@@ -47,20 +47,6 @@ export class Counter {
   }
 }
 
-export class Gauge extends Counter {
-  set(value: number, labels: Labels = {}): void {
-    const key = labelKey(labels);
-    if (!this.series.has(key) && this.series.size >= maxSeries) return;
-    this.series.set(key, value);
-  }
-
-  override render(): string[] {
-    return super
-      .render()
-      .map((line) => (line.startsWith("# TYPE") ? `# TYPE ${this.name} gauge` : line));
-  }
-}
-
 /** Seconds-based latency buckets, from 1 ms to 10 s. */
 export const latencyBuckets = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -124,14 +110,6 @@ export function createMetrics() {
     rateLimited: new Counter(
       "nearbase_rate_limited_total",
       "Requests answered 429 by route pattern.",
-    ),
-    webhookFailures: new Counter(
-      "nearbase_webhook_failures_total",
-      "Failed webhook delivery attempts.",
-    ),
-    webhookBacklog: new Gauge(
-      "nearbase_webhook_backlog",
-      "Webhook events waiting for delivery (set by the outbox).",
     ),
   };
   return {
