@@ -2,7 +2,7 @@
 // prompt-free generated one, printed once). Creates the account, or promotes an existing one.
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
-import { normalizeEmail } from "../src/core/auth/config";
+import { isPlainText, parseEmail } from "../src/core/auth/identifiers";
 import { hashPassword, passwordProblem } from "../src/core/auth/passwords";
 import { randomId, randomToken } from "../src/core/crypto";
 import { createDatabase } from "../src/core/db/client";
@@ -19,7 +19,16 @@ if (!values.email) {
   );
   process.exit(2);
 }
-const email = normalizeEmail(values.email);
+// The same email rules as sign-up: a NUL or control character never reaches the database.
+const email = parseEmail(values.email);
+if (email === undefined) {
+  console.error(`not an email address: ${JSON.stringify(values.email)}`);
+  process.exit(2);
+}
+if (!isPlainText(values.name ?? "")) {
+  console.error("--name must not contain control characters");
+  process.exit(2);
+}
 const generated = process.env.NEARBASE_ADMIN_PASSWORD ? undefined : randomToken(18);
 const password = process.env.NEARBASE_ADMIN_PASSWORD ?? generated!;
 const problem = passwordProblem(password, email);

@@ -49,6 +49,8 @@ export interface AppOptions {
     | "refreshTokenTtlDays"
     | "publicUrl"
     | "loginLimitPerAccount"
+    | "loginLimitPerAccountTotal"
+    | "credentialFailureLimit"
     | "forgotLimitPerAccount"
     | "passwordIterations"
     | "oauth"

@@ -19,6 +19,8 @@ export interface Config {
   rateLimits: { read: string; write: string; auth: string };
   /** Node home behind a proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean;
+  /** How many trusted proxies append to X-Forwarded-For (the client is that many from the right). */
+  trustProxyHops: number;
   jwtIssuer: string;
   jwtAudience: string;
   accessTokenTtlSeconds: number;
@@ -26,7 +28,11 @@ export interface Config {
   /** Where users open links from mail (reset, verify). */
   publicUrl: string;
   mail: { apiUrl: string | undefined; apiKey: string | undefined; from: string };
+  /** Log-in attempts per account from one address, and per account from everywhere. */
   loginLimitPerAccount: string;
+  loginLimitPerAccountTotal: string;
+  /** Rejected credentials (bad tokens, API keys, passwords) per address, or "off". */
+  credentialFailureLimit: string;
   forgotLimitPerAccount: string;
   /** PBKDF2-SHA256 iterations for new password hashes (Workers refuse more than 100,000). */
   passwordIterations: number;
@@ -136,8 +142,18 @@ export function loadConfig(source: Source, home: Home): Config {
       fail(name, `must look like 5/15m (got ${JSON.stringify(value)})`);
     return value;
   };
+  const trustProxyRaw = read("TRUST_PROXY") ?? "false";
+  if (trustProxyRaw !== "true" && trustProxyRaw !== "false")
+    fail("TRUST_PROXY", `must be true or false (got ${JSON.stringify(trustProxyRaw)})`);
+  const credentialFailureLimit = read("CREDENTIAL_FAILURE_LIMIT") ?? "30/1m";
+  if (credentialFailureLimit !== "off" && !/^\d{1,6}\/\d{1,5}[smh]$/.test(credentialFailureLimit))
+    fail(
+      "CREDENTIAL_FAILURE_LIMIT",
+      `must look like 30/1m or off (got ${JSON.stringify(credentialFailureLimit)})`,
+    );
   const publicUrl = (read("PUBLIC_URL") ?? "http://localhost:8787").replace(/\/$/, "");
-  if (!/^https?:\/\/\S+$/.test(publicUrl)) fail("PUBLIC_URL", "must be an http(s) URL");
+  if (!isPlainBaseUrl(publicUrl))
+    fail("PUBLIC_URL", "must be an http(s) URL without query, fragment or credentials");
 
   const oauth: Config["oauth"] = {};
   const pair = (prefix: string) => {
@@ -216,7 +232,8 @@ export function loadConfig(source: Source, home: Home): Config {
     cacheVersionMemoMs: integer("CACHE_VERSION_MEMO_MS", 1000, 0, 60_000),
     consistencyWindowMs: integer("CONSISTENCY_WINDOW_MS", 10_000, 0, 300_000),
     rateLimits,
-    trustProxy: read("TRUST_PROXY") === "true",
+    trustProxy: trustProxyRaw === "true",
+    trustProxyHops: integer("TRUST_PROXY_HOPS", 1, 1, 10),
     jwtIssuer: read("JWT_ISSUER") ?? "nearbase",
     jwtAudience: read("JWT_AUDIENCE") ?? "nearbase",
     accessTokenTtlSeconds: integer("ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400),
@@ -228,6 +245,8 @@ export function loadConfig(source: Source, home: Home): Config {
       from: read("MAIL_FROM") ?? "Nearbase <no-reply@localhost>",
     },
     loginLimitPerAccount: policy("LOGIN_LIMIT_PER_ACCOUNT", "5/15m"),
+    loginLimitPerAccountTotal: policy("LOGIN_LIMIT_PER_ACCOUNT_TOTAL", "100/1h"),
+    credentialFailureLimit,
     forgotLimitPerAccount: policy("FORGOT_LIMIT_PER_ACCOUNT", "3/1h"),
     passwordIterations: integer("PASSWORD_ITERATIONS", 100_000, 10_000, 100_000),
     signingKeysFile: read("SIGNING_KEYS_FILE") ?? "./data/signing-keys.json",
@@ -243,4 +262,15 @@ export function loadConfig(source: Source, home: Home): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** An http(s) base URL that is safe to build links and discovery documents from. */
+function isPlainBaseUrl(text: string): boolean {
+  if (!/^https?:\/\/\S+$/.test(text)) return false;
+  try {
+    const url = new URL(text);
+    return url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  } catch {
+    return false;
+  }
 }

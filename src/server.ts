@@ -1,16 +1,18 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import { createClient } from "@libsql/client";
 import { createApp } from "./app";
 import { collections } from "./collections/index";
 import { httpMailer, recordingMailer } from "./core/mail/mailers";
 import { describeError, filterLevel, jsonLineSink } from "./core/observability/logger";
+import { deleteExpiredRateLimits } from "./core/rate-limit/cleanup";
 import { ConfigError, loadConfig } from "./env";
-import { migrateDatabase } from "./platform/node/migrate";
+import { openNodeDatabase } from "./platform/node/database";
 import { writeToOutbox } from "./platform/node/outbox";
 import { createNodePlatform } from "./platform/node/platform";
 import { ensureSigningKeys } from "./platform/node/signing-keys";
+
+const housekeepingIntervalMs = 15 * 60_000;
 
 /** The Node home: `npm start`. Embedded libSQL file by default, migrated on start. */
 async function main() {
@@ -25,12 +27,12 @@ async function main() {
     mkdirSync(dirname(resolve(path)), { recursive: true });
   }
   // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set, it is a read replica.
-  const nearest = createClient({ url: config.databaseUrl, authToken: config.databaseAuthToken });
-  const client =
-    config.databasePrimaryUrl === undefined
-      ? nearest
-      : createClient({ url: config.databasePrimaryUrl, authToken: config.databaseAuthToken });
-  await migrateDatabase(client);
+  const database = await openNodeDatabase({
+    url: config.databaseUrl,
+    primaryUrl: config.databasePrimaryUrl,
+    authToken: config.databaseAuthToken,
+  });
+  const { client } = database;
 
   const env = {
     ...process.env,
@@ -43,12 +45,14 @@ async function main() {
       : recordingMailer(log, { deliver: writeToOutbox("./data/outbox") });
   const platform = createNodePlatform({
     client,
-    replica: nearest,
+    replica: database.replica,
+    freshReads: database.freshReads,
     log,
     env,
     mailer,
     cacheMaxBytes: config.cacheMaxBytes,
     trustProxy: config.trustProxy,
+    trustProxyHops: config.trustProxyHops,
   });
   const app = createApp({ platform, config, collections });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -66,11 +70,22 @@ async function main() {
     }
   });
 
+  // Housekeeping (the Workers home runs the same from its cron trigger): spent rate-limit rows.
+  const housekeeping = setInterval(() => {
+    deleteExpiredRateLimits(client, Date.now()).then(
+      (deleted) => deleted > 0 && log.write({ level: "debug", msg: "housekeeping", deleted }),
+      (err: unknown) =>
+        log.write({ level: "warn", msg: "housekeeping failed", error: describeError(err) }),
+    );
+  }, housekeepingIntervalMs);
+  housekeeping.unref();
+
   const stop = (signal: string) => {
+    clearInterval(housekeeping);
     log.write({ level: "info", msg: "shutting down", signal });
     server.close(async () => {
       await platform.settle();
-      client.close();
+      database.close();
       process.exit(0);
     });
   };

@@ -1,18 +1,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, createClient } from "@libsql/client";
+import type { Client } from "@libsql/client";
 import { createApp } from "../src/app";
 import { collections } from "../src/collections/index";
 import { loadAuthConfig } from "../src/core/auth/config";
 import { generateSigningJwk } from "../src/core/auth/keys";
+import { type RevokeReason, revokeAllCredentials } from "../src/core/auth/revoke";
 import { startSession } from "../src/core/auth/sessions";
+import type { CollectionDefinition } from "../src/core/collections/define";
 import { randomId } from "../src/core/crypto";
 import { users } from "../src/core/db/schema/auth";
 import { recordingMailer } from "../src/core/mail/mailers";
 import { memorySink } from "../src/core/observability/logger";
 import { loadConfig } from "../src/env";
-import { migrateDatabase } from "../src/platform/node/migrate";
+import { openNodeDatabase } from "../src/platform/node/database";
 import { createNodePlatform } from "../src/platform/node/platform";
 
 export interface TestAppOptions {
@@ -20,6 +22,10 @@ export interface TestAppOptions {
   replica?: (primaryPath: string) => Promise<Client>;
   /** Settings as they would come from the environment (e.g. `{ CORS_ORIGINS: "*" }`). */
   env?: Record<string, string>;
+  /** Collections to serve instead of the example app's (their tables must be created by the test). */
+  collections?: readonly CollectionDefinition[];
+  /** How long one read on the embedded file may run (default: the Node home's). */
+  readBudgetMs?: number;
 }
 
 /**
@@ -29,8 +35,9 @@ export interface TestAppOptions {
 export async function createTestApp(options: TestAppOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), "nearbase-test-"));
   const url = `file:${join(dir, "test.db")}`;
-  const client = createClient({ url });
-  await migrateDatabase(client);
+  // Opened as the Node home opens it (read connections off the event loop, WAL).
+  const database = await openNodeDatabase({ url, readBudgetMs: options.readBudgetMs });
+  const { client } = database;
   const log = memorySink();
   // Generous limits so suites are not throttled by their own traffic; rate-limit tests set theirs.
   const env = {
@@ -39,6 +46,8 @@ export async function createTestApp(options: TestAppOptions = {}) {
     RATE_LIMIT_WRITE: "100000/60s",
     RATE_LIMIT_AUTH: "100000/60s",
     LOGIN_LIMIT_PER_ACCOUNT: "1000/1m",
+    LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "1000/1m",
+    CREDENTIAL_FAILURE_LIMIT: "100000/60s",
     FORGOT_LIMIT_PER_ACCOUNT: "1000/1m",
     JWT_PRIVATE_KEYS: await testKeys(),
     ...options.env,
@@ -51,13 +60,17 @@ export async function createTestApp(options: TestAppOptions = {}) {
   const platform = createNodePlatform({
     mailer,
     client,
-    replica: options.replica ? await options.replica(join(dir, "test.db")) : undefined,
+    ...(options.replica
+      ? { replica: await options.replica(join(dir, "test.db")), freshReads: false }
+      : { replica: database.replica, freshReads: database.freshReads }),
     log,
     env,
     cacheMaxBytes: config.cacheMaxBytes,
+    trustProxy: config.trustProxy,
+    trustProxyHops: config.trustProxyHops,
     clock,
   });
-  const app = createApp({ platform, config, collections });
+  const app = createApp({ platform, config, collections: options.collections ?? collections });
 
   /** Sends a request to the app in-process; a plain object body is sent as JSON. */
   async function request(path: string, init: RequestInit & { json?: unknown } = {}) {
@@ -107,6 +120,10 @@ export async function createTestApp(options: TestAppOptions = {}) {
   return {
     app,
     signIn,
+    /** Revokes every credential of an account, exactly as sign-out-everywhere does. */
+    revokeAll(userId: string, reason: RevokeReason = "operator") {
+      return revokeAllCredentials(platform.db, userId, reason, { now: platform.clock.now(), log });
+    },
     /** Mail the app sent (newest last). */
     mail: mailer.sent,
     url,
@@ -121,7 +138,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     request,
     async close() {
       await platform.settle();
-      client.close();
+      database.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

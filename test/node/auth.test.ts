@@ -379,8 +379,11 @@ describe("access tokens", () => {
         await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)
       ).json()) as { jwks_uri: string; issuer: string };
       expect(meta.issuer).toBe("https://auth.nearbase.test");
-      expect(meta.jwks_uri).toBe(`http://127.0.0.1:${port}/.well-known/jwks.json`);
-      const published = (await (await fetch(meta.jwks_uri)).json()) as {
+      // Discovery is built from PUBLIC_URL (the harness's default), never from the Host header.
+      expect(meta.jwks_uri).toBe("http://localhost:8787/.well-known/jwks.json");
+      const published = (await (
+        await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)
+      ).json()) as {
         keys: Record<string, unknown>[];
       };
       expect(published.keys.every((k) => k.d === undefined)).toBe(true);

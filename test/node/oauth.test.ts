@@ -199,7 +199,9 @@ describe("OAuth sign-in (authorization code + PKCE + state)", () => {
       code1,
       unverified.cookie,
     );
-    expect(refused.status).toBe(409);
+    // Refused exactly like an unverified email with no account: nothing says one exists.
+    expect(refused.status).toBe(403);
+    expect((await readProblem(refused)).code).toBe("EMAIL_NOT_VERIFIED");
 
     const verified = await start();
     const code2 = provider.approve(verified.location, {
@@ -265,6 +267,183 @@ describe("OAuth sign-in (authorization code + PKCE + state)", () => {
       (await t.request("/api/auth/oauth/exchange", { method: "POST", json: { code: loginCode } }))
         .status,
     ).toBe(401);
+  });
+
+  it("never creates an account from an email the provider did not verify", async () => {
+    const email = `unverified${Date.now()}@example.com`;
+    const flow = await start();
+    const code = provider.approve(flow.location, {
+      sub: `squatter-${Date.now()}`,
+      email,
+      email_verified: false,
+    });
+    const res = await callback(flow.location.searchParams.get("state")!, code, flow.cookie);
+    expect(res.status).toBe(403);
+    expect((await readProblem(res)).code).toBe("EMAIL_NOT_VERIFIED");
+    const rows = await t.client.execute({
+      sql: "SELECT count(*) AS n FROM nb_users WHERE email = ?",
+      args: [email],
+    });
+    expect(Number(rows.rows[0]!.n)).toBe(0);
+  });
+
+  it("revokes a squatter's API keys when the mailbox owner arrives by OAuth", async () => {
+    const email = `keysquat${Date.now()}@example.com`;
+    const squatter = (await (
+      await t.request("/api/auth/signup", {
+        method: "POST",
+        json: { email, password: "squatter password 123" },
+      })
+    ).json()) as { accessToken: string };
+    const key = (await (
+      await t.request("/api/keys", {
+        method: "POST",
+        headers: { authorization: `Bearer ${squatter.accessToken}` },
+        json: { name: "backdoor", scopes: ["read", "write"] },
+      })
+    ).json()) as { key: string };
+    const flow = await start();
+    const code = provider.approve(flow.location, {
+      sub: `keyowner-${Date.now()}`,
+      email,
+      email_verified: true,
+    });
+    expect(
+      (await callback(flow.location.searchParams.get("state")!, code, flow.cookie)).status,
+    ).toBe(200);
+    const res = await t.request("/api/collections/posts/records", {
+      headers: { "x-api-key": key.key },
+    });
+    expect(res.status).toBe(401);
+  });
+
+  /** The state the old code left behind: an account made by an identity with an unverified email. */
+  async function legacySquat(email: string, sub: string) {
+    const id = `usr_legacy${Date.now()}${Math.random().toString(36).slice(2, 8)}`;
+    const at = new Date(Date.now() - 60_000).toISOString();
+    await t.client.execute({
+      sql: "INSERT INTO nb_users (id, email, email_verified_at, password_hash, name, role, created, updated) VALUES (?, ?, NULL, NULL, '', 'user', ?, ?)",
+      args: [id, email, at, at],
+    });
+    await t.client.execute({
+      sql: "INSERT INTO nb_oauth_accounts (provider, provider_user_id, user_id, created) VALUES ('acme', ?, ?, ?)",
+      args: [sub, id, at],
+    });
+    return id;
+  }
+
+  async function signInAs(sub: string, email: string, verified: boolean) {
+    const flow = await start();
+    const code = provider.approve(flow.location, { sub, email, email_verified: verified });
+    return callback(flow.location.searchParams.get("state")!, code, flow.cookie);
+  }
+
+  it("drops an identity linked before the owner proved the mailbox by a password reset", async () => {
+    const email = `legacy-reset${Date.now()}@example.com`;
+    const sub = `attacker-reset-${Date.now()}`;
+    const id = await legacySquat(email, sub);
+    // The squatter's identity signs in today…
+    const before = await signInAs(sub, email, false);
+    expect(before.status).toBe(200);
+    const { refreshToken } = (await before.json()) as { refreshToken: string };
+    // …then the mailbox owner resets the password through the mailed link.
+    await t.request("/api/auth/password/forgot", { method: "POST", json: { email } });
+    await t.platform.settle();
+    const token = /token=([\w-]+)/.exec(t.mail.filter((m) => m.to === email).at(-1)!.text)![1]!;
+    const reset = await t.request("/api/auth/password/reset", {
+      method: "POST",
+      json: { token, password: "the owner's passphrase" },
+    });
+    expect(reset.status).toBe(204);
+    const after = await signInAs(sub, email, false);
+    expect(after.status).toBe(403);
+    expect(
+      (await t.request("/api/auth/refresh", { method: "POST", json: { refreshToken } })).status,
+    ).toBe(401);
+    const user = await t.client.execute({
+      sql: "SELECT email_verified_at FROM nb_users WHERE id = ?",
+      args: [id],
+    });
+    expect(user.rows[0]!.email_verified_at).not.toBeNull();
+  });
+
+  it("drops an identity linked before the owner signed in with a verified provider", async () => {
+    const email = `legacy-oauth${Date.now()}@example.com`;
+    const sub = `attacker-oauth-${Date.now()}`;
+    const id = await legacySquat(email, sub);
+    const owner = await signInAs(`owner-oauth-${Date.now()}`, email, true);
+    expect(owner.status).toBe(200);
+    expect(((await owner.json()) as { user: { id: string } }).user.id).toBe(id);
+    const after = await signInAs(sub, email, false);
+    expect(after.status).toBe(403);
+  });
+
+  it("drops an identity linked before the owner confirmed the address by mail", async () => {
+    const email = `legacy-verify${Date.now()}@example.com`;
+    const sub = `attacker-verify-${Date.now()}`;
+    await legacySquat(email, sub);
+    const squatter = (await (await signInAs(sub, email, false)).json()) as {
+      accessToken: string;
+    };
+    // The squatter asks for a confirmation mail; it lands in the owner's mailbox.
+    const asked = await t.request("/api/auth/email/verify/request", {
+      method: "POST",
+      headers: { authorization: `Bearer ${squatter.accessToken}` },
+    });
+    expect(asked.status).toBe(202);
+    await t.platform.settle();
+    const token = /token=([\w-]+)/.exec(t.mail.filter((m) => m.to === email).at(-1)!.text)![1]!;
+    const confirmed = await t.request("/api/auth/email/verify/confirm", {
+      method: "POST",
+      json: { token },
+    });
+    expect(confirmed.status).toBe(204);
+    expect((await signInAs(sub, email, false)).status).toBe(403);
+  });
+
+  it("accepts a redirect with non-Latin-1 characters (or refuses it with 400), never a 500", async () => {
+    const wanted = "http://app.localhost:5173/après/登录?x=ü";
+    const { location, cookie } = await start(`?redirect=${encodeURIComponent(wanted)}`);
+    const code = provider.approve(location, {
+      sub: "acme-unicode",
+      email: "unicode@example.com",
+      email_verified: true,
+    });
+    const res = await callback(location.searchParams.get("state")!, code, cookie);
+    expect(res.status).toBe(302);
+    const target = new URL(res.headers.get("location")!);
+    expect(target.origin + target.pathname + target.search).toBe(new URL(wanted).href);
+    const refused = await t.request(
+      `/api/auth/oauth/acme/start?redirect=${encodeURIComponent("https://évil.example/登录")}`,
+    );
+    expect(refused.status).toBe(400);
+    expect((await readProblem(refused)).code).toBe("BAD_REQUEST");
+  });
+
+  it("sends tokens with Cache-Control: no-store and Pragma: no-cache", async () => {
+    const res = await signInAs(`nostore-${Date.now()}`, `nostore${Date.now()}@example.com`, true);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("pragma")).toBe("no-cache");
+  });
+
+  it("refuses a provider profile with control characters", async () => {
+    for (const profile of [
+      { sub: "ctl-1", email: `ctl${Date.now()}@example.com\u0000@evil.test`, email_verified: true },
+      { sub: "ctl\u00002", email: `ctl2${Date.now()}@example.com`, email_verified: true },
+      {
+        sub: "ctl-3",
+        email: `ctl3${Date.now()}@example.com`,
+        email_verified: true,
+        name: "A\u202eB",
+      },
+    ]) {
+      const flow = await start();
+      const code = provider.approve(flow.location, profile);
+      const res = await callback(flow.location.searchParams.get("state")!, code, flow.cookie);
+      expect(res.status, JSON.stringify(profile)).toBe(400);
+      await readProblem(res);
+    }
   });
 
   it("404s an unconfigured provider", async () => {

@@ -1,4 +1,5 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { createClient } from "@libsql/client/web";
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -19,7 +20,10 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
 });
 
 describe("auth in workerd", () => {
-  it("signs up, logs in, reads /me, rotates the refresh token, and publishes verifying keys", async () => {
+  // Two PBKDF2 hashes at 100,000 iterations under a parallel suite: allow more than the 5 s default.
+  it("signs up, logs in, reads /me, rotates the refresh token, and publishes verifying keys", {
+    timeout: 30_000,
+  }, async () => {
     const email = `wk${Date.now()}@example.com`;
     const password = "correct horse battery staple";
     const signup = await call("/api/auth/signup", json({ email, password }));
@@ -118,6 +122,45 @@ describe("auth in workerd", () => {
       json({ title: "x" }, { "x-api-key": key }),
     );
     expect(write.status).toBe(403);
+  });
+
+  it("keys rate limits on CF-Connecting-IP, never on a client's X-Forwarded-For", async () => {
+    // Unique addresses: the libSQL database (and so the auth limiter) is shared by test files.
+    const ip = `198.51.100.${Math.floor(Math.random() * 200) + 20}`;
+    const other = `203.0.113.${Math.floor(Math.random() * 200) + 20}`;
+    const hit = (from: string, forwarded: string) =>
+      call("/api/auth/refresh", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "cf-connecting-ip": from,
+          "x-forwarded-for": forwarded,
+        },
+        body: "{}",
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await hit(ip, `10.0.${i}.1`)).status);
+    expect(statuses.slice(0, 20).every((s) => s === 400)).toBe(true);
+    expect(statuses[20]).toBe(429); // RATE_LIMIT_AUTH default: 20/60s
+    expect((await hit(other, "10.0.0.1")).status).toBe(400);
+  });
+
+  it("runs housekeeping from the cron trigger's handler", async () => {
+    const { housekeeping } = await import("../../src/worker");
+    const sql = createClient({ url: env.DATABASE_URL });
+    const key = `test:housekeeping:${crypto.randomUUID()}`;
+    // A bucket that is whole again (TAT in the past) decides like no row: safe to delete.
+    await sql.execute({
+      sql: "INSERT INTO nb_rate_limits (key, tat, allowed) VALUES (?, 0, 1)",
+      args: [key],
+    });
+    expect(await housekeeping(env)).toBeGreaterThanOrEqual(1);
+    const left = await sql.execute({
+      sql: "SELECT 1 FROM nb_rate_limits WHERE key = ?",
+      args: [key],
+    });
+    expect(left.rows).toHaveLength(0);
+    sql.close();
   });
 
   it("keeps PBKDF2 within the 100,000 iterations production Workers allow", async () => {

@@ -6,12 +6,16 @@ import { apiKeys } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
+import { plainTextSchema } from "./identifiers";
 import { apiKeyPrefix } from "./middleware";
-import { requireUser } from "./routes";
+import { noStore, requireUser } from "./routes";
+
+/** Active (unrevoked, unexpired) keys one user may hold. */
+export const maxApiKeysPerUser = 20;
 
 const createBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: plainTextSchema(100).pipe(z.string().min(1)),
     scopes: z
       .array(z.enum(["read", "write"]))
       .min(1)
@@ -23,16 +27,17 @@ const createBody = z
 /**
  * /api/keys: a signed-in user's API keys. The secret (`nb_live_` + 32 random bytes) is shown
  * once, at creation; only its SHA-256 is stored. Keys act as their owner under the rules, limited
- * by their scopes, and never with admin rights.
+ * by their scopes, and never with admin rights; they share their owner's rate-limit budget, and
+ * one user holds at most `maxApiKeysPerUser` active keys (409 API_KEY_LIMIT beyond).
  */
 export function apiKeyRoutes() {
   const app = new Hono<AppEnv>();
+  app.use(noStore);
 
   app.post("/", async (c) => {
     const me = requireUser(c);
     const body = validate(createBody, await readJsonObject(c)) as z.infer<typeof createBody>;
-    const { db, clock } = c.var.platform;
-    const now = clock.now();
+    const now = c.var.platform.clock.now();
     const secret = `${apiKeyPrefix}${randomToken(32)}`;
     const row = {
       id: randomId("key"),
@@ -45,8 +50,31 @@ export function apiKeyRoutes() {
       expiresAt:
         body.expiresInDays === undefined ? null : now.getTime() + body.expiresInDays * 86_400_000,
     };
-    await db.insert(apiKeys).values(row);
-    c.header("cache-control", "no-store");
+    // Count and insert in one statement, so concurrent creations cannot pass the cap together.
+    const inserted = await c.var.platform.sql.execute({
+      sql: `INSERT INTO nb_api_keys (id, user_id, name, prefix, hash, scopes, created, expires_at)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
+            WHERE (SELECT count(*) FROM nb_api_keys WHERE user_id = ?2 AND revoked_at IS NULL
+                   AND (expires_at IS NULL OR expires_at > ?9)) < ?10`,
+      args: [
+        row.id,
+        row.userId,
+        row.name,
+        row.prefix,
+        row.hash,
+        JSON.stringify(row.scopes),
+        row.created,
+        row.expiresAt,
+        now.getTime(),
+        maxApiKeysPerUser,
+      ],
+    });
+    if (inserted.rowsAffected === 0) {
+      throw new ApiError(
+        "API_KEY_LIMIT",
+        `An account holds at most ${maxApiKeysPerUser} active API keys; revoke one first.`,
+      );
+    }
     return c.json({ ...view(row), key: secret }, 201);
   });
 
@@ -56,7 +84,6 @@ export function apiKeyRoutes() {
       .select()
       .from(apiKeys)
       .where(and(eq(apiKeys.userId, me.id), isNull(apiKeys.revokedAt)));
-    c.header("cache-control", "private, no-store");
     return c.json({ items: rows.map(view) });
   });
 

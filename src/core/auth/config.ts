@@ -1,4 +1,3 @@
-import { z } from "zod";
 import type { Platform } from "../platform/types";
 import { KeySet } from "./keys";
 
@@ -11,26 +10,15 @@ export interface AuthConfig {
   /** Base URL for links in mail (password reset, verification). */
   publicUrl: string;
   keys: KeySet;
-  /** Per-account throttles (login, forgot), precise across instances. */
+  /** Log-in throttles, precise across instances: per account from one address, and per account. */
   loginPerAccount: string;
+  loginPerAccountTotal: string;
+  /** Per-address budget of rejected credentials (bad tokens, keys, passwords), or "off". */
+  credentialFailures: string;
   forgotPerAccount: string;
   /** PBKDF2 iterations for new hashes; stored hashes with another count are rewritten at log-in. */
   passwordIterations: number;
 }
-
-export const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/;
-
-/** Trimmed and lower-cased: one account per mailbox however it is typed. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-/** An email field in request bodies: normalised, then checked. */
-export const emailSchema = z
-  .string()
-  .max(320)
-  .transform(normalizeEmail)
-  .pipe(z.string().regex(emailPattern, "must be an email address"));
 
 /** Builds the auth configuration; the signing keys come from the JWT_PRIVATE_KEYS secret. */
 export async function loadAuthConfig(
@@ -42,6 +30,8 @@ export async function loadAuthConfig(
     refreshTokenTtlDays: number;
     publicUrl: string;
     loginLimitPerAccount: string;
+    loginLimitPerAccountTotal: string;
+    credentialFailureLimit: string;
     forgotLimitPerAccount: string;
     passwordIterations: number;
   },
@@ -60,6 +50,8 @@ export async function loadAuthConfig(
     publicUrl: config.publicUrl,
     keys: await KeySet.fromJson(json),
     loginPerAccount: config.loginLimitPerAccount,
+    loginPerAccountTotal: config.loginLimitPerAccountTotal,
+    credentialFailures: config.credentialFailureLimit,
     forgotPerAccount: config.forgotLimitPerAccount,
     passwordIterations: config.passwordIterations,
   };

@@ -1,18 +1,28 @@
 import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client } from "arctic";
-import { and, eq, gt, isNull } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { constantTimeEqual, randomId, randomToken, sha256 } from "../crypto";
-import { oauthAccounts, oneTimeTokens, sessions, users } from "../db/schema/auth";
+import { base64url, constantTimeEqual, fromBase64url } from "../crypto";
+import { users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { tracedFetch } from "../observability/fetch";
 import type { AuthConfig } from "./config";
-import { normalizeEmail } from "./config";
-import { publicUser, type User } from "./routes";
+import { rejectedCredential } from "./failures";
+import { findOrCreateUser } from "./oauth-link";
+import { issueOneTimeToken, spendOneTimeToken } from "./one-time-tokens";
+import { noStore, publicUser } from "./routes";
 import { startSession } from "./sessions";
+
+/** What a provider says about the signed-in person (checked by `findOrCreateUser`). */
+export interface OAuthProfile {
+  id: string;
+  email: string | undefined;
+  emailVerified: boolean;
+  name: string;
+}
 
 /** A provider's endpoints and how to read the signed-in person from it. */
 export interface OAuthProvider {
@@ -23,9 +33,7 @@ export interface OAuthProvider {
   tokenEndpoint: string;
   scopes: string[];
   /** The provider's stable user id and email, with whether the provider verified that email. */
-  profile(
-    accessToken: string,
-  ): Promise<{ id: string; email: string | undefined; emailVerified: boolean; name: string }>;
+  profile(accessToken: string): Promise<OAuthProfile>;
 }
 
 async function getJson(url: string, accessToken: string): Promise<unknown> {
@@ -153,9 +161,8 @@ const loginCodeTtlMs = 60_000;
  * OAuth sign-in: authorization code with PKCE (S256) and state, through arctic's OAuth2 client.
  * `start` sets a short-lived HttpOnly cookie with state and verifier and redirects to the
  * provider; `callback` checks state (constant time), exchanges the code with the verifier,
- * reads the profile and signs the person in. Accounts are linked by email only when the
- * provider says the email is verified; otherwise an existing account with that email is never
- * touched. With `redirect` (an allowed origin) the browser gets a 60-second single-use code in
+ * reads the profile and signs the person in. Only an email the provider verified creates or links
+ * an account (see oauth-link.ts). With `redirect` (an allowed origin) the browser gets a 60-second single-use code in
  * the URL fragment to exchange at POST /oauth/exchange; without, the tokens come back as JSON.
  */
 export function oauthRoutes(
@@ -164,6 +171,7 @@ export function oauthRoutes(
   allowedOrigins: () => string[],
 ) {
   const app = new Hono<AppEnv>();
+  app.use(noStore);
   const redirectUri = (config: AuthConfig, name: string) =>
     `${config.publicUrl}/api/auth/oauth/${name}/callback`;
   const providerOf = async (name: string) => {
@@ -179,13 +187,7 @@ export function oauthRoutes(
   app.get("/oauth/:provider/start", async (c) => {
     const provider = await providerOf(c.req.param("provider"));
     const config = await auth();
-    const redirect = c.req.query("redirect");
-    if (redirect !== undefined && !allowedOrigins().includes(safeOrigin(redirect))) {
-      throw new ApiError(
-        "BAD_REQUEST",
-        "redirect must be on an allowed origin (PUBLIC_URL or CORS_ORIGINS).",
-      );
-    }
+    const redirect = allowedRedirect(c.req.query("redirect"), allowedOrigins());
     const state = generateState();
     const verifier = generateCodeVerifier();
     const client = new OAuth2Client(
@@ -203,7 +205,7 @@ export function oauthRoutes(
     setCookie(
       c,
       cookieName,
-      [provider.name, state, verifier, redirect ? btoa(redirect) : ""].join("."),
+      [provider.name, state, verifier, redirect ? base64url(utf8.encode(redirect)) : ""].join("."),
       {
         path: "/api/auth/oauth",
         httpOnly: true,
@@ -232,7 +234,7 @@ export function oauthRoutes(
     ) {
       throw new ApiError("BAD_REQUEST", "The sign-in attempt is invalid or expired; start again.");
     }
-    let profile: Awaited<ReturnType<OAuthProvider["profile"]>>;
+    let profile: OAuthProfile;
     try {
       const client = new OAuth2Client(
         provider.clientId,
@@ -251,14 +253,19 @@ export function oauthRoutes(
     const user = await findOrCreateUser(c, provider.name, profile);
     const now = c.var.platform.clock.now();
     if (redirect64) {
-      const code = randomToken(32);
-      await c.var.platform.db.insert(oneTimeTokens).values({
-        hash: await sha256(code),
+      const target = decodeRedirect(redirect64);
+      if (target === undefined || allowedRedirect(target, allowedOrigins()) !== target)
+        throw new ApiError(
+          "BAD_REQUEST",
+          "The sign-in attempt is invalid or expired; start again.",
+        );
+      const { raw, insert } = await issueOneTimeToken(c.var.platform.db, {
         userId: user.id,
         purpose: "oauth_login",
         expiresAt: now.getTime() + loginCodeTtlMs,
       });
-      return c.redirect(`${atob(redirect64)}#code=${code}`, 302);
+      await insert;
+      return c.redirect(`${target}#code=${raw}`, 302);
     }
     const pair = await startSession(
       c.var.platform.db,
@@ -277,22 +284,10 @@ export function oauthRoutes(
     ) as { code: string };
     const { db, clock } = c.var.platform;
     const now = clock.now();
-    const [row] = await db
-      .update(oneTimeTokens)
-      .set({ usedAt: now.getTime() })
-      .where(
-        and(
-          eq(oneTimeTokens.hash, await sha256(body.code)),
-          eq(oneTimeTokens.purpose, "oauth_login"),
-          isNull(oneTimeTokens.usedAt),
-          gt(oneTimeTokens.expiresAt, now.getTime()),
-        ),
-      )
-      .returning();
-    if (row === undefined) {
-      throw new ApiError("UNAUTHENTICATED", "The sign-in code is invalid, expired or used.");
-    }
-    const [user] = await db.select().from(users).where(eq(users.id, row.userId));
+    const userId = await spendOneTimeToken(db, body.code, "oauth_login", now.getTime());
+    if (userId === undefined)
+      throw rejectedCredential("The sign-in code is invalid, expired or used.");
+    const [user] = await db.select().from(users).where(eq(users.id, userId));
     if (user === undefined) throw new ApiError("UNAUTHENTICATED", "This account no longer exists.");
     const pair = await startSession(db, await auth(), user, c.req.header("user-agent") ?? "", now);
     return c.json({ user: publicUser(user), ...pair });
@@ -301,77 +296,37 @@ export function oauthRoutes(
   return app;
 }
 
-function safeOrigin(url: string): string {
+const utf8 = new TextEncoder();
+
+/**
+ * The `redirect` a browser app asked for, if it is an absolute http(s) URL on an allowed origin:
+ * returned in its normalised ASCII form (WHATWG serialisation percent-encodes anything else, so
+ * it is safe in a cookie and a Location header) without a fragment (the code goes there).
+ */
+function allowedRedirect(redirect: string | undefined, origins: string[]): string | undefined {
+  if (redirect === undefined) return undefined;
+  let url: URL | undefined;
   try {
-    return new URL(url).origin;
+    url = new URL(redirect);
   } catch {
-    return "invalid";
+    url = undefined;
   }
+  if (url === undefined || !/^https?:$/.test(url.protocol) || !origins.includes(url.origin)) {
+    throw new ApiError(
+      "BAD_REQUEST",
+      "redirect must be an absolute URL on an allowed origin (PUBLIC_URL or CORS_ORIGINS).",
+    );
+  }
+  url.hash = "";
+  return url.href;
 }
 
-async function findOrCreateUser(
-  c: Context<AppEnv>,
-  provider: string,
-  profile: Awaited<ReturnType<OAuthProvider["profile"]>>,
-): Promise<User> {
-  const { db, clock } = c.var.platform;
-  const [linked] = await db
-    .select({ user: users })
-    .from(oauthAccounts)
-    .innerJoin(users, eq(users.id, oauthAccounts.userId))
-    .where(and(eq(oauthAccounts.provider, provider), eq(oauthAccounts.providerUserId, profile.id)));
-  if (linked) return linked.user;
-  const now = clock.now().toISOString();
-  const email = profile.email === undefined ? undefined : normalizeEmail(profile.email);
-  if (email === undefined)
-    throw new ApiError("BAD_REQUEST", "The provider did not share an email address.");
-  const [existing] = await db.select().from(users).where(eq(users.email, email));
-  if (existing !== undefined) {
-    if (!profile.emailVerified) {
-      throw new ApiError(
-        "CONFLICT",
-        "An account with this email exists; the provider has not verified the address, so it cannot be linked. Sign in with your password.",
-      );
-    }
-    const link = db
-      .insert(oauthAccounts)
-      .values({ provider, providerUserId: profile.id, userId: existing.id, created: now });
-    if (existing.emailVerifiedAt !== null) {
-      await link;
-      return existing;
-    }
-    // Nobody ever proved they own this mailbox, so the password may be a squatter's, set up
-    // before the real owner arrived ("pre-account hijacking"). The provider has now proved
-    // ownership: the address becomes verified, the unproven password and sessions are dropped
-    // (the owner can set a password through forgot-password).
-    await db.batch([
-      link,
-      db
-        .update(users)
-        .set({ emailVerifiedAt: now, passwordHash: null, updated: now })
-        .where(eq(users.id, existing.id)),
-      db
-        .update(sessions)
-        .set({ revokedAt: now })
-        .where(and(eq(sessions.userId, existing.id), isNull(sessions.revokedAt))),
-    ]);
-    return { ...existing, emailVerifiedAt: now, passwordHash: null, updated: now };
+function decodeRedirect(encoded: string): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      fromBase64url(encoded),
+    );
+  } catch {
+    return undefined;
   }
-  const user: User = {
-    id: randomId("usr"),
-    email,
-    emailVerifiedAt: profile.emailVerified ? now : null,
-    passwordHash: null,
-    name: profile.name.slice(0, 100),
-    role: "user",
-    created: now,
-    updated: now,
-  };
-  await db.batch([
-    db.insert(users).values(user),
-    db
-      .insert(oauthAccounts)
-      .values({ provider, providerUserId: profile.id, userId: user.id, created: now }),
-  ]);
-  return user;
 }

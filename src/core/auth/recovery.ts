@@ -1,48 +1,25 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { randomToken, sha256 } from "../crypto";
-import { oneTimeTokens, sessions, users } from "../db/schema/auth";
+import { randomToken } from "../crypto";
+import { type oneTimeTokens, users } from "../db/schema/auth";
 import { readJsonObject, validate } from "../http/body";
 import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
-import { type AuthConfig, emailSchema } from "./config";
+import type { AuthConfig } from "./config";
+import { emailSchema } from "./identifiers";
+import { issueOneTimeToken, peekOneTimeToken, spendOneTimeToken } from "./one-time-tokens";
 import { hashPassword, passwordProblem } from "./passwords";
-import { requireUser, throttleAccount } from "./routes";
+import { mailboxProvenStatements, revokeAllCredentials } from "./revoke";
+import { noStore, requireUser, throttleAccount } from "./routes";
 
 const email = emailSchema;
 const token = z.string().min(20).max(200);
 const resetTtlMs = 30 * 60_000;
 const verifyTtlMs = 24 * 60 * 60_000;
 
-type Purpose = "password_reset" | "email_verify";
-
-/** Spends a single-use token: valid, unexpired and unused, or nothing happens. */
-async function spend(
-  db: AppEnv["Variables"]["platform"]["db"],
-  raw: string,
-  purpose: Purpose,
-  now: number,
-) {
-  const [row] = await db
-    .update(oneTimeTokens)
-    .set({ usedAt: now })
-    .where(
-      and(
-        eq(oneTimeTokens.hash, await sha256(raw)),
-        eq(oneTimeTokens.purpose, purpose),
-        isNull(oneTimeTokens.usedAt),
-        gt(oneTimeTokens.expiresAt, now),
-      ),
-    )
-    .returning({ userId: oneTimeTokens.userId });
-  if (row === undefined)
-    throw new ApiError(
-      "BAD_REQUEST",
-      "This link is invalid, expired or already used; ask for a new one.",
-    );
-  return row.userId;
-}
+const badLink = () =>
+  new ApiError("BAD_REQUEST", "This link is invalid, expired or already used; ask for a new one.");
 
 /**
  * Stores a single-use token and mails its link after the response is sent: the answer then takes
@@ -51,14 +28,14 @@ async function spend(
  */
 function mailLinkLater(
   c: Context<AppEnv>,
-  row: Omit<typeof oneTimeTokens.$inferInsert, "hash">,
+  row: Pick<typeof oneTimeTokens.$inferInsert, "userId" | "purpose" | "expiresAt">,
   message: (raw: string) => { to: string; subject: string; text: string },
   raw = randomToken(32),
 ) {
   const { db, mailer, log } = c.var.platform;
   const mail = message(raw);
   const work = (async () => {
-    await db.insert(oneTimeTokens).values({ ...row, hash: await sha256(raw) });
+    await (await issueOneTimeToken(db, row, raw)).insert;
     await mailer.send(mail);
   })().catch((err: unknown) => {
     log.write({
@@ -79,6 +56,7 @@ function mailLinkLater(
  */
 export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
   const app = new Hono<AppEnv>();
+  app.use(noStore);
 
   app.post("/password/forgot", async (c) => {
     const body = validate(z.object({ email }).strict(), await readJsonObject(c)) as {
@@ -109,35 +87,42 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
     );
   });
 
+  // Opening the mailed link proves control of the mailbox: the new password is set, every
+  // credential anyone made with the old one is revoked, the other reset links die with this one,
+  // and OAuth identities linked before the mailbox was proven are dropped.
   app.post("/password/reset", async (c) => {
     const body = validate(
       z.object({ token, password: z.string().max(1024) }).strict(),
       await readJsonObject(c),
     ) as { token: string; password: string };
     const config = await auth();
-    const { db, clock } = c.var.platform;
+    const { db, clock, log } = c.var.platform;
     const now = clock.now();
-    const userId = await spend(db, body.token, "password_reset", now.getTime());
-    const [user] = await db.select({ email: users.email }).from(users).where(eq(users.id, userId));
-    const problem = passwordProblem(body.password, user?.email ?? "");
+    // Check the password before spending the link, so a weak one does not cost the user the link.
+    const holder = await peekOneTimeToken(db, body.token, "password_reset", now.getTime());
+    const [user] =
+      holder === undefined ? [] : await db.select().from(users).where(eq(users.id, holder));
+    if (user === undefined) throw badLink();
+    const problem = passwordProblem(body.password, user.email);
     if (problem)
       throw new ApiError("VALIDATION_FAILED", `Password ${problem}.`, {
         errors: [{ path: "/password", message: problem }],
       });
-    // A reset also signs out every device: whoever knew the old password loses access.
-    await db.batch([
-      db
-        .update(users)
-        .set({
-          passwordHash: await hashPassword(body.password, config.passwordIterations),
-          updated: now.toISOString(),
-        })
-        .where(eq(users.id, userId)),
-      db
-        .update(sessions)
-        .set({ revokedAt: now.toISOString() })
-        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt))),
-    ]);
+    const passwordHash = await hashPassword(body.password, config.passwordIterations);
+    if ((await spendOneTimeToken(db, body.token, "password_reset", now.getTime())) !== user.id)
+      throw badLink();
+    const proven = await mailboxProvenStatements(db, user, now);
+    await revokeAllCredentials(db, user.id, "password_reset", {
+      now,
+      log,
+      also: [
+        db
+          .update(users)
+          .set({ passwordHash, updated: now.toISOString() })
+          .where(eq(users.id, user.id)),
+        ...proven.statements,
+      ],
+    });
     return c.body(null, 204);
   });
 
@@ -169,13 +154,23 @@ export function recoveryRoutes(auth: () => Promise<AuthConfig>) {
     const body = validate(z.object({ token }).strict(), await readJsonObject(c)) as {
       token: string;
     };
-    const { db, clock } = c.var.platform;
+    const { db, clock, log } = c.var.platform;
     const now = clock.now();
-    const userId = await spend(db, body.token, "email_verify", now.getTime());
-    await db
-      .update(users)
-      .set({ emailVerifiedAt: now.toISOString(), updated: now.toISOString() })
-      .where(eq(users.id, userId));
+    const userId = await spendOneTimeToken(db, body.token, "email_verify", now.getTime());
+    const [user] =
+      userId === undefined ? [] : await db.select().from(users).where(eq(users.id, userId));
+    if (user === undefined) throw badLink();
+    const proven = await mailboxProvenStatements(db, user, now);
+    if (proven.droppedIdentities > 0) {
+      // An identity linked before the mailbox was proven is gone; so is all it could have made.
+      await revokeAllCredentials(db, user.id, "identity_dropped", {
+        now,
+        log,
+        also: proven.statements,
+      });
+    } else if (proven.statements.length > 0) {
+      await db.batch(proven.statements as [(typeof proven.statements)[number]]);
+    }
     return c.body(null, 204);
   });
 

@@ -1,5 +1,5 @@
 import { and, eq, isNull } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { randomId } from "../crypto";
 import { sessions, users } from "../db/schema/auth";
@@ -8,15 +8,16 @@ import type { AppEnv } from "../http/context";
 import { ApiError } from "../http/errors";
 import { parsePolicy } from "../rate-limit/gcra";
 import { libsqlStore } from "../rate-limit/stores";
-import { type AuthConfig, emailSchema } from "./config";
+import type { AuthConfig } from "./config";
+import { rejectedCredential } from "./failures";
+import { emailSchema, plainTextSchema } from "./identifiers";
 import { hashPassword, passwordLimits, passwordProblem, verifyPassword } from "./passwords";
+import { revokeAllCredentials } from "./revoke";
 import { rotate, startSession } from "./sessions";
 
 const email = emailSchema;
 const password = z.string().min(1).max(1024);
-const signupBody = z
-  .object({ email, password, name: z.string().trim().max(100).optional() })
-  .strict();
+const signupBody = z.object({ email, password, name: plainTextSchema(100).optional() }).strict();
 const loginBody = z.object({ email, password }).strict();
 const refreshBody = z.object({ refreshToken: z.string().min(20).max(200) }).strict();
 
@@ -49,6 +50,16 @@ function weakPassword(message: string): ApiError {
   });
 }
 
+/**
+ * Every response under /api/auth and /api/keys may carry tokens, keys or account data: never
+ * stored by a browser or proxy (RFC 6749 §5.1; `Pragma` for HTTP/1.0 caches).
+ */
+export const noStore: MiddlewareHandler<AppEnv> = async function noStore(c, next) {
+  await next();
+  c.res.headers.set("cache-control", "no-store");
+  c.res.headers.set("pragma", "no-cache");
+};
+
 /** Throttles by account (email), in libSQL so every instance and location shares the count. */
 export async function throttleAccount(
   c: Context<AppEnv>,
@@ -80,6 +91,7 @@ export async function throttleAccount(
  */
 export function authRoutes(auth: () => Promise<AuthConfig>) {
   const app = new Hono<AppEnv>();
+  app.use(noStore);
 
   app.post("/signup", async (c) => {
     const body = validate(signupBody, await readJsonObject(c)) as z.infer<typeof signupBody>;
@@ -119,7 +131,11 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
   app.post("/login", async (c) => {
     const body = validate(loginBody, await readJsonObject(c)) as z.infer<typeof loginBody>;
     const config = await auth();
-    await throttleAccount(c, config.loginPerAccount, "login-account", body.email);
+    // Per account AND address first, so one attacker cannot lock the owner out; the looser
+    // per-account ceiling bounds a distributed guess (and can be exhausted by one: see README).
+    const ip = c.var.platform.clientIp(c);
+    await throttleAccount(c, config.loginPerAccount, "login-account-ip", `${body.email}|${ip}`);
+    await throttleAccount(c, config.loginPerAccountTotal, "login-account", body.email);
     const { db, clock } = c.var.platform;
     const [user] = await db.select().from(users).where(eq(users.email, body.email));
     // The same work whether or not the account exists (a dummy hash is verified).
@@ -129,7 +145,7 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
       config.passwordIterations,
     );
     if (user === undefined || !check.ok) {
-      throw new ApiError("UNAUTHENTICATED", "Wrong email or password.");
+      throw rejectedCredential("Wrong email or password.");
     }
     const now = clock.now();
     if (check.rehash) {
@@ -150,10 +166,7 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
     const { db, clock, log } = c.var.platform;
     const outcome = await rotate(db, await auth(), body.refreshToken, clock.now(), log);
     if (!outcome.ok)
-      throw new ApiError(
-        "UNAUTHENTICATED",
-        "The refresh token is invalid, expired or revoked; sign in again.",
-      );
+      throw rejectedCredential("The refresh token is invalid, expired or revoked; sign in again.");
     return c.json(outcome.pair);
   });
 
@@ -168,12 +181,11 @@ export function authRoutes(auth: () => Promise<AuthConfig>) {
     return c.body(null, 204);
   });
 
+  // Sign out everywhere: every session (refresh family), API key and pending sign-in code.
   app.post("/logout-all", async (c) => {
     const me = requireUser(c);
-    await c.var.platform.db
-      .update(sessions)
-      .set({ revokedAt: c.var.platform.clock.now().toISOString() })
-      .where(and(eq(sessions.userId, me.id), isNull(sessions.revokedAt)));
+    const { db, clock, log } = c.var.platform;
+    await revokeAllCredentials(db, me.id, "logout_all", { now: clock.now(), log });
     return c.body(null, 204);
   });
 

@@ -28,13 +28,21 @@ function problemJson(c: Context<AppEnv>, err: ApiError): Response {
 
 /**
  * Turns anything thrown into a problem+json response. ApiErrors carry their own safe detail;
- * Hono's HTTPExceptions keep their status; everything else is a 500 whose cause is logged with
+ * Hono's HTTPExceptions keep their status; a URIError is always bad input (malformed
+ * percent-encoding reaching `decodeURIComponent` on a path segment or parameter, wherever that
+ * happens) and answers 400 MALFORMED_URI; everything else is a 500 whose cause is logged with
  * its stack and never sent (no stack traces, no SQL in responses).
  */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) {
     if (err.status >= 500) logFailure(c, err);
     return problemJson(c, err);
+  }
+  if (err instanceof URIError) {
+    return problemJson(
+      c,
+      new ApiError("MALFORMED_URI", "The URL has malformed percent-encoding.", { cause: err }),
+    );
   }
   if (err instanceof HTTPException && err.status < 500) {
     const code = codeForStatus[err.status] ?? "BAD_REQUEST";

@@ -11,6 +11,7 @@ export const errorStatus = {
   VALIDATION_FAILED: 400,
   INVALID_FILTER: 400,
   INVALID_QUERY: 400,
+  QUERY_TOO_EXPENSIVE: 400,
   UNKNOWN_COLLECTION: 404,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
@@ -25,6 +26,9 @@ export const errorStatus = {
   CONFIG_INVALID: 500,
   NOT_IMPLEMENTED: 501,
   UNAVAILABLE: 503,
+  MALFORMED_URI: 400,
+  EMAIL_NOT_VERIFIED: 403,
+  API_KEY_LIMIT: 409,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -35,6 +39,7 @@ const titles: Record<ErrorCode, string> = {
   VALIDATION_FAILED: "Validation failed",
   INVALID_FILTER: "Invalid filter",
   INVALID_QUERY: "Invalid query parameter",
+  QUERY_TOO_EXPENSIVE: "Query too expensive",
   UNKNOWN_COLLECTION: "Unknown collection",
   UNAUTHENTICATED: "Authentication required",
   FORBIDDEN: "Forbidden",
@@ -49,6 +54,9 @@ const titles: Record<ErrorCode, string> = {
   CONFIG_INVALID: "Server misconfigured",
   NOT_IMPLEMENTED: "Not implemented",
   UNAVAILABLE: "Service unavailable",
+  MALFORMED_URI: "Malformed percent-encoding in the URL",
+  EMAIL_NOT_VERIFIED: "Email address not verified by the provider",
+  API_KEY_LIMIT: "Too many API keys",
 };
 
 /** A problem with one field of the input, addressed by a JSON-pointer-like path. */

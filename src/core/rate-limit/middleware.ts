@@ -29,20 +29,27 @@ function headers(policy: Policy, d: Decision): Record<string, string> {
 }
 
 /**
- * Limits /api/* by route class — auth (per IP, shared store), write and read (per user or API
- * key when signed in, else per IP). Runs after authentication so a signed-in user's quota
- * follows them, not their network.
+ * Whose budget a request spends: the caller's address for auth routes and anonymous callers,
+ * otherwise the account — an API key spends its OWNER's budget, so minting more keys buys no
+ * more requests.
+ */
+export function budgetKey(c: Context<AppEnv>, routeClass: RouteClass, clientIp: string): string {
+  const p = c.var.principal;
+  if (routeClass === "auth" || p.kind === "anonymous") return `ip:${clientIp}`;
+  return `user:${p.kind === "apiKey" ? p.ownerId : p.id}`;
+}
+
+/**
+ * Limits /api/* by route class — auth (per IP, shared store), write and read (per account when
+ * signed in, with a token or any of its API keys, else per IP). Runs after authentication so a
+ * signed-in user's quota follows them, not their network.
  */
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> {
   return async function rateLimitMiddleware(c, next) {
     const routeClass = classify(c);
     const policy = routeClass && options.policies[routeClass];
     if (routeClass === undefined || policy === undefined) return next();
-    const p = c.var.principal;
-    const who =
-      routeClass === "auth" || p.kind === "anonymous"
-        ? `ip:${options.clientIp(c)}`
-        : `${p.kind}:${p.id}`;
+    const who = budgetKey(c, routeClass, options.clientIp(c));
     const decision = await options.stores[routeClass].hit(
       who,
       policy,

@@ -5,6 +5,7 @@ import { instrumentClient } from "../../core/observability/instrument-db";
 import { describeError, type LogSink } from "../../core/observability/logger";
 import type { Clock, Mailer, Platform } from "../../core/platform/types";
 import { unimplementedPorts } from "../../core/platform/unimplemented";
+import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 
 export interface NodePlatformOptions {
@@ -12,11 +13,17 @@ export interface NodePlatformOptions {
   client: Client;
   /** A read replica (e.g. a Turso embedded replica); defaults to the primary. */
   replica?: Client;
+  /**
+   * The replica reads the primary's own data (e.g. read connections to the same file), so a
+   * committed write is visible to the next read. Defaults to true only without a replica.
+   */
+  freshReads?: boolean;
   log: LogSink;
   env?: Record<string, string | undefined>;
   cacheMaxBytes?: number;
-  /** Behind a reverse proxy: the client is the first X-Forwarded-For address. */
+  /** Behind `trustProxyHops` reverse proxies: the client address comes from X-Forwarded-For. */
   trustProxy?: boolean;
+  trustProxyHops?: number;
   clock?: Clock;
   /** Defaults to the recording (development) mailer. */
   mailer?: Mailer;
@@ -31,10 +38,12 @@ export interface NodePlatform extends Platform {
 export function createNodePlatform({
   client,
   replica,
+  freshReads = replica === undefined,
   log,
   env = process.env,
   cacheMaxBytes = 64 * 1024 * 1024,
   trustProxy = false,
+  trustProxyHops = 1,
   clock = { now: () => new Date() },
   mailer = recordingMailer(log),
 }: NodePlatformOptions): NodePlatform {
@@ -46,10 +55,11 @@ export function createNodePlatform({
     db: createDatabase(sql),
     sql,
     replica: reads,
+    freshReads,
     cache: new LruCache(cacheMaxBytes, () => clock.now().getTime()),
     clientIp(c) {
       if (trustProxy) {
-        const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+        const forwarded = forwardedClientIp(c.req.header("x-forwarded-for"), trustProxyHops);
         if (forwarded) return forwarded;
       }
       // @hono/node-server puts the socket on the bindings; in-process requests have none.

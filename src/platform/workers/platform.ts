@@ -38,6 +38,7 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
     db: createDatabase(sql),
     sql,
     replica,
+    freshReads: replica === sql,
     cache: edgeCache(caches.default),
     clientIp: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
     clock: { now: () => new Date() },
