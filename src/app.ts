@@ -16,7 +16,8 @@ import type { CollectionDefinition } from "./core/collections/define";
 import { docsRoutes } from "./core/collections/docs";
 import { buildModels } from "./core/collections/model";
 import { collectionRoutes } from "./core/collections/router";
-import type { AppEnv } from "./core/http/context";
+import { createRecordService } from "./core/collections/service";
+import type { AppEnv, Services } from "./core/http/context";
 import { onError, onNotFound } from "./core/http/error-handler";
 import { ApiError } from "./core/http/errors";
 import { healthRoutes } from "./core/http/health";
@@ -69,6 +70,15 @@ const anonymous = { kind: "anonymous" } as const;
 export function createApp({ platform, config, collections, authenticate }: AppOptions) {
   const app = new Hono<AppEnv>();
   const models = buildModels(collections);
+  // The engine's services, once per process/isolate; handlers reach them on c.var.services.
+  const services: Services = {
+    records: createRecordService({
+      models,
+      primary: platform.sql,
+      replica: platform.replica,
+      now: () => platform.clock.now(),
+    }),
+  };
   const observability = createObservability({
     log: platform.log,
     home: platform.name,
@@ -118,7 +128,9 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.use(async function platformContext(c, next) {
     c.set("platform", platform);
     c.set("principal", anonymous);
-    c.set("readPrimary", false);
+    c.set("services", services);
+    c.set("readOptions", {});
+    c.set("wrote", undefined);
     c.set("selfFetch", (request) => Promise.resolve(app.fetch(request, c.env)));
     await next();
   });
@@ -167,7 +179,8 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       clientIp: (c) => platform.clientIp(c),
     }),
   );
-  app.use("/api/collections/*", edge.middleware);
+  app.use("/api/collections/*", edge);
+  app.use("/api/batch", edge);
 
   app.get("/", (c) =>
     c.json({
@@ -192,7 +205,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
     ]),
   );
   app.route("/api/keys", apiKeyRoutes());
-  app.route("/", collectionRoutes(models, edge.hooks));
+  app.route("/", collectionRoutes());
 
   app.notFound(onNotFound);
   app.onError(onError);
