@@ -70,6 +70,8 @@ const env = {
   JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
   RATE_LIMIT_AUTH: "off",
   LOGIN_LIMIT_PER_ACCOUNT: "999999/1m",
+  LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "999999/1m",
+  CREDENTIAL_FAILURE_LIMIT: "off",
   LOG_LEVEL: "warn",
   LOG_SAMPLE_RATE: "0",
 };
