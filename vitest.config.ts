@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts", "src/**/*.test.ts"],
+          include: ["test/node/**/*.test.ts", "src/**/*.test.ts", "tools/**/*.test.ts"],
           environment: "node",
         },
       },
@@ -28,6 +28,8 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // The first request in a file starts workerd: seconds on a loaded 2-core machine.
+          testTimeout: 30_000,
           include: ["test/workers/**/*.test.ts"],
           globalSetup: ["test/workers/global-setup.ts"],
         },

@@ -4,14 +4,14 @@
 //      and in workerd (a probe worker under `wrangler dev`, timed from outside as
 //      (time of n ops − time of 0 ops) / n, because workerd's clock stands still while it computes).
 //   2. Requests — sign-up, log-in and refresh over loopback HTTP, one at a time, against the Node
-//      home (`src/server.ts`, embedded libSQL) and the Workers home (`scripts/dev.ts`: wrangler dev
+//      home (`src/platform/node/main.ts`, embedded libSQL) and the Workers home (`scripts/dev.ts`: wrangler dev
 //      + the local libSQL HTTP server); GET /health is the floor of one round trip.
 // BENCH_RUNS (default 20) sets the sample size; BENCH_TARGETS (default node,workers) the homes.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateSigningJwk, KeySet } from "../src/core/auth/keys";
-import { hashPassword, passwordParams, verifyPassword } from "../src/core/auth/passwords";
+import { hashPassword, passwordParams, verifyPassword } from "../src/core/accounts/passwords";
+import { generateSigningJwk, KeySet } from "../src/core/accounts/signing-keys";
 import { startProcess, type Target } from "./lib/target";
 
 const runs = Number(process.env.BENCH_RUNS ?? 20);
@@ -115,7 +115,7 @@ try {
   // ── 2. requests in each home ──
   if (wanted.includes("node")) {
     targets.push(
-      await startProcess("node", "tsx", ["src/server.ts"], {
+      await startProcess("node", "tsx", ["src/platform/node/main.ts"], {
         env: {
           ...env,
           PORT: String(ports.node),

@@ -1,5 +1,5 @@
 // `npm run bench:filters`: the most expensive client filters the limits allow, against a real Node
-// home (`tsx src/server.ts`) on adversarial data, while /health is probed every 20 ms. Prints, per
+// home (`tsx src/platform/node/main.ts`) on adversarial data, while /health is probed every 20 ms. Prints, per
 // filter, the heavy request's status and time and /health's median and worst latency meanwhile.
 // BENCH_LONG_POSTS (default 2000) sets how many posts get 20,000-character near-miss bodies.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { seed, seedPostId } from "../scripts/seed-data";
-import { generateSigningJwk } from "../src/core/auth/keys";
+import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { migrateDatabase, optimizeDatabase } from "../src/platform/node/migrate";
 import { startProcess } from "./lib/target";
 
@@ -52,7 +52,7 @@ const filters: [string, string, string][] = [
   ],
 ];
 
-const target = await startProcess("node", "tsx", ["src/server.ts"], {
+const target = await startProcess("node", "tsx", ["src/platform/node/main.ts"], {
   env: {
     PORT: String(port),
     DATABASE_URL: `file:${path}`,

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { seed, seedPostId, seedUserId } from "../scripts/seed-data";
-import { generateSigningJwk } from "../src/core/auth/keys";
-import { hashPassword } from "../src/core/auth/passwords";
+import { hashPassword } from "../src/core/accounts/passwords";
+import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { migrateDatabase, optimizeDatabase } from "../src/platform/node/migrate";
 import { runLoad, type Scenario } from "./lib/load";
 import { barChart, markdownTable, type Row } from "./lib/report";
@@ -83,7 +83,7 @@ try {
     });
   }
   if (wanted.includes("node")) {
-    targets.node = await startProcess("node", "tsx", ["src/server.ts"], {
+    targets.node = await startProcess("node", "tsx", ["src/platform/node/main.ts"], {
       env: {
         ...common,
         PORT: String(ports.node),
@@ -93,7 +93,7 @@ try {
       url: `http://127.0.0.1:${ports.node}`,
       readyPath: "/ready",
     });
-    targets["node+cache"] = await startProcess("node+cache", "tsx", ["src/server.ts"], {
+    targets["node+cache"] = await startProcess("node+cache", "tsx", ["src/platform/node/main.ts"], {
       env: {
         ...common,
         PORT: String(ports.nodeCached),

@@ -2,11 +2,11 @@
 // prompt-free generated one, printed once). Creates the account, or promotes an existing one.
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
-import { isPlainText, parseEmail } from "../src/core/auth/identifiers";
-import { hashPassword, passwordProblem } from "../src/core/auth/passwords";
-import { randomId, randomToken } from "../src/core/crypto";
+import { isPlainText, parseEmail } from "../src/core/accounts/identifiers";
+import { hashPassword, passwordProblem } from "../src/core/accounts/passwords";
 import { createDatabase } from "../src/core/db/client";
 import { users } from "../src/core/db/schema/auth";
+import { randomId, randomToken } from "../src/core/kernel/crypto";
 import { migrateDatabase } from "../src/platform/node/migrate";
 import { openDatabase } from "./db";
 

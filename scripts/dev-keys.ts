@@ -3,7 +3,7 @@
 // does the same on its own.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { generateSigningJwk } from "../src/core/auth/keys";
+import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 
 /**
  * Makes sure `.dev.vars` holds JWT_PRIVATE_KEYS (a fresh Ed25519 key) and NEARBASE_DEV=true

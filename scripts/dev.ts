@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { createClient } from "@libsql/client";
-import { startLibsqlServer } from "../src/dev/libsql-server";
 import { migrateDatabase } from "../src/platform/node/migrate";
+import { startLibsqlServer } from "../tools/libsql-server/server";
 import { ensureDevVars } from "./dev-keys";
 
 const dbPath = resolve(process.env.DEV_DB_PATH ?? "./data/nearbase.db");

@@ -2,7 +2,7 @@
 // SIGNING_KEYS_FILE); the old ones keep verifying until they drop off (3 kept). Restart to use it.
 // `npm run keys:rotate -- --print`: print a fresh key set to store as the Workers secret:
 //   npm run keys:rotate -- --print | npx wrangler secret put JWT_PRIVATE_KEYS
-import { generateSigningJwk } from "../src/core/auth/keys";
+import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { rotateSigningKeys } from "../src/platform/node/signing-keys";
 
 if (process.argv.includes("--print")) {

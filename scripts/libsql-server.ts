@@ -4,7 +4,7 @@
 // `--db :memory:` serves a throwaway database. Migrations are `npm run db:migrate`'s job.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startLibsqlServer } from "../src/dev/libsql-server";
+import { startLibsqlServer } from "../tools/libsql-server/server";
 
 const { values } = parseArgs({
   options: {

@@ -4,8 +4,8 @@
 // expire on their own (ACCESS_TOKEN_TTL_SECONDS).
 import { parseArgs } from "node:util";
 import { eq } from "drizzle-orm";
-import { parseEmail } from "../src/core/auth/identifiers";
-import { revokeAllCredentials } from "../src/core/auth/revoke";
+import { parseEmail } from "../src/core/accounts/identifiers";
+import { revokeAllCredentials } from "../src/core/accounts/revoke";
 import { createDatabase } from "../src/core/db/client";
 import { users } from "../src/core/db/schema/auth";
 import { openDatabase } from "./db";

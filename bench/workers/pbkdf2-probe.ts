@@ -1,8 +1,9 @@
 // A probe worker for `npm run bench:auth`: runs Nearbase's own password and token code `n` times
 // per request, so the cost of one operation in workerd is (time(n) − time(0)) / n measured from
 // outside (workerd's clock does not advance during computation, so it cannot time itself).
-import { generateSigningJwk, KeySet } from "../../src/core/auth/keys";
-import { hashPassword, verifyPassword } from "../../src/core/auth/passwords";
+
+import { hashPassword, verifyPassword } from "../../src/core/accounts/passwords";
+import { generateSigningJwk, KeySet } from "../../src/core/accounts/signing-keys";
 
 const password = "correct horse battery staple";
 let ready: Promise<{ stored: string; keys: KeySet }> | undefined;

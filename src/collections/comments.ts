@@ -1,5 +1,5 @@
 import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { defineCollection, recordColumns } from "../core/collections/define";
+import { defineCollection, recordColumns } from "../core/records/define";
 import { posts } from "./posts";
 
 export const comments = sqliteTable(

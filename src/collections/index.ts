@@ -1,4 +1,4 @@
-import type { CollectionDefinition } from "../core/collections/define";
+import type { CollectionDefinition } from "../core/records/define";
 import { bookmarksCollection } from "./bookmarks";
 import { commentsCollection } from "./comments";
 import { postsCollection } from "./posts";

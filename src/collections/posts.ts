@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { z } from "zod";
-import { defineCollection, recordColumns } from "../core/collections/define";
+import { defineCollection, recordColumns } from "../core/records/define";
 
 export const posts = sqliteTable(
   "posts",

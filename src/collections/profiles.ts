@@ -1,5 +1,5 @@
 import { sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { defineCollection, recordColumns } from "../core/collections/define";
+import { defineCollection, recordColumns } from "../core/records/define";
 
 export const profiles = sqliteTable(
   "profiles",

@@ -2,9 +2,9 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashPassword, verifyPassword } from "../../src/core/auth/passwords";
-import { base64url } from "../../src/core/crypto";
-import { loadConfig } from "../../src/env";
+import { loadConfig } from "../../src/config";
+import { hashPassword, verifyPassword } from "../../src/core/accounts/passwords";
+import { base64url } from "../../src/core/kernel/crypto";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 
 let t: TestApp;

@@ -2,12 +2,12 @@ import { type Client, createClient } from "@libsql/client";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { shareForCollections } from "../../src/core/collections/caching";
-import { defineCollection, recordColumns } from "../../src/core/collections/define";
-import { buildModels } from "../../src/core/collections/model";
-import { parseListParams } from "../../src/core/collections/params";
-import { listRecords, type RecordContext } from "../../src/core/collections/records";
-import type { AppEnv, Principal } from "../../src/core/http/context";
+import { defineCollection, recordColumns } from "../../src/core/records/define";
+import { parseListParams } from "../../src/core/records/list-params";
+import { buildModels } from "../../src/core/records/model";
+import { listRecords, type RecordContext } from "../../src/core/records/read";
+import type { AppEnv, Principal } from "../../src/http/context";
+import { shareForCollections } from "../../src/http/middleware/edge";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 
 /**

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defineCollection, recordColumns } from "../../src/core/collections/define";
+import { defineCollection, recordColumns } from "../../src/core/records/define";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 
 /**

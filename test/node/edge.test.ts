@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLibsqlServer } from "../../src/dev/libsql-server";
+import { startLibsqlServer } from "../../tools/libsql-server/server";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 
 const posts = "/api/collections/posts/records";
@@ -225,7 +225,7 @@ describe("rate limits", () => {
       // Two apps over one database stand in for two processes or locations.
       const { createNodePlatform } = await import("../../src/platform/node/platform");
       const { createApp } = await import("../../src/app");
-      const { memorySink } = await import("../../src/core/observability/logger");
+      const { memorySink } = await import("../../src/core/kernel/log");
       const b = createApp({
         platform: createNodePlatform({ client: a.client, log: memorySink(), env: {} }),
         config: a.config,

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { ApiError } from "../../src/core/http/errors";
-import { memorySink } from "../../src/core/observability/logger";
-import { loadConfig } from "../../src/env";
+import { loadConfig } from "../../src/config";
+import { ApiError } from "../../src/core/kernel/errors";
+import { memorySink } from "../../src/core/kernel/log";
 import { createNodePlatform } from "../../src/platform/node/platform";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 

@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonLineSink } from "../../src/core/kernel/log";
 import { tracedFetch } from "../../src/core/observability/fetch";
-import { jsonLineSink } from "../../src/core/observability/logger";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 
 /** A loopback HTTP server that records what it receives (stands in for a collector or webhook target). */

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseEmail } from "../../src/core/auth/identifiers";
-import type { AppEnv } from "../../src/core/http/context";
-import { onError } from "../../src/core/http/error-handler";
+import { ConfigError, loadConfig } from "../../src/config";
+import { parseEmail } from "../../src/core/accounts/identifiers";
 import { deleteExpiredRateLimits } from "../../src/core/rate-limit/cleanup";
 import { parsePolicy } from "../../src/core/rate-limit/gcra";
 import { libsqlStore } from "../../src/core/rate-limit/stores";
-import { ConfigError, loadConfig } from "../../src/env";
+import type { AppEnv } from "../../src/http/context";
+import { onError } from "../../src/http/error-handler";
 import { forwardedClientIp } from "../../src/platform/node/client-ip";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 

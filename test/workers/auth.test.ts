@@ -9,7 +9,7 @@ import {
   UnsecuredJWT,
 } from "jose";
 import { describe, expect, it } from "vitest";
-import { hashPassword, verifyPassword } from "../../src/core/auth/passwords";
+import { hashPassword, verifyPassword } from "../../src/core/accounts/passwords";
 
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`https://nearbase.test${path}`, init));
@@ -146,7 +146,7 @@ describe("auth in workerd", () => {
   });
 
   it("runs housekeeping from the cron trigger's handler", async () => {
-    const { housekeeping } = await import("../../src/worker");
+    const { housekeeping } = await import("../../src/platform/workers/main");
     const sql = createClient({ url: env.DATABASE_URL });
     const key = `test:housekeeping:${crypto.randomUUID()}`;
     // A bucket that is whole again (TAT in the past) decides like no row: safe to delete.

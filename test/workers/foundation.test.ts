@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 
-// The real worker (src/worker.ts) in workerd, reaching libSQL over HTTP as it would reach Turso.
+// The real worker (src/platform/workers/main.ts) in workerd, reaching libSQL over HTTP as it would reach Turso.
 const call = (path: string, init?: RequestInit) =>
   exports.default.fetch(new Request(`http://nearbase.test${path}`, init));
 

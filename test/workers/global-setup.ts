@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import type { TestProject } from "vitest/node";
-import { generateSigningJwk } from "../../src/core/auth/keys";
-import { startLibsqlServer } from "../../src/dev/libsql-server";
+import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
 import { migrateDatabase } from "../../src/platform/node/migrate";
+import { startLibsqlServer } from "../../tools/libsql-server/server";
 
 declare module "vitest" {
   export interface ProvidedContext {

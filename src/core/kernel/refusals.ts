@@ -1,4 +1,4 @@
-import { ApiError } from "../http/errors";
+import { ApiError } from "./errors";
 import type { Principal } from "./principal";
 
 /** The challenge every 401 carries (RFC 6750). */

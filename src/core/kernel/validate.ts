@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ApiError, type FieldProblem } from "../http/errors";
+import { ApiError, type FieldProblem } from "./errors";
 
 /**
  * Validates input against a zod schema and returns its typed output. Every problem is reported

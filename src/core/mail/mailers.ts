@@ -1,6 +1,6 @@
+import type { LogSink } from "../kernel/log";
+import type { Mailer, MailMessage } from "../kernel/ports";
 import { tracedFetch } from "../observability/fetch";
-import type { LogSink } from "../observability/logger";
-import type { Mailer, MailMessage } from "../platform/types";
 
 export interface RecordingMailer extends Mailer {
   /** Messages sent so far, newest last (tests and developers read them). */

@@ -1,4 +1,4 @@
-import type { LogSink } from "./logger";
+import type { LogSink } from "../kernel/log";
 import type { Span, Telemetry } from "./telemetry";
 
 /** OTLP/HTTP JSON (opentelemetry-proto 1.x) span kinds and status codes. */

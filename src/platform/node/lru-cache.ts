@@ -1,4 +1,4 @@
-import type { CachedEntry, CachePort } from "../../core/platform/types";
+import type { CachedEntry, CachePort } from "../../core/kernel/ports";
 
 interface Entry {
   body: Uint8Array;

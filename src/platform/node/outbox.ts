@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { MailMessage } from "../../core/platform/types";
+import type { MailMessage } from "../../core/kernel/ports";
 
 /** Development delivery: each message becomes a text file a developer can open. */
 export function writeToOutbox(dir: string) {

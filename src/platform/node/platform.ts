@@ -1,10 +1,10 @@
 import type { Client } from "@libsql/client";
 import { createDatabase } from "../../core/db/client";
+import { describeError, type LogSink } from "../../core/kernel/log";
+import type { Clock, Mailer, Platform } from "../../core/kernel/ports";
+import { unimplementedPorts } from "../../core/kernel/unimplemented";
 import { recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
-import { describeError, type LogSink } from "../../core/observability/logger";
-import type { Clock, Mailer, Platform } from "../../core/platform/types";
-import { unimplementedPorts } from "../../core/platform/unimplemented";
 import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 

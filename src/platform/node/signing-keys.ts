@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { generateSigningJwk } from "../../core/auth/keys";
+import { generateSigningJwk } from "../../core/accounts/signing-keys";
 
 /**
  * The Node home's signing keys: JWT_PRIVATE_KEYS if set, else a file (default

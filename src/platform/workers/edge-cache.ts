@@ -1,4 +1,4 @@
-import type { CachedEntry, CachePort } from "../../core/platform/types";
+import type { CachedEntry, CachePort } from "../../core/kernel/ports";
 
 const storedAtHeader = "x-nearbase-stored-at";
 const originalCacheControl = "x-nearbase-cache-control";

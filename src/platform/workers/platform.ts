@@ -1,11 +1,11 @@
 import { createClient } from "@libsql/client/web";
+import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
+import { filterLevel, jsonLineSink } from "../../core/kernel/log";
+import type { Platform } from "../../core/kernel/ports";
+import { unimplementedPorts } from "../../core/kernel/unimplemented";
 import { httpMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
-import { filterLevel, jsonLineSink } from "../../core/observability/logger";
-import type { Platform } from "../../core/platform/types";
-import { unimplementedPorts } from "../../core/platform/unimplemented";
-import type { Config } from "../../env";
 import { edgeCache } from "./edge-cache";
 
 /**

@@ -1,0 +1,58 @@
+import type { Platform } from "../kernel/ports";
+import { KeySet } from "./signing-keys";
+
+/** What auth needs at run time; built once per process/isolate. */
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Base URL for links in mail (password reset, verification). */
+  publicUrl: string;
+  keys: KeySet;
+  /** Log-in throttles, precise across instances: per account from one address, and per account. */
+  loginPerAccount: string;
+  loginPerAccountTotal: string;
+  /** Per-address budget of rejected credentials (bad tokens, keys, passwords), or "off". */
+  credentialFailures: string;
+  forgotPerAccount: string;
+  /** PBKDF2 iterations for new hashes; stored hashes with another count are rewritten at log-in. */
+  passwordIterations: number;
+}
+
+/** Builds the auth configuration; the signing keys come from the JWT_PRIVATE_KEYS secret. */
+export async function loadAuthConfig(
+  platform: Platform,
+  config: {
+    jwtIssuer: string;
+    jwtAudience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlDays: number;
+    publicUrl: string;
+    loginLimitPerAccount: string;
+    loginLimitPerAccountTotal: string;
+    credentialFailureLimit: string;
+    forgotLimitPerAccount: string;
+    passwordIterations: number;
+  },
+): Promise<AuthConfig> {
+  const json = await platform.secrets.get("JWT_PRIVATE_KEYS");
+  if (json === undefined || json === "") {
+    throw new Error(
+      "JWT_PRIVATE_KEYS is not set: on Workers, `npx wrangler secret put JWT_PRIVATE_KEYS` with the output of `npm run keys:rotate -- --print`",
+    );
+  }
+  return {
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlDays * 86_400,
+    publicUrl: config.publicUrl,
+    keys: await KeySet.fromJson(json),
+    loginPerAccount: config.loginLimitPerAccount,
+    loginPerAccountTotal: config.loginLimitPerAccountTotal,
+    credentialFailures: config.credentialFailureLimit,
+    forgotPerAccount: config.forgotLimitPerAccount,
+    passwordIterations: config.passwordIterations,
+  };
+}

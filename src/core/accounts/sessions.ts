@@ -1,0 +1,130 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { refreshTokens, sessions, users } from "../db/schema/auth";
+import { randomId, randomToken, sha256 } from "../kernel/crypto";
+import type { LogSink } from "../kernel/log";
+import type { AuthConfig } from "./config";
+
+export interface TokenPair {
+  accessToken: string;
+  tokenType: "Bearer";
+  expiresIn: number;
+  refreshToken: string;
+  sessionId: string;
+}
+
+type User = typeof users.$inferSelect;
+
+export async function accessTokenFor(
+  config: AuthConfig,
+  user: Pick<User, "id" | "role">,
+  sessionId: string,
+) {
+  return config.keys.sign(
+    { role: user.role, sid: sessionId },
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      subject: user.id,
+      ttlSeconds: config.accessTokenTtlSeconds,
+    },
+  );
+}
+
+/** Starts a session (a refresh-token family) and returns its first token pair. */
+export async function startSession(
+  db: Database,
+  config: AuthConfig,
+  user: User,
+  userAgent: string,
+  now: Date,
+): Promise<TokenPair> {
+  const sessionId = randomId("ses");
+  const refreshToken = randomToken(32);
+  const expiresAt = now.getTime() + config.refreshTokenTtlSeconds * 1000;
+  await db.batch([
+    db.insert(sessions).values({
+      id: sessionId,
+      userId: user.id,
+      created: now.toISOString(),
+      lastUsed: now.toISOString(),
+      expiresAt,
+      userAgent: userAgent.slice(0, 200),
+    }),
+    db.insert(refreshTokens).values({ hash: await sha256(refreshToken), sessionId, expiresAt }),
+  ]);
+  return {
+    accessToken: await accessTokenFor(config, user, sessionId),
+    tokenType: "Bearer",
+    expiresIn: config.accessTokenTtlSeconds,
+    refreshToken,
+    sessionId,
+  };
+}
+
+export type RefreshOutcome =
+  | { ok: true; pair: TokenPair }
+  | { ok: false; reason: "unknown" | "expired" | "revoked" | "reused" };
+
+/**
+ * Rotates a refresh token: the presented one is spent (atomically, so two concurrent uses cannot
+ * both succeed) and a new one of the same family is issued. Presenting a spent token means it
+ * leaked: the whole family (session) is revoked and a security event is logged.
+ */
+export async function rotate(
+  db: Database,
+  config: AuthConfig,
+  token: string,
+  now: Date,
+  log: LogSink,
+): Promise<RefreshOutcome> {
+  const hash = await sha256(token);
+  const [found] = await db
+    .select({ token: refreshTokens, session: sessions, user: users })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(eq(refreshTokens.hash, hash));
+  if (found === undefined) return { ok: false, reason: "unknown" };
+  const { session, user } = found;
+  if (session.revokedAt !== null) return { ok: false, reason: "revoked" };
+  if (found.token.expiresAt <= now.getTime() || session.expiresAt <= now.getTime())
+    return { ok: false, reason: "expired" };
+
+  const spent = await db
+    .update(refreshTokens)
+    .set({ usedAt: now.getTime() })
+    .where(and(eq(refreshTokens.hash, hash), isNull(refreshTokens.usedAt)))
+    .returning({ hash: refreshTokens.hash });
+  if (spent.length === 0) {
+    await db
+      .update(sessions)
+      .set({ revokedAt: now.toISOString() })
+      .where(eq(sessions.id, session.id));
+    log.write({
+      level: "warn",
+      msg: "security: refresh token reuse; session revoked",
+      event: "refresh_token_reuse",
+      userId: user.id,
+      sessionId: session.id,
+    });
+    return { ok: false, reason: "reused" };
+  }
+  const next = randomToken(32);
+  await db.batch([
+    db
+      .insert(refreshTokens)
+      .values({ hash: await sha256(next), sessionId: session.id, expiresAt: session.expiresAt }),
+    db.update(sessions).set({ lastUsed: now.toISOString() }).where(eq(sessions.id, session.id)),
+  ]);
+  return {
+    ok: true,
+    pair: {
+      accessToken: await accessTokenFor(config, user, session.id),
+      tokenType: "Bearer",
+      expiresIn: config.accessTokenTtlSeconds,
+      refreshToken: next,
+      sessionId: session.id,
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import type { Client } from "@libsql/client";
+import type { AnalyticsSink } from "../../http/middleware/observe";
+import type { Database } from "../db/client";
+import type { LogSink } from "./log";
+
+/**
+ * The ports a home (Node or Workers) provides. The engine only talks to these, so nothing in
+ * `src/core` knows where it runs. Ports whose issue has not landed yet have a no-op
+ * implementation that announces itself once at start (see `unimplemented.ts`).
+ */
+export interface Platform {
+  readonly name: "node" | "workers";
+  /** The primary database (drizzle over libSQL). */
+  readonly db: Database;
+  /** The primary (raw libSQL client under `db`): every write, and reads that must be fresh. */
+  readonly sql: Client;
+  /** The nearest read replica; the primary itself when there is none. */
+  readonly replica: Client;
+  /**
+   * True when `replica` reads the primary's own data (the same client, or another connection to
+   * the same file): a committed write is visible to the next read, so caches may move forward.
+   */
+  readonly freshReads: boolean;
+  /** The caller's address, as this home can know it. */
+  clientIp(c: ClientIpContext): string;
+  readonly clock: Clock;
+  readonly log: LogSink;
+  readonly cache: CachePort;
+  readonly events: EventDispatcher;
+  readonly secrets: SecretStore;
+  readonly mailer: Mailer;
+  /** Request data points for Workers Analytics Engine, when a dataset is bound. */
+  readonly analytics?: AnalyticsSink;
+  /** Runs work after the response is sent (Workers `waitUntil`; a tracked promise in Node). */
+  readonly defer: (c: DeferContext, work: Promise<unknown>) => void;
+}
+
+/** What `clientIp` needs from a request; Hono's context satisfies it. */
+export interface ClientIpContext {
+  req: { header(name: string): string | undefined; raw: Request };
+  env: unknown;
+}
+
+/** What `defer` needs from a request; Hono's context satisfies it. */
+export interface DeferContext {
+  readonly executionCtx?: { waitUntil(p: Promise<unknown>): void };
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** A stored response and when it was stored (epoch ms), so callers can judge freshness. */
+export interface CachedEntry {
+  response: Response;
+  storedAt: number;
+}
+
+/**
+ * Shared response cache: the Workers Cache API (per data centre) or a byte-bounded in-memory
+ * LRU (Node). Keys are absolute URLs (the Cache API needs them; the LRU doesn't care). Entries
+ * live at most `ttlSeconds`; correctness never depends on deletion reaching every location,
+ * because callers fold data versions into the key.
+ */
+export interface CachePort {
+  readonly implemented: boolean;
+  match(key: string): Promise<CachedEntry | undefined>;
+  put(key: string, response: Response, ttlSeconds: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** Hands outbox events to their deliverer (Queues on Workers, in-process in Node). */
+export interface EventDispatcher {
+  readonly implemented: boolean;
+  dispatch(events: readonly { id: string; type: string }[]): Promise<void>;
+}
+
+/** Named secrets (Workers secrets, env + generated files in Node). */
+export interface SecretStore {
+  get(name: string): Promise<string | undefined>;
+}
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+/** Sends transactional mail. Issue: accounts and auth. */
+export interface Mailer {
+  readonly implemented: boolean;
+  send(message: MailMessage): Promise<void>;
+}

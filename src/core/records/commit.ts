@@ -1,0 +1,78 @@
+import type { Client, InStatement, ResultSet } from "@libsql/client";
+import type { SQL } from "drizzle-orm";
+import { bumpVersion } from "../edge/versions";
+import type { CollectionModel, Models } from "./model";
+import { statement } from "./sql";
+
+export const versionScope = (model: CollectionModel) => `c:${model.name}`;
+
+const guardPattern = /nearbase:guard:(\d+)/;
+const relationPattern = /nearbase:relation:(\d+):(\w+)/;
+
+/** A relation the write sets: `exists` returns a row only for a target the caller may view. */
+export interface RelationCheck {
+  field: string;
+  exists: SQL;
+}
+
+/**
+ * Runs write statements atomically on the primary in one libSQL batch (one transaction, one
+ * round trip). After each write a guard raises an error when the write touched no row — the
+ * rules refused it or the record is gone — so the whole batch rolls back; each write is also
+ * followed by its collection's version bump (cache invalidation), committed with it.
+ */
+export async function commit(primary: Client, now: number, writes: Write[]) {
+  const statements: InStatement[] = [];
+  const at: number[] = [];
+  const bumps = new Map<string, number>();
+  writes.forEach((w, i) => {
+    // Relations are checked first, after the batch's earlier writes (so a batch may create a
+    // record and point at it), in the same transaction as the write.
+    for (const check of w.relations ?? []) {
+      const probe = statement(check.exists);
+      statements.push({
+        sql: `SELECT CASE WHEN EXISTS (${probe.sql}) THEN 1 ELSE json_extract('{}', 'nearbase:relation:${i}:${check.field}') END`,
+        args: probe.args,
+      });
+    }
+    at.push(statements.length);
+    statements.push(w.statement, {
+      sql: `SELECT CASE WHEN changes() = 0 THEN json_extract('{}', 'nearbase:guard:${i}') END`,
+      args: [],
+    });
+    // A delete may cascade into collections that point at this one; their caches go stale too.
+    const scopes = [w.model, ...(w.cascades ?? [])].map(versionScope);
+    for (const scope of scopes) {
+      bumps.set(scope, statements.length);
+      statements.push(bumpVersion(scope, now));
+    }
+  });
+  let results: ResultSet[];
+  try {
+    results = await primary.batch(statements, "write");
+  } catch (err) {
+    const message = String((err as { message?: unknown }).message ?? "");
+    const relation = relationPattern.exec(message);
+    if (relation) return { ok: false as const, failed: Number(relation[1]), relation: relation[2] };
+    const guard = guardPattern.exec(message);
+    if (guard) return { ok: false as const, failed: Number(guard[1]), relation: undefined };
+    throw err;
+  }
+  const versions = new Map<string, number>();
+  for (const [scope, index] of bumps) {
+    versions.set(scope, Number(results[index]!.rows[0]?.version ?? 0));
+  }
+  return { ok: true as const, results: at.map((i) => results[i]!), versions };
+}
+
+export interface Write {
+  statement: InStatement;
+  model: CollectionModel;
+  /** Collections whose rows the database may change along with this write (ON DELETE). */
+  cascades?: CollectionModel[];
+  /** Relations the write sets, checked before it. */
+  relations?: RelationCheck[];
+}
+
+export const cascadesOf = (models: Models, model: CollectionModel) =>
+  model.dependents.map((name) => models.get(name)!);

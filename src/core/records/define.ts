@@ -1,0 +1,98 @@
+import { getTableName } from "drizzle-orm";
+import { integer, type SQLiteTable, text } from "drizzle-orm/sqlite-core";
+import type { ZodType } from "zod";
+import type { CachePolicy } from "../edge/cache-policy";
+
+/**
+ * Access rule for one operation: a filter-language expression the record must satisfy for the
+ * caller (`""` = everyone, `null` = admins only). Admins bypass rules.
+ */
+export type Rule = string | null;
+export type Operation = "list" | "view" | "create" | "update" | "delete";
+
+export interface CollectionOptions {
+  /** URL segment under /api/collections/; defaults to the table name. */
+  name?: string;
+  /** Record ids are `<idPrefix>_<random>`, e.g. `pst_…`. */
+  idPrefix: string;
+  /** Missing operations default to `null` (admins only): least privilege. */
+  rules?: Partial<Record<Operation, Rule>>;
+  /** A column set to the caller's user id on create and never writable afterwards. */
+  owner?: string;
+  /**
+   * Columns that never leave the server: not readable, filterable or sortable via the API. They
+   * stay writable (write-only, e.g. a contact address) unless also listed in `readonly`.
+   */
+  hidden?: string[];
+  /** Columns clients can read but not write (besides the server-managed ones). */
+  readonly?: string[];
+  /**
+   * Columns a client sets on create but can never change afterwards, e.g. the post a comment
+   * belongs to (so an update cannot move a record past what the create rule checked).
+   */
+  immutable?: string[];
+  /** Relation columns → the collection they point at (for `expand` and `a.b` filters). */
+  relations?: Record<string, string>;
+  /** Shared-cache policy for public reads; `false` disables shared caching. */
+  cache?: CachePolicy | false;
+  /** Stricter validators for columns than the table implies (e.g. a JSON array's elements). */
+  validate?: Record<string, ZodType>;
+  /**
+   * Declared by the privacy work (personal data, field encryption, retention) and NOT enforced
+   * yet: declaring any of them fails when the app is built, so nobody believes they hold.
+   */
+  personal?: never;
+  encrypted?: never;
+  retention?: never;
+}
+
+/** Options a collection may not declare until the engine enforces them. */
+const notImplemented = {
+  personal: "privacy export and erasure",
+  encrypted: "field encryption",
+  retention: "retention purges",
+} as const;
+
+/** A collection: a drizzle table plus Nearbase options. */
+export interface CollectionDefinition<T extends SQLiteTable = SQLiteTable> {
+  readonly name: string;
+  readonly table: T;
+  readonly options: CollectionOptions;
+}
+
+/** Server-managed columns every collection table starts with. */
+export function recordColumns() {
+  return {
+    id: text().primaryKey(),
+    created: text().notNull(),
+    updated: text().notNull(),
+    /** Revision, bumped on every update; the record's ETag. Never sent as a field. */
+    rev: integer().notNull().default(1),
+  };
+}
+
+export const serverManaged = ["id", "created", "updated", "rev"] as const;
+
+const collectionName = /^[a-z][a-z0-9_]{0,62}$/;
+const idPrefix = /^[a-z]{2,8}$/;
+
+/** Declares a collection; a bad name or option fails when the app is built, not on a request. */
+export function defineCollection<T extends SQLiteTable>(
+  table: T,
+  options: CollectionOptions,
+): CollectionDefinition<T> {
+  const name = options.name ?? getTableName(table);
+  if (!collectionName.test(name)) {
+    throw new Error(`Collection name ${JSON.stringify(name)} must match ${collectionName}.`);
+  }
+  if (!idPrefix.test(options.idPrefix)) {
+    throw new Error(`Collection ${name}: idPrefix must be 2–8 lowercase letters.`);
+  }
+  for (const [option, feature] of Object.entries(notImplemented)) {
+    if (option in options)
+      throw new Error(
+        `Collection ${name}: option "${option}" (${feature}) is not implemented yet; remove it — declaring it would promise protection Nearbase does not give.`,
+      );
+  }
+  return { name, table, options };
+}

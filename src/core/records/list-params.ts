@@ -1,0 +1,137 @@
+import { base64url, fromBase64url } from "../kernel/crypto";
+import { ApiError } from "../kernel/errors";
+import type { FilterError } from "../query/ast";
+import type { CollectionModel, FieldInfo } from "./model";
+
+export interface SortKey {
+  key: string;
+  desc: boolean;
+}
+
+export interface ListParams {
+  filter: string | undefined;
+  sort: SortKey[];
+  sortText: string;
+  fields: string[];
+  expand: string[];
+  limit: number;
+  cursor: unknown[] | undefined;
+  total: boolean;
+}
+
+export const maxLimit = 200;
+const defaultLimit = 30;
+
+const sortableTypes = new Set(["string", "number", "boolean", "date"]);
+
+/** Keyset pagination needs non-null keys whose stored values are text or numbers. */
+export function sortable(info: FieldInfo): boolean {
+  return info.notNull && !info.multi && sortableTypes.has(info.column.dataType);
+}
+
+function bad(param: string, message: string): ApiError {
+  return new ApiError("INVALID_QUERY", `${param}: ${message}`, {
+    errors: [{ path: `/${param}`, message }],
+  });
+}
+
+export function filterProblem(err: FilterError, param = "filter"): ApiError {
+  return new ApiError("INVALID_FILTER", `${param}: ${err.message}`, {
+    errors: [{ path: `/${param}`, message: err.message }],
+  });
+}
+
+/** Comma-separated names, each a readable field; duplicates dropped. */
+export function parseFieldList(
+  model: CollectionModel,
+  raw: string | undefined,
+  param: string,
+): string[] | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  if (raw.length > 1000) throw bad(param, "too long");
+  const names = [...new Set(raw.split(",").map((s) => s.trim()))];
+  for (const name of names) {
+    if (!model.readable.includes(name))
+      throw bad(param, `unknown field ${JSON.stringify(name.slice(0, 64))}`);
+  }
+  return names;
+}
+
+/** Opaque cursors carry the sort they were made for and the last row's sort values. */
+export function encodeCursor(sortText: string, values: unknown[]): string {
+  return base64url(new TextEncoder().encode(JSON.stringify({ s: sortText, v: values })));
+}
+
+export function parseListParams(
+  model: CollectionModel,
+  query: (name: string) => string | undefined,
+): ListParams {
+  const limitRaw = query("limit");
+  let limit = defaultLimit;
+  if (limitRaw !== undefined) {
+    if (!/^\d{1,4}$/.test(limitRaw) || Number(limitRaw) < 1 || Number(limitRaw) > maxLimit) {
+      throw bad("limit", `must be a whole number from 1 to ${maxLimit}`);
+    }
+    limit = Number(limitRaw);
+  }
+
+  const sortRaw = query("sort") ?? "-created";
+  if (sortRaw.length > 200) throw bad("sort", "too long");
+  const sort: SortKey[] = [];
+  for (const part of sortRaw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const desc = part.startsWith("-");
+    const key = part.replace(/^[-+]/, "");
+    const info = model.fields.get(key);
+    if (info === undefined || model.hidden.has(key))
+      throw bad("sort", `unknown field ${JSON.stringify(key.slice(0, 64))}`);
+    if (!sortable(info))
+      throw bad("sort", `${key} cannot be sorted on (it may be empty, or is a list or binary)`);
+    if (sort.some((s) => s.key === key)) throw bad("sort", `${key} appears twice`);
+    sort.push({ key, desc });
+  }
+  if (sort.length > 4) throw bad("sort", "at most 4 keys");
+  if (!sort.some((s) => s.key === "id")) sort.push({ key: "id", desc: sort.at(-1)?.desc ?? false });
+  const sortText = sort.map((s) => `${s.desc ? "-" : ""}${s.key}`).join(",");
+
+  const expand = parseFieldList(model, query("expand"), "expand") ?? [];
+  for (const key of expand) {
+    if (!model.relations.has(key)) throw bad("expand", `${key} is not a relation`);
+  }
+
+  let cursor: unknown[] | undefined;
+  const cursorRaw = query("cursor");
+  if (cursorRaw !== undefined && cursorRaw !== "") {
+    let decoded: { s?: unknown; v?: unknown };
+    try {
+      if (cursorRaw.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursorRaw)) throw new Error("shape");
+      decoded = JSON.parse(new TextDecoder().decode(fromBase64url(cursorRaw)));
+    } catch {
+      throw bad("cursor", "is not a cursor this API issued");
+    }
+    if (decoded.s !== sortText || !Array.isArray(decoded.v) || decoded.v.length !== sort.length) {
+      throw bad("cursor", "was made for a different sort; start again without a cursor");
+    }
+    if (!decoded.v.every((v) => typeof v === "string" || typeof v === "number"))
+      throw bad("cursor", "is not a cursor this API issued");
+    cursor = decoded.v;
+  }
+
+  const totalRaw = query("total");
+  if (totalRaw !== undefined && totalRaw !== "true" && totalRaw !== "false")
+    throw bad("total", "must be true or false");
+
+  const filter = query("filter");
+  return {
+    filter: filter === undefined || filter.trim() === "" ? undefined : filter,
+    sort,
+    sortText,
+    fields: parseFieldList(model, query("fields"), "fields") ?? model.readable,
+    expand,
+    limit,
+    cursor,
+    total: totalRaw === "true",
+  };
+}

@@ -1,0 +1,345 @@
+import type { Client } from "@libsql/client";
+import { z } from "zod";
+import { ApiError } from "../kernel/errors";
+import type { Principal } from "../kernel/principal";
+import { refusal } from "../kernel/refusals";
+import { validate } from "../kernel/validate";
+import { cascadesOf, commit, type Write } from "./commit";
+import { isRecordId, recordIdPattern } from "./ids";
+import { type ListParams, parseFieldList, parseListParams } from "./list-params";
+import type { CollectionModel, Models } from "./model";
+import {
+  firstRecord,
+  listRecords,
+  notFound,
+  type Record_,
+  type RecordContext,
+  viewRecord,
+} from "./read";
+import {
+  createStatement,
+  deleteStatement,
+  explainNoop,
+  missingRelation,
+  relationChecks,
+  updateStatement,
+} from "./write";
+
+export const maxBatch = 50;
+
+/** Where reads go: `fresh` reads the primary (read-your-writes), else the nearest copy. */
+export interface ReadOptions {
+  fresh?: boolean;
+}
+
+/** A committed write: what it returns and the data versions it produced (cache invalidation). */
+export interface Written<T> {
+  value: T;
+  versions: Map<string, number>;
+}
+
+/** A written record as clients see it, and its new revision (the ETag). */
+export interface Saved {
+  record: Record_;
+  rev: number;
+}
+
+export interface BatchResult {
+  status: 200 | 201 | 204;
+  body?: Record_;
+}
+
+export interface RecordServiceDeps {
+  models: Models;
+  /** Every write, and reads that must be fresh. */
+  primary: Client;
+  /** The nearest copy for other reads. */
+  replica: Client;
+  now(): Date;
+}
+
+/**
+ * The collections engine as a service: list, view, create, update, delete and atomic batches,
+ * each under the collection's rules for the given principal. No HTTP here — the REST routes,
+ * and later GraphQL, realtime and privacy jobs, call these same functions. Errors are ApiErrors
+ * with stable codes.
+ */
+export function createRecordService(deps: RecordServiceDeps) {
+  const { models } = deps;
+
+  function context(principal: Principal, read?: ReadOptions): RecordContext {
+    return {
+      models,
+      principal,
+      now: deps.now(),
+      read: read?.fresh ? deps.primary : deps.replica,
+      write: deps.primary,
+    };
+  }
+
+  function modelOf(name: string): CollectionModel {
+    const model = models.get(name);
+    if (model === undefined)
+      throw new ApiError(
+        "UNKNOWN_COLLECTION",
+        `There is no collection ${JSON.stringify(name.slice(0, 64))}.`,
+      );
+    return model;
+  }
+
+  function checkId(model: CollectionModel, id: string) {
+    if (!isRecordId(id)) throw notFound(model, id);
+  }
+
+  async function run(ctx: RecordContext, writes: Write[], label: string) {
+    return commit(ctx.write, ctx.now.getTime(), writes).catch((err) => mapWriteError(err, label));
+  }
+
+  return {
+    models,
+    /** The collection `name` (404 when unknown), checking `id` looks like a record id (else 404). */
+    target(name: string, id?: string): CollectionModel {
+      const model = modelOf(name);
+      if (id !== undefined) checkId(model, id);
+      return model;
+    },
+
+    /** A page of records the principal may list; `query` reads the list parameters by name. */
+    list(
+      principal: Principal,
+      name: string,
+      query: ListParams | ((param: string) => string | undefined),
+      read?: ReadOptions,
+    ) {
+      const model = modelOf(name);
+      const params = typeof query === "function" ? parseListParams(model, query) : query;
+      return listRecords(context(principal, read), model, params);
+    },
+
+    /** One record, with `fields` and `expand` as comma-separated lists (as in the REST API). */
+    async view(
+      principal: Principal,
+      name: string,
+      id: string,
+      shape: { fields?: string | undefined; expand?: string | undefined } = {},
+      read?: ReadOptions,
+    ) {
+      const model = modelOf(name);
+      checkId(model, id);
+      const fields = parseFieldList(model, shape.fields, "fields");
+      const expand = parseExpand(model, shape.expand);
+      const found = await viewRecord(
+        context(principal, read),
+        model,
+        id,
+        fields ?? model.readable,
+        expand,
+      );
+      return { ...found, partial: fields !== undefined, expanded: expand.length > 0 };
+    },
+
+    async create(principal: Principal, name: string, body: unknown): Promise<Written<Saved>> {
+      const model = modelOf(name);
+      const data = validate(model.createSchema, body);
+      const ctx = context(principal);
+      const create = createStatement(ctx, model, data);
+      const done = await run(
+        ctx,
+        [{ statement: create.statement, model, relations: relationChecks(ctx, model, data) }],
+        model.name,
+      );
+      if (!done.ok) {
+        if (done.relation !== undefined) throw missingRelation(done.relation);
+        throw refusal(principal, `You may not create this ${model.name} record.`);
+      }
+      const record = firstRecord(done.results[0]!, create.returning)!;
+      return { value: saved(model, record), versions: done.versions };
+    },
+
+    async update(
+      principal: Principal,
+      name: string,
+      id: string,
+      body: unknown,
+      options: { ifMatch?: string | undefined } = {},
+    ): Promise<Written<Saved>> {
+      const model = modelOf(name);
+      checkId(model, id);
+      const data = validate(model.updateSchema, body);
+      const ctx = context(principal);
+      const update = updateStatement(ctx, model, id, data, options.ifMatch);
+      const done = await run(
+        ctx,
+        [{ statement: update.statement, model, relations: relationChecks(ctx, model, data) }],
+        model.name,
+      );
+      if (!done.ok) {
+        if (done.relation !== undefined) throw missingRelation(done.relation);
+        throw await explainNoop(ctx, model, id, update.expectedRev);
+      }
+      const record = firstRecord(done.results[0]!, update.returning)!;
+      return { value: saved(model, record), versions: done.versions };
+    },
+
+    async remove(
+      principal: Principal,
+      name: string,
+      id: string,
+      options: { ifMatch?: string | undefined } = {},
+    ): Promise<Written<undefined>> {
+      const model = modelOf(name);
+      checkId(model, id);
+      const ctx = context(principal);
+      const del = deleteStatement(ctx, model, id, options.ifMatch);
+      const done = await run(
+        ctx,
+        [{ statement: del.statement, model, cascades: cascadesOf(models, model) }],
+        model.name,
+      );
+      if (!done.ok) throw await explainNoop(ctx, model, id, del.expectedRev);
+      return { value: undefined, versions: done.versions };
+    },
+
+    /** Up to `maxBatch` writes in one transaction: all are applied, or none. */
+    async batch(principal: Principal, body: unknown): Promise<Written<BatchResult[]>> {
+      const { operations } = validate(batchSchema, body);
+      const ctx = context(principal);
+      const planned = operations.map((op, i) => plan(ctx, op, `/operations/${i}/body`));
+      const done = await run(
+        ctx,
+        planned.map((p) => p.write),
+        "batch",
+      );
+      if (!done.ok) {
+        const failed = done.failed;
+        const p = planned[failed]!;
+        if (done.relation !== undefined)
+          throw missingRelation(done.relation, `/operations/${failed}/body`);
+        const reason =
+          p.id === undefined
+            ? refusal(principal, "The create rule refused it.")
+            : await explainNoop(ctx, p.write.model, p.id, p.expectedRev);
+        throw new ApiError(
+          reason.code,
+          `Operation ${failed} failed, so none were applied: ${reason.message}`,
+          { errors: [{ path: `/operations/${failed}`, message: reason.message }] },
+        );
+      }
+      const results = planned.map((p, i): BatchResult => {
+        if (p.returning === undefined) return { status: 204 };
+        const record = firstRecord(done.results[i]!, p.returning);
+        return {
+          status: p.id === undefined ? 201 : 200,
+          body: record && publicView(p.write.model, record),
+        };
+      });
+      return { value: results, versions: done.versions };
+    },
+  };
+
+  function plan(ctx: RecordContext, op: BatchOperation, bodyPath: string) {
+    const model = modelOf(op.collection);
+    if (op.method === "POST") {
+      const data = validate(model.createSchema, op.body, bodyPath);
+      const created = createStatement(ctx, model, data);
+      return {
+        id: undefined,
+        expectedRev: undefined,
+        returning: created.returning,
+        write: {
+          statement: created.statement,
+          model,
+          relations: relationChecks(ctx, model, data),
+        } satisfies Write,
+      };
+    }
+    if (op.method === "PATCH") {
+      const data = validate(model.updateSchema, op.body, bodyPath);
+      const updated = updateStatement(ctx, model, op.id, data, undefined);
+      return {
+        id: op.id,
+        expectedRev: undefined,
+        returning: updated.returning,
+        write: {
+          statement: updated.statement,
+          model,
+          relations: relationChecks(ctx, model, data),
+        } satisfies Write,
+      };
+    }
+    const removed = deleteStatement(ctx, model, op.id, undefined);
+    return {
+      id: op.id,
+      expectedRev: undefined,
+      returning: undefined,
+      write: {
+        statement: removed.statement,
+        model,
+        cascades: cascadesOf(models, model),
+      } satisfies Write,
+    };
+  }
+}
+
+export type RecordService = ReturnType<typeof createRecordService>;
+
+const recordId = z.string().regex(recordIdPattern, "a record id");
+const batchOperation = z.discriminatedUnion("method", [
+  z.strictObject({ method: z.literal("POST"), collection: z.string(), body: z.unknown() }),
+  z.strictObject({
+    method: z.literal("PATCH"),
+    collection: z.string(),
+    id: recordId,
+    body: z.unknown(),
+  }),
+  z.strictObject({ method: z.literal("DELETE"), collection: z.string(), id: recordId }),
+]);
+type BatchOperation = z.output<typeof batchOperation>;
+const batchSchema = z.strictObject({
+  operations: z.array(batchOperation).min(1).max(maxBatch),
+});
+
+/** The expand list of a view: readable relation fields only. */
+function parseExpand(model: CollectionModel, raw: string | undefined): string[] {
+  const keys = parseFieldList(model, raw, "expand") ?? [];
+  for (const key of keys) {
+    if (!model.relations.has(key))
+      throw new ApiError("INVALID_QUERY", `expand: ${key} is not a relation`, {
+        errors: [{ path: "/expand", message: `${key} is not a relation` }],
+      });
+  }
+  return keys;
+}
+
+function saved(model: CollectionModel, record: Record_): Saved {
+  return { record: publicView(model, record), rev: Number(record.rev) };
+}
+
+/** Only the fields a client may read. */
+function publicView(model: CollectionModel, record: Record_): Record_ {
+  return Object.fromEntries(model.readable.map((k) => [k, record[k]]));
+}
+
+/** Maps constraint errors from libSQL to problems; anything else is rethrown (a real 500). */
+function mapWriteError(err: unknown, label: string): never {
+  const code = (err as { code?: unknown }).code;
+  const message = String((err as { message?: unknown }).message ?? "");
+  if (typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT")) {
+    if (/UNIQUE|PRIMARYKEY/.test(code) || /UNIQUE constraint/.test(message)) {
+      const field = /UNIQUE constraint failed: \w+\.(\w+)/.exec(message)?.[1];
+      throw new ApiError("CONFLICT", `A ${label} record with that value already exists.`, {
+        errors: field
+          ? [
+              {
+                path: `/${field.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase())}`,
+                message: "already taken",
+              },
+            ]
+          : undefined,
+      });
+    }
+    if (/FOREIGNKEY/.test(code) || /FOREIGN KEY/.test(message)) throw missingRelation(undefined);
+    throw new ApiError("VALIDATION_FAILED", "The record breaks a constraint of the collection.");
+  }
+  throw err;
+}

@@ -1,0 +1,30 @@
+import type { TimingVariables } from "hono/timing";
+import type { Platform } from "../core/kernel/ports";
+import type { Principal } from "../core/kernel/principal";
+import type { Telemetry } from "../core/observability/telemetry";
+import type { ReadOptions, RecordService } from "../core/records/service";
+
+export { isAdmin, type Principal } from "../core/kernel/principal";
+
+/** What handlers call: the engine, never tables. */
+export interface Services {
+  records: RecordService;
+}
+
+/** The one Hono environment type every route and middleware in Nearbase uses. */
+export interface AppEnv {
+  Variables: TimingVariables & {
+    requestId: string;
+    platform: Platform;
+    principal: Principal;
+    telemetry: Telemetry;
+    /** The engine's services, built once per process/isolate. */
+    services: Services;
+    /** Where this request's reads go (the edge layer sets `fresh` when read-your-writes needs the primary). */
+    readOptions: ReadOptions;
+    /** Data versions a write on this request produced (the edge layer issues consistency tokens). */
+    wrote: Map<string, number> | undefined;
+    /** Dispatches a request through this same app (background cache refresh). */
+    selfFetch: ((request: Request) => Promise<Response>) | undefined;
+  };
+}

@@ -1,0 +1,118 @@
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import { setMetric } from "hono/timing";
+import type { LogSink } from "../../core/kernel/log";
+import { createMetrics } from "../../core/observability/metrics";
+import { OtlpExporter, spansOf } from "../../core/observability/otlp";
+import { RequestStats } from "../../core/observability/stats";
+import { Telemetry, withTelemetry } from "../../core/observability/telemetry";
+import { traceFromHeaders } from "../../core/observability/trace";
+import type { AppEnv } from "../context";
+
+/** Cloudflare Analytics Engine's dataset binding, when bound (Workers only). */
+export interface AnalyticsSink {
+  writeDataPoint(point: { blobs?: string[]; doubles?: number[]; indexes?: string[] }): void;
+}
+
+export interface ObservabilityOptions {
+  log: LogSink;
+  home: "node" | "workers";
+  /** Share of successful requests (status < 400) that get a log line; errors always do. */
+  logSampleRate: number;
+  otlp: { endpoint: string; headers: Record<string, string>; serviceName: string } | undefined;
+  analytics: AnalyticsSink | undefined;
+  random?: () => number;
+}
+
+/**
+ * Everything a request tells about itself, built once per process/isolate: the request
+ * middleware (trace context, log line, metrics, Server-Timing, span export) and the stores the
+ * /metrics and /api/admin/stats routes read.
+ */
+export function createObservability(options: ObservabilityOptions) {
+  const metrics = createMetrics();
+  const stats = new RequestStats();
+  const random = options.random ?? Math.random;
+  const exporter =
+    options.otlp === undefined
+      ? undefined
+      : new OtlpExporter({ ...options.otlp, home: options.home, log: options.log });
+
+  const middleware: MiddlewareHandler<AppEnv> = async function observe(c, next) {
+    const trace = traceFromHeaders(c.req.header("traceparent"), c.req.header("tracestate"));
+    const telemetry = new Telemetry(trace);
+    c.set("telemetry", telemetry);
+    const started = performance.now();
+    await withTelemetry(telemetry, next);
+    const durationMs = performance.now() - started;
+
+    const matched = routePath(c, -1);
+    const route = matched === "*" || matched === "/*" ? "(unmatched)" : matched;
+    const status = c.res.status;
+    const method = c.req.method;
+    const principal = c.var.principal;
+    c.header("x-trace-id", trace.traceId);
+    if (telemetry.dbQueries > 0)
+      setMetric(c, "db", telemetry.dbTimeMs, `${telemetry.dbQueries} queries`);
+
+    metrics.requests.inc({ route, method, status: String(status) });
+    metrics.requestDuration.observe(durationMs / 1000, { route, method });
+    for (const span of telemetry.spans) {
+      if (span.name.startsWith("db."))
+        metrics.dbDuration.observe((span.endMs - span.startMs) / 1000, {
+          operation: span.name.slice(3),
+        });
+    }
+    if (telemetry.cache !== undefined) metrics.cache.inc({ result: telemetry.cache });
+    if (status === 429) metrics.rateLimited.inc({ route });
+    stats.record(`${method} ${route}`, status, durationMs);
+    options.analytics?.writeDataPoint({
+      blobs: [route, method, String(status), telemetry.cache ?? ""],
+      doubles: [durationMs, telemetry.dbTimeMs, telemetry.dbQueries],
+      indexes: [route.slice(0, 96)],
+    });
+
+    if (status >= 400 || random() < options.logSampleRate) {
+      options.log.write({
+        level: status >= 500 ? "error" : "info",
+        msg: "request",
+        requestId: c.var.requestId,
+        traceId: trace.traceId,
+        spanId: trace.spanId,
+        method,
+        route,
+        status,
+        durationMs: round(durationMs),
+        dbMs: round(telemetry.dbTimeMs),
+        dbQueries: telemetry.dbQueries,
+        cache: telemetry.cache,
+        principal: principal?.kind === "anonymous" ? undefined : principal?.id,
+      });
+    }
+
+    if (exporter !== undefined && trace.sampled) {
+      const attributes = {
+        "http.request.method": method,
+        "http.route": route,
+        "http.response.status_code": status,
+        "nearbase.request_id": c.var.requestId,
+      };
+      exporter.enqueue(
+        spansOf(
+          telemetry,
+          `${method} ${route}`,
+          telemetry.startMs + durationMs,
+          attributes,
+          status >= 500,
+        ),
+      );
+      c.var.platform.defer(c, exporter.flushSoon());
+    }
+  };
+
+  return { metrics, stats, exporter, middleware };
+}
+
+export type Observability = ReturnType<typeof createObservability>;
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -1,0 +1,193 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { setMetric } from "hono/timing";
+import {
+  type CachePolicy,
+  etagOf,
+  matchesIfNoneMatch,
+  privateCacheControl,
+  publicCacheControl,
+} from "../../core/edge/cache-policy";
+import {
+  consistencyCookie,
+  consistencyHeader,
+  decodeToken,
+  satisfies,
+} from "../../core/edge/consistency";
+import type { VersionMemo } from "../../core/edge/versions";
+import { type AppEnv, isAdmin } from "../context";
+
+/** What a route says about a GET: may one response serve everyone, and what data it reads. */
+export interface ShareDecision {
+  /** The answer does not depend on the caller (its rule does not read @request.auth). */
+  shareable: boolean;
+  /** Version scopes the answer is built from (e.g. "c:posts"). */
+  scopes: string[];
+  policy: CachePolicy;
+  /** Who may share an entry: everyone but admins, or only anonymous callers. */
+  variant: "all" | "anonymous";
+}
+
+export type Share = (c: Context<AppEnv>) => ShareDecision | undefined;
+
+export const revalidateHeader = "x-nearbase-revalidate";
+
+/**
+ * Edge caching for GETs. Shareable answers are kept in the platform's shared cache under a key
+ * that includes the data versions they were built from, so a write anywhere makes every
+ * location miss as soon as it learns the new version (memo ≤ `memo.memoMs`). Stale entries
+ * within stale-while-revalidate are served and refreshed in the background. A caller with a
+ * read-your-writes token newer than what we can prove goes past the cache (BYPASS) and is
+ * marked to read from the primary. Every GET gets an ETag and 304 handling.
+ */
+export function sharedCache(
+  share: Share,
+  memo: VersionMemo,
+  revalidateSecret: string,
+  consistencyWindowMs: number,
+): MiddlewareHandler<AppEnv> {
+  return async function sharedCacheMiddleware(c, next) {
+    if (c.req.method !== "GET") return next();
+    const decision = share(c);
+    if (decision === undefined) return next();
+    const { platform, telemetry } = c.var;
+    const now = platform.clock.now().getTime();
+    const token = decodeToken(
+      c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
+      now,
+      consistencyWindowMs,
+    );
+
+    // Versions matter only for a shareable answer's cache key or to check a consistency token;
+    // a private answer with no token skips the lookups.
+    const mayShare = decision.shareable && !isAdmin(c.var.principal);
+    // Only an anonymous caller's answer may be stored by caches we do not run: whatever an
+    // admin, a user or an API key receives is private, even when our own cache shares it.
+    const publicAnswer = mayShare && c.var.principal.kind === "anonymous";
+    const versions: number[] = [];
+    let behind = false;
+    for (const scope of mayShare || token !== undefined ? decision.scopes : []) {
+      // Versions come from the copy this request reads (the replica), so an entry keyed by
+      // them holds data at least that new.
+      let version = await memo.get(platform.replica, scope);
+      if (!satisfies(token, scope, version)) {
+        version = await memo.get(platform.replica, scope, { fresh: true });
+      }
+      if (!satisfies(token, scope, version)) behind = true;
+      versions.push(version);
+    }
+    if (behind) c.set("readOptions", { fresh: true });
+
+    const cacheable = mayShare && !behind;
+    const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
+    const url = new URL(c.req.url);
+
+    const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
+    if (cacheable && !refreshing) {
+      const lookupStarted = performance.now();
+      const entry = await telemetry.span(
+        "cache.match",
+        "internal",
+        { "cache.home": platform.name },
+        () => platform.cache.match(key),
+      );
+      setMetric(
+        c,
+        "cache",
+        performance.now() - lookupStarted,
+        entry === undefined ? "miss" : "hit",
+      );
+      if (entry !== undefined) {
+        const age = (now - entry.storedAt) / 1000;
+        const fresh = age <= decision.policy.sMaxAge;
+        telemetry.cache = fresh ? "HIT" : "STALE";
+        if (!fresh) {
+          // Refresh through the app itself, so the handler, rules and serialisation are the same.
+          const headers = new Headers({ [revalidateHeader]: revalidateSecret });
+          platform.defer(c, Promise.resolve(c.var.selfFetch?.(new Request(url, { headers }))));
+        }
+        const bytes = await entry.response.arrayBuffer();
+        return answer(
+          c,
+          bytes,
+          entry.response.headers,
+          publicAnswer ? decision : undefined,
+          Math.floor(age),
+        );
+      }
+    }
+
+    await next();
+    const res = c.res;
+    if (res.status !== 200) return;
+    telemetry.cache = cacheable ? "MISS" : "BYPASS";
+    const body = await res.arrayBuffer();
+    const etag = res.headers.get("etag") ?? etagOf(body);
+    const headers = new Headers(res.headers);
+    headers.set("etag", etag);
+    if (cacheable) {
+      const ttl = decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
+      platform.defer(
+        c,
+        platform.cache.put(key, new Response(body, { status: 200, headers: stored(headers) }), ttl),
+      );
+    }
+    c.res = undefined;
+    c.res = answer(c, body, headers, publicAnswer && !behind ? decision : undefined, 0);
+  };
+}
+
+/**
+ * The headers kept with a shared entry: none that belong to the request that filled it (CORS
+ * answers for its Origin, Vary, cookies, timing), so a later caller gets only its own.
+ */
+function stored(headers: Headers): Headers {
+  const kept = new Headers();
+  for (const [name, value] of headers) {
+    if (name === "content-type" || name === "etag" || name === "content-language")
+      kept.set(name, value);
+  }
+  return kept;
+}
+
+/**
+ * The response for the caller. The body is passed as bytes, not a stream, so the Node adapter
+ * can write it in one go (a streamed body takes its slow path).
+ */
+function answer(
+  c: Context<AppEnv>,
+  body: ArrayBuffer,
+  storedHeaders: Headers,
+  decision: ShareDecision | undefined,
+  age: number,
+): Response {
+  const headers = new Headers(storedHeaders);
+  headers.set(
+    "cache-control",
+    decision ? publicCacheControl(decision.policy) : privateCacheControl,
+  );
+  headers.set("x-cache", c.var.telemetry.cache ?? "BYPASS");
+  headers.append("vary", decision ? "Accept-Encoding" : "Authorization, Cookie");
+  if (age > 0) headers.set("age", String(age));
+  const etag = headers.get("etag");
+  if (etag !== null && matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(body, { status: 200, headers });
+}
+
+/** The URL with sorted query parameters, plus the versions the answer was built from. */
+export function cacheKey(
+  url: URL,
+  variant: string,
+  scopes: readonly string[],
+  versions: readonly number[],
+): string {
+  const params = [...url.searchParams].sort(([a, av], [b, bv]) =>
+    a === b ? av.localeCompare(bv) : a.localeCompare(b),
+  );
+  const query = new URLSearchParams(params).toString();
+  const stamp = [variant, ...scopes.map((s, i) => `${s}@${versions[i]}`)].join(";");
+  // The stamp goes in the path: the Cache API ignores fragments.
+  return `${url.origin}/__nearbase/cache/${encodeURIComponent(stamp)}${url.pathname}?${query}`;
+}

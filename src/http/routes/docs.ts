@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import type { Models } from "../../core/records/model";
+import { openApiDocument } from "../../core/records/openapi";
+import type { AppEnv } from "../context";
+
+/**
+ * Scalar's API reference, pinned: an exact version and the SHA-384 of that file as published on
+ * npm (`npm pack @scalar/api-reference@1.72.1`, dist/browser/standalone.js), so a changed or
+ * compromised CDN copy is refused by the browser (Subresource Integrity). To upgrade: pack the new
+ * version, `openssl dgst -sha384 -binary package/dist/browser/standalone.js | openssl base64 -A`.
+ */
+export const scalarScript = {
+  src: "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js",
+  integrity: "sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK",
+} as const;
+
+/**
+ * `/openapi.json` (built once) and `/docs`: Scalar's API reference rendering our document. The
+ * page loads Scalar from jsDelivr in the reader's browser; the API itself never fetches it.
+ */
+export function docsRoutes(models: Models) {
+  const document = JSON.stringify(
+    openApiDocument(models, { title: "Nearbase API", version: "0.1.0" }),
+  );
+  const page = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Nearbase API</title></head>
+<body>
+<noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+<script id="api-reference" data-url="/openapi.json"></script>
+<script src="${scalarScript.src}" integrity="${scalarScript.integrity}" crossorigin="anonymous"></script>
+</body>
+</html>`;
+  return new Hono<AppEnv>()
+    .get("/openapi.json", (c) => {
+      c.header("cache-control", "public, max-age=60");
+      return c.body(document, 200, { "content-type": "application/json; charset=utf-8" });
+    })
+    .get("/docs", (c) => {
+      c.header(
+        "content-security-policy",
+        "default-src 'none'; script-src https://cdn.jsdelivr.net 'unsafe-inline'; style-src https://cdn.jsdelivr.net 'unsafe-inline'; font-src https://cdn.jsdelivr.net https://fonts.scalar.com; connect-src 'self'; img-src 'self' data:",
+      );
+      return c.html(page);
+    });
+}

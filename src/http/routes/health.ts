@@ -1,0 +1,25 @@
+import { Hono } from "hono";
+import { endTime, startTime } from "hono/timing";
+import { checkReadiness } from "../../core/db/readiness";
+import { ApiError } from "../../core/kernel/errors";
+import type { AppEnv } from "../context";
+
+/**
+ * `/health` answers while the process can serve at all (liveness: no I/O). `/ready` answers 200
+ * only when the database is reachable and migrated, so a load balancer can hold traffic back.
+ */
+export const healthRoutes = new Hono<AppEnv>()
+  .get("/health", (c) => {
+    c.header("cache-control", "no-store");
+    return c.json({ status: "ok", home: c.var.platform.name });
+  })
+  .get("/ready", async (c) => {
+    c.header("cache-control", "no-store");
+    startTime(c, "db");
+    const readiness = await checkReadiness(c.var.platform.sql);
+    endTime(c, "db");
+    if (!readiness.ready) {
+      throw new ApiError("UNAVAILABLE", readiness.detail, { headers: { "retry-after": "5" } });
+    }
+    return c.json({ status: "ready", home: c.var.platform.name, migration: readiness.migration });
+  });

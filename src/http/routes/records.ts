@@ -1,0 +1,95 @@
+import { Hono } from "hono";
+import { recordEtag } from "../../core/records/ids";
+import { readJsonObject } from "../body";
+import type { AppEnv } from "../context";
+
+/**
+ * The REST API over every collection: list/view/create/update/delete under
+ * /api/collections/:name/records, and atomic multi-record writes at /api/batch. Each handler
+ * parses the request, calls the record service and shapes the answer; the edge layer (cache,
+ * read-your-writes) reads `c.var.readOptions` and `c.var.wrote` around it.
+ */
+export function collectionRoutes() {
+  const app = new Hono<AppEnv>();
+
+  app.get("/api/collections/:name/records", async (c) => {
+    const { records } = c.var.services;
+    const page = await records.list(
+      c.var.principal,
+      c.req.param("name"),
+      (n) => c.req.query(n),
+      c.var.readOptions,
+    );
+    return c.json(page);
+  });
+
+  app.get("/api/collections/:name/records/:id", async (c) => {
+    const { records } = c.var.services;
+    const id = c.req.param("id");
+    const { record, rev, partial, expanded } = await records.view(
+      c.var.principal,
+      c.req.param("name"),
+      id,
+      { fields: c.req.query("fields"), expand: c.req.query("expand") },
+      c.var.readOptions,
+    );
+    // An expansion reads other records, whose changes the revision does not count: then the
+    // edge layer tags the body itself.
+    if (!expanded) c.header("etag", partial ? `W/${recordEtag(id, rev)}` : recordEtag(id, rev));
+    return c.json(record);
+  });
+
+  app.post("/api/collections/:name/records", async (c) => {
+    const name = c.req.param("name");
+    c.var.services.records.target(name);
+    const { value, versions } = await c.var.services.records.create(
+      c.var.principal,
+      name,
+      await readJsonObject(c),
+    );
+    const { record, rev } = value;
+    c.set("wrote", versions);
+    c.header("etag", recordEtag(record.id as string, rev));
+    c.header("location", `/api/collections/${name}/records/${record.id}`);
+    return c.json(record, 201);
+  });
+
+  app.patch("/api/collections/:name/records/:id", async (c) => {
+    const name = c.req.param("name");
+    const id = c.req.param("id");
+    c.var.services.records.target(name, id);
+    const { value, versions } = await c.var.services.records.update(
+      c.var.principal,
+      name,
+      id,
+      await readJsonObject(c),
+      { ifMatch: c.req.header("if-match") },
+    );
+    const { record, rev } = value;
+    c.set("wrote", versions);
+    c.header("etag", recordEtag(id, rev));
+    return c.json(record);
+  });
+
+  app.delete("/api/collections/:name/records/:id", async (c) => {
+    const { versions } = await c.var.services.records.remove(
+      c.var.principal,
+      c.req.param("name"),
+      c.req.param("id"),
+      { ifMatch: c.req.header("if-match") },
+    );
+    c.set("wrote", versions);
+    return c.body(null, 204);
+  });
+
+  app.post("/api/batch", async (c) => {
+    const { value: results, versions } = await c.var.services.records.batch(
+      c.var.principal,
+      await readJsonObject(c),
+    );
+    c.set("wrote", versions);
+    return c.json({ results });
+  });
+
+  return app;
+}
