@@ -1,4 +1,3 @@
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /**
  * Every error Nearbase answers with has one of these stable codes. Clients branch on `code`,
@@ -29,9 +28,11 @@ export const errorStatus = {
   MALFORMED_URI: 400,
   EMAIL_NOT_VERIFIED: 403,
   API_KEY_LIMIT: 409,
-} as const satisfies Record<string, ContentfulStatusCode>;
+} as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof errorStatus;
+/** The HTTP statuses problems use (all have a body). */
+export type ErrorStatus = (typeof errorStatus)[ErrorCode];
 
 const titles: Record<ErrorCode, string> = {
   BAD_REQUEST: "Bad request",
@@ -88,7 +89,7 @@ export interface ApiErrorOptions {
  */
 export class ApiError extends Error {
   readonly code: ErrorCode;
-  readonly status: ContentfulStatusCode;
+  readonly status: ErrorStatus;
   readonly errors: FieldProblem[] | undefined;
   readonly headers: Record<string, string> | undefined;
 

@@ -1,12 +1,11 @@
 import type { Client } from "@libsql/client";
-import type { AnalyticsSink } from "../../http/middleware/observe";
 import type { Database } from "../db/client";
 import type { LogSink } from "./log";
 
 /**
  * The ports a home (Node or Workers) provides. The engine only talks to these, so nothing in
- * `src/core` knows where it runs. Ports whose issue has not landed yet have a no-op
- * implementation that announces itself once at start (see `unimplemented.ts`).
+ * `src/core` knows where it runs. A port exists only once something implements it in both
+ * homes (no silent no-op stand-ins).
  */
 export interface Platform {
   readonly name: "node" | "workers";
@@ -26,7 +25,6 @@ export interface Platform {
   readonly clock: Clock;
   readonly log: LogSink;
   readonly cache: CachePort;
-  readonly events: EventDispatcher;
   readonly secrets: SecretStore;
   readonly mailer: Mailer;
   /** Request data points for Workers Analytics Engine, when a dataset is bound. */
@@ -69,10 +67,9 @@ export interface CachePort {
   delete(key: string): Promise<void>;
 }
 
-/** Hands outbox events to their deliverer (Queues on Workers, in-process in Node). */
-export interface EventDispatcher {
-  readonly implemented: boolean;
-  dispatch(events: readonly { id: string; type: string }[]): Promise<void>;
+/** Cloudflare Analytics Engine's dataset binding, when bound (Workers only). */
+export interface AnalyticsSink {
+  writeDataPoint(point: { blobs?: string[]; doubles?: number[]; indexes?: string[] }): void;
 }
 
 /** Named secrets (Workers secrets, env + generated files in Node). */

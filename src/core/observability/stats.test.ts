@@ -116,6 +116,15 @@ describe("RequestStats.slowestRoutes", () => {
     expect(stats.slowestRoutes(1).map((r) => r.route)).toEqual(["/slow"]);
   });
 
+  it("forgets routes older than the kept window even when no request came since", () => {
+    const clock = manualClock();
+    const stats = new RequestStats(clock.now);
+    stats.record("/old", 200, 10);
+    clock.advance(60 * minute);
+    expect(stats.window(15).requests).toBe(0);
+    expect(stats.slowestRoutes()).toEqual([]);
+  });
+
   it("tracks at most 500 routes a minute, still counting those it knows", () => {
     const stats = new RequestStats(manualClock().now);
     for (let i = 0; i < 500; i++) stats.record(`/r${i}`, 200, 1);

@@ -63,10 +63,15 @@ export class RequestStats {
     }
   }
 
+  /** Buckets of the last `minutes` minutes, this one included (old ones may linger until the next record). */
+  private recent(minutes: number): Bucket[] {
+    const since = Math.floor(this.now() / minuteMs) - minutes + 1;
+    return this.buckets.filter((b) => b.minute >= since);
+  }
+
   /** Totals and latency percentiles (ms) over the last `minutes` minutes, this one included. */
   window(minutes: number): WindowStats {
-    const since = Math.floor(this.now() / minuteMs) - minutes + 1;
-    const recent = this.buckets.filter((b) => b.minute >= since);
+    const recent = this.recent(minutes);
     const samples = recent.flatMap((b) => b.samples).sort((a, b) => a - b);
     const sum = (pick: (b: Bucket) => number) => recent.reduce((n, b) => n + pick(b), 0);
     const round = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
@@ -83,7 +88,7 @@ export class RequestStats {
   /** Routes by mean latency over the whole kept window, slowest first. */
   slowestRoutes(limit = 5): { route: string; count: number; meanMs: number; maxMs: number }[] {
     const merged = new Map<string, { count: number; totalMs: number; maxMs: number }>();
-    for (const b of this.buckets) {
+    for (const b of this.recent(keepMinutes)) {
       for (const [route, r] of b.routes) {
         const m = merged.get(route) ?? { count: 0, totalMs: 0, maxMs: 0 };
         m.count += r.count;

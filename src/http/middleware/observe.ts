@@ -2,17 +2,13 @@ import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { setMetric } from "hono/timing";
 import type { LogSink } from "../../core/kernel/log";
+import type { AnalyticsSink } from "../../core/kernel/ports";
 import { createMetrics } from "../../core/observability/metrics";
 import { OtlpExporter, spansOf } from "../../core/observability/otlp";
 import { RequestStats } from "../../core/observability/stats";
 import { Telemetry, withTelemetry } from "../../core/observability/telemetry";
 import { traceFromHeaders } from "../../core/observability/trace";
 import type { AppEnv } from "../context";
-
-/** Cloudflare Analytics Engine's dataset binding, when bound (Workers only). */
-export interface AnalyticsSink {
-  writeDataPoint(point: { blobs?: string[]; doubles?: number[]; indexes?: string[] }): void;
-}
 
 export interface ObservabilityOptions {
   log: LogSink;

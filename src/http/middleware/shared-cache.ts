@@ -2,7 +2,6 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { setMetric } from "hono/timing";
 import {
-  type CachePolicy,
   etagOf,
   matchesIfNoneMatch,
   privateCacheControl,
@@ -14,19 +13,9 @@ import {
   decodeToken,
   satisfies,
 } from "../../core/edge/consistency";
+import type { ShareDecision } from "../../core/edge/share";
 import type { VersionMemo } from "../../core/edge/versions";
 import { type AppEnv, isAdmin } from "../context";
-
-/** What a route says about a GET: may one response serve everyone, and what data it reads. */
-export interface ShareDecision {
-  /** The answer does not depend on the caller (its rule does not read @request.auth). */
-  shareable: boolean;
-  /** Version scopes the answer is built from (e.g. "c:posts"). */
-  scopes: string[];
-  policy: CachePolicy;
-  /** Who may share an entry: everyone but admins, or only anonymous callers. */
-  variant: "all" | "anonymous";
-}
 
 export type Share = (c: Context<AppEnv>) => ShareDecision | undefined;
 

@@ -2,7 +2,6 @@ import type { Client } from "@libsql/client";
 import { createDatabase } from "../../core/db/client";
 import { describeError, type LogSink } from "../../core/kernel/log";
 import type { Clock, Mailer, Platform } from "../../core/kernel/ports";
-import { unimplementedPorts } from "../../core/kernel/unimplemented";
 import { recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { forwardedClientIp } from "./client-ip";
@@ -71,7 +70,6 @@ export function createNodePlatform({
     mailer,
     log,
     secrets: { get: async (name) => env[name] },
-    ...unimplementedPorts(log, "node"),
     defer(_c, work) {
       const tracked = work
         .catch((err) =>

@@ -3,7 +3,6 @@ import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
 import { filterLevel, jsonLineSink } from "../../core/kernel/log";
 import type { Platform } from "../../core/kernel/ports";
-import { unimplementedPorts } from "../../core/kernel/unimplemented";
 import { httpMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { edgeCache } from "./edge-cache";
@@ -49,7 +48,6 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
         return typeof value === "string" ? value : undefined;
       },
     },
-    ...unimplementedPorts(log, "workers"),
     mailer:
       config.mail.apiUrl !== undefined && config.mail.apiKey !== undefined
         ? httpMailer({

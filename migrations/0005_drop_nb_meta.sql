@@ -1,0 +1,1 @@
+DROP TABLE `nb_meta`;
