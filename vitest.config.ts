@@ -3,13 +3,20 @@ import { defineConfig } from "vitest/config";
 
 // Two homes, one suite: the Node project drives the app in-process on real embedded libSQL;
 // the Workers project runs the real worker in workerd against the local libSQL HTTP server.
+// The HTTP suites in test/conformance/*.suite.ts are written once and registered in both
+// (test/conformance/node/ and test/conformance/workers/).
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts", "src/**/*.test.ts", "tools/**/*.test.ts"],
+          include: [
+            "test/node/**/*.test.ts",
+            "test/conformance/node/**/*.test.ts",
+            "src/**/*.test.ts",
+            "tools/**/*.test.ts",
+          ],
           environment: "node",
         },
       },
@@ -30,7 +37,7 @@ export default defineConfig({
           name: "workers",
           // The first request in a file starts workerd: seconds on a loaded 2-core machine.
           testTimeout: 30_000,
-          include: ["test/workers/**/*.test.ts"],
+          include: ["test/workers/**/*.test.ts", "test/conformance/workers/**/*.test.ts"],
           globalSetup: ["test/workers/global-setup.ts"],
         },
       },

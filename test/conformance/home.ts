@@ -1,0 +1,82 @@
+/**
+ * The one surface a conformance suite sees: a Nearbase app in one of its homes, reached over
+ * HTTP, on a real libSQL database. `node-home.ts` serves it in-process on an embedded file;
+ * `workers-home.ts` runs the real worker in workerd against the local libSQL HTTP server. A
+ * suite must hold in both, so it seeds its own uniquely named data and never assumes an empty
+ * table (the workers home shares one database across test files).
+ */
+export interface Home {
+  /** Which home answers ("node" or "workers"), for the few answers that name it. */
+  readonly name: "node" | "workers";
+  /** Sends a request to the app; a `json` value is sent as a JSON body. */
+  request(path: string, init?: HomeRequestInit): Promise<Response>;
+  /** A fresh account of that role, signed in for real (a user row, a session, a signed token). */
+  signIn(role?: "user" | "admin"): Promise<SignedIn>;
+  /** Raw SQL on the app's primary database (seeding canaries, checking what was written). */
+  sql(statement: string, args?: SqlValue[]): Promise<Record<string, unknown>[]>;
+  /** Waits for the work the app deferred after its responses (cache fills, span exports). */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type HomeRequestInit = RequestInit & { json?: unknown };
+export type SqlValue = string | number | bigint | null;
+
+export interface SignedIn {
+  id: string;
+  email: string;
+  accessToken: string;
+  refreshToken: string;
+  headers: Record<string, string>;
+}
+
+export interface HomeOptions {
+  /** Settings as they would come from the environment or the Worker's bindings. */
+  env?: Record<string, string>;
+}
+
+/** Makes a fresh home; a suite calls it in `beforeAll` (or per test) and closes what it made. */
+export type MakeHome = (options?: HomeOptions) => Promise<Home>;
+
+/**
+ * Settings both homes' test apps run with: limits generous enough that a suite is not throttled
+ * by its own traffic (rate-limit tests set theirs).
+ */
+export const generousLimits: Record<string, string> = {
+  RATE_LIMIT_READ: "100000/60s",
+  RATE_LIMIT_WRITE: "100000/60s",
+  RATE_LIMIT_AUTH: "100000/60s",
+  LOGIN_LIMIT_PER_ACCOUNT: "1000/1m",
+  LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "1000/1m",
+  CREDENTIAL_FAILURE_LIMIT: "100000/60s",
+  FORGOT_LIMIT_PER_ACCOUNT: "1000/1m",
+};
+
+/** A name no other test (in any file, in either home) will use. */
+export function unique(prefix = "t"): string {
+  return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
+
+/** Encodes a string for a query parameter. */
+export const q = encodeURIComponent;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  requestId?: string;
+  errors?: { path: string; message: string }[];
+}
+
+/** Reads a problem+json body and checks its media type, so a test can assert on `code`. */
+export async function readProblem(res: Response): Promise<Problem> {
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/problem+json")) {
+    throw new Error(
+      `expected application/problem+json, got ${type} (${res.status}): ${await res.text()}`,
+    );
+  }
+  return (await res.json()) as Problem;
+}

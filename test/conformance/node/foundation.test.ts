@@ -1,0 +1,4 @@
+import { defineFoundationSuite } from "../foundation.suite";
+import { makeNodeHome } from "../node-home";
+
+defineFoundationSuite(makeNodeHome);

@@ -1,0 +1,91 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { createClient } from "@libsql/client/web";
+import { loadConfig } from "../../src/config";
+import { loadAuthConfig } from "../../src/core/accounts/config";
+import { startSession } from "../../src/core/accounts/sessions";
+import { users } from "../../src/core/db/schema/auth";
+import { randomId } from "../../src/core/kernel/crypto";
+import worker from "../../src/platform/workers/main";
+import { createWorkersPlatform } from "../../src/platform/workers/platform";
+import { generousLimits, type Home, type MakeHome, type SqlValue } from "./home";
+
+/**
+ * The Workers home: the real worker (src/platform/workers/main.ts) in workerd, reaching the
+ * local libSQL HTTP server the global setup started, as it would reach Turso.
+ *
+ * Requests go to the worker's own `fetch` handler with this home's bindings (the project's
+ * bindings plus the test settings, like the Node harness's) and an ExecutionContext per request,
+ * so `settle()` can wait for what the worker handed to `waitUntil` instead of sleeping. The
+ * worker builds its app once per bindings object, so each home gets an app of its own (fresh
+ * metrics, memory rate limits, version memo); the Cache API and the database are shared by all.
+ */
+export const makeWorkersHome: MakeHome = async (options = {}) => {
+  const bindings = { ...env, ...generousLimits, ...options.env } as Env;
+  // One address per home: anonymous budgets are per home, as each Node test app has its own.
+  const address = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 254) + 1}`;
+  const pending = new Set<ExecutionContext>();
+  const sql = createClient({ url: env.DATABASE_URL });
+
+  // Accounts are made the way the Node harness makes them: a user row, then a session started
+  // by the app's own code with the same signing keys the worker loads.
+  const config = loadConfig(bindings as unknown as Record<string, unknown>, "workers");
+  const platform = createWorkersPlatform(bindings, config);
+  const auth = loadAuthConfig(platform, config);
+
+  const home: Home = {
+    name: "workers",
+    async request(path, init = {}) {
+      const { json, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      let body = rest.body;
+      if (json !== undefined) {
+        headers.set("content-type", "application/json");
+        body = JSON.stringify(json);
+      }
+      if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", address);
+      const request = new Request(`https://nearbase.test${path}`, { ...rest, headers, body });
+      const ctx = createExecutionContext();
+      pending.add(ctx);
+      return worker.fetch(request as Parameters<typeof worker.fetch>[0], bindings, ctx);
+    },
+    async signIn(role = "user") {
+      const now = new Date();
+      const id = randomId("usr");
+      const user = {
+        id,
+        email: `${id}@example.test`,
+        emailVerifiedAt: now.toISOString(),
+        passwordHash: null,
+        name: "",
+        role,
+        created: now.toISOString(),
+        updated: now.toISOString(),
+      } as const;
+      await platform.db.insert(users).values(user);
+      const pair = await startSession(platform.db, await auth, { ...user }, "test", now);
+      return {
+        id,
+        email: user.email,
+        accessToken: pair.accessToken,
+        refreshToken: pair.refreshToken,
+        headers: { authorization: `Bearer ${pair.accessToken}` },
+      };
+    },
+    async sql(statement: string, args: SqlValue[] = []) {
+      const rs = await sql.execute({ sql: statement, args });
+      return rs.rows.map((row) => ({ ...row }));
+    },
+    async settle() {
+      const waiting = [...pending];
+      pending.clear();
+      await Promise.all(waiting.map((ctx) => waitOnExecutionContext(ctx)));
+    },
+    async close() {
+      await home.settle();
+      sql.close();
+      platform.sql.close();
+    },
+  };
+  return home;
+};

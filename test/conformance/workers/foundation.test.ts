@@ -1,0 +1,4 @@
+import { defineFoundationSuite } from "../foundation.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineFoundationSuite(makeWorkersHome);
