@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config";
+import { ConfigError, loadConfig, settings } from "./config";
 
 describe("configuration", () => {
   it("needs nothing in the Node home", () => {
@@ -54,5 +55,37 @@ describe("configuration", () => {
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
     expect(config.bodyLimitBytes).toBe(4096);
     expect(config.port).toBe(0);
+  });
+
+  it("checks rate limits with the parser the limiter uses, so nothing accepted fails later", () => {
+    for (const [name, value] of [
+      ["LOGIN_LIMIT_PER_ACCOUNT", "0/15m"],
+      ["RATE_LIMIT_READ", "5/0s"],
+      ["FORGOT_LIMIT_PER_ACCOUNT", "off"],
+      ["CREDENTIAL_FAILURE_LIMIT", "10/1d"],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }, "node"), `${name}=${value}`).toThrow(
+        new RegExp(`${name} .*\\(got "${value.replace("/", "\\/")}"\\)`),
+      );
+    }
+    const config = loadConfig({ RATE_LIMIT_READ: "off", LOGIN_LIMIT_PER_ACCOUNT: "3/1h" }, "node");
+    expect(config.rateLimits.read).toBe("off");
+    expect(config.loginLimitPerAccount).toBe("3/1h");
+  });
+
+  it("refuses a Node-only setting on Workers instead of ignoring it", () => {
+    const workers = { DATABASE_URL: "https://db.example" };
+    for (const name of ["PORT", "TRUST_PROXY", "QUERY_BUDGET_MS", "CACHE_MAX_BYTES"]) {
+      expect(() => loadConfig({ ...workers, [name]: "1" }, "workers"), name).toThrow(
+        new RegExp(`${name} applies to the node home only`),
+      );
+    }
+    expect(loadConfig(workers, "workers").databaseUrl).toBe("https://db.example");
+  });
+
+  it("documents every setting in the README's configuration table", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const table = readme.slice(readme.indexOf("## Configuration"));
+    for (const s of Object.values(settings)) expect(table, s.name).toContain(s.name);
   });
 });

@@ -1,4 +1,5 @@
 import { isLogLevel, type LogLevel } from "./core/kernel/log";
+import { parsePolicy } from "./core/rate-limit/gcra";
 
 /** Settings for one process (Node) or isolate (Workers), parsed and checked once. */
 export interface Config {
@@ -8,6 +9,8 @@ export interface Config {
   databaseAuthToken: string | undefined;
   /** Where writes go when DATABASE_URL is a read replica; defaults to DATABASE_URL. */
   databasePrimaryUrl: string | undefined;
+  /** Node home, embedded file: how long one read may run before it is interrupted. */
+  queryBudgetMs: number;
   /** "off" turns shared (edge) caching off; ETags and 304s stay. */
   sharedCache: boolean;
   /** Node home shared cache size. */
@@ -16,6 +19,7 @@ export interface Config {
   cacheVersionMemoMs: number;
   /** How long a read-your-writes token is honoured (at least the replicas' worst lag). */
   consistencyWindowMs: number;
+  /** Per-class limits in the rate-limit grammar (`300/60s`), or "off". */
   rateLimits: { read: string; write: string; auth: string };
   /** Node home behind a proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean;
@@ -66,7 +70,456 @@ export class ConfigError extends Error {
   }
 }
 
-type Source = Record<string, unknown>;
+/** A parser's refusal: says what the value must look like. */
+class Invalid extends Error {}
+
+type Parse<T> = (raw: string, home: Home) => T;
+
+/** One setting: its variable, concern, meaning, default, and the parser that checks it. */
+export interface Setting<T = unknown> {
+  name: string;
+  group: "server" | "db" | "auth" | "edge" | "limits" | "mail" | "oauth" | "telemetry";
+  doc: string;
+  /** The raw default (parsed like a set value), per home when it differs; undefined = unset. */
+  fallback?: string | ((home: Home) => string | undefined);
+  /** Homes where the setting means something; setting it elsewhere is an error. */
+  homes?: readonly Home[];
+  parse: Parse<T>;
+}
+
+// ── parsers: one per kind of value, shared by every setting of that kind ──
+const text: Parse<string> = (raw) => raw;
+const integer =
+  (min: number, max: number): Parse<number> =>
+  (raw) => {
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || value < min || value > max)
+      throw new Invalid(`must be a whole number from ${min} to ${max}`);
+    return value;
+  };
+const boolean: Parse<boolean> = (raw) => {
+  if (raw !== "true" && raw !== "false") throw new Invalid("must be true or false");
+  return raw === "true";
+};
+const onOff: Parse<boolean> = (raw) => {
+  if (raw !== "on" && raw !== "off") throw new Invalid("must be on or off");
+  return raw === "on";
+};
+const fraction: Parse<number> = (raw) => {
+  const value = Number(raw);
+  if (raw === "" || !(value >= 0 && value <= 1)) throw new Invalid("must be a number from 0 to 1");
+  return value;
+};
+const httpUrl: Parse<string> = (raw) => {
+  if (!/^https?:\/\/\S+$/.test(raw)) throw new Invalid("must be an http(s) URL");
+  return raw;
+};
+const libsqlUrl: Parse<string> = (raw, home) => {
+  if (!/^(file:|libsql:|https?:|wss?:)/.test(raw))
+    throw new Invalid("must start with file:, libsql:, http(s): or ws(s):");
+  if (home === "workers" && raw.startsWith("file:"))
+    throw new Invalid("cannot be a file: URL on Workers (there is no file system)");
+  return raw;
+};
+/** The rate-limit grammar, checked by the very parser the limiter uses at run time. */
+const policy =
+  (allowOff: boolean): Parse<string> =>
+  (raw) => {
+    if (allowOff && raw === "off") return raw;
+    try {
+      parsePolicy("setting", raw);
+    } catch (err) {
+      throw new Invalid(
+        `${(err as Error).message.replace(/^rate limit setting /, "")}${allowOff ? " (or off)" : ""}`,
+      );
+    }
+    return raw;
+  };
+const baseUrl: Parse<string> = (raw) => {
+  const trimmed = raw.replace(/\/$/, "");
+  if (!isPlainBaseUrl(trimmed))
+    throw new Invalid("must be an http(s) URL without query, fragment or credentials");
+  return trimmed;
+};
+const origins: Parse<string[]> = (raw) => {
+  const list = raw
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const origin of list) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin))
+      throw new Invalid(
+        `has ${JSON.stringify(origin)}, which is not * or an origin like https://app.example.com`,
+      );
+  }
+  return list;
+};
+const headers: Parse<Record<string, string>> = (raw) => {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(",")) {
+    if (pair.trim() === "") continue;
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new Invalid("must be comma-separated key=value pairs");
+    try {
+      out[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(
+        pair.slice(at + 1).trim(),
+      );
+    } catch {
+      throw new Invalid("has malformed percent-encoding");
+    }
+  }
+  return out;
+};
+const logLevel: Parse<LogLevel> = (raw) => {
+  if (!isLogLevel(raw)) throw new Invalid("must be one of debug, info, warn, error");
+  return raw;
+};
+const secret =
+  (minLength: number, hint: string): Parse<string> =>
+  (raw) => {
+    if (raw.length < minLength)
+      throw new Invalid(`must be at least ${minLength} characters (${hint})`);
+    return raw;
+  };
+
+/** A setting, keeping whether it has a default in its type (so parsed values are typed exactly). */
+function setting<T, const F extends Setting["fallback"] = undefined>(
+  s: Omit<Setting<T>, "fallback"> & { fallback?: F },
+): Setting<T> & { fallback: F } {
+  return s as Setting<T> & { fallback: F };
+}
+
+/**
+ * Every setting Nearbase reads, grouped by concern. The README's configuration table documents
+ * the same list (a test keeps them in step).
+ */
+export const settings = {
+  port: setting({
+    name: "PORT",
+    group: "server",
+    doc: "Node home listen port",
+    fallback: "8787",
+    homes: ["node"],
+    parse: integer(0, 65535),
+  }),
+  host: setting({
+    name: "HOST",
+    group: "server",
+    doc: "Node home listen address",
+    fallback: "127.0.0.1",
+    homes: ["node"],
+    parse: text,
+  }),
+  trustProxy: setting({
+    name: "TRUST_PROXY",
+    group: "server",
+    doc: "client address from X-Forwarded-For",
+    fallback: "false",
+    homes: ["node"],
+    parse: boolean,
+  }),
+  trustProxyHops: setting({
+    name: "TRUST_PROXY_HOPS",
+    group: "server",
+    doc: "proxies that append to X-Forwarded-For",
+    fallback: "1",
+    homes: ["node"],
+    parse: integer(1, 10),
+  }),
+  publicUrl: setting({
+    name: "PUBLIC_URL",
+    group: "server",
+    doc: "base of links in mail, OAuth and discovery",
+    fallback: "http://localhost:8787",
+    parse: baseUrl,
+  }),
+  corsOrigins: setting({
+    name: "CORS_ORIGINS",
+    group: "server",
+    doc: "origins allowed cross-origin, or *",
+    fallback: "",
+    parse: origins,
+  }),
+  bodyLimitBytes: setting({
+    name: "BODY_LIMIT_BYTES",
+    group: "server",
+    doc: "largest request body",
+    fallback: "1048576",
+    parse: integer(1024, 100 * 1024 * 1024),
+  }),
+
+  databaseUrl: setting<string, (home: Home) => string | undefined>({
+    name: "DATABASE_URL",
+    group: "db",
+    doc: "libSQL URL (the nearest copy)",
+    fallback: (home: Home) => (home === "node" ? "file:./data/nearbase.db" : undefined),
+    parse: libsqlUrl,
+  }),
+  databasePrimaryUrl: setting({
+    name: "DATABASE_PRIMARY_URL",
+    group: "db",
+    doc: "where writes go when DATABASE_URL is a replica",
+    parse: libsqlUrl,
+  }),
+  databaseAuthToken: setting({
+    name: "DATABASE_AUTH_TOKEN",
+    group: "db",
+    doc: "Turso database token",
+    parse: text,
+  }),
+  queryBudgetMs: setting({
+    name: "QUERY_BUDGET_MS",
+    group: "db",
+    doc: "embedded file: longest read before it is interrupted",
+    fallback: "1000",
+    homes: ["node"],
+    parse: integer(50, 60_000),
+  }),
+
+  jwtIssuer: setting({
+    name: "JWT_ISSUER",
+    group: "auth",
+    doc: "pinned issuer",
+    fallback: "nearbase",
+    parse: text,
+  }),
+  jwtAudience: setting({
+    name: "JWT_AUDIENCE",
+    group: "auth",
+    doc: "pinned audience",
+    fallback: "nearbase",
+    parse: text,
+  }),
+  accessTokenTtlSeconds: setting({
+    name: "ACCESS_TOKEN_TTL_SECONDS",
+    group: "auth",
+    doc: "access token lifetime",
+    fallback: "900",
+    parse: integer(60, 86_400),
+  }),
+  refreshTokenTtlDays: setting({
+    name: "REFRESH_TOKEN_TTL_DAYS",
+    group: "auth",
+    doc: "refresh token lifetime",
+    fallback: "30",
+    parse: integer(1, 365),
+  }),
+  passwordIterations: setting({
+    name: "PASSWORD_ITERATIONS",
+    group: "auth",
+    doc: "PBKDF2-SHA256 iterations for new hashes",
+    fallback: "100000",
+    parse: integer(10_000, 100_000),
+  }),
+  signingKeysFile: setting({
+    name: "SIGNING_KEYS_FILE",
+    group: "auth",
+    doc: "where the Node home keeps generated signing keys",
+    fallback: "./data/signing-keys.json",
+    homes: ["node"],
+    parse: text,
+  }),
+
+  sharedCache: setting({
+    name: "SHARED_CACHE",
+    group: "edge",
+    doc: "off stops shared caching",
+    fallback: "on",
+    parse: onOff,
+  }),
+  cacheMaxBytes: setting({
+    name: "CACHE_MAX_BYTES",
+    group: "edge",
+    doc: "Node home shared cache size",
+    fallback: "67108864",
+    homes: ["node"],
+    parse: integer(0, 4 * 1024 * 1024 * 1024),
+  }),
+  cacheVersionMemoMs: setting({
+    name: "CACHE_VERSION_MEMO_MS",
+    group: "edge",
+    doc: "staleness bound for other locations",
+    fallback: "1000",
+    parse: integer(0, 60_000),
+  }),
+  consistencyWindowMs: setting({
+    name: "CONSISTENCY_WINDOW_MS",
+    group: "edge",
+    doc: "read-your-writes window",
+    fallback: "10000",
+    parse: integer(0, 300_000),
+  }),
+
+  rateLimitRead: setting({
+    name: "RATE_LIMIT_READ",
+    group: "limits",
+    doc: "reads per account (else address)",
+    fallback: "600/60s",
+    parse: policy(true),
+  }),
+  rateLimitWrite: setting({
+    name: "RATE_LIMIT_WRITE",
+    group: "limits",
+    doc: "writes per account (else address)",
+    fallback: "120/60s",
+    parse: policy(true),
+  }),
+  rateLimitAuth: setting({
+    name: "RATE_LIMIT_AUTH",
+    group: "limits",
+    doc: "auth requests per address",
+    fallback: "20/60s",
+    parse: policy(true),
+  }),
+  loginLimitPerAccount: setting({
+    name: "LOGIN_LIMIT_PER_ACCOUNT",
+    group: "limits",
+    doc: "log-ins per account and address",
+    fallback: "5/15m",
+    parse: policy(false),
+  }),
+  loginLimitPerAccountTotal: setting({
+    name: "LOGIN_LIMIT_PER_ACCOUNT_TOTAL",
+    group: "limits",
+    doc: "log-ins per account",
+    fallback: "100/1h",
+    parse: policy(false),
+  }),
+  forgotLimitPerAccount: setting({
+    name: "FORGOT_LIMIT_PER_ACCOUNT",
+    group: "limits",
+    doc: "recovery mails per account",
+    fallback: "3/1h",
+    parse: policy(false),
+  }),
+  credentialFailureLimit: setting({
+    name: "CREDENTIAL_FAILURE_LIMIT",
+    group: "limits",
+    doc: "rejected credentials per address",
+    fallback: "30/1m",
+    parse: policy(true),
+  }),
+
+  mailApiUrl: setting({
+    name: "MAIL_API_URL",
+    group: "mail",
+    doc: "HTTP mail provider endpoint",
+    parse: httpUrl,
+  }),
+  mailApiKey: setting({
+    name: "MAIL_API_KEY",
+    group: "mail",
+    doc: "HTTP mail provider key",
+    parse: text,
+  }),
+  mailFrom: setting({
+    name: "MAIL_FROM",
+    group: "mail",
+    doc: "sender of mail",
+    fallback: "Nearbase <no-reply@localhost>",
+    parse: text,
+  }),
+
+  githubClientId: setting({
+    name: "OAUTH_GITHUB_CLIENT_ID",
+    group: "oauth",
+    doc: "GitHub OAuth app",
+    parse: text,
+  }),
+  githubClientSecret: setting({
+    name: "OAUTH_GITHUB_CLIENT_SECRET",
+    group: "oauth",
+    doc: "GitHub OAuth app",
+    parse: text,
+  }),
+  googleClientId: setting({
+    name: "OAUTH_GOOGLE_CLIENT_ID",
+    group: "oauth",
+    doc: "Google OAuth client",
+    parse: text,
+  }),
+  googleClientSecret: setting({
+    name: "OAUTH_GOOGLE_CLIENT_SECRET",
+    group: "oauth",
+    doc: "Google OAuth client",
+    parse: text,
+  }),
+  oidcIssuer: setting({
+    name: "OAUTH_OIDC_ISSUER",
+    group: "oauth",
+    doc: "OpenID provider issuer URL",
+    parse: httpUrl,
+  }),
+  oidcClientId: setting({
+    name: "OAUTH_OIDC_CLIENT_ID",
+    group: "oauth",
+    doc: "OpenID provider client",
+    parse: text,
+  }),
+  oidcClientSecret: setting({
+    name: "OAUTH_OIDC_CLIENT_SECRET",
+    group: "oauth",
+    doc: "OpenID provider client",
+    parse: text,
+  }),
+  oidcName: setting({
+    name: "OAUTH_OIDC_NAME",
+    group: "oauth",
+    doc: "provider name in URLs",
+    fallback: "oidc",
+    parse: text,
+  }),
+
+  logLevel: setting({
+    name: "LOG_LEVEL",
+    group: "telemetry",
+    doc: "log level",
+    fallback: "info",
+    parse: logLevel,
+  }),
+  logSampleRate: setting({
+    name: "LOG_SAMPLE_RATE",
+    group: "telemetry",
+    doc: "share of successful requests logged",
+    fallback: "1",
+    parse: fraction,
+  }),
+  otlpEndpoint: setting({
+    name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    group: "telemetry",
+    doc: "OTLP/HTTP collector",
+    parse: httpUrl,
+  }),
+  otlpHeaders: setting({
+    name: "OTEL_EXPORTER_OTLP_HEADERS",
+    group: "telemetry",
+    doc: "headers for the collector",
+    fallback: "",
+    parse: headers,
+  }),
+  serviceName: setting({
+    name: "OTEL_SERVICE_NAME",
+    group: "telemetry",
+    doc: "service name in traces",
+    fallback: "nearbase",
+    parse: text,
+  }),
+  metricsToken: setting({
+    name: "METRICS_TOKEN",
+    group: "telemetry",
+    doc: "bearer token for /metrics scrapes",
+    parse: secret(16, "e.g. `openssl rand -hex 32`"),
+  }),
+} as const;
+
+type Settings = typeof settings;
+type Parsed = {
+  [K in keyof Settings]: Settings[K] extends Setting<infer T> & { fallback: infer F }
+    ? F extends string
+      ? T
+      : T | undefined
+    : never;
+};
 
 const howToSet: Record<Home, string> = {
   node: "set it in the environment (e.g. `NAME=value npm start`)",
@@ -74,201 +527,106 @@ const howToSet: Record<Home, string> = {
 };
 
 /**
- * Reads the settings from `process.env` (Node) or the Worker's bindings. Defaults make the Node
- * home run with no configuration at all; the Workers home needs a database URL.
+ * Reads the settings from `process.env` (Node) or the Worker's bindings through the table above.
+ * Defaults make the Node home run with no configuration at all; the Workers home needs a
+ * database URL. Every problem is collected and reported at once, naming the variable.
  */
-export function loadConfig(source: Source, home: Home): Config {
+export function loadConfig(source: Record<string, unknown>, home: Home): Config {
   const problems: string[] = [];
   const fail = (name: string, why: string) =>
     problems.push(`${name} ${why}; ${howToSet[home].replace("NAME", name)}.`);
-  const read = (name: string): string | undefined => {
-    const value = source[name];
-    if (value === undefined || value === "") return undefined;
-    if (typeof value !== "string") {
-      fail(name, "must be a string");
-      return undefined;
+  const values: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings) as [string, Setting][]) {
+    const given = source[s.name];
+    if (given !== undefined && given !== "" && typeof given !== "string") {
+      fail(s.name, "must be a string");
+      continue;
     }
-    return value.trim();
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      fail(name, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-      return fallback;
+    const set = typeof given === "string" && given.trim() !== "" ? given.trim() : undefined;
+    if (set !== undefined && s.homes !== undefined && !s.homes.includes(home)) {
+      fail(s.name, `applies to the ${s.homes.join(" and ")} home only; remove it here`);
+      continue;
     }
-    return value;
-  };
+    const raw = set ?? (typeof s.fallback === "function" ? s.fallback(home) : s.fallback);
+    if (raw === undefined) continue;
+    try {
+      values[key] = s.parse(raw, home);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      fail(s.name, `${err.message} (got ${JSON.stringify(raw)})`);
+    }
+  }
+  const v = values as Parsed;
 
-  const databaseUrl = read("DATABASE_URL") ?? (home === "node" ? "file:./data/nearbase.db" : "");
-  if (databaseUrl === "") {
+  // Settings that only make sense together.
+  if (v.databaseUrl === undefined && !problems.some((p) => p.startsWith("DATABASE_URL")))
     fail("DATABASE_URL", "is required (libsql://…, https://… or http://127.0.0.1:8080 locally)");
-  } else if (!/^(file:|libsql:|https?:|wss?:)/.test(databaseUrl)) {
-    fail(
-      "DATABASE_URL",
-      `must start with file:, libsql:, http(s): or ws(s): (got ${JSON.stringify(databaseUrl)})`,
-    );
-  } else if (home === "workers" && databaseUrl.startsWith("file:")) {
-    fail("DATABASE_URL", "cannot be a file: URL on Workers (there is no file system)");
-  }
-
-  const databasePrimaryUrl = read("DATABASE_PRIMARY_URL");
-  if (
-    databasePrimaryUrl !== undefined &&
-    !/^(file:|libsql:|https?:|wss?:)/.test(databasePrimaryUrl)
-  ) {
-    fail("DATABASE_PRIMARY_URL", "must be a libSQL URL like DATABASE_URL");
-  }
-  const rateLimits = { read: "600/60s", write: "120/60s", auth: "20/60s" };
-  for (const cls of ["read", "write", "auth"] as const) {
-    const name = `RATE_LIMIT_${cls.toUpperCase()}`;
-    const value = read(name);
-    if (value === undefined) continue;
-    if (value !== "off" && !/^\d{1,6}\/\d{1,5}[smh]$/.test(value)) {
-      fail(name, `must look like 300/60s, 10/1m, 1000/1h or off (got ${JSON.stringify(value)})`);
-    } else {
-      rateLimits[cls] = value;
-    }
-  }
-
-  const mailApiUrl = read("MAIL_API_URL");
-  const mailApiKey = read("MAIL_API_KEY");
-  if (mailApiUrl !== undefined && mailApiKey === undefined)
+  if (v.mailApiUrl !== undefined && v.mailApiKey === undefined)
     fail("MAIL_API_KEY", "is required with MAIL_API_URL");
-  const policy = (name: string, fallback: string) => {
-    const value = read(name) ?? fallback;
-    if (!/^\d{1,6}\/\d{1,5}[smh]$/.test(value))
-      fail(name, `must look like 5/15m (got ${JSON.stringify(value)})`);
-    return value;
-  };
-  const trustProxyRaw = read("TRUST_PROXY") ?? "false";
-  if (trustProxyRaw !== "true" && trustProxyRaw !== "false")
-    fail("TRUST_PROXY", `must be true or false (got ${JSON.stringify(trustProxyRaw)})`);
-  const credentialFailureLimit = read("CREDENTIAL_FAILURE_LIMIT") ?? "30/1m";
-  if (credentialFailureLimit !== "off" && !/^\d{1,6}\/\d{1,5}[smh]$/.test(credentialFailureLimit))
-    fail(
-      "CREDENTIAL_FAILURE_LIMIT",
-      `must look like 30/1m or off (got ${JSON.stringify(credentialFailureLimit)})`,
-    );
-  const publicUrl = (read("PUBLIC_URL") ?? "http://localhost:8787").replace(/\/$/, "");
-  if (!isPlainBaseUrl(publicUrl))
-    fail("PUBLIC_URL", "must be an http(s) URL without query, fragment or credentials");
-
   const oauth: Config["oauth"] = {};
-  const pair = (prefix: string) => {
-    const clientId = read(`${prefix}_CLIENT_ID`);
-    const clientSecret = read(`${prefix}_CLIENT_SECRET`);
-    if ((clientId === undefined) !== (clientSecret === undefined)) {
+  const pair = (prefix: string, id: string | undefined, secretValue: string | undefined) => {
+    if ((id === undefined) !== (secretValue === undefined)) {
       fail(`${prefix}_CLIENT_SECRET`, `and ${prefix}_CLIENT_ID must be set together`);
       return undefined;
     }
-    return clientId === undefined || clientSecret === undefined
+    return id === undefined || secretValue === undefined
       ? undefined
-      : { clientId, clientSecret };
+      : { clientId: id, clientSecret: secretValue };
   };
-  const github = pair("OAUTH_GITHUB");
+  const github = pair("OAUTH_GITHUB", v.githubClientId, v.githubClientSecret);
   if (github) oauth.github = github;
-  const google = pair("OAUTH_GOOGLE");
+  const google = pair("OAUTH_GOOGLE", v.googleClientId, v.googleClientSecret);
   if (google) oauth.google = google;
-  const oidc = pair("OAUTH_OIDC");
+  const oidc = pair("OAUTH_OIDC", v.oidcClientId, v.oidcClientSecret);
   if (oidc) {
-    const issuer = read("OAUTH_OIDC_ISSUER");
-    if (issuer === undefined || !/^https?:\/\/\S+$/.test(issuer))
-      fail("OAUTH_OIDC_ISSUER", "must be the provider's issuer URL");
-    else oauth.oidc = { ...oidc, issuer, name: read("OAUTH_OIDC_NAME") ?? "oidc" };
+    if (v.oidcIssuer === undefined) fail("OAUTH_OIDC_ISSUER", "must be the provider's issuer URL");
+    else oauth.oidc = { ...oidc, issuer: v.oidcIssuer, name: v.oidcName };
   }
-
-  const logLevel = read("LOG_LEVEL") ?? "info";
-  if (!isLogLevel(logLevel)) fail("LOG_LEVEL", "must be one of debug, info, warn, error");
-
-  const corsOrigins = (read("CORS_ORIGINS") ?? "")
-    .split(",")
-    .map((o) => o.trim())
-    .filter((o) => o !== "");
-  for (const origin of corsOrigins) {
-    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      fail(
-        "CORS_ORIGINS",
-        `has ${JSON.stringify(origin)}, which is not * or an origin like https://app.example.com`,
-      );
-    }
-  }
-
-  const sampleRaw = read("LOG_SAMPLE_RATE") ?? "1";
-  const logSampleRate = Number(sampleRaw);
-  if (!(logSampleRate >= 0 && logSampleRate <= 1)) {
-    fail("LOG_SAMPLE_RATE", `must be a number from 0 to 1 (got ${JSON.stringify(sampleRaw)})`);
-  }
-  const otlpEndpoint = read("OTEL_EXPORTER_OTLP_ENDPOINT");
-  if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint)) {
-    fail("OTEL_EXPORTER_OTLP_ENDPOINT", "must be an http(s) URL like http://127.0.0.1:4318");
-  }
-  const otlpHeaders: Record<string, string> = {};
-  for (const pair of (read("OTEL_EXPORTER_OTLP_HEADERS") ?? "").split(",")) {
-    if (pair.trim() === "") continue;
-    const at = pair.indexOf("=");
-    if (at <= 0) {
-      fail("OTEL_EXPORTER_OTLP_HEADERS", "must be comma-separated key=value pairs");
-      break;
-    }
-    otlpHeaders[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(
-      pair.slice(at + 1).trim(),
-    );
-  }
-  const metricsToken = read("METRICS_TOKEN");
-  if (metricsToken !== undefined && metricsToken.length < 16) {
-    fail("METRICS_TOKEN", "must be at least 16 characters (e.g. `openssl rand -hex 32`)");
-  }
-
-  const config: Config = {
-    port: integer("PORT", 8787, 0, 65535),
-    host: read("HOST") ?? "127.0.0.1",
-    databaseUrl,
-    databaseAuthToken: read("DATABASE_AUTH_TOKEN"),
-    databasePrimaryUrl,
-    sharedCache: read("SHARED_CACHE") !== "off",
-    cacheMaxBytes: integer("CACHE_MAX_BYTES", 64 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
-    cacheVersionMemoMs: integer("CACHE_VERSION_MEMO_MS", 1000, 0, 60_000),
-    consistencyWindowMs: integer("CONSISTENCY_WINDOW_MS", 10_000, 0, 300_000),
-    rateLimits,
-    trustProxy: trustProxyRaw === "true",
-    trustProxyHops: integer("TRUST_PROXY_HOPS", 1, 1, 10),
-    jwtIssuer: read("JWT_ISSUER") ?? "nearbase",
-    jwtAudience: read("JWT_AUDIENCE") ?? "nearbase",
-    accessTokenTtlSeconds: integer("ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400),
-    refreshTokenTtlDays: integer("REFRESH_TOKEN_TTL_DAYS", 30, 1, 365),
-    publicUrl,
-    mail: {
-      apiUrl: mailApiUrl,
-      apiKey: mailApiKey,
-      from: read("MAIL_FROM") ?? "Nearbase <no-reply@localhost>",
-    },
-    loginLimitPerAccount: policy("LOGIN_LIMIT_PER_ACCOUNT", "5/15m"),
-    loginLimitPerAccountTotal: policy("LOGIN_LIMIT_PER_ACCOUNT_TOTAL", "100/1h"),
-    credentialFailureLimit,
-    forgotLimitPerAccount: policy("FORGOT_LIMIT_PER_ACCOUNT", "3/1h"),
-    passwordIterations: integer("PASSWORD_ITERATIONS", 100_000, 10_000, 100_000),
-    signingKeysFile: read("SIGNING_KEYS_FILE") ?? "./data/signing-keys.json",
-    oauth,
-    corsOrigins,
-    bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024),
-    logLevel: isLogLevel(logLevel) ? logLevel : "info",
-    logSampleRate,
-    otlpEndpoint,
-    otlpHeaders,
-    serviceName: read("OTEL_SERVICE_NAME") ?? "nearbase",
-    metricsToken,
-  };
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+
+  return {
+    port: v.port,
+    host: v.host,
+    databaseUrl: v.databaseUrl ?? "",
+    databaseAuthToken: v.databaseAuthToken,
+    databasePrimaryUrl: v.databasePrimaryUrl,
+    queryBudgetMs: v.queryBudgetMs,
+    sharedCache: v.sharedCache,
+    cacheMaxBytes: v.cacheMaxBytes,
+    cacheVersionMemoMs: v.cacheVersionMemoMs,
+    consistencyWindowMs: v.consistencyWindowMs,
+    rateLimits: { read: v.rateLimitRead, write: v.rateLimitWrite, auth: v.rateLimitAuth },
+    trustProxy: v.trustProxy,
+    trustProxyHops: v.trustProxyHops,
+    jwtIssuer: v.jwtIssuer,
+    jwtAudience: v.jwtAudience,
+    accessTokenTtlSeconds: v.accessTokenTtlSeconds,
+    refreshTokenTtlDays: v.refreshTokenTtlDays,
+    publicUrl: v.publicUrl,
+    mail: { apiUrl: v.mailApiUrl, apiKey: v.mailApiKey, from: v.mailFrom },
+    loginLimitPerAccount: v.loginLimitPerAccount,
+    loginLimitPerAccountTotal: v.loginLimitPerAccountTotal,
+    credentialFailureLimit: v.credentialFailureLimit,
+    forgotLimitPerAccount: v.forgotLimitPerAccount,
+    passwordIterations: v.passwordIterations,
+    signingKeysFile: v.signingKeysFile,
+    oauth,
+    corsOrigins: v.corsOrigins,
+    bodyLimitBytes: v.bodyLimitBytes,
+    logLevel: v.logLevel,
+    logSampleRate: v.logSampleRate,
+    otlpEndpoint: v.otlpEndpoint,
+    otlpHeaders: v.otlpHeaders,
+    serviceName: v.serviceName,
+    metricsToken: v.metricsToken,
+  };
 }
 
 /** An http(s) base URL that is safe to build links and discovery documents from. */
-function isPlainBaseUrl(text: string): boolean {
-  if (!/^https?:\/\/\S+$/.test(text)) return false;
+function isPlainBaseUrl(value: string): boolean {
+  if (!/^https?:\/\/\S+$/.test(value)) return false;
   try {
-    const url = new URL(text);
+    const url = new URL(value);
     return url.search === "" && url.hash === "" && url.username === "" && url.password === "";
   } catch {
     return false;

@@ -31,6 +31,7 @@ async function main() {
     url: config.databaseUrl,
     primaryUrl: config.databasePrimaryUrl,
     authToken: config.databaseAuthToken,
+    readBudgetMs: config.queryBudgetMs,
   });
   const { client } = database;
 
