@@ -1,0 +1,4 @@
+import { defineCollectionsSecuritySuite } from "../collections-security.suite";
+import { makeNodeHome } from "../node-home";
+
+defineCollectionsSecuritySuite(makeNodeHome);

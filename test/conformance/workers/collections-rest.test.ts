@@ -1,0 +1,4 @@
+import { defineCollectionsRestSuite } from "../collections-rest.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineCollectionsRestSuite(makeWorkersHome);

@@ -1,0 +1,4 @@
+import { defineCollectionsSecuritySuite } from "../collections-security.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineCollectionsSecuritySuite(makeWorkersHome);
