@@ -13,6 +13,6 @@ export const recordEtag = (id: string, rev: number) => `"${id}.${rev}"`;
  */
 export function expectedRevision(ifMatch: string | undefined, id: string): number | undefined {
   if (ifMatch === undefined || ifMatch.trim() === "*") return undefined;
-  const match = /^"([a-z]{2,8}_[a-z0-9]{1,40})\.(\d{1,12})"$/.exec(ifMatch.trim());
-  return match && match[1] === id ? Number(match[2]) : -1;
+  const match = /^"(.+)\.(\d{1,12})"$/.exec(ifMatch.trim());
+  return match && match[1] === id && isRecordId(id) ? Number(match[2]) : -1;
 }

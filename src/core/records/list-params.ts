@@ -57,6 +57,15 @@ export function parseFieldList(
   return names;
 }
 
+/** The `expand` list: readable relation fields only. */
+export function parseExpand(model: CollectionModel, raw: string | undefined): string[] {
+  const keys = parseFieldList(model, raw, "expand") ?? [];
+  for (const key of keys) {
+    if (!model.relations.has(key)) throw bad("expand", `${key} is not a relation`);
+  }
+  return keys;
+}
+
 /** Opaque cursors carry the sort they were made for and the last row's sort values. */
 export function encodeCursor(sortText: string, values: unknown[]): string {
   return base64url(new TextEncoder().encode(JSON.stringify({ s: sortText, v: values })));
@@ -96,10 +105,7 @@ export function parseListParams(
   if (!sort.some((s) => s.key === "id")) sort.push({ key: "id", desc: sort.at(-1)?.desc ?? false });
   const sortText = sort.map((s) => `${s.desc ? "-" : ""}${s.key}`).join(",");
 
-  const expand = parseFieldList(model, query("expand"), "expand") ?? [];
-  for (const key of expand) {
-    if (!model.relations.has(key)) throw bad("expand", `${key} is not a relation`);
-  }
+  const expand = parseExpand(model, query("expand"));
 
   let cursor: unknown[] | undefined;
   const cursorRaw = query("cursor");

@@ -6,7 +6,7 @@ import { refusal } from "../kernel/refusals";
 import { validate } from "../kernel/validate";
 import { cascadesOf, commit, type Write } from "./commit";
 import { isRecordId, recordIdPattern } from "./ids";
-import { type ListParams, parseFieldList, parseListParams } from "./list-params";
+import { type ListParams, parseExpand, parseFieldList, parseListParams } from "./list-params";
 import type { CollectionModel, Models } from "./model";
 import {
   firstRecord,
@@ -298,18 +298,6 @@ type BatchOperation = z.output<typeof batchOperation>;
 const batchSchema = z.strictObject({
   operations: z.array(batchOperation).min(1).max(maxBatch),
 });
-
-/** The expand list of a view: readable relation fields only. */
-function parseExpand(model: CollectionModel, raw: string | undefined): string[] {
-  const keys = parseFieldList(model, raw, "expand") ?? [];
-  for (const key of keys) {
-    if (!model.relations.has(key))
-      throw new ApiError("INVALID_QUERY", `expand: ${key} is not a relation`, {
-        errors: [{ path: "/expand", message: `${key} is not a relation` }],
-      });
-  }
-  return keys;
-}
 
 function saved(model: CollectionModel, record: Record_): Saved {
   return { record: publicView(model, record), rev: Number(record.rev) };
