@@ -21,7 +21,17 @@ import { generousLimits, type Home, type MakeHome, type SqlValue } from "./home"
  * metrics, memory rate limits, version memo); the Cache API and the database are shared by all.
  */
 export const makeWorkersHome: MakeHome = async (options = {}) => {
-  const bindings = { ...env, ...generousLimits, ...options.env } as Env;
+  // Other test files write to the same database meanwhile; a long version memo keeps their
+  // writes from expiring this home's cache entries between a fill and the HIT a test expects,
+  // as nothing else writes to a Node home's database. This home's own writes still move its
+  // versions at once (one database, fresh reads); cross-location staleness is tested in
+  // test/workers/edge.test.ts with the real memo.
+  const bindings = {
+    ...env,
+    ...generousLimits,
+    CACHE_VERSION_MEMO_MS: "60000",
+    ...options.env,
+  } as Env;
   // One address per home: anonymous budgets are per home, as each Node test app has its own.
   const address = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 254) + 1}`;
   const pending = new Set<ExecutionContext>();

@@ -1,0 +1,4 @@
+import { defineCollectionsSecurityReviewSuite } from "../collections-security-review.suite";
+import { makeNodeHome } from "../node-home";
+
+defineCollectionsSecurityReviewSuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { defineCollectionsSecurityReviewSuite } from "../collections-security-review.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineCollectionsSecurityReviewSuite(makeWorkersHome);
