@@ -12,9 +12,9 @@ import {
   type ResolvedField,
 } from "../query/compile";
 import { parseFilter } from "../query/parser";
+import { columnName } from "./columns";
 import type { CollectionDefinition, Operation } from "./define";
 import { serverManaged } from "./define";
-import { columnName } from "./sql";
 
 export interface FieldInfo {
   key: string;

@@ -1,7 +1,5 @@
 import type { InValue, Row } from "@libsql/client";
 import { type SQL, sql } from "drizzle-orm";
-import { toSnakeCase } from "drizzle-orm/casing";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import type { CollectionModel, FieldInfo } from "./model";
 
@@ -38,9 +36,4 @@ export function toDriver(field: FieldInfo, value: unknown): unknown {
 
 export function fieldsOf(model: CollectionModel, keys: readonly string[]): FieldInfo[] {
   return keys.map((k) => model.fields.get(k)!);
-}
-
-/** The column's name in the database (the app uses `casing: "snake_case"`). */
-export function columnName(column: SQLiteColumn): string {
-  return column.keyAsName ? toSnakeCase(column.name) : column.name;
 }

@@ -2,11 +2,12 @@ import { getTableName, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import { refusal } from "../kernel/refusals";
+import { columnName } from "./columns";
 import type { RelationCheck } from "./commit";
 import { expectedRevision, recordEtag } from "./ids";
 import { type CollectionModel, ruleCondition } from "./model";
 import { condition, notFound, type Record_, type RecordContext, where } from "./read";
-import { columnName, fieldsOf, statement, toDriver } from "./sql";
+import { fieldsOf, statement, toDriver } from "./sql";
 
 /*
  * Write statements. Each checks its rule inside the statement itself (INSERT … SELECT … WHERE
