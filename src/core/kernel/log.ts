@@ -36,6 +36,11 @@ export function jsonLineSink(writeLine: (line: string) => void, now = () => new 
   };
 }
 
+/** The homes' logger: JSON lines at `level` and above, handed to `writeLine` (stdout, console). */
+export function jsonLogger(level: LogLevel, writeLine: (line: string) => void): LogSink {
+  return filterLevel(jsonLineSink(writeLine), level);
+}
+
 /** Keeps events in memory; tests read them back. */
 export function memorySink(): LogSink & { events: LogEvent[] } {
   const events: LogEvent[] = [];

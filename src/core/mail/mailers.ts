@@ -37,6 +37,19 @@ export function recordingMailer(
 }
 
 /**
+ * The mailer for a configuration, chosen in one place for both homes: the HTTP provider when
+ * MAIL_API_URL and MAIL_API_KEY are set, else the home's development mailer.
+ */
+export function configuredMailer(
+  mail: { apiUrl: string | undefined; apiKey: string | undefined; from: string },
+  development: () => Mailer,
+): Mailer {
+  return mail.apiUrl !== undefined && mail.apiKey !== undefined
+    ? httpMailer({ url: mail.apiUrl, apiKey: mail.apiKey, from: mail.from })
+    : development();
+}
+
+/**
  * Sends through an HTTP mail API taking `{from, to, subject, text, html}` as JSON with a Bearer
  * key (Resend's shape; Postmark/SendGrid-style providers need a small proxy or another adapter).
  */

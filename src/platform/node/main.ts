@@ -4,11 +4,9 @@ import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { collections } from "../../collections/index";
 import { ConfigError, loadConfig } from "../../config";
-import { describeError, filterLevel, jsonLineSink } from "../../core/kernel/log";
-import { httpMailer, recordingMailer } from "../../core/mail/mailers";
+import { describeError, jsonLogger } from "../../core/kernel/log";
 import { deleteExpiredRateLimits } from "../../core/rate-limit/cleanup";
 import { openNodeDatabase } from "./database";
-import { writeToOutbox } from "./outbox";
 import { createNodePlatform } from "./platform";
 import { ensureSigningKeys } from "./signing-keys";
 
@@ -17,10 +15,7 @@ const housekeepingIntervalMs = 15 * 60_000;
 /** The Node home: `npm start`. Embedded libSQL file by default, migrated on start. */
 async function main() {
   const config = loadConfig(process.env, "node");
-  const log = filterLevel(
-    jsonLineSink((line) => process.stdout.write(`${line}\n`)),
-    config.logLevel,
-  );
+  const log = jsonLogger(config.logLevel, (line) => process.stdout.write(`${line}\n`));
 
   if (config.databaseUrl.startsWith("file:")) {
     const path = config.databaseUrl.slice("file:".length);
@@ -40,21 +35,7 @@ async function main() {
     JWT_PRIVATE_KEYS:
       process.env.JWT_PRIVATE_KEYS || (await ensureSigningKeys(config.signingKeysFile)),
   };
-  const mailer =
-    config.mail.apiUrl !== undefined && config.mail.apiKey !== undefined
-      ? httpMailer({ url: config.mail.apiUrl, apiKey: config.mail.apiKey, from: config.mail.from })
-      : recordingMailer(log, { deliver: writeToOutbox("./data/outbox") });
-  const platform = createNodePlatform({
-    client,
-    replica: database.replica,
-    freshReads: database.freshReads,
-    log,
-    env,
-    mailer,
-    cacheMaxBytes: config.cacheMaxBytes,
-    trustProxy: config.trustProxy,
-    trustProxyHops: config.trustProxyHops,
-  });
+  const platform = createNodePlatform(config, { database, log, env });
   const app = createApp({ platform, config, collections });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const host = info.address.includes(":") ? `[${info.address}]` : info.address;

@@ -1,30 +1,23 @@
 import type { Client } from "@libsql/client";
+import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
-import { describeError, type LogSink } from "../../core/kernel/log";
+import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import type { Clock, Mailer, Platform } from "../../core/kernel/ports";
-import { recordingMailer } from "../../core/mail/mailers";
+import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
+import { writeToOutbox } from "./outbox";
 
 export interface NodePlatformOptions {
-  /** The primary. */
-  client: Client;
-  /** A read replica (e.g. a Turso embedded replica); defaults to the primary. */
-  replica?: Client;
-  /**
-   * The replica reads the primary's own data (e.g. read connections to the same file), so a
-   * committed write is visible to the next read. Defaults to true only without a replica.
-   */
-  freshReads?: boolean;
-  log: LogSink;
+  /** Where writes go, where reads go, and whether reads see writes at once (see openNodeDatabase). */
+  database: { client: Client; replica?: Client; freshReads?: boolean };
+  /** Defaults to JSON lines on stdout at LOG_LEVEL. */
+  log?: LogSink;
+  /** Where secrets are read (signing keys); defaults to the process environment. */
   env?: Record<string, string | undefined>;
-  cacheMaxBytes?: number;
-  /** Behind `trustProxyHops` reverse proxies: the client address comes from X-Forwarded-For. */
-  trustProxy?: boolean;
-  trustProxyHops?: number;
   clock?: Clock;
-  /** Defaults to the recording (development) mailer. */
+  /** Defaults to the configured mailer (HTTP provider, else mail files under ./data/outbox). */
   mailer?: Mailer;
 }
 
@@ -33,19 +26,23 @@ export interface NodePlatform extends Platform {
   settle(): Promise<void>;
 }
 
-/** The Node home: embedded (or remote) libSQL, in-process everything else. */
-export function createNodePlatform({
-  client,
-  replica,
-  freshReads = replica === undefined,
-  log,
-  env = process.env,
-  cacheMaxBytes = 64 * 1024 * 1024,
-  trustProxy = false,
-  trustProxyHops = 1,
-  clock = { now: () => new Date() },
-  mailer = recordingMailer(log),
-}: NodePlatformOptions): NodePlatform {
+/**
+ * The Node home: embedded (or remote) libSQL, in-process everything else. Built from the config,
+ * like `createWorkersPlatform`: logger, mailer, cache size and proxy trust come from it.
+ */
+export function createNodePlatform(config: Config, options: NodePlatformOptions): NodePlatform {
+  const { client, replica } = options.database;
+  const freshReads = options.database.freshReads ?? replica === undefined;
+  const log =
+    options.log ?? jsonLogger(config.logLevel, (line) => process.stdout.write(`${line}\n`));
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? { now: () => new Date() };
+  const mailer =
+    options.mailer ??
+    configuredMailer(config.mail, () =>
+      recordingMailer(log, { deliver: writeToOutbox("./data/outbox") }),
+    );
+  const { trustProxy, trustProxyHops } = config;
   const pending = new Set<Promise<unknown>>();
   const sql = instrumentClient(client);
   const reads = replica === undefined ? sql : instrumentClient(replica);
@@ -55,7 +52,7 @@ export function createNodePlatform({
     sql,
     replica: reads,
     freshReads,
-    cache: new LruCache(cacheMaxBytes, () => clock.now().getTime()),
+    cache: new LruCache(config.cacheMaxBytes, () => clock.now().getTime()),
     clientIp(c) {
       if (trustProxy) {
         const forwarded = forwardedClientIp(c.req.header("x-forwarded-for"), trustProxyHops);

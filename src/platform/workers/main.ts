@@ -15,7 +15,7 @@ let built: { env: Env; app: App; platform: Platform } | undefined;
 function buildFor(env: Env) {
   if (built?.env !== env) {
     const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
-    const platform = createWorkersPlatform(env, config);
+    const platform = createWorkersPlatform(config, env);
     built = { env, app: createApp({ platform, config, collections }), platform };
   }
   return built;

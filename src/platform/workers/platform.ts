@@ -1,9 +1,9 @@
 import { createClient } from "@libsql/client/web";
 import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
-import { filterLevel, jsonLineSink } from "../../core/kernel/log";
+import { jsonLogger } from "../../core/kernel/log";
 import type { Platform } from "../../core/kernel/ports";
-import { httpMailer, recordingMailer } from "../../core/mail/mailers";
+import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { edgeCache } from "./edge-cache";
 
@@ -11,7 +11,7 @@ import { edgeCache } from "./edge-cache";
  * The Workers home: libSQL over HTTP (Turso in production, the local server in dev and tests),
  * logs to Workers Logs, deferred work through `waitUntil`. Built once per isolate.
  */
-export function createWorkersPlatform(env: Env, config: Config): Platform {
+export function createWorkersPlatform(config: Config, env: Env): Platform {
   // One client per isolate, shared by requests. Its default concurrency limit (20) queues one
   // request's statements behind another's, and a promise resolved from another request's I/O
   // makes workerd cancel the waiting request as hung — so no limit here (measured under load).
@@ -26,10 +26,7 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
   // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set it is a read replica.
   const replica = open(config.databaseUrl);
   const sql = config.databasePrimaryUrl === undefined ? replica : open(config.databasePrimaryUrl);
-  const log = filterLevel(
-    jsonLineSink((line) => console.log(line)),
-    config.logLevel,
-  );
+  const log = jsonLogger(config.logLevel, (line) => console.log(line));
   const bindings = env as unknown as Record<string, unknown>;
   const analytics = bindings.ANALYTICS as AnalyticsEngineDataset | undefined;
   return {
@@ -48,14 +45,9 @@ export function createWorkersPlatform(env: Env, config: Config): Platform {
         return typeof value === "string" ? value : undefined;
       },
     },
-    mailer:
-      config.mail.apiUrl !== undefined && config.mail.apiKey !== undefined
-        ? httpMailer({
-            url: config.mail.apiUrl,
-            apiKey: config.mail.apiKey,
-            from: config.mail.from,
-          })
-        : recordingMailer(log, { logBodies: bindings.NEARBASE_DEV === "true" }),
+    mailer: configuredMailer(config.mail, () =>
+      recordingMailer(log, { logBodies: bindings.NEARBASE_DEV === "true" }),
+    ),
     analytics,
     defer(c, work) {
       try {
