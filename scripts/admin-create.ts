@@ -1,12 +1,11 @@
 // `npm run admin:create -- --email you@example.com` (password from NEARBASE_ADMIN_PASSWORD or a
 // prompt-free generated one, printed once). Creates the account, or promotes an existing one.
 import { parseArgs } from "node:util";
-import { eq } from "drizzle-orm";
 import { isPlainText, parseEmail } from "../src/core/accounts/identifiers";
 import { hashPassword, passwordProblem } from "../src/core/accounts/passwords";
+import { createUser, makeAdmin, userByEmail } from "../src/core/accounts/users";
 import { createDatabase } from "../src/core/db/client";
-import { users } from "../src/core/db/schema/auth";
-import { randomId, randomToken } from "../src/core/kernel/crypto";
+import { randomToken } from "../src/core/kernel/crypto";
 import { migrateDatabase } from "../src/platform/node/migrate";
 import { openDatabase } from "./db";
 
@@ -40,22 +39,19 @@ const { client } = openDatabase();
 try {
   await migrateDatabase(client);
   const db = createDatabase(client);
-  const now = new Date().toISOString();
-  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+  const now = new Date();
+  const existing = await userByEmail(db, email);
   if (existing) {
-    await db.update(users).set({ role: "admin", updated: now }).where(eq(users.id, existing.id));
+    await makeAdmin(db, existing.id, now);
     console.log(`${email} is now an admin (password unchanged)`);
   } else {
-    await db.insert(users).values({
-      id: randomId("usr"),
-      email,
-      name: values.name ?? "Admin",
-      role: "admin",
-      passwordHash: await hashPassword(password),
-      emailVerifiedAt: now,
-      created: now,
-      updated: now,
-    });
+    const passwordHash = await hashPassword(password);
+    const created = await createUser(
+      db,
+      { email, name: values.name ?? "Admin", role: "admin", passwordHash, emailVerified: true },
+      now,
+    );
+    if (created === undefined) throw new Error(`${email} was registered meanwhile; run again`);
     console.log(
       `created admin ${email}${generated ? ` with password ${generated} (shown once; change it after signing in)` : ""}`,
     );

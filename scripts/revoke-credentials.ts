@@ -3,11 +3,10 @@
 // does. For an operator answering "my account was compromised". Access tokens already issued
 // expire on their own (ACCESS_TOKEN_TTL_SECONDS).
 import { parseArgs } from "node:util";
-import { eq } from "drizzle-orm";
 import { parseEmail } from "../src/core/accounts/identifiers";
 import { revokeAllCredentials } from "../src/core/accounts/revoke";
+import { userByEmail } from "../src/core/accounts/users";
 import { createDatabase } from "../src/core/db/client";
-import { users } from "../src/core/db/schema/auth";
 import { openDatabase } from "./db";
 
 const { values } = parseArgs({ options: { email: { type: "string" } } });
@@ -19,7 +18,7 @@ if (email === undefined) {
 const { client, shown } = openDatabase();
 try {
   const db = createDatabase(client);
-  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+  const user = await userByEmail(db, email);
   if (user === undefined) {
     console.error(`no account for ${email} in ${shown}`);
     process.exitCode = 1;

@@ -5,7 +5,9 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { Config } from "./config";
-import { type AuthConfig, loadAuthConfig } from "./core/accounts/config";
+import { authConfigLoader } from "./core/accounts/config";
+import { oauthProviders } from "./core/accounts/oauth/providers";
+import { createAccountService } from "./core/accounts/service";
 import { ApiError } from "./core/kernel/errors";
 import type { Platform } from "./core/kernel/ports";
 import { parsePolicy } from "./core/rate-limit/gcra";
@@ -23,7 +25,7 @@ import { authRoutes } from "./http/routes/auth";
 import { docsRoutes } from "./http/routes/docs";
 import { healthRoutes } from "./http/routes/health";
 import { apiKeyRoutes } from "./http/routes/keys";
-import { oauthProviders, oauthRoutes } from "./http/routes/oauth";
+import { oauthCallbackUrl, oauthRoutes } from "./http/routes/oauth";
 import { observabilityRoutes } from "./http/routes/observability";
 import { collectionRoutes } from "./http/routes/records";
 import { recoveryRoutes } from "./http/routes/recovery";
@@ -70,6 +72,8 @@ const anonymous = { kind: "anonymous" } as const;
 export function createApp({ platform, config, collections, authenticate }: AppOptions) {
   const app = new Hono<AppEnv>();
   const models = buildModels(collections);
+  // Signing keys load once, on first use (Workers secrets are only readable per request).
+  const auth = authConfigLoader(platform, config);
   // The engine's services, once per process/isolate; handlers reach them on c.var.services.
   const services: Services = {
     records: createRecordService({
@@ -77,6 +81,19 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       primary: platform.sql,
       replica: platform.replica,
       now: () => platform.clock.now(),
+    }),
+    accounts: createAccountService({
+      db: platform.db,
+      sql: platform.sql,
+      clock: platform.clock,
+      log: platform.log,
+      mailer: platform.mailer,
+      auth,
+      oauth: oauthProviders(config.oauth, (name) => oauthCallbackUrl(config.publicUrl, name)),
+      redirectOrigins: [
+        new URL(config.publicUrl).origin,
+        ...config.corsOrigins.filter((o) => o !== "*"),
+      ],
     }),
   };
   const observability = createObservability({
@@ -106,24 +123,6 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       .filter((cls) => config.rateLimits[cls] !== "off")
       .map((cls) => [cls, parsePolicy(cls, config.rateLimits[cls])]),
   );
-
-  // Signing keys load once, on first use (Workers secrets are only readable per request).
-  let authConfig: Promise<AuthConfig> | undefined;
-  const auth = () => {
-    authConfig ??= loadAuthConfig(platform, config).catch((err: unknown) => {
-      authConfig = undefined;
-      platform.log.write({
-        level: "error",
-        msg: "auth configuration invalid",
-        error: String((err as Error).message),
-      });
-      throw new ApiError(
-        "CONFIG_INVALID",
-        "Authentication is not configured on this server; see its logs.",
-      );
-    });
-    return authConfig;
-  };
 
   app.use(async function platformContext(c, next) {
     c.set("platform", platform);
@@ -170,7 +169,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   );
 
   // ── auth: sets c.var.principal (middleware) ──
-  app.use(authenticate ?? authenticateCaller(auth));
+  app.use(authenticate ?? authenticateCaller());
   app.use(
     rateLimit({
       policies,
@@ -194,16 +193,10 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/", docsRoutes(models));
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
-  app.route("/", wellKnownRoutes(auth));
-  app.route("/api/auth", authRoutes(auth));
-  app.route("/api/auth", recoveryRoutes(auth));
-  app.route(
-    "/api/auth",
-    oauthRoutes(auth, oauthProviders(config.oauth), () => [
-      new URL(config.publicUrl).origin,
-      ...config.corsOrigins.filter((o) => o !== "*"),
-    ]),
-  );
+  app.route("/", wellKnownRoutes());
+  app.route("/api/auth", authRoutes());
+  app.route("/api/auth", recoveryRoutes());
+  app.route("/api/auth", oauthRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/", collectionRoutes());
 

@@ -9,7 +9,7 @@ import { loadAuthConfig } from "../src/core/accounts/config";
 import { type RevokeReason, revokeAllCredentials } from "../src/core/accounts/revoke";
 import { startSession } from "../src/core/accounts/sessions";
 import { generateSigningJwk } from "../src/core/accounts/signing-keys";
-import { users } from "../src/core/db/schema/auth";
+import { createUser } from "../src/core/accounts/users";
 import { randomId } from "../src/core/kernel/crypto";
 import { memorySink } from "../src/core/kernel/log";
 import { recordingMailer } from "../src/core/mail/mailers";
@@ -90,27 +90,21 @@ export async function createTestApp(options: TestAppOptions = {}) {
    */
   async function signIn(role: "user" | "admin" = "user") {
     const now = platform.clock.now();
-    const id = randomId("usr");
-    const user = {
-      id,
-      email: `${id}@example.test`,
-      emailVerifiedAt: now.toISOString(),
-      passwordHash: null,
-      name: "",
-      role,
-      created: now.toISOString(),
-      updated: now.toISOString(),
-    } as const;
-    await platform.db.insert(users).values(user);
+    const user = await createUser(
+      platform.db,
+      { email: `${randomId("usr")}@example.test`, role, emailVerified: true },
+      now,
+    );
+    if (user === undefined) throw new Error("signIn: the random email was taken");
     const pair = await startSession(
       platform.db,
       await loadAuthConfig(platform, config),
-      { ...user },
+      user,
       "test",
       now,
     );
     return {
-      id,
+      id: user.id,
       email: user.email,
       ...pair,
       headers: { authorization: `Bearer ${pair.accessToken}` },

@@ -1,4 +1,5 @@
 import type { TimingVariables } from "hono/timing";
+import type { AccountService } from "../core/accounts/service";
 import type { Platform } from "../core/kernel/ports";
 import type { Principal } from "../core/kernel/principal";
 import type { Telemetry } from "../core/observability/telemetry";
@@ -9,6 +10,7 @@ export { isAdmin, type Principal } from "../core/kernel/principal";
 /** What handlers call: the engine, never tables. */
 export interface Services {
   records: RecordService;
+  accounts: AccountService;
 }
 
 /** The one Hono environment type every route and middleware in Nearbase uses. */

@@ -1,3 +1,4 @@
+import { ApiError } from "../kernel/errors";
 import type { Platform } from "../kernel/ports";
 import { KeySet } from "./signing-keys";
 
@@ -22,7 +23,7 @@ export interface AuthConfig {
 
 /** Builds the auth configuration; the signing keys come from the JWT_PRIVATE_KEYS secret. */
 export async function loadAuthConfig(
-  platform: Platform,
+  platform: Pick<Platform, "secrets">,
   config: {
     jwtIssuer: string;
     jwtAudience: string;
@@ -54,5 +55,32 @@ export async function loadAuthConfig(
     credentialFailures: config.credentialFailureLimit,
     forgotPerAccount: config.forgotLimitPerAccount,
     passwordIterations: config.passwordIterations,
+  };
+}
+
+/**
+ * The auth configuration, loaded once on first use (Workers secrets are only readable per
+ * request). A failure is logged with its reason and answered as CONFIG_INVALID — without the
+ * reason — and retried on the next use.
+ */
+export function authConfigLoader(
+  platform: Pick<Platform, "secrets" | "log">,
+  config: Parameters<typeof loadAuthConfig>[1],
+): () => Promise<AuthConfig> {
+  let loaded: Promise<AuthConfig> | undefined;
+  return () => {
+    loaded ??= loadAuthConfig(platform, config).catch((err: unknown) => {
+      loaded = undefined;
+      platform.log.write({
+        level: "error",
+        msg: "auth configuration invalid",
+        error: String((err as Error).message),
+      });
+      throw new ApiError(
+        "CONFIG_INVALID",
+        "Authentication is not configured on this server; see its logs.",
+      );
+    });
+    return loaded;
   };
 }

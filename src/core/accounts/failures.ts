@@ -1,6 +1,6 @@
-import type { Context } from "hono";
-import type { AppEnv } from "../../http/context";
+import type { Client } from "@libsql/client";
 import { ApiError, type ApiErrorOptions } from "../kernel/errors";
+import { bearerChallenge } from "../kernel/refusals";
 import { parsePolicy } from "../rate-limit/gcra";
 import { libsqlStore } from "../rate-limit/stores";
 
@@ -12,7 +12,10 @@ const rejected = new WeakSet<ApiError>();
  * the caller's address; a missing credential or an expired (but genuine) access token does not.
  */
 export function rejectedCredential(detail: string, options: ApiErrorOptions = {}): ApiError {
-  const err = new ApiError("UNAUTHENTICATED", detail, options);
+  const err = new ApiError("UNAUTHENTICATED", detail, {
+    ...options,
+    headers: { "www-authenticate": bearerChallenge, ...options.headers },
+  });
   rejected.add(err);
   return err;
 }
@@ -21,6 +24,9 @@ export function isRejectedCredential(err: unknown): boolean {
   return err instanceof ApiError && rejected.has(err);
 }
 
+/** The per-address budget of rejected credentials, as `credentialFailureBudget` returns it. */
+export type FailureBudget = ReturnType<typeof credentialFailureBudget>;
+
 /**
  * Per-address budget of rejected credentials, so guessing tokens, keys or passwords is throttled.
  * Failures are counted in libSQL (shared by every instance and location); an address over budget
@@ -28,29 +34,25 @@ export function isRejectedCredential(err: unknown): boolean {
  * good credentials pay nothing. While an address is over budget every request from it that
  * carries a credential gets 429 — a correct guess included, which is what makes it a throttle.
  */
-export function credentialFailureBudget(maxRemembered = 10_000) {
+export function credentialFailureBudget(sql: Client, maxRemembered = 10_000) {
   const blockedUntil = new Map<string, number>();
   return {
-    /** Throws 429 when the caller's address is over its failure budget. */
-    check(c: Context<AppEnv>, policyText: string) {
+    /** Throws 429 when `ip` is over its failure budget under `policyText` ("off" disables). */
+    check(ip: string, policyText: string, now: number) {
       if (policyText === "off") return;
-      const ip = c.var.platform.clientIp(c);
       const until = blockedUntil.get(ip);
       if (until === undefined) return;
-      const now = c.var.platform.clock.now().getTime();
       if (until <= now) {
         blockedUntil.delete(ip);
         return;
       }
       throw tooManyFailures(Math.max(1, Math.ceil((until - now) / 1000)));
     },
-    /** Counts one rejected credential from the caller's address. */
-    async record(c: Context<AppEnv>, policyText: string) {
+    /** Counts one rejected credential from `ip`. */
+    async record(ip: string, policyText: string, now: number) {
       if (policyText === "off") return;
       const policy = parsePolicy("credential-failures", policyText);
-      const ip = c.var.platform.clientIp(c);
-      const now = c.var.platform.clock.now().getTime();
-      const decision = await libsqlStore(c.var.platform.sql).hit(`ip:${ip}`, policy, now);
+      const decision = await libsqlStore(sql).hit(`ip:${ip}`, policy, now);
       // Blocked once the next failure would be refused: the budget is used up.
       const next = decision.tat + policy.periodMs / policy.limit - now;
       if (!decision.allowed || next > policy.periodMs) {

@@ -4,16 +4,10 @@ import { refreshTokens, sessions, users } from "../db/schema/auth";
 import { randomId, randomToken, sha256 } from "../kernel/crypto";
 import type { LogSink } from "../kernel/log";
 import type { AuthConfig } from "./config";
+import type { SessionView, TokenPair } from "./schemas";
+import type { User } from "./users";
 
-export interface TokenPair {
-  accessToken: string;
-  tokenType: "Bearer";
-  expiresIn: number;
-  refreshToken: string;
-  sessionId: string;
-}
-
-type User = typeof users.$inferSelect;
+export type { TokenPair } from "./schemas";
 
 export async function accessTokenFor(
   config: AuthConfig,
@@ -97,10 +91,7 @@ export async function rotate(
     .where(and(eq(refreshTokens.hash, hash), isNull(refreshTokens.usedAt)))
     .returning({ hash: refreshTokens.hash });
   if (spent.length === 0) {
-    await db
-      .update(sessions)
-      .set({ revokedAt: now.toISOString() })
-      .where(eq(sessions.id, session.id));
+    await revokeSession(db, user.id, session.id, now);
     log.write({
       level: "warn",
       msg: "security: refresh token reuse; session revoked",
@@ -127,4 +118,48 @@ export async function rotate(
       sessionId: session.id,
     },
   };
+}
+
+/**
+ * Revokes one session (its refresh-token family) of `userId`; false when there is no such
+ * unrevoked session of that user. Its access tokens live out their short lifetime.
+ */
+export async function revokeSession(
+  db: Database,
+  userId: string,
+  sessionId: string,
+  now: Date,
+): Promise<boolean> {
+  const revoked = await db
+    .update(sessions)
+    .set({ revokedAt: now.toISOString() })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return revoked.length > 0;
+}
+
+/** A user's unrevoked, unexpired sessions; `current` marks the one asking. */
+export async function activeSessions(
+  db: Database,
+  userId: string,
+  currentSessionId: string | undefined,
+  now: Date,
+): Promise<SessionView[]> {
+  const rows = await db
+    .select({
+      id: sessions.id,
+      created: sessions.created,
+      lastUsed: sessions.lastUsed,
+      userAgent: sessions.userAgent,
+      expiresAt: sessions.expiresAt,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+  return rows
+    .filter((s) => s.expiresAt > now.getTime())
+    .map((s) => ({
+      ...s,
+      expiresAt: new Date(s.expiresAt).toISOString(),
+      current: s.id === currentSessionId,
+    }));
 }

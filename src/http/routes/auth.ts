@@ -1,246 +1,136 @@
-import { and, eq, isNull } from "drizzle-orm";
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
-import type { AuthConfig } from "../../core/accounts/config";
-import { rejectedCredential } from "../../core/accounts/failures";
-import { emailSchema, plainTextSchema } from "../../core/accounts/identifiers";
 import {
-  hashPassword,
-  passwordLimits,
-  passwordProblem,
-  verifyPassword,
-} from "../../core/accounts/passwords";
-import { revokeAllCredentials } from "../../core/accounts/revoke";
-import { rotate, startSession } from "../../core/accounts/sessions";
-import { sessions, users } from "../../core/db/schema/auth";
-import { randomId } from "../../core/kernel/crypto";
-import { ApiError } from "../../core/kernel/errors";
-import { parsePolicy } from "../../core/rate-limit/gcra";
-import { libsqlStore } from "../../core/rate-limit/stores";
-import { readJsonObject, validate } from "../body";
+  loginInput,
+  publicUserSchema,
+  refreshInput,
+  sessionViewSchema,
+  signedInSchema,
+  signupInput,
+  tokenPairSchema,
+} from "../../core/accounts/schemas";
+import { readJsonObject } from "../body";
+import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
+import { noStore } from "../middleware/no-store";
+import { openApiPaths, type RouteDocs } from "../route-docs";
 
-const email = emailSchema;
-const password = z.string().min(1).max(1024);
-const signupBody = z.object({ email, password, name: plainTextSchema(100).optional() }).strict();
-const loginBody = z.object({ email, password }).strict();
-const refreshBody = z.object({ refreshToken: z.string().min(20).max(200) }).strict();
+const tags = ["auth"];
+const noContent = { "204": { description: "Done" } };
 
-export type User = typeof users.$inferSelect;
-
-export function publicUser(u: User) {
-  return {
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    role: u.role,
-    emailVerified: u.emailVerifiedAt !== null,
-    created: u.created,
-  };
-}
-
-export function requireUser(c: Context<AppEnv>) {
-  const p = c.var.principal;
-  if (p.kind !== "user") {
-    throw new ApiError("UNAUTHENTICATED", "Sign in with an access token.", {
-      headers: { "www-authenticate": 'Bearer realm="nearbase"' },
-    });
-  }
-  return p;
-}
-
-function weakPassword(message: string): ApiError {
-  return new ApiError("VALIDATION_FAILED", `Password ${message}.`, {
-    errors: [{ path: "/password", message }],
-  });
-}
-
-/**
- * Every response under /api/auth and /api/keys may carry tokens, keys or account data: never
- * stored by a browser or proxy (RFC 6749 §5.1; `Pragma` for HTTP/1.0 caches).
- */
-export const noStore: MiddlewareHandler<AppEnv> = async function noStore(c, next) {
-  await next();
-  c.res.headers.set("cache-control", "no-store");
-  c.res.headers.set("pragma", "no-cache");
-};
-
-/** Throttles by account (email), in libSQL so every instance and location shares the count. */
-export async function throttleAccount(
-  c: Context<AppEnv>,
-  policyText: string,
-  name: string,
-  account: string,
-) {
-  const policy = parsePolicy(name, policyText);
-  const decision = await libsqlStore(c.var.platform.sql).hit(
-    account,
-    policy,
-    c.var.platform.clock.now().getTime(),
-  );
-  if (!decision.allowed) {
-    throw new ApiError(
-      "RATE_LIMITED",
-      `Too many attempts for this account; retry in ${decision.retryAfterSeconds} s.`,
-      {
-        headers: { "retry-after": String(decision.retryAfterSeconds) },
+/** What each route below does, for /openapi.json (mounted at /api/auth). */
+const docs = {
+  "post /signup": {
+    tags,
+    summary: "Create an account with a password, and sign in",
+    description:
+      "Answers 409 for a registered email: sign-up returns tokens, so it cannot hide that an account exists.",
+    body: signupInput,
+    responses: { "201": { description: "Signed up and in", schema: signedInSchema } },
+    raises: ["CONFLICT", "CONFIG_INVALID"],
+  },
+  "post /login": {
+    tags,
+    summary: "Sign in with email and password",
+    description: "Throttled per account and address, and per account (LOGIN_LIMIT_PER_ACCOUNT*).",
+    body: loginInput,
+    responses: { "200": { description: "Signed in", schema: signedInSchema } },
+    raises: ["CONFIG_INVALID"],
+  },
+  "post /refresh": {
+    tags,
+    summary: "Rotate a refresh token for a new token pair",
+    description: "A refresh token works once; presenting a spent one revokes its whole session.",
+    body: refreshInput,
+    responses: { "200": { description: "A new token pair", schema: tokenPairSchema } },
+    raises: ["CONFIG_INVALID"],
+  },
+  "post /logout": {
+    tags,
+    summary: "End this session",
+    auth: "user",
+    responses: noContent,
+  },
+  "post /logout-all": {
+    tags,
+    summary: "Sign out everywhere: every session, API key and pending sign-in code",
+    auth: "user",
+    responses: noContent,
+  },
+  "get /me": {
+    tags,
+    summary: "The signed-in account",
+    auth: "user",
+    responses: { "200": { description: "The account", schema: publicUserSchema } },
+  },
+  "get /sessions": {
+    tags,
+    summary: "The signed-in account's active sessions",
+    auth: "user",
+    responses: {
+      "200": {
+        description: "Active sessions",
+        schema: z.object({ items: z.array(sessionViewSchema) }),
       },
-    );
-  }
-}
+    },
+  },
+  "delete /sessions/:id": {
+    tags,
+    summary: "Revoke one of the account's sessions",
+    auth: "user",
+    responses: noContent,
+    raises: ["NOT_FOUND"],
+  },
+} satisfies RouteDocs;
+
+export const authPaths = () => openApiPaths("/api/auth", docs);
 
 /**
- * /api/auth: sign-up, log-in, refresh rotation, log-out, sessions and the current user.
- * Duplicate sign-up answers 409: sign-up returns tokens, so it cannot hide that an account
- * exists; per-IP limits slow enumeration, and the recovery flows reveal nothing.
+ * /api/auth: sign-up, log-in, refresh rotation, log-out, sessions and the current user. Each
+ * handler hands the request's parts to the account service and shapes its answer.
  */
-export function authRoutes(auth: () => Promise<AuthConfig>) {
+export function authRoutes() {
   const app = new Hono<AppEnv>();
   app.use(noStore);
 
   app.post("/signup", async (c) => {
-    const body = validate(signupBody, await readJsonObject(c)) as z.infer<typeof signupBody>;
-    const problem = passwordProblem(body.password, body.email);
-    if (problem) throw weakPassword(problem);
-    const config = await auth();
-    const { db, clock } = c.var.platform;
-    const now = clock.now();
-    const user: User = {
-      id: randomId("usr"),
-      email: body.email,
-      emailVerifiedAt: null,
-      passwordHash: await hashPassword(body.password, config.passwordIterations),
-      name: body.name ?? "",
-      role: "user",
-      created: now.toISOString(),
-      updated: now.toISOString(),
-    };
-    const inserted = await db
-      .insert(users)
-      .values(user)
-      .onConflictDoNothing()
-      .returning({ id: users.id });
-    if (inserted.length === 0) {
-      throw new ApiError(
-        "CONFLICT",
-        "An account with this email already exists; sign in or reset the password.",
-        {
-          errors: [{ path: "/email", message: "already registered" }],
-        },
-      );
-    }
-    const pair = await startSession(db, config, user, c.req.header("user-agent") ?? "", now);
-    return c.json({ user: publicUser(user), ...pair }, 201);
+    const { accounts } = c.var.services;
+    return c.json(await accounts.signup(await readJsonObject(c), callerOf(c)), 201);
   });
 
   app.post("/login", async (c) => {
-    const body = validate(loginBody, await readJsonObject(c)) as z.infer<typeof loginBody>;
-    const config = await auth();
-    // Per account AND address first, so one attacker cannot lock the owner out; the looser
-    // per-account ceiling bounds a distributed guess (and can be exhausted by one: see README).
-    const ip = c.var.platform.clientIp(c);
-    await throttleAccount(c, config.loginPerAccount, "login-account-ip", `${body.email}|${ip}`);
-    await throttleAccount(c, config.loginPerAccountTotal, "login-account", body.email);
-    const { db, clock } = c.var.platform;
-    const [user] = await db.select().from(users).where(eq(users.email, body.email));
-    // The same work whether or not the account exists (a dummy hash is verified).
-    const check = await verifyPassword(
-      body.password.slice(0, passwordLimits.max * 4),
-      user?.passwordHash,
-      config.passwordIterations,
-    );
-    if (user === undefined || !check.ok) {
-      throw rejectedCredential("Wrong email or password.");
-    }
-    const now = clock.now();
-    if (check.rehash) {
-      await db
-        .update(users)
-        .set({
-          passwordHash: await hashPassword(body.password, config.passwordIterations),
-          updated: now.toISOString(),
-        })
-        .where(eq(users.id, user.id));
-    }
-    const pair = await startSession(db, config, user, c.req.header("user-agent") ?? "", now);
-    return c.json({ user: publicUser(user), ...pair });
+    const { accounts } = c.var.services;
+    return c.json(await accounts.login(await readJsonObject(c), callerOf(c)));
   });
 
   app.post("/refresh", async (c) => {
-    const body = validate(refreshBody, await readJsonObject(c)) as z.infer<typeof refreshBody>;
-    const { db, clock, log } = c.var.platform;
-    const outcome = await rotate(db, await auth(), body.refreshToken, clock.now(), log);
-    if (!outcome.ok)
-      throw rejectedCredential("The refresh token is invalid, expired or revoked; sign in again.");
-    return c.json(outcome.pair);
+    return c.json(await c.var.services.accounts.refresh(await readJsonObject(c)));
   });
 
   app.post("/logout", async (c) => {
-    const me = requireUser(c);
-    if (me.sessionId !== undefined) {
-      await c.var.platform.db
-        .update(sessions)
-        .set({ revokedAt: c.var.platform.clock.now().toISOString() })
-        .where(and(eq(sessions.id, me.sessionId), eq(sessions.userId, me.id)));
-    }
+    await c.var.services.accounts.logout(c.var.principal);
     return c.body(null, 204);
   });
 
-  // Sign out everywhere: every session (refresh family), API key and pending sign-in code.
   app.post("/logout-all", async (c) => {
-    const me = requireUser(c);
-    const { db, clock, log } = c.var.platform;
-    await revokeAllCredentials(db, me.id, "logout_all", { now: clock.now(), log });
+    await c.var.services.accounts.logoutAll(c.var.principal);
     return c.body(null, 204);
   });
 
   app.get("/me", async (c) => {
-    const me = requireUser(c);
-    const [user] = await c.var.platform.db.select().from(users).where(eq(users.id, me.id));
-    if (user === undefined) throw new ApiError("UNAUTHENTICATED", "This account no longer exists.");
+    const me = await c.var.services.accounts.me(c.var.principal);
     c.header("cache-control", "private, no-store");
-    return c.json(publicUser(user));
+    return c.json(me);
   });
 
   app.get("/sessions", async (c) => {
-    const me = requireUser(c);
-    const now = c.var.platform.clock.now().getTime();
-    const rows = await c.var.platform.db
-      .select({
-        id: sessions.id,
-        created: sessions.created,
-        lastUsed: sessions.lastUsed,
-        userAgent: sessions.userAgent,
-        expiresAt: sessions.expiresAt,
-      })
-      .from(sessions)
-      .where(and(eq(sessions.userId, me.id), isNull(sessions.revokedAt)));
+    const items = await c.var.services.accounts.listSessions(c.var.principal);
     c.header("cache-control", "private, no-store");
-    return c.json({
-      items: rows
-        .filter((s) => s.expiresAt > now)
-        .map((s) => ({
-          ...s,
-          expiresAt: new Date(s.expiresAt).toISOString(),
-          current: s.id === me.sessionId,
-        })),
-    });
+    return c.json({ items });
   });
 
   app.delete("/sessions/:id", async (c) => {
-    const me = requireUser(c);
-    const revoked = await c.var.platform.db
-      .update(sessions)
-      .set({ revokedAt: c.var.platform.clock.now().toISOString() })
-      .where(
-        and(
-          eq(sessions.id, c.req.param("id")),
-          eq(sessions.userId, me.id),
-          isNull(sessions.revokedAt),
-        ),
-      )
-      .returning({ id: sessions.id });
-    if (revoked.length === 0) throw new ApiError("NOT_FOUND", "No such session.");
+    await c.var.services.accounts.revokeSession(c.var.principal, c.req.param("id"));
     return c.body(null, 204);
   });
 

@@ -1,31 +1,48 @@
 import { Hono } from "hono";
-import type { AuthConfig } from "../../core/accounts/config";
-import { jwtAlgorithm } from "../../core/accounts/signing-keys";
+import { z } from "zod";
 import type { AppEnv } from "../context";
+import { openApiPaths, type RouteDocs } from "../route-docs";
+
+const tags = ["discovery"];
+
+const docs = {
+  "get /.well-known/jwks.json": {
+    tags,
+    summary: "The public keys that verify Nearbase access tokens (JWKS)",
+    responses: {
+      "200": {
+        description: "JSON Web Key Set",
+        schema: z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }),
+      },
+    },
+    raises: ["CONFIG_INVALID"],
+  },
+  "get /.well-known/openid-configuration": {
+    tags,
+    summary: "Discovery metadata: issuer, JWKS location, token endpoint",
+    responses: {
+      "200": {
+        description: "Discovery document (built from PUBLIC_URL)",
+        schema: z.looseObject({ issuer: z.string(), jwks_uri: z.string() }),
+      },
+    },
+    raises: ["CONFIG_INVALID"],
+  },
+} satisfies RouteDocs;
+
+export const wellKnownPaths = () => openApiPaths("", docs);
 
 /** Public key discovery: any service can verify Nearbase access tokens with these. */
-export function wellKnownRoutes(auth: () => Promise<AuthConfig>) {
-  return (
-    new Hono<AppEnv>()
-      .get("/.well-known/jwks.json", async (c) => {
-        const config = await auth();
-        c.header("cache-control", "public, max-age=300");
-        return c.json(config.keys.jwks());
-      })
-      // Built from PUBLIC_URL only, never from the request's Host: the document is publicly
-      // cacheable, so a forged Host would otherwise point every reader at an attacker's keys.
-      .get("/.well-known/openid-configuration", async (c) => {
-        const config = await auth();
-        const base = config.publicUrl;
-        c.header("cache-control", "public, max-age=300");
-        return c.json({
-          issuer: config.issuer,
-          jwks_uri: `${base}/.well-known/jwks.json`,
-          token_endpoint: `${base}/api/auth/login`,
-          id_token_signing_alg_values_supported: [jwtAlgorithm],
-          subject_types_supported: ["public"],
-          response_types_supported: ["token"],
-        });
-      })
-  );
+export function wellKnownRoutes() {
+  return new Hono<AppEnv>()
+    .get("/.well-known/jwks.json", async (c) => {
+      const jwks = await c.var.services.accounts.jwks();
+      c.header("cache-control", "public, max-age=300");
+      return c.json(jwks);
+    })
+    .get("/.well-known/openid-configuration", async (c) => {
+      const document = await c.var.services.accounts.openIdConfiguration();
+      c.header("cache-control", "public, max-age=300");
+      return c.json(document);
+    });
 }

@@ -1,13 +1,11 @@
 import { and, eq } from "drizzle-orm";
-import type { Context } from "hono";
-import type { AppEnv } from "../../../http/context";
-import type { User } from "../../../http/routes/auth";
-import type { OAuthProfile } from "../../../http/routes/oauth";
 import { oauthAccounts, users } from "../../db/schema/auth";
-import { randomId } from "../../kernel/crypto";
 import { ApiError } from "../../kernel/errors";
+import type { AccountDeps } from "../deps";
 import { isPlainText, parseEmail } from "../identifiers";
 import { mailboxProvenStatements, revokeAllCredentials } from "../revoke";
+import { createUser, setPasswordHash, type User, userByEmail } from "../users";
+import type { OAuthProfile } from "./provider";
 
 /** A provider's profile, checked like any other input: plain-text ids and names, a real email. */
 function checkedProfile(profile: OAuthProfile) {
@@ -35,11 +33,10 @@ function checkedProfile(profile: OAuthProfile) {
  * before are dropped (the owner can set a password through forgot-password).
  */
 export async function findOrCreateUser(
-  c: Context<AppEnv>,
+  { db, clock, log }: Pick<AccountDeps, "db" | "clock" | "log">,
   provider: string,
   raw: OAuthProfile,
 ): Promise<User> {
-  const { db, clock, log } = c.var.platform;
   const profile = checkedProfile(raw);
   const [linked] = await db
     .select({ user: users })
@@ -58,45 +55,33 @@ export async function findOrCreateUser(
   const identity = { provider, providerUserId: profile.id };
   const link = (userId: string) =>
     db.insert(oauthAccounts).values({ ...identity, userId, created: at });
-  const [existing] = await db.select().from(users).where(eq(users.email, profile.email));
-  if (existing !== undefined) {
-    const proven = await mailboxProvenStatements(db, existing, now, identity);
-    if (!proven.wasVerified) {
-      await revokeAllCredentials(db, existing.id, "mailbox_proven", {
-        now,
-        log,
-        also: [
-          link(existing.id),
-          ...proven.statements,
-          db
-            .update(users)
-            .set({ passwordHash: null, updated: at })
-            .where(eq(users.id, existing.id)),
-        ],
-      });
-      return { ...existing, emailVerifiedAt: at, passwordHash: null, updated: at };
-    }
-    if (proven.droppedIdentities > 0) {
-      await revokeAllCredentials(db, existing.id, "identity_dropped", {
-        now,
-        log,
-        also: [link(existing.id), ...proven.statements],
-      });
-    } else {
-      await link(existing.id);
-    }
-    return existing;
+  const existing = await userByEmail(db, profile.email);
+  if (existing === undefined) {
+    const created = await createUser(
+      db,
+      { email: profile.email, name: profile.name, emailVerified: true },
+      now,
+      (user) => [link(user.id)],
+    );
+    return created!;
   }
-  const user: User = {
-    id: randomId("usr"),
-    email: profile.email,
-    emailVerifiedAt: at,
-    passwordHash: null,
-    name: profile.name,
-    role: "user",
-    created: at,
-    updated: at,
-  };
-  await db.batch([db.insert(users).values(user), link(user.id)]);
-  return user;
+  const proven = await mailboxProvenStatements(db, existing, now, identity);
+  if (!proven.wasVerified) {
+    await revokeAllCredentials(db, existing.id, "mailbox_proven", {
+      now,
+      log,
+      also: [link(existing.id), ...proven.statements, setPasswordHash(db, existing.id, null, now)],
+    });
+    return { ...existing, emailVerifiedAt: at, passwordHash: null, updated: at };
+  }
+  if (proven.droppedIdentities > 0) {
+    await revokeAllCredentials(db, existing.id, "identity_dropped", {
+      now,
+      log,
+      also: [link(existing.id), ...proven.statements],
+    });
+  } else {
+    await link(existing.id);
+  }
+  return existing;
 }

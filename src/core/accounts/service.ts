@@ -1,0 +1,28 @@
+import { apiKeyOperations } from "./api-keys";
+import { authenticator } from "./authenticate";
+import type { AccountDeps } from "./deps";
+import { discoveryOperations } from "./discovery";
+import { oauthOperations } from "./oauth/flow";
+import { recoveryOperations } from "./recovery";
+import { signInOperations } from "./sign-in";
+
+export type { AccountDeps, Caller, Defer } from "./deps";
+
+/**
+ * The accounts engine: sign-up and log-in, sessions, recovery mail, API keys, OAuth sign-in and
+ * identifying callers. Plain values in and out — no HTTP types — so REST handlers, GraphQL
+ * resolvers and jobs call the same operations; each takes the acting `Principal` where it acts for
+ * someone, and validates its own input (`unknown`) against the schemas in schemas.ts.
+ */
+export function createAccountService(deps: AccountDeps) {
+  return {
+    ...signInOperations(deps),
+    ...recoveryOperations(deps),
+    ...apiKeyOperations(deps),
+    ...oauthOperations(deps),
+    ...authenticator(deps),
+    ...discoveryOperations(deps),
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,151 @@
+import { z } from "zod";
+import { type ErrorCode, errorStatus, toProblem } from "../core/kernel/errors";
+
+type Json = Record<string, unknown>;
+type Method = "get" | "post" | "put" | "patch" | "delete";
+
+/** One successful answer: a JSON body (from a zod schema), other content, or none. */
+export interface AnswerDoc {
+  description: string;
+  /** The JSON body's schema (output side). */
+  schema?: z.ZodType;
+  /** Any other content, as OpenAPI media types. */
+  content?: Json;
+  headers?: Json;
+}
+
+/**
+ * What a route module says about one of its routes, next to the route. Error responses are not
+ * written by hand: they come from the codes listed in `raises` plus the codes the request's own
+ * shape brings (a JSON body, a required sign-in), with statuses and titles from the one error
+ * table (src/core/kernel/errors.ts).
+ */
+export interface RouteDoc {
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** The JSON body, the same schema the operation validates with (input side). */
+  body?: z.ZodType;
+  /** "user": needs an access token (401 without); "admin": an admin's (403 for others). */
+  auth?: "public" | "user" | "admin";
+  parameters?: Json[];
+  responses: Record<string, AnswerDoc>;
+  /** Problem codes the operation itself can raise. */
+  raises?: readonly ErrorCode[];
+}
+
+/** A route module's routes: `"post /signup"` (Hono path syntax, relative to its mount point). */
+export type RouteDocs = Record<`${Method} /${string}`, RouteDoc>;
+
+/** Problems any request can meet: a wrong credential (401) or too many of them (429). */
+const everyRequest: ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED"];
+/** Problems of reading a JSON body. */
+const jsonBody: ErrorCode[] = [
+  "INVALID_JSON",
+  "VALIDATION_FAILED",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+];
+const problemHeaders: Partial<Record<number, Json>> = {
+  401: { "WWW-Authenticate": { schema: { type: "string" }, description: "Bearer challenge" } },
+  429: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } },
+};
+
+/** A zod schema as JSON Schema (draft 2020-12, as OpenAPI 3.1 uses), without `$schema`. */
+export function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
+  delete json.$schema;
+  return json;
+}
+
+/**
+ * The problem responses for a set of codes, grouped by status: each documents which codes it
+ * carries (the Problem schema with `code` narrowed to them).
+ */
+export function problemResponses(codes: Iterable<ErrorCode>): Record<string, Json> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const status = errorStatus[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<string, Json> = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    group.sort();
+    responses[String(status)] = {
+      description: group
+        .map((code) => `${code}: ${toProblem(code, undefined, undefined).title}`)
+        .join("; "),
+      ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
+      content: {
+        "application/problem+json": {
+          schema: {
+            allOf: [
+              { $ref: "#/components/schemas/Problem" },
+              { type: "object", properties: { code: { enum: group } } },
+            ],
+          },
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+function operation(doc: RouteDoc, pathParams: string[]): Json {
+  const codes: ErrorCode[] = [...everyRequest, ...(doc.raises ?? [])];
+  if (doc.body !== undefined) codes.push(...jsonBody);
+  if (doc.auth === "admin") codes.push("FORBIDDEN");
+  const responses: Json = {};
+  for (const [status, answer] of Object.entries(doc.responses)) {
+    responses[status] = {
+      description: answer.description,
+      ...(answer.headers ? { headers: answer.headers } : {}),
+      ...(answer.schema
+        ? { content: { "application/json": { schema: jsonSchema(answer.schema, "output") } } }
+        : answer.content
+          ? { content: answer.content }
+          : {}),
+    };
+  }
+  const parameters = [
+    ...pathParams.map((name) => ({
+      name,
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    })),
+    ...(doc.parameters ?? []),
+  ];
+  return {
+    tags: doc.tags,
+    summary: doc.summary,
+    ...(doc.description ? { description: doc.description } : {}),
+    ...(doc.auth === "user" || doc.auth === "admin" ? { security: [{ bearer: [] }] } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(doc.body
+      ? {
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: jsonSchema(doc.body, "input") } },
+          },
+        }
+      : {}),
+    responses: { ...responses, ...problemResponses(codes) },
+  };
+}
+
+/**
+ * A route module's OpenAPI `paths`, under the prefix it is mounted at. Hono's `:name` path
+ * parameters become `{name}` and are documented as required strings.
+ */
+export function openApiPaths(prefix: string, docs: RouteDocs): Record<string, Json> {
+  const paths: Record<string, Json> = {};
+  for (const [key, doc] of Object.entries(docs) as [string, RouteDoc][]) {
+    const [method, path] = key.split(" ") as [Method, string];
+    const full = `${prefix}${path === "/" && prefix !== "" ? "" : path}`;
+    const params = [...full.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+    const openApiPath = full.replace(/:(\w+)/g, "{$1}");
+    paths[openApiPath] = { ...paths[openApiPath], [method]: operation(doc, params) };
+  }
+  return paths;
+}
