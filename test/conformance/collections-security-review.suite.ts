@@ -126,7 +126,7 @@ export function defineCollectionsSecurityReviewSuite(makeHome: MakeHome) {
       expect(await probe("post.title = 'was public'", reader)).toEqual([]);
       expect(await probe("post.status = 'draft'", reader)).toEqual([]);
       // …while the bookmark itself is still there, and the post's author still matches its own.
-      expect(await probe("post = '" + post.id + "'", reader)).toHaveLength(1);
+      expect(await probe(`post = '${post.id}'`, reader)).toHaveLength(1);
       await create(author, "bookmarks", { post: post.id });
       expect(await probe("post.body ~ 'launch code is 7'", author)).toHaveLength(1);
     });

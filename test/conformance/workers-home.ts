@@ -40,7 +40,7 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
   // Accounts are made the way the Node harness makes them: a user row, then a session started
   // by the app's own code with the same signing keys the worker loads.
   const config = loadConfig(bindings as unknown as Record<string, unknown>, "workers");
-  const platform = createWorkersPlatform(bindings, config);
+  const platform = createWorkersPlatform(config, bindings);
   const auth = loadAuthConfig(platform, config);
 
   const home: Home = {

@@ -34,7 +34,11 @@ describe("readiness of a database the app cannot use", () => {
     const dir = mkdtempSync(join(tmpdir(), "nearbase-unmigrated-"));
     const client = createClient({ url: `file:${join(dir, "raw.db")}` });
     const config = loadConfig({}, "node");
-    const platform = createNodePlatform({ client, log: memorySink(), env: {} });
+    const platform = createNodePlatform(config, {
+      database: { client },
+      log: memorySink(),
+      env: {},
+    });
     const app = createApp({ platform, config, collections: [] });
     const res = await app.request("/ready");
     expect(res.status).toBe(503);
@@ -48,8 +52,9 @@ describe("readiness of a database the app cannot use", () => {
 
   it("GET /ready is 503 when the database cannot be reached", async () => {
     const client = createClient({ url: "http://127.0.0.1:9" });
-    const platform = createNodePlatform({ client, log: memorySink(), env: {} });
-    const app = createApp({ platform, config: loadConfig({}, "node"), collections: [] });
+    const config = loadConfig({}, "node");
+    const platform = createNodePlatform(config, { database: { client }, log: memorySink(), env: {} });
+    const app = createApp({ platform, config, collections: [] });
     const res = await app.request("/ready");
     expect(res.status).toBe(503);
     expect((await readProblem(res)).detail).toBe("The database did not answer.");

@@ -1,0 +1,4 @@
+import { defineEdgeSuite } from "../edge.suite";
+import { makeNodeHome } from "../node-home";
+
+defineEdgeSuite(makeNodeHome);

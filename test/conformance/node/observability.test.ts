@@ -1,0 +1,4 @@
+import { makeNodeHome } from "../node-home";
+import { defineObservabilitySuite } from "../observability.suite";
+
+defineObservabilitySuite(makeNodeHome);

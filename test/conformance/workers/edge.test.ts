@@ -1,0 +1,4 @@
+import { defineEdgeSuite } from "../edge.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineEdgeSuite(makeWorkersHome);

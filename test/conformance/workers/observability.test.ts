@@ -1,0 +1,4 @@
+import { defineObservabilitySuite } from "../observability.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineObservabilitySuite(makeWorkersHome);
