@@ -4,7 +4,7 @@ import { createClient } from "@libsql/client/web";
 import { loadConfig } from "../../src/config";
 import { loadAuthConfig } from "../../src/core/accounts/config";
 import { startSession } from "../../src/core/accounts/sessions";
-import { users } from "../../src/core/db/schema/auth";
+import { createUser } from "../../src/core/accounts/users";
 import { randomId } from "../../src/core/kernel/crypto";
 import worker from "../../src/platform/workers/main";
 import { createWorkersPlatform } from "../../src/platform/workers/platform";
@@ -37,8 +37,8 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
   const pending = new Set<ExecutionContext>();
   const sql = createClient({ url: env.DATABASE_URL });
 
-  // Accounts are made the way the Node harness makes them: a user row, then a session started
-  // by the app's own code with the same signing keys the worker loads.
+  // Accounts are made the way the Node harness makes them: the app's own createUser and
+  // startSession, with the same signing keys the worker loads.
   const config = loadConfig(bindings as unknown as Record<string, unknown>, "workers");
   const platform = createWorkersPlatform(config, bindings);
   const auth = loadAuthConfig(platform, config);
@@ -61,21 +61,15 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
     },
     async signIn(role = "user") {
       const now = new Date();
-      const id = randomId("usr");
-      const user = {
-        id,
-        email: `${id}@example.test`,
-        emailVerifiedAt: now.toISOString(),
-        passwordHash: null,
-        name: "",
-        role,
-        created: now.toISOString(),
-        updated: now.toISOString(),
-      } as const;
-      await platform.db.insert(users).values(user);
-      const pair = await startSession(platform.db, await auth, { ...user }, "test", now);
+      const user = await createUser(
+        platform.db,
+        { email: `${randomId("usr")}@example.test`, role, emailVerified: true },
+        now,
+      );
+      if (user === undefined) throw new Error("signIn: the random email was taken");
+      const pair = await startSession(platform.db, await auth, user, "test", now);
       return {
-        id,
+        id: user.id,
         email: user.email,
         accessToken: pair.accessToken,
         refreshToken: pair.refreshToken,

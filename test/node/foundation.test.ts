@@ -53,7 +53,11 @@ describe("readiness of a database the app cannot use", () => {
   it("GET /ready is 503 when the database cannot be reached", async () => {
     const client = createClient({ url: "http://127.0.0.1:9" });
     const config = loadConfig({}, "node");
-    const platform = createNodePlatform(config, { database: { client }, log: memorySink(), env: {} });
+    const platform = createNodePlatform(config, {
+      database: { client },
+      log: memorySink(),
+      env: {},
+    });
     const app = createApp({ platform, config, collections: [] });
     const res = await app.request("/ready");
     expect(res.status).toBe(503);

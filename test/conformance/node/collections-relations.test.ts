@@ -1,0 +1,4 @@
+import { defineCollectionsRelationsSuite } from "../collections-relations.suite";
+import { makeNodeHome } from "../node-home";
+
+defineCollectionsRelationsSuite(makeNodeHome);
