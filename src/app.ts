@@ -21,6 +21,7 @@ import { authenticate as authenticateCaller } from "./http/middleware/authentica
 import { collectionEdge } from "./http/middleware/edge";
 import { createObservability } from "./http/middleware/observe";
 import { rateLimit } from "./http/middleware/rate-limit";
+import { apiDocument } from "./http/openapi";
 import { authRoutes } from "./http/routes/auth";
 import { docsRoutes } from "./http/routes/docs";
 import { healthRoutes } from "./http/routes/health";
@@ -190,7 +191,10 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       ready: "/ready",
     }),
   );
-  app.route("/", docsRoutes(models));
+  app.route(
+    "/",
+    docsRoutes(() => apiDocument(models)),
+  );
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
   app.route("/", wellKnownRoutes());

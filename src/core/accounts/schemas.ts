@@ -10,14 +10,21 @@ import { emailSchema, plainTextSchema } from "./identifiers";
 const password = z.string().min(1).max(1024);
 const secret = z.string().min(20).max(200);
 
+const newPasswordRule =
+  "At least 10 characters; not a common password, nor containing the email's name";
+
 export const signupInput = z
-  .object({ email: emailSchema, password, name: plainTextSchema(100).optional() })
+  .object({
+    email: emailSchema,
+    password: password.describe(newPasswordRule),
+    name: plainTextSchema(100).optional(),
+  })
   .strict();
 export const loginInput = z.object({ email: emailSchema, password }).strict();
 export const refreshInput = z.object({ refreshToken: secret }).strict();
 export const forgotPasswordInput = z.object({ email: emailSchema }).strict();
 export const resetPasswordInput = z
-  .object({ token: secret, password: z.string().max(1024) })
+  .object({ token: secret, password: z.string().max(1024).describe(newPasswordRule) })
   .strict();
 export const confirmEmailInput = z.object({ token: secret }).strict();
 export const oauthExchangeInput = z.object({ code: secret }).strict();

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
-import type { Models } from "../../core/records/model";
-import { openApiDocument } from "../../core/records/openapi";
 import type { AppEnv } from "../context";
+import { openApiPaths, type RouteDocs } from "../route-docs";
 
 /**
  * Scalar's API reference, pinned: an exact version and the SHA-384 of that file as published on
@@ -14,14 +13,38 @@ export const scalarScript = {
   integrity: "sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK",
 } as const;
 
+const tags = ["docs"];
+
+const docs = {
+  "get /openapi.json": {
+    tags,
+    summary: "This document (OpenAPI 3.1)",
+    responses: {
+      "200": {
+        description: "The OpenAPI document",
+        content: { "application/json": { schema: { type: "object" } } },
+      },
+    },
+  },
+  "get /docs": {
+    tags,
+    summary: "An API reference page rendering this document (Scalar)",
+    responses: {
+      "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } },
+    },
+  },
+} satisfies RouteDocs;
+
+export const docsPaths = () => openApiPaths("", docs);
+
 /**
- * `/openapi.json` (built once) and `/docs`: Scalar's API reference rendering our document. The
- * page loads Scalar from jsDelivr in the reader's browser; the API itself never fetches it.
+ * `/openapi.json` and `/docs`: Scalar's API reference rendering our document. The document is
+ * built on first request (not at start: a Workers isolate should not pay for it on every cold
+ * start) and kept. The page loads Scalar from jsDelivr in the reader's browser; the API itself
+ * never fetches it.
  */
-export function docsRoutes(models: Models) {
-  const document = JSON.stringify(
-    openApiDocument(models, { title: "Nearbase API", version: "0.1.0" }),
-  );
+export function docsRoutes(buildDocument: () => Record<string, unknown>) {
+  let document: string | undefined;
   const page = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Nearbase API</title></head>
@@ -33,6 +56,7 @@ export function docsRoutes(models: Models) {
 </html>`;
   return new Hono<AppEnv>()
     .get("/openapi.json", (c) => {
+      document ??= JSON.stringify(buildDocument());
       c.header("cache-control", "public, max-age=60");
       return c.body(document, 200, { "content-type": "application/json; charset=utf-8" });
     })

@@ -1,8 +1,45 @@
 import { Hono } from "hono";
 import { endTime, startTime } from "hono/timing";
+import { z } from "zod";
 import { checkReadiness } from "../../core/db/readiness";
 import { ApiError } from "../../core/kernel/errors";
 import type { AppEnv } from "../context";
+import { openApiPaths, type RouteDocs } from "../route-docs";
+
+const tags = ["operations"];
+
+const docs = {
+  "get /health": {
+    tags,
+    summary: "Liveness: the process can serve (no I/O)",
+    responses: {
+      "200": {
+        description: "Serving",
+        schema: z.object({ status: z.literal("ok"), home: z.enum(["node", "workers"]) }),
+      },
+    },
+  },
+  "get /ready": {
+    tags,
+    summary: "Readiness: the database is reachable and migrated",
+    responses: {
+      "200": {
+        description: "Ready",
+        schema: z.object({
+          status: z.literal("ready"),
+          home: z.enum(["node", "workers"]),
+          migration: z
+            .string()
+            .optional()
+            .describe("The newest migration this build expects (applied)"),
+        }),
+      },
+    },
+    raises: ["UNAVAILABLE"],
+  },
+} satisfies RouteDocs;
+
+export const healthPaths = () => openApiPaths("", docs);
 
 /**
  * `/health` answers while the process can serve at all (liveness: no I/O). `/ready` answers 200

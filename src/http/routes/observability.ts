@@ -1,8 +1,46 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import { sameSecret } from "../../core/kernel/crypto";
-import { ApiError } from "../../core/kernel/errors";
+import { forbidden, refusal, unauthenticated } from "../../core/kernel/refusals";
 import { type AppEnv, isAdmin } from "../context";
 import type { Observability } from "../middleware/observe";
+import { openApiPaths, type RouteDocs } from "../route-docs";
+
+const tags = ["operations"];
+const windowSchema = z.looseObject({}).describe("Request and error counts, latency percentiles");
+
+const docs = {
+  "get /metrics": {
+    tags,
+    summary: "Prometheus metrics of this process (Node) or isolate (Workers)",
+    description: "For admins, or scrapers sending `Authorization: Bearer $METRICS_TOKEN`.",
+    auth: "admin",
+    responses: {
+      "200": {
+        description: "Prometheus text exposition format 0.0.4",
+        content: { "text/plain": { schema: { type: "string" } } },
+      },
+    },
+  },
+  "get /api/admin/stats": {
+    tags,
+    summary: "Recent request statistics and the slowest routes (admins)",
+    auth: "admin",
+    responses: {
+      "200": {
+        description: "Statistics of this process (Node) or isolate (Workers)",
+        schema: z.object({
+          scope: z.enum(["process", "isolate"]),
+          windows: z.object({ "1m": windowSchema, "5m": windowSchema, "15m": windowSchema }),
+          slowestRoutes: z.array(z.looseObject({})),
+          otlpDroppedSpans: z.number().int(),
+        }),
+      },
+    },
+  },
+} satisfies RouteDocs;
+
+export const observabilityPaths = () => openApiPaths("", docs);
 
 /**
  * Operator endpoints. `/metrics` (Prometheus text) takes an admin's token or, for scrapers,
@@ -20,10 +58,8 @@ export function observabilityRoutes(obs: Observability, metricsToken: string | u
         (await sameSecret(bearer, metricsToken));
       if (!tokenOk && !isAdmin(c.var.principal)) {
         if (c.var.principal?.kind === "user")
-          throw new ApiError("FORBIDDEN", "Metrics are for admins and the metrics token.");
-        throw new ApiError("UNAUTHENTICATED", "Send an admin token or the metrics token.", {
-          headers: { "www-authenticate": 'Bearer realm="nearbase"' },
-        });
+          throw forbidden("Metrics are for admins and the metrics token.");
+        throw unauthenticated("Send an admin token or the metrics token.");
       }
       c.header("cache-control", "no-store");
       return c.body(obs.metrics.render(), 200, {
@@ -31,14 +67,8 @@ export function observabilityRoutes(obs: Observability, metricsToken: string | u
       });
     })
     .get("/api/admin/stats", (c) => {
-      if (!isAdmin(c.var.principal)) {
-        if (c.var.principal?.kind === "anonymous") {
-          throw new ApiError("UNAUTHENTICATED", undefined, {
-            headers: { "www-authenticate": 'Bearer realm="nearbase"' },
-          });
-        }
-        throw new ApiError("FORBIDDEN", "Only admins can read server statistics.");
-      }
+      if (!isAdmin(c.var.principal))
+        throw refusal(c.var.principal, "Only admins can read server statistics.");
       c.header("cache-control", "no-store");
       return c.json({
         scope: c.var.platform.name === "workers" ? "isolate" : "process",
