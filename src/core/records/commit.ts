@@ -1,6 +1,7 @@
 import type { Client, InStatement, ResultSet } from "@libsql/client";
 import type { SQL } from "drizzle-orm";
 import { bumpVersion } from "../edge/versions";
+import { type ChangeEvent, emitsEvents, outboxStatement } from "../events/outbox";
 import type { CollectionModel, Models } from "./model";
 import { statement } from "./sql";
 
@@ -35,11 +36,20 @@ export async function commit(primary: Client, now: number, writes: Write[]) {
         args: probe.args,
       });
     }
+    // The event reads the record from the table: before a delete, after a create or update (and
+    // after the guard, which reads changes() of the write itself). Same batch: an event exists
+    // iff its write committed.
+    const event =
+      w.event !== undefined && emitsEvents(w.model)
+        ? outboxStatement(w.model, w.event, now)
+        : undefined;
+    if (event !== undefined && w.event?.kind === "deleted") statements.push(event);
     at.push(statements.length);
     statements.push(w.statement, {
       sql: `SELECT CASE WHEN changes() = 0 THEN json_extract('{}', 'nearbase:guard:${i}') END`,
       args: [],
     });
+    if (event !== undefined && w.event?.kind !== "deleted") statements.push(event);
     // A delete may cascade into collections that point at this one; their caches go stale too.
     const scopes = [w.model, ...(w.cascades ?? [])].map(versionScope);
     for (const scope of scopes) {
@@ -72,6 +82,8 @@ export interface Write {
   cascades?: CollectionModel[];
   /** Relations the write sets, checked before it. */
   relations?: RelationCheck[];
+  /** The change, for the outbox (skipped when the collection has `events: false`). */
+  event?: ChangeEvent;
 }
 
 export const cascadesOf = (models: Models, model: CollectionModel) =>

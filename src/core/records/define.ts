@@ -35,6 +35,11 @@ export interface CollectionOptions {
   relations?: Record<string, string>;
   /** Shared-cache policy for public reads; `false` disables shared caching. */
   cache?: CachePolicy | false;
+  /**
+   * Whether writes produce events (outbox rows for webhooks); default true. An event carries the
+   * record's readable fields, never hidden ones.
+   */
+  events?: boolean;
   /** Stricter validators for columns than the table implies (e.g. a JSON array's elements). */
   validate?: Record<string, ZodType>;
   /**

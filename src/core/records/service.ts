@@ -1,5 +1,6 @@
 import type { Client } from "@libsql/client";
 import { z } from "zod";
+import { actorOf, type ChangeEvent } from "../events/outbox";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { refusal } from "../kernel/refusals";
@@ -145,7 +146,14 @@ export function createRecordService(deps: RecordServiceDeps) {
       const create = createStatement(ctx, model, data);
       const done = await run(
         ctx,
-        [{ statement: create.statement, model, relations: relationChecks(ctx, model, data) }],
+        [
+          {
+            statement: create.statement,
+            model,
+            relations: relationChecks(ctx, model, data),
+            event: { kind: "created", recordId: create.id, actor: actorOf(principal) },
+          },
+        ],
         model.name,
       );
       if (!done.ok) {
@@ -170,7 +178,14 @@ export function createRecordService(deps: RecordServiceDeps) {
       const update = updateStatement(ctx, model, id, data, options.ifMatch);
       const done = await run(
         ctx,
-        [{ statement: update.statement, model, relations: relationChecks(ctx, model, data) }],
+        [
+          {
+            statement: update.statement,
+            model,
+            relations: relationChecks(ctx, model, data),
+            event: updateEvent(model, id, data, principal),
+          },
+        ],
         model.name,
       );
       if (!done.ok) {
@@ -193,7 +208,14 @@ export function createRecordService(deps: RecordServiceDeps) {
       const del = deleteStatement(ctx, model, id, options.ifMatch);
       const done = await run(
         ctx,
-        [{ statement: del.statement, model, cascades: cascadesOf(models, model) }],
+        [
+          {
+            statement: del.statement,
+            model,
+            cascades: cascadesOf(models, model),
+            event: { kind: "deleted", recordId: id, actor: actorOf(principal) },
+          },
+        ],
         model.name,
       );
       if (!done.ok) throw await explainNoop(ctx, model, id, del.expectedRev);
@@ -250,6 +272,7 @@ export function createRecordService(deps: RecordServiceDeps) {
           statement: created.statement,
           model,
           relations: relationChecks(ctx, model, data),
+          event: { kind: "created", recordId: created.id, actor: actorOf(ctx.principal) },
         } satisfies Write,
       };
     }
@@ -264,6 +287,7 @@ export function createRecordService(deps: RecordServiceDeps) {
           statement: updated.statement,
           model,
           relations: relationChecks(ctx, model, data),
+          event: updateEvent(model, op.id, data, ctx.principal),
         } satisfies Write,
       };
     }
@@ -276,6 +300,7 @@ export function createRecordService(deps: RecordServiceDeps) {
         statement: removed.statement,
         model,
         cascades: cascadesOf(models, model),
+        event: { kind: "deleted", recordId: op.id, actor: actorOf(ctx.principal) },
       } satisfies Write,
     };
   }
@@ -298,6 +323,22 @@ type BatchOperation = z.output<typeof batchOperation>;
 const batchSchema = z.strictObject({
   operations: z.array(batchOperation).min(1).max(maxBatch),
 });
+
+/** An update's event: the readable fields it set (hidden ones never enter an event). */
+function updateEvent(
+  model: CollectionModel,
+  id: string,
+  data: Record_,
+  principal: Principal,
+): ChangeEvent {
+  const readable = new Set(model.readable);
+  return {
+    kind: "updated",
+    recordId: id,
+    actor: actorOf(principal),
+    changed: Object.keys(data).filter((k) => readable.has(k)),
+  };
+}
 
 function saved(model: CollectionModel, record: Record_): Saved {
   return { record: publicView(model, record), rev: Number(record.rev) };

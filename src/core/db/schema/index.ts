@@ -1,4 +1,5 @@
 // Every system table, one file per concern. drizzle-kit reads this folder (drizzle.config.ts).
 
 export * from "./auth";
+export * from "./events";
 export * from "./system";

@@ -1,0 +1,61 @@
+import type { InStatement } from "@libsql/client";
+import { type SQL, sql } from "drizzle-orm";
+import type { Principal } from "../kernel/principal";
+import type { CollectionModel, FieldInfo } from "../records/model";
+import { statement } from "../records/sql";
+import { eventId } from "./ids";
+
+export type ChangeKind = "created" | "updated" | "deleted";
+
+/** The change a write makes, as the outbox records it. */
+export interface ChangeEvent {
+  kind: ChangeKind;
+  recordId: string;
+  actor: string;
+  /** Field names an update set (readable ones only). */
+  changed?: string[];
+}
+
+/** How an event names who made the change: `user:<id>`, `apiKey:<id>` or `anonymous`. */
+export function actorOf(principal: Principal): string {
+  if (principal.kind === "user") return `user:${principal.id}`;
+  if (principal.kind === "apiKey") return `apiKey:${principal.id}`;
+  return "anonymous";
+}
+
+/** Whether writes to this collection produce events (`events: false` in defineCollection turns them off). */
+export function emitsEvents(model: CollectionModel): boolean {
+  return model.def.options.events !== false;
+}
+
+/** A column as a JSON value, typed as clients see it (JSON columns as JSON, booleans as booleans). */
+function jsonValue(field: FieldInfo): SQL {
+  const type = field.column.columnType;
+  if (type === "SQLiteTextJson" || type === "SQLiteBlobJson") return sql`json(${field.column})`;
+  if (type === "SQLiteBoolean")
+    return sql`CASE WHEN ${field.column} IS NULL THEN NULL WHEN ${field.column} THEN json('true') ELSE json('false') END`;
+  return sql`${field.column}`;
+}
+
+/**
+ * The outbox INSERT for one change, run inside the write's own batch: it reads the record's
+ * readable fields (hidden fields never enter an event) from the table by id, so it must run
+ * after a create/update and before a delete. It inserts nothing when the record is absent; the
+ * write's guard rolls the whole batch back in that case anyway.
+ */
+export function outboxStatement(
+  model: CollectionModel,
+  change: ChangeEvent,
+  nowMs: number,
+): InStatement {
+  const fields = model.readable.map((k) => model.fields.get(k)!);
+  const record = sql.join(
+    fields.map((f) => sql`${f.key}, ${jsonValue(f)}`),
+    sql`, `,
+  );
+  const idColumn = model.fields.get("id")!.column;
+  const changed = change.changed === undefined ? null : JSON.stringify(change.changed);
+  return statement(
+    sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, data, changed) SELECT ${eventId(nowMs)}, ${`${model.name}.${change.kind}`}, ${model.name}, ${change.recordId}, ${change.actor}, ${nowMs}, json_object(${record}), ${changed} FROM ${model.table} WHERE ${idColumn} = ${change.recordId}`,
+  );
+}
