@@ -57,17 +57,13 @@ export async function createTestApp(options: TestAppOptions = {}) {
   let offsetMs = 0;
   const clock = { now: () => new Date(Date.now() + offsetMs) };
   const mailer = recordingMailer(log);
-  const platform = createNodePlatform({
+  const platform = createNodePlatform(config, {
+    database: options.replica
+      ? { client, replica: await options.replica(join(dir, "test.db")), freshReads: false }
+      : database,
     mailer,
-    client,
-    ...(options.replica
-      ? { replica: await options.replica(join(dir, "test.db")), freshReads: false }
-      : { replica: database.replica, freshReads: database.freshReads }),
     log,
     env,
-    cacheMaxBytes: config.cacheMaxBytes,
-    trustProxy: config.trustProxy,
-    trustProxyHops: config.trustProxyHops,
     clock,
   });
   const app = createApp({ platform, config, collections: options.collections ?? collections });
