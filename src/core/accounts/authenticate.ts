@@ -1,7 +1,6 @@
 import { errors as joseErrors } from "jose";
-import { ApiError } from "../kernel/errors";
 import { anonymous, type Principal } from "../kernel/principal";
-import { bearerChallenge, forbidden } from "../kernel/refusals";
+import { bearerChallenge, forbidden, unauthenticated } from "../kernel/refusals";
 import { apiKeyPrefix, apiKeyPrincipal } from "./api-keys";
 import type { AuthConfig } from "./config";
 import type { AccountDeps, Defer } from "./deps";
@@ -16,7 +15,7 @@ const invalidToken = { "www-authenticate": `${bearerChallenge}, error="invalid_t
  */
 export const invalidCredentials = (expired = false) =>
   expired
-    ? new ApiError("UNAUTHENTICATED", invalidDetail, { headers: invalidToken })
+    ? unauthenticated(invalidDetail, { headers: invalidToken })
     : rejectedCredential(invalidDetail, { headers: invalidToken });
 
 /** What a caller presents: the Authorization header and/or an `x-api-key`. */

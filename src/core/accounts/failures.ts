@@ -1,6 +1,6 @@
 import type { Client } from "@libsql/client";
 import { ApiError, type ApiErrorOptions } from "../kernel/errors";
-import { bearerChallenge } from "../kernel/refusals";
+import { unauthenticated } from "../kernel/refusals";
 import { parsePolicy } from "../rate-limit/gcra";
 import { libsqlStore } from "../rate-limit/stores";
 
@@ -12,10 +12,7 @@ const rejected = new WeakSet<ApiError>();
  * the caller's address; a missing credential or an expired (but genuine) access token does not.
  */
 export function rejectedCredential(detail: string, options: ApiErrorOptions = {}): ApiError {
-  const err = new ApiError("UNAUTHENTICATED", detail, {
-    ...options,
-    headers: { "www-authenticate": bearerChallenge, ...options.headers },
-  });
+  const err = unauthenticated(detail, options);
   rejected.add(err);
   return err;
 }

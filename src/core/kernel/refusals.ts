@@ -1,13 +1,20 @@
-import { ApiError } from "./errors";
+import { ApiError, type ApiErrorOptions } from "./errors";
 import type { Principal } from "./principal";
 
 /** The challenge every 401 carries (RFC 6750). */
 export const bearerChallenge = 'Bearer realm="nearbase"';
 
-/** 401: signing in (or a valid credential) might help. */
-export function unauthenticated(detail = "Sign in to do this."): ApiError {
+/**
+ * 401: signing in (or a valid credential) might help. Always carries the Bearer challenge;
+ * `headers` may refine it (e.g. `error="invalid_token"`), `cause` is logged, never sent.
+ */
+export function unauthenticated(
+  detail = "Sign in to do this.",
+  options: ApiErrorOptions = {},
+): ApiError {
   return new ApiError("UNAUTHENTICATED", detail, {
-    headers: { "www-authenticate": bearerChallenge },
+    ...options,
+    headers: { "www-authenticate": bearerChallenge, ...options.headers },
   });
 }
 

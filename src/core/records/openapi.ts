@@ -1,24 +1,22 @@
 import { createSelectSchema } from "drizzle-zod";
 import { type ZodObject, z } from "zod";
+import type { ErrorCode } from "../kernel/errors";
+import { problemResponses } from "../kernel/problem-docs";
 import { maxLimit, sortable } from "./list-params";
 import type { CollectionModel, Models } from "./model";
 import { maxBatch } from "./service";
 
 type Json = Record<string, unknown>;
 
-const problemRef = { $ref: "#/components/schemas/Problem" };
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: problemRef } },
-});
-const errors = {
-  "400": problem("Invalid input (VALIDATION_FAILED, INVALID_JSON, INVALID_FILTER, INVALID_QUERY)"),
-  "401": problem("Sign in required (UNAUTHENTICATED)"),
-  "403": problem("Not allowed (FORBIDDEN)"),
-  "404": problem("Not found, or not visible to you (NOT_FOUND)"),
-  "413": problem("Body too large (PAYLOAD_TOO_LARGE)"),
-  "429": problem("Rate limited (RATE_LIMITED)"),
-};
+/** Problems every collection request can meet; each operation adds its own (from the one table). */
+const common: ErrorCode[] = ["UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED", "UNKNOWN_COLLECTION"];
+const body: ErrorCode[] = [
+  "INVALID_JSON",
+  "VALIDATION_FAILED",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+];
+const errorsFor = (...codes: ErrorCode[]) => problemResponses([...common, ...codes]);
 
 function schemaOf(schema: ZodObject, io: "input" | "output"): Json {
   const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
@@ -79,7 +77,7 @@ function collectionPaths(model: CollectionModel): Json {
               required: ["items", "nextCursor"],
             }),
           },
-          ...errors,
+          ...errorsFor("INVALID_FILTER", "INVALID_QUERY", "QUERY_TOO_EXPENSIVE", "MALFORMED_URI"),
         },
       },
       post: {
@@ -88,8 +86,7 @@ function collectionPaths(model: CollectionModel): Json {
         requestBody: { required: true, content: json(ref("Create")) },
         responses: {
           "201": { description: "Created", content: json(ref("Record")) },
-          "409": problem("Conflict (CONFLICT)"),
-          ...errors,
+          ...errorsFor(...body, "CONFLICT"),
         },
       },
     },
@@ -101,7 +98,7 @@ function collectionPaths(model: CollectionModel): Json {
         responses: {
           "200": { description: "The record (ETag header)", content: json(ref("Record")) },
           "304": { description: "Not modified" },
-          ...errors,
+          ...errorsFor("NOT_FOUND", "INVALID_QUERY", "QUERY_TOO_EXPENSIVE", "MALFORMED_URI"),
         },
       },
       patch: {
@@ -119,8 +116,7 @@ function collectionPaths(model: CollectionModel): Json {
         requestBody: { required: true, content: json(ref("Update")) },
         responses: {
           "200": { description: "Updated", content: json(ref("Record")) },
-          "412": problem("Changed since read (PRECONDITION_FAILED)"),
-          ...errors,
+          ...errorsFor(...body, "NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED"),
         },
       },
       delete: {
@@ -129,8 +125,7 @@ function collectionPaths(model: CollectionModel): Json {
         parameters: [id, { name: "If-Match", in: "header", schema: { type: "string" } }],
         responses: {
           "204": { description: "Deleted" },
-          "412": problem("Changed since read (PRECONDITION_FAILED)"),
-          ...errors,
+          ...errorsFor("NOT_FOUND", "PRECONDITION_FAILED"),
         },
       },
     },
@@ -199,16 +194,10 @@ export function openApiDocument(models: Models, info: { title: string; version: 
           },
         },
       },
-      responses: { "200": { description: "Every operation applied" }, ...errors },
-    },
-  };
-  paths["/health"] = {
-    get: { summary: "Liveness", responses: { "200": { description: "Serving" } } },
-  };
-  paths["/ready"] = {
-    get: {
-      summary: "Readiness (database reachable, migrations applied)",
-      responses: { "200": { description: "Ready" }, "503": problem("Not ready") },
+      responses: {
+        "200": { description: "Every operation applied" },
+        ...errorsFor(...body, "NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED"),
+      },
     },
   };
   return {

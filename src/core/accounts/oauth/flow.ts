@@ -87,11 +87,9 @@ export function oauthOperations(deps: AccountDeps) {
         const tokens = await provider.validateAuthorizationCode(back.code, verifier);
         profile = await provider.fetchProfile(tokens.accessToken());
       } catch (err) {
-        throw new ApiError(
-          "UNAUTHENTICATED",
-          "The provider did not confirm the sign-in; start again.",
-          { cause: err, headers: unauthenticated().headers },
-        );
+        throw unauthenticated("The provider did not confirm the sign-in; start again.", {
+          cause: err,
+        });
       }
       const user = await findOrCreateUser(deps, provider.name, profile);
       const now = clock.now();
