@@ -16,6 +16,7 @@ import { recordingMailer } from "../src/core/mail/mailers";
 import type { CollectionDefinition } from "../src/core/records/define";
 import { openNodeDatabase } from "../src/platform/node/database";
 import { createNodePlatform } from "../src/platform/node/platform";
+import { generousLimits } from "./conformance/home";
 
 export interface TestAppOptions {
   /** Makes a read replica of the app's fresh primary database file (given its path). */
@@ -39,16 +40,9 @@ export async function createTestApp(options: TestAppOptions = {}) {
   const database = await openNodeDatabase({ url, readBudgetMs: options.readBudgetMs });
   const { client } = database;
   const log = memorySink();
-  // Generous limits so suites are not throttled by their own traffic; rate-limit tests set theirs.
   const env = {
     DATABASE_URL: url,
-    RATE_LIMIT_READ: "100000/60s",
-    RATE_LIMIT_WRITE: "100000/60s",
-    RATE_LIMIT_AUTH: "100000/60s",
-    LOGIN_LIMIT_PER_ACCOUNT: "1000/1m",
-    LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "1000/1m",
-    CREDENTIAL_FAILURE_LIMIT: "100000/60s",
-    FORGOT_LIMIT_PER_ACCOUNT: "1000/1m",
+    ...generousLimits,
     JWT_PRIVATE_KEYS: await testKeys(),
     ...options.env,
   };
