@@ -16,10 +16,22 @@ export interface Home {
   sql(statement: string, args?: SqlValue[]): Promise<Record<string, unknown>[]>;
   /** Waits for the work the app deferred after its responses (cache fills, span exports). */
   settle(): Promise<void>;
+  /** Mail the app sent to `to` (as the app normalised it), oldest first, once settled. */
+  mail(to: string): Promise<SentMail[]>;
+  /** A secret as the app reads it (e.g. JWT_PRIVATE_KEYS, to sign with the app's own key). */
+  secret(name: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
-export type HomeRequestInit = RequestInit & { json?: unknown };
+export type HomeRequestInit = RequestInit & {
+  json?: unknown;
+  /**
+   * The client address the request comes from, as the home's edge reports it: CF-Connecting-IP
+   * in workerd; X-Forwarded-For from a trusted proxy in Node (make the home with
+   * `clientAddresses: true`).
+   */
+  from?: string;
+};
 export type SqlValue = string | number | bigint | null;
 
 export interface SignedIn {
@@ -30,9 +42,17 @@ export interface SignedIn {
   headers: Record<string, string>;
 }
 
+export interface SentMail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
 export interface HomeOptions {
   /** Settings as they would come from the environment or the Worker's bindings. */
   env?: Record<string, string>;
+  /** Requests may say where they come from (`from`): the Node home then trusts one proxy hop. */
+  clientAddresses?: boolean;
 }
 
 /** Makes a fresh home; a suite calls it in `beforeAll` (or per test) and closes what it made. */
@@ -51,6 +71,19 @@ export const generousLimits: Record<string, string> = {
   CREDENTIAL_FAILURE_LIMIT: "100000/60s",
   FORGOT_LIMIT_PER_ACCOUNT: "1000/1m",
 };
+
+/**
+ * Settings both homes' test apps run with on top of `generousLimits`: the cheapest password
+ * hashing the config accepts, as a suite signs up many accounts through the API (a test that
+ * is about the cost sets its own).
+ */
+export const homeSettings: Record<string, string> = { PASSWORD_ITERATIONS: "10000" };
+
+/** A client address no other test will use (TEST-NET-2 and the benchmarking block). */
+export function uniqueAddress(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `198.${18 + (a! % 2)}.${b}.${(c! % 254) + 1}`;
+}
 
 /** A name no other test (in any file, in either home) will use. */
 export function unique(prefix = "t"): string {

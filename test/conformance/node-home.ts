@@ -1,12 +1,25 @@
 import { createTestApp } from "../harness";
-import type { Home, MakeHome, SqlValue } from "./home";
+import { type Home, homeSettings, type MakeHome, type SqlValue } from "./home";
 
 /** The Node home: the app in-process on a fresh, migrated, embedded libSQL file per home. */
 export const makeNodeHome: MakeHome = async (options = {}) => {
-  const t = await createTestApp({ env: options.env });
+  const t = await createTestApp({
+    env: {
+      ...homeSettings,
+      ...(options.clientAddresses ? { TRUST_PROXY: "true" } : {}),
+      ...options.env,
+    },
+  });
   const home: Home = {
     name: "node",
-    request: (path, init) => t.request(path, init),
+    request(path, init = {}) {
+      const { from, ...rest } = init;
+      if (from === undefined) return t.request(path, rest);
+      if (!options.clientAddresses) throw new Error("request({ from }) needs clientAddresses");
+      const headers = new Headers(rest.headers);
+      headers.set("x-forwarded-for", from);
+      return t.request(path, { ...rest, headers });
+    },
     async signIn(role = "user") {
       const { id, email, accessToken, refreshToken, headers } = await t.signIn(role);
       return { id, email, accessToken, refreshToken, headers };
@@ -16,6 +29,13 @@ export const makeNodeHome: MakeHome = async (options = {}) => {
       return rs.rows.map((row) => ({ ...row }));
     },
     settle: () => t.platform.settle(),
+    async mail(to) {
+      await t.platform.settle();
+      return t.mail
+        .filter((m) => m.to === to)
+        .map(({ to, subject, text }) => ({ to, subject, text }));
+    },
+    secret: (name) => t.platform.secrets.get(name),
     close: () => t.close(),
   };
   return home;

@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createClient } from "@libsql/client/web";
+import { inject } from "vitest";
 import { loadConfig } from "../../src/config";
 import { loadAuthConfig } from "../../src/core/accounts/config";
 import { startSession } from "../../src/core/accounts/sessions";
@@ -8,7 +9,15 @@ import { createUser } from "../../src/core/accounts/users";
 import { randomId } from "../../src/core/kernel/crypto";
 import worker from "../../src/platform/workers/main";
 import { createWorkersPlatform } from "../../src/platform/workers/platform";
-import { generousLimits, type Home, type MakeHome, type SqlValue } from "./home";
+import {
+  generousLimits,
+  type Home,
+  homeSettings,
+  type MakeHome,
+  type SentMail,
+  type SqlValue,
+  uniqueAddress,
+} from "./home";
 
 /**
  * The Workers home: the real worker (src/platform/workers/main.ts) in workerd, reaching the
@@ -26,14 +35,20 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
   // as nothing else writes to a Node home's database. This home's own writes still move its
   // versions at once (one database, fresh reads); cross-location staleness is tested in
   // test/workers/edge.test.ts with the real memo.
+  // Mail goes to the loopback mail provider the global setup started, into a box of this
+  // home's own (workerd keeps no mail a test could read: its development mailer only logs).
+  const mailbox = `${inject("loopbackFakesUrl")}/mail/${crypto.randomUUID()}`;
   const bindings = {
     ...env,
     ...generousLimits,
+    ...homeSettings,
     CACHE_VERSION_MEMO_MS: "60000",
+    MAIL_API_URL: mailbox,
+    MAIL_API_KEY: "conformance-mail-key",
     ...options.env,
   } as Env;
   // One address per home: anonymous budgets are per home, as each Node test app has its own.
-  const address = `198.18.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 254) + 1}`;
+  const address = uniqueAddress();
   const pending = new Set<ExecutionContext>();
   const sql = createClient({ url: env.DATABASE_URL });
 
@@ -46,15 +61,21 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
   const home: Home = {
     name: "workers",
     async request(path, init = {}) {
-      const { json, ...rest } = init;
+      const { json, from, ...rest } = init;
       const headers = new Headers(rest.headers);
+      if (from !== undefined) headers.set("cf-connecting-ip", from);
       let body = rest.body;
       if (json !== undefined) {
         headers.set("content-type", "application/json");
         body = JSON.stringify(json);
       }
       if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", address);
-      const request = new Request(`https://nearbase.test${path}`, { ...rest, headers, body });
+      // A path, or a whole URL (a request naming another host, as Node's app.request takes).
+      const request = new Request(new URL(path, "https://nearbase.test"), {
+        ...rest,
+        headers,
+        body,
+      });
       const ctx = createExecutionContext();
       pending.add(ctx);
       return worker.fetch(request as Parameters<typeof worker.fetch>[0], bindings, ctx);
@@ -85,6 +106,14 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
       pending.clear();
       await Promise.all(waiting.map((ctx) => waitOnExecutionContext(ctx)));
     },
+    async mail(to) {
+      await home.settle();
+      const sent = (await (await fetch(mailbox)).json()) as SentMail[];
+      return sent
+        .filter((m) => m.to === to)
+        .map(({ to, subject, text }) => ({ to, subject, text }));
+    },
+    secret: (name) => platform.secrets.get(name),
     async close() {
       await home.settle();
       sql.close();

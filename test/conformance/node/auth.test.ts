@@ -1,0 +1,4 @@
+import { defineAuthSuite } from "../auth.suite";
+import { makeNodeHome } from "../node-home";
+
+defineAuthSuite(makeNodeHome);

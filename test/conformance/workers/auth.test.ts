@@ -1,0 +1,4 @@
+import { defineAuthSuite } from "../auth.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineAuthSuite(makeWorkersHome);
