@@ -1,0 +1,4 @@
+import { defineSecurityAuthSuite } from "../security-auth.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineSecurityAuthSuite(makeWorkersHome);
