@@ -44,10 +44,9 @@ export function shareDecision(models: Models, query: ShareQuery): ShareDecision 
   const expand = (query.expand ?? "")
     .split(",")
     .map((k) => model.relations.get(k.trim()))
-    .filter((name): name is string => name !== undefined && models.has(name))
-    .map((name) => models.get(name)!);
+    .filter((target): target is CollectionModel => target !== undefined);
   const filterText = isList ? query.filter : undefined;
-  const filter = filterDependencies(models, model, filterText);
+  const filter = filterDependencies(model, filterText);
   // Every collection the answer reads: rules and filters that follow a relation (`post.status`)
   // make it stale when the related records change, like an expansion does.
   const parts = [
@@ -88,7 +87,7 @@ function ruleDependencies(model: CollectionModel, rule: CompiledRule): Dependenc
   if (rule.kind !== "expr") return { readsAuth: false, collections: [] };
   return {
     readsAuth: rule.readsAuth,
-    collections: rule.relations.flatMap((key) => model.relations.get(key) ?? []),
+    collections: rule.relations.flatMap((key) => model.relations.get(key)?.name ?? []),
   };
 }
 
@@ -97,7 +96,6 @@ function ruleDependencies(model: CollectionModel, rule: CompiledRule): Dependenc
  * rule (which the compiled lookup applies). `undefined` for a filter that does not parse.
  */
 function filterDependencies(
-  models: Models,
   model: CollectionModel,
   filter: string | undefined,
 ): Dependencies | undefined {
@@ -109,7 +107,7 @@ function filterDependencies(
     return undefined;
   }
   const targets = relationsRead(expr)
-    .map((key) => models.get(model.relations.get(key) ?? ""))
+    .map((key) => model.relations.get(key))
     .filter((m): m is CollectionModel => m !== undefined);
   const viewRules = targets.map((t) => ruleDependencies(t, t.rules.view));
   return {

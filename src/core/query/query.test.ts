@@ -57,10 +57,7 @@ const anon: Principal = { kind: "anonymous" };
 
 /** A client filter (untrusted: hidden fields refused, cost limits, relation view rules). */
 function compileClient(filter: string, model = articleModel, principal = anon): SQL {
-  return compileFilter(
-    parseFilter(filter),
-    compileContext(models, model, principal, new Date(0), false),
-  );
+  return compileFilter(parseFilter(filter), compileContext(model, principal, new Date(0), false));
 }
 
 function toSql(filter: string, model = articleModel, principal = anon) {
@@ -70,7 +67,7 @@ function toSql(filter: string, model = articleModel, principal = anon) {
 /** A rule: the developer's own filter, trusted. */
 function toRuleSql(filter: string, model = articleModel, principal = anon) {
   return statement(
-    compileFilter(parseFilter(filter), compileContext(models, model, principal, new Date(0), true)),
+    compileFilter(parseFilter(filter), compileContext(model, principal, new Date(0), true)),
   );
 }
 

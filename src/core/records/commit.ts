@@ -86,5 +86,4 @@ export interface Write {
   event?: ChangeEvent;
 }
 
-export const cascadesOf = (models: Models, model: CollectionModel) =>
-  model.dependents.map((name) => models.get(name)!);
+export const cascadesOf = (model: CollectionModel) => model.dependents;

@@ -1,5 +1,5 @@
 import { getTableColumns, type SQL, sql } from "drizzle-orm";
-import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { getTableConfig, type SQLiteColumn, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
 import type { ZodObject } from "zod";
 import { isAdmin, type Principal } from "../kernel/principal";
@@ -46,9 +46,13 @@ export interface CollectionModel {
   readable: string[];
   hidden: Set<string>;
   owner: string | undefined;
-  relations: Map<string, string>;
+  /**
+   * Relation fields → the collection they point at: declared with `relations`, or derived from
+   * a drizzle foreign key to another collection's `id`.
+   */
+  relations: Map<string, CollectionModel>;
   /** Collections with a relation to this one (a delete here may cascade into them). */
-  dependents: string[];
+  dependents: CollectionModel[];
   rules: Record<Operation, CompiledRule>;
   createSchema: ZodObject;
   updateSchema: ZodObject;
@@ -135,7 +139,7 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       readable: [...fields.keys()].filter((k) => !hidden.has(k)),
       hidden,
       owner: options.owner,
-      relations: new Map(Object.entries(options.relations ?? {})),
+      relations: new Map(),
       dependents: [],
       rules,
       createSchema,
@@ -143,24 +147,19 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
     });
   }
   for (const model of models.values()) {
-    for (const [key, target] of model.relations) {
-      const targetModel = models.get(target);
-      if (targetModel === undefined)
-        throw new Error(
-          `Collection ${model.name}: relation ${key} points at unknown collection ${target}.`,
-        );
-      if (!targetModel.dependents.includes(model.name)) targetModel.dependents.push(model.name);
+    for (const [key, target] of relationsOf(model, models)) {
+      model.relations.set(key, target);
+      if (!target.dependents.includes(model)) target.dependents.push(model);
     }
+  }
+  for (const model of models.values()) {
     // Compile every rule once against a placeholder caller, so a rule naming an unknown field
     // fails at start rather than on the first request.
     for (const op of operations) {
       const rule = model.rules[op];
       if (rule.kind === "expr") {
         try {
-          compileFilter(
-            rule.expr,
-            compileContext(models, model, { kind: "anonymous" }, new Date(0), true),
-          );
+          compileFilter(rule.expr, compileContext(model, { kind: "anonymous" }, new Date(0), true));
         } catch (err) {
           throw new Error(`Collection ${model.name}: ${op} rule: ${(err as Error).message}`);
         }
@@ -168,6 +167,37 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
     }
   }
   return models;
+}
+
+/**
+ * A collection's relations: the declared ones (`relations: { post: "posts" }`) and every
+ * single-column drizzle foreign key to another collection's `id`; where both exist they must
+ * name the same collection.
+ */
+function relationsOf(model: CollectionModel, models: Models): Map<string, CollectionModel> {
+  const found = new Map<string, CollectionModel>();
+  for (const [key, name] of Object.entries(model.def.options.relations ?? {})) {
+    const target = models.get(name);
+    if (target === undefined)
+      throw new Error(
+        `Collection ${model.name}: relation ${key} points at unknown collection ${name}.`,
+      );
+    found.set(key, target);
+  }
+  for (const fk of getTableConfig(model.table).foreignKeys) {
+    const { columns, foreignColumns, foreignTable } = fk.reference();
+    const target = [...models.values()].find((m) => m.table === foreignTable);
+    if (target === undefined || columns.length !== 1 || foreignColumns[0]?.name !== "id") continue;
+    const key = [...model.fields.values()].find((f) => f.column === columns[0])?.key;
+    if (key === undefined) continue;
+    const declared = found.get(key);
+    if (declared !== undefined && declared !== target)
+      throw new Error(
+        `Collection ${model.name}: relation ${key} is declared to ${declared.name} but its foreign key points at ${target.name}.`,
+      );
+    found.set(key, target);
+  }
+  return found;
 }
 
 /** `@request.auth.*` values for a caller; an API key acts as its owner. */
@@ -191,7 +221,6 @@ export function authValues(principal: Principal): Record<string, string> {
  * (relation lookups alias their table, so a self-relation stays unambiguous).
  */
 export function compileContext(
-  models: Models,
   model: CollectionModel,
   principal: Principal,
   now: Date,
@@ -215,14 +244,13 @@ export function compileContext(
       const info = fieldOf(model, first, pos);
       const local = columnRef(alias, info);
       if (second === undefined) return { sql: local, multi: info.multi };
-      const targetName = model.relations.get(first);
-      if (targetName === undefined) throw new FilterError(`${first} is not a relation`, pos);
-      const target = models.get(targetName)!;
+      const target = model.relations.get(first);
+      if (target === undefined) throw new FilterError(`${first} is not a relation`, pos);
       const remote = fieldOf(target, second, pos);
       const hop = `nb_r${depth + 1}_${first}`;
       const visible = trusted
         ? undefined
-        : ruleCondition(models, target, "view", principal, now, hop, depth + 1);
+        : ruleCondition(target, "view", principal, now, hop, depth + 1);
       const subquery: SQL = sql`(SELECT ${columnRef(hop, remote)} FROM ${target.table} AS ${sql.identifier(hop)} WHERE ${sql.join(
         [
           sql`${columnRef(hop, target.fields.get("id")!)} = ${local}`,
@@ -247,7 +275,6 @@ function columnRef(alias: string | undefined, info: FieldInfo): SQL {
  * open to everyone), `false` = nobody but admins.
  */
 export function ruleCondition(
-  models: Models,
   model: CollectionModel,
   op: Operation,
   principal: Principal,
@@ -259,8 +286,5 @@ export function ruleCondition(
   const rule = model.rules[op];
   if (rule.kind === "everyone") return undefined;
   if (rule.kind === "admins") return false;
-  return compileFilter(
-    rule.expr,
-    compileContext(models, model, principal, now, true, alias, depth),
-  );
+  return compileFilter(rule.expr, compileContext(model, principal, now, true, alias, depth));
 }

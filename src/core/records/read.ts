@@ -46,17 +46,14 @@ export function condition(
   model: CollectionModel,
   op: Operation,
 ): SQL | undefined {
-  const rule = ruleCondition(ctx.models, model, op, ctx.principal, ctx.now);
+  const rule = ruleCondition(model, op, ctx.principal, ctx.now);
   if (rule === false) return sql`0`;
   return rule;
 }
 
 function clientFilter(ctx: RecordContext, model: CollectionModel, text: string): SQL {
   try {
-    return compileFilter(
-      parseFilter(text),
-      compileContext(ctx.models, model, ctx.principal, ctx.now, false),
-    );
+    return compileFilter(parseFilter(text), compileContext(model, ctx.principal, ctx.now, false));
   } catch (err) {
     if (err instanceof FilterError) throw filterProblem(err);
     throw err;
@@ -150,7 +147,7 @@ async function expand(
   if (keys.length === 0 || rows.length === 0) return rows.map(() => undefined);
   const byKey = new Map<string, Map<string, Record_>>();
   for (const key of keys) {
-    const target = ctx.models.get(model.relations.get(key)!)!;
+    const target = model.relations.get(key)!;
     const ids = [
       ...new Set(rows.map((r) => r[key]).filter((v): v is string => typeof v === "string")),
     ];

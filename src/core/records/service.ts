@@ -212,7 +212,7 @@ export function createRecordService(deps: RecordServiceDeps) {
           {
             statement: del.statement,
             model,
-            cascades: cascadesOf(models, model),
+            cascades: cascadesOf(model),
             event: { kind: "deleted", recordId: id, actor: actorOf(principal) },
           },
         ],
@@ -299,7 +299,7 @@ export function createRecordService(deps: RecordServiceDeps) {
       write: {
         statement: removed.statement,
         model,
-        cascades: cascadesOf(models, model),
+        cascades: cascadesOf(model),
         event: { kind: "deleted", recordId: op.id, actor: actorOf(ctx.principal) },
       } satisfies Write,
     };

@@ -26,12 +26,11 @@ export function relationChecks(
   data: Record_,
 ): RelationCheck[] {
   const checks: RelationCheck[] = [];
-  for (const [field, targetName] of model.relations) {
+  for (const [field, target] of model.relations) {
     const value = data[field];
     if (value === undefined || value === null) continue;
-    const target = ctx.models.get(targetName)!;
     const alias = `nb_r1_${field}`;
-    const visible = ruleCondition(ctx.models, target, "view", ctx.principal, ctx.now, alias, 1);
+    const visible = ruleCondition(target, "view", ctx.principal, ctx.now, alias, 1);
     const idColumn = sql`${sql.identifier(alias)}.${sql.identifier("id")}`;
     checks.push({
       field,
