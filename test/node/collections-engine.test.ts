@@ -202,3 +202,23 @@ describe("options the engine does not enforce yet", () => {
     }
   });
 });
+
+describe("relations from foreign keys", () => {
+  it("derives a relation from a drizzle foreign key to another collection's id", () => {
+    const derived = buildModels([
+      defineCollection(lists, { idPrefix: "lst" }),
+      defineCollection(tasks, { idPrefix: "tsk" }),
+    ]);
+    expect(derived.get("tasks")!.relations.get("list")?.name).toBe("lists");
+    expect(derived.get("lists")!.dependents.map((m) => m.name)).toEqual(["tasks"]);
+  });
+
+  it("refuses a declared relation that contradicts the foreign key", () => {
+    expect(() =>
+      buildModels([
+        defineCollection(lists, { idPrefix: "lst" }),
+        defineCollection(tasks, { idPrefix: "tsk", relations: { list: "tasks" } }),
+      ]),
+    ).toThrow(/relation list is declared to tasks but its foreign key points at lists/);
+  });
+});
