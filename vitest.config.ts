@@ -29,6 +29,9 @@ export default defineConfig({
                 DATABASE_URL: inject("libsqlUrl"),
                 JWT_PRIVATE_KEYS: inject("jwtKeys"),
                 LOG_LEVEL: "warn",
+                // Webhooks in workerd deliver to the global setup's receiver on loopback.
+                WEBHOOK_SECRET_KEY: "workers-test-webhook-key-0123456789abcdef",
+                WEBHOOK_ALLOW_LOOPBACK: "true",
               },
             },
           })),

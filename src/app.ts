@@ -8,8 +8,10 @@ import type { Config } from "./config";
 import { authConfigLoader } from "./core/accounts/config";
 import { oauthProviders } from "./core/accounts/oauth/providers";
 import { createAccountService } from "./core/accounts/service";
+import { createWebhookService } from "./core/events/webhooks";
 import { ApiError } from "./core/kernel/errors";
 import type { Platform } from "./core/kernel/ports";
+import { eventMetrics } from "./core/observability/metrics";
 import { parsePolicy } from "./core/rate-limit/gcra";
 import { libsqlStore, memoryStore } from "./core/rate-limit/stores";
 import type { CollectionDefinition } from "./core/records/define";
@@ -30,6 +32,7 @@ import { oauthCallbackUrl, oauthRoutes } from "./http/routes/oauth";
 import { observabilityRoutes } from "./http/routes/observability";
 import { collectionRoutes } from "./http/routes/records";
 import { recoveryRoutes } from "./http/routes/recovery";
+import { webhookRoutes } from "./http/routes/webhooks";
 import { wellKnownRoutes } from "./http/routes/well-known";
 
 export interface AppOptions {
@@ -58,6 +61,7 @@ export interface AppOptions {
     | "forgotLimitPerAccount"
     | "passwordIterations"
     | "oauth"
+    | "webhooks"
   >;
   collections: readonly CollectionDefinition[];
   /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
@@ -95,6 +99,15 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
         new URL(config.publicUrl).origin,
         ...config.corsOrigins.filter((o) => o !== "*"),
       ],
+    }),
+    webhooks: createWebhookService({
+      sql: platform.sql,
+      settings: config.webhooks,
+      log: platform.log,
+      now: () => platform.clock.now().getTime(),
+      resolve: platform.events.resolve,
+      metrics: eventMetrics,
+      sources: [...models.keys()],
     }),
   };
   const observability = createObservability({
@@ -181,6 +194,13 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   );
   app.use("/api/collections/*", edge);
   app.use("/api/batch", edge);
+  // A committed write has outbox events: tell the dispatcher now rather than at its next poll.
+  const notifyEvents: MiddlewareHandler<AppEnv> = async function notifyEvents(c, next) {
+    await next();
+    if (c.var.wrote !== undefined) platform.events.notify(c);
+  };
+  app.use("/api/collections/*", notifyEvents);
+  app.use("/api/batch", notifyEvents);
 
   app.get("/", (c) =>
     c.json({
@@ -202,6 +222,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/api/auth", recoveryRoutes());
   app.route("/api/auth", oauthRoutes());
   app.route("/api/keys", apiKeyRoutes());
+  app.route("/api/webhooks", webhookRoutes());
   app.route("/", collectionRoutes());
 
   app.notFound(onNotFound);

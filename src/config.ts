@@ -1,3 +1,4 @@
+import type { WebhookSettings } from "./core/events/settings";
 import { isLogLevel, type LogLevel } from "./core/kernel/log";
 import { parsePolicy } from "./core/rate-limit/gcra";
 
@@ -58,6 +59,7 @@ export interface Config {
   serviceName: string;
   /** Bearer token a Prometheus scraper presents at /metrics (admins need none). */
   metricsToken: string | undefined;
+  webhooks: WebhookSettings;
 }
 
 export type Home = "node" | "workers";
@@ -78,7 +80,7 @@ type Parse<T> = (raw: string, home: Home) => T;
 /** One setting: its variable, concern, meaning, default, and the parser that checks it. */
 export interface Setting<T = unknown> {
   name: string;
-  group: "server" | "db" | "auth" | "edge" | "limits" | "mail" | "oauth" | "telemetry";
+  group: "server" | "db" | "auth" | "edge" | "limits" | "mail" | "oauth" | "events" | "telemetry";
   doc: string;
   /** The raw default (parsed like a set value), per home when it differs; undefined = unset. */
   fallback?: string | ((home: Home) => string | undefined);
@@ -510,6 +512,84 @@ export const settings = {
     doc: "bearer token for /metrics scrapes",
     parse: secret(16, "e.g. `openssl rand -hex 32`"),
   }),
+
+  webhookSecretKey: setting({
+    name: "WEBHOOK_SECRET_KEY",
+    group: "events",
+    doc: "encrypts webhook signing secrets at rest (required to create endpoints)",
+    parse: secret(32, "e.g. `openssl rand -hex 32`"),
+  }),
+  webhookAllowLoopback: setting({
+    name: "WEBHOOK_ALLOW_LOOPBACK",
+    group: "events",
+    doc: "development and tests only: webhooks may call 127.0.0.1/::1/localhost",
+    fallback: "false",
+    parse: boolean,
+  }),
+  webhookMaxAttempts: setting({
+    name: "WEBHOOK_MAX_ATTEMPTS",
+    group: "events",
+    doc: "attempts per delivery before it is dead-lettered",
+    fallback: "10",
+    parse: integer(1, 100),
+  }),
+  webhookMaxAgeSeconds: setting({
+    name: "WEBHOOK_MAX_AGE_SECONDS",
+    group: "events",
+    doc: "age after which a failing delivery is dead-lettered",
+    fallback: "259200",
+    parse: integer(1, 30 * 86_400),
+  }),
+  webhookRetryBaseMs: setting({
+    name: "WEBHOOK_RETRY_BASE_MS",
+    group: "events",
+    doc: "backoff base: retry n waits a random time up to base·2^(n−1) (full jitter)",
+    fallback: "5000",
+    parse: integer(1, 3_600_000),
+  }),
+  webhookRetryCapMs: setting({
+    name: "WEBHOOK_RETRY_CAP_MS",
+    group: "events",
+    doc: "longest wait between two attempts",
+    fallback: "3600000",
+    parse: integer(1, 86_400_000),
+  }),
+  webhookTimeoutMs: setting({
+    name: "WEBHOOK_TIMEOUT_MS",
+    group: "events",
+    doc: "default request timeout of a new endpoint",
+    fallback: "10000",
+    parse: integer(100, 60_000),
+  }),
+  webhookConcurrency: setting({
+    name: "WEBHOOK_CONCURRENCY",
+    group: "events",
+    doc: "default in-flight deliveries per endpoint",
+    fallback: "4",
+    parse: integer(1, 100),
+  }),
+  webhookDisableAfterFailures: setting({
+    name: "WEBHOOK_DISABLE_AFTER_FAILURES",
+    group: "events",
+    doc: "consecutive failed attempts that switch an endpoint off",
+    fallback: "100",
+    parse: integer(1, 100_000),
+  }),
+  webhookRetentionDays: setting({
+    name: "WEBHOOK_RETENTION_DAYS",
+    group: "events",
+    doc: "how long delivered events and the delivery log are kept",
+    fallback: "30",
+    parse: integer(1, 3650),
+  }),
+  dispatchPollMs: setting({
+    name: "DISPATCH_POLL_MS",
+    group: "events",
+    doc: "Node home: how often the webhook dispatcher polls the outbox",
+    fallback: "1000",
+    homes: ["node"],
+    parse: integer(10, 600_000),
+  }),
 } as const;
 
 type Settings = typeof settings;
@@ -619,6 +699,19 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     otlpHeaders: v.otlpHeaders,
     serviceName: v.serviceName,
     metricsToken: v.metricsToken,
+    webhooks: {
+      secretKey: v.webhookSecretKey,
+      allowLoopback: v.webhookAllowLoopback,
+      maxAttempts: v.webhookMaxAttempts,
+      maxAgeMs: v.webhookMaxAgeSeconds * 1000,
+      retryBaseMs: v.webhookRetryBaseMs,
+      retryCapMs: v.webhookRetryCapMs,
+      timeoutMs: v.webhookTimeoutMs,
+      concurrency: v.webhookConcurrency,
+      disableAfterFailures: v.webhookDisableAfterFailures,
+      retentionMs: v.webhookRetentionDays * 86_400_000,
+      pollMs: v.dispatchPollMs,
+    },
   };
 }
 

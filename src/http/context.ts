@@ -1,5 +1,6 @@
 import type { TimingVariables } from "hono/timing";
 import type { AccountService } from "../core/accounts/service";
+import type { WebhookService } from "../core/events/webhooks";
 import type { Platform } from "../core/kernel/ports";
 import type { Principal } from "../core/kernel/principal";
 import type { Telemetry } from "../core/observability/telemetry";
@@ -11,6 +12,7 @@ export { isAdmin, type Principal } from "../core/kernel/principal";
 export interface Services {
   records: RecordService;
   accounts: AccountService;
+  webhooks: WebhookService;
 }
 
 /** The one Hono environment type every route and middleware in Nearbase uses. */

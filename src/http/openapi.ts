@@ -7,6 +7,7 @@ import { apiKeyPaths } from "./routes/keys";
 import { oauthPaths } from "./routes/oauth";
 import { observabilityPaths } from "./routes/observability";
 import { recoveryPaths } from "./routes/recovery";
+import { webhookPaths } from "./routes/webhooks";
 import { wellKnownPaths } from "./routes/well-known";
 
 type Json = Record<string, unknown>;
@@ -29,6 +30,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     recoveryPaths(),
     oauthPaths(),
     apiKeyPaths(),
+    webhookPaths(),
     docsPaths(),
   ]) {
     for (const [path, operations] of Object.entries(module)) {

@@ -6,11 +6,14 @@ import type { TestProject } from "vitest/node";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
 import { migrateDatabase } from "../../src/platform/node/migrate";
 import { startLibsqlServer } from "../../tools/libsql-server/server";
+import { startReceiver } from "../node/webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
     libsqlUrl: string;
     jwtKeys: string;
+    /** A webhook receiver on loopback (GET /__received?path=… lists what arrived). */
+    webhookReceiverUrl: string;
   }
 }
 
@@ -26,7 +29,10 @@ export default async function setup(project: TestProject) {
   client.close();
   project.provide("libsqlUrl", server.url);
   project.provide("jwtKeys", JSON.stringify([await generateSigningJwk()]));
+  const receiver = await startReceiver();
+  project.provide("webhookReceiverUrl", receiver.url(""));
   return async () => {
+    await receiver.close();
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   };

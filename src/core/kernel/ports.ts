@@ -31,6 +31,19 @@ export interface Platform {
   readonly analytics?: AnalyticsSink;
   /** Runs work after the response is sent (Workers `waitUntil`; a tracked promise in Node). */
   readonly defer: (c: DeferContext, work: Promise<unknown>) => void;
+  /** Hands committed events to this home's dispatcher. */
+  readonly events: EventsPort;
+}
+
+/**
+ * The outbox's way out: the Node home wakes its in-process dispatcher; the Workers home sends a
+ * Queues message (a cron trigger sweeps whatever a lost message left behind). Either way the
+ * events themselves are already committed in libSQL: `notify` only makes delivery prompt.
+ */
+export interface EventsPort {
+  notify(c: DeferContext): void;
+  /** Resolves a host name to addresses, so webhooks to private targets behind public names are refused. */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 /** What `clientIp` needs from a request; Hono's context satisfies it. */

@@ -88,6 +88,35 @@ export class Histogram {
   }
 }
 
+/**
+ * Metrics of background work (the outbox and webhook delivery), which runs outside any request
+ * and any app instance: one set per process or isolate, rendered with every app's metrics.
+ */
+export const eventMetrics = {
+  eventsWritten: new Counter(
+    "nearbase_events_written_total",
+    "Outbox events committed with their writes, by collection.",
+  ),
+  eventsDispatched: new Counter(
+    "nearbase_events_dispatched_total",
+    "Outbox events fanned out into webhook deliveries.",
+  ),
+  deliveries: new Counter(
+    "nearbase_webhook_deliveries_total",
+    "Webhook delivery attempts by what followed (succeeded, retry, dead).",
+  ),
+  deliveryDuration: new Histogram(
+    "nearbase_webhook_attempt_duration_seconds",
+    "Webhook HTTP attempt latency by outcome.",
+  ),
+  endpointsDisabled: new Counter(
+    "nearbase_webhook_endpoints_disabled_total",
+    "Webhook endpoints switched off after persistent failure.",
+  ),
+};
+
+export type EventMetrics = typeof eventMetrics;
+
 /** The metrics Nearbase keeps about itself; one instance per process or isolate. */
 export function createMetrics() {
   const m = {
@@ -115,7 +144,7 @@ export function createMetrics() {
   return {
     ...m,
     render(): string {
-      return `${Object.values(m)
+      return `${[...Object.values(m), ...Object.values(eventMetrics)]
         .flatMap((metric) => metric.render())
         .join("\n")}\n`;
     },

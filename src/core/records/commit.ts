@@ -2,6 +2,7 @@ import type { Client, InStatement, ResultSet } from "@libsql/client";
 import type { SQL } from "drizzle-orm";
 import { bumpVersion } from "../edge/versions";
 import { type ChangeEvent, emitsEvents, outboxStatement } from "../events/outbox";
+import { eventMetrics } from "../observability/metrics";
 import type { CollectionModel, Models } from "./model";
 import { statement } from "./sql";
 
@@ -67,6 +68,10 @@ export async function commit(primary: Client, now: number, writes: Write[]) {
     const guard = guardPattern.exec(message);
     if (guard) return { ok: false as const, failed: Number(guard[1]), relation: undefined };
     throw err;
+  }
+  for (const w of writes) {
+    if (w.event !== undefined && emitsEvents(w.model))
+      eventMetrics.eventsWritten.inc({ collection: w.model.name });
   }
   const versions = new Map<string, number>();
   for (const [scope, index] of bumps) {

@@ -4,13 +4,14 @@ import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { collections } from "../../collections/index";
 import { ConfigError, loadConfig } from "../../config";
+import { runJobs, standardJobs } from "../../core/events/jobs";
 import { describeError, jsonLogger } from "../../core/kernel/log";
-import { deleteExpiredRateLimits } from "../../core/rate-limit/cleanup";
 import { openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
 import { ensureSigningKeys } from "./signing-keys";
 
-const housekeepingIntervalMs = 15 * 60_000;
+/** Scheduled jobs (the Workers home runs the same from its cron trigger). */
+const jobsIntervalMs = 5 * 60_000;
 
 /** The Node home: `npm start`. Embedded libSQL file by default, migrated on start. */
 async function main() {
@@ -28,7 +29,6 @@ async function main() {
     authToken: config.databaseAuthToken,
     readBudgetMs: config.queryBudgetMs,
   });
-  const { client } = database;
 
   const env = {
     ...process.env,
@@ -52,20 +52,23 @@ async function main() {
     }
   });
 
-  // Housekeeping (the Workers home runs the same from its cron trigger): spent rate-limit rows.
+  // Webhooks: the dispatcher resumes from the outbox and due deliveries kept in libSQL.
+  platform.dispatcher.start();
+  // Scheduled jobs under lease rows (safe with several processes on one database): outbox sweep,
+  // expired credentials and rate-limit rows, delivery-log pruning.
+  const jobs = standardJobs(platform.delivery);
   const housekeeping = setInterval(() => {
-    deleteExpiredRateLimits(client, Date.now()).then(
-      (deleted) => deleted > 0 && log.write({ level: "debug", msg: "housekeeping", deleted }),
-      (err: unknown) =>
-        log.write({ level: "warn", msg: "housekeeping failed", error: describeError(err) }),
+    runJobs(platform.sql, jobs, { now: () => Date.now(), log }).catch((err: unknown) =>
+      log.write({ level: "warn", msg: "scheduled jobs failed", error: describeError(err) }),
     );
-  }, housekeepingIntervalMs);
+  }, jobsIntervalMs);
   housekeeping.unref();
 
   const stop = (signal: string) => {
     clearInterval(housekeeping);
     log.write({ level: "info", msg: "shutting down", signal });
     server.close(async () => {
+      await platform.dispatcher.stop();
       await platform.settle();
       database.close();
       process.exit(0);

@@ -1,10 +1,14 @@
+import { lookup } from "node:dns/promises";
 import type { Client } from "@libsql/client";
 import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
+import type { DeliveryDeps } from "../../core/events/deliver";
+import { createDispatcher, type Dispatcher } from "../../core/events/dispatcher";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import type { Clock, Mailer, Platform } from "../../core/kernel/ports";
 import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
+import { eventMetrics } from "../../core/observability/metrics";
 import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 import { writeToOutbox } from "./outbox";
@@ -24,6 +28,10 @@ export interface NodePlatformOptions {
 export interface NodePlatform extends Platform {
   /** Waits for deferred work (tests and graceful shutdown use it). */
   settle(): Promise<void>;
+  /** The webhook dispatcher over the outbox; `main.ts` starts it (tests start it when they need it). */
+  readonly dispatcher: Dispatcher;
+  /** What the dispatcher delivers with (tests and benchmarks run passes with it). */
+  readonly delivery: DeliveryDeps;
 }
 
 /**
@@ -46,6 +54,17 @@ export function createNodePlatform(config: Config, options: NodePlatformOptions)
   const pending = new Set<Promise<unknown>>();
   const sql = instrumentClient(client);
   const reads = replica === undefined ? sql : instrumentClient(replica);
+  const resolve = async (host: string) =>
+    (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  const delivery: DeliveryDeps = {
+    sql,
+    settings: config.webhooks,
+    log,
+    now: () => clock.now().getTime(),
+    resolve,
+    metrics: eventMetrics,
+  };
+  const dispatcher = createDispatcher(delivery, { pollMs: config.webhooks.pollMs });
   return {
     name: "node",
     db: createDatabase(sql),
@@ -78,5 +97,8 @@ export function createNodePlatform(config: Config, options: NodePlatformOptions)
     async settle() {
       while (pending.size > 0) await Promise.all(pending);
     },
+    events: { notify: () => dispatcher.wake(), resolve },
+    dispatcher,
+    delivery,
   };
 }

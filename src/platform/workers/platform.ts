@@ -1,17 +1,19 @@
 import { createClient } from "@libsql/client/web";
 import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
+import type { DeliveryDeps } from "../../core/events/deliver";
 import { jsonLogger } from "../../core/kernel/log";
-import type { Platform } from "../../core/kernel/ports";
+import type { DeferContext, Platform } from "../../core/kernel/ports";
 import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
+import { eventMetrics } from "../../core/observability/metrics";
 import { edgeCache } from "./edge-cache";
 
 /**
  * The Workers home: libSQL over HTTP (Turso in production, the local server in dev and tests),
  * logs to Workers Logs, deferred work through `waitUntil`. Built once per isolate.
  */
-export function createWorkersPlatform(config: Config, env: Env): Platform {
+export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform {
   // One client per isolate, shared by requests. Its default concurrency limit (20) queues one
   // request's statements behind another's, and a promise resolved from another request's I/O
   // makes workerd cancel the waiting request as hung — so no limit here (measured under load).
@@ -29,6 +31,15 @@ export function createWorkersPlatform(config: Config, env: Env): Platform {
   const log = jsonLogger(config.logLevel, (line) => console.log(line));
   const bindings = env as unknown as Record<string, unknown>;
   const analytics = bindings.ANALYTICS as AnalyticsEngineDataset | undefined;
+  const queue = bindings.EVENTS_QUEUE as Queue<EventsMessage> | undefined;
+  function defer(c: DeferContext, work: Promise<unknown>) {
+    try {
+      c.executionCtx?.waitUntil(work);
+    } catch {
+      // No ExecutionContext (an internal re-dispatch): the work still runs, unawaited.
+      work.catch(() => {});
+    }
+  }
   return {
     name: "workers",
     db: createDatabase(sql),
@@ -49,13 +60,37 @@ export function createWorkersPlatform(config: Config, env: Env): Platform {
       recordingMailer(log, { logBodies: bindings.NEARBASE_DEV === "true" }),
     ),
     analytics,
-    defer(c, work) {
-      try {
-        c.executionCtx?.waitUntil(work);
-      } catch {
-        // No ExecutionContext (an internal re-dispatch): the work still runs, unawaited.
-        work.catch(() => {});
-      }
+    defer,
+    events: {
+      // Without a queue binding the cron sweep delivers (at most a cron interval later).
+      notify(c) {
+        if (queue === undefined) return;
+        defer(
+          c,
+          queue
+            .send({ kind: "dispatch" })
+            .catch((err: unknown) =>
+              log.write({ level: "warn", msg: "events queue send failed", error: String(err) }),
+            ),
+        );
+      },
+    },
+    delivery: {
+      sql,
+      settings: config.webhooks,
+      log,
+      now: () => Date.now(),
+      metrics: eventMetrics,
     },
   };
+}
+
+/** The one message the events queue carries: "there is something in the outbox". */
+export interface EventsMessage {
+  kind: "dispatch";
+}
+
+export interface WorkersPlatform extends Platform {
+  /** What the queue consumer and the cron sweep deliver with (no DNS on Workers: literal checks). */
+  readonly delivery: DeliveryDeps;
 }

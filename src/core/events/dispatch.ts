@@ -1,0 +1,169 @@
+import type { InStatement } from "@libsql/client";
+import { randomId } from "../kernel/crypto";
+import { attempt, type Claimed, type DeliveryDeps, eventBody, record } from "./deliver";
+import { matchesAny } from "./patterns";
+
+/** Slack past an endpoint's timeout before a claimed delivery counts as abandoned (a crash). */
+const claimSlackMs = 30_000;
+
+/**
+ * Fans undispatched outbox events out into one delivery per matching enabled endpoint, and marks
+ * them dispatched, in one batch. Idempotent (a delivery is unique per endpoint and event), so two
+ * runners at once are harmless. Returns how many events it handled.
+ */
+export async function fanOut(deps: DeliveryDeps, limit = 500): Promise<number> {
+  const now = deps.now();
+  const [pending, endpoints] = await deps.sql.batch(
+    [
+      {
+        sql: "SELECT id, type FROM nb_events WHERE dispatched_at IS NULL ORDER BY id LIMIT ?",
+        args: [limit],
+      },
+      { sql: "SELECT id, patterns FROM nb_webhook_endpoints WHERE enabled", args: [] },
+    ],
+    "read",
+  );
+  if (pending!.rows.length === 0) return 0;
+  const targets = endpoints!.rows.map((e) => ({
+    id: String(e.id),
+    patterns: JSON.parse(String(e.patterns)) as string[],
+  }));
+  const statements: InStatement[] = [];
+  for (const event of pending!.rows) {
+    for (const endpoint of targets) {
+      if (!matchesAny(endpoint.patterns, String(event.type))) continue;
+      statements.push({
+        sql: "INSERT OR IGNORE INTO nb_webhook_deliveries (id, endpoint_id, event_id, status, attempts, due_at, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
+        args: [randomId("dlv"), endpoint.id, String(event.id), now, now],
+      });
+    }
+  }
+  const ids = pending!.rows.map((r) => String(r.id));
+  statements.push({
+    sql: `UPDATE nb_events SET dispatched_at = ? WHERE dispatched_at IS NULL AND id IN (${ids.map(() => "?").join(",")})`,
+    args: [now, ...ids],
+  });
+  await deps.sql.batch(statements, "write");
+  deps.metrics?.eventsDispatched.inc({}, ids.length);
+  return ids.length;
+}
+
+/**
+ * Claims up to `limit` due deliveries in one statement (so two runners never claim the same one),
+ * never more per endpoint than its concurrency cap minus what is already in flight. A claim lasts
+ * the endpoint's timeout plus slack; one left by a crashed runner becomes due again after that.
+ */
+export async function claimDue(deps: DeliveryDeps, limit: number): Promise<Claimed[]> {
+  const now = deps.now();
+  const rs = await deps.sql.execute({
+    sql: `UPDATE nb_webhook_deliveries AS d
+            SET status = 'delivering', attempts = d.attempts + 1,
+                due_at = ? + (SELECT timeout_ms FROM nb_webhook_endpoints e WHERE e.id = d.endpoint_id) + ?
+          WHERE d.id IN (
+            SELECT id FROM (
+              SELECT x.id, x.due_at,
+                ROW_NUMBER() OVER (PARTITION BY x.endpoint_id ORDER BY x.due_at, x.id) AS n,
+                e.max_concurrency - (SELECT count(*) FROM nb_webhook_deliveries f
+                  WHERE f.endpoint_id = x.endpoint_id AND f.status = 'delivering' AND f.due_at > ?) AS room
+              FROM nb_webhook_deliveries x JOIN nb_webhook_endpoints e ON e.id = x.endpoint_id
+              WHERE e.enabled AND x.status IN ('pending', 'delivering') AND x.due_at <= ?
+            ) WHERE n <= room ORDER BY due_at LIMIT ?
+          )
+          RETURNING id, endpoint_id, event_id, attempts, created_at`,
+    args: [now, claimSlackMs, now, now, limit],
+  });
+  if (rs.rows.length === 0) return [];
+  const eventIds = [...new Set(rs.rows.map((r) => String(r.event_id)))];
+  const endpointIds = [...new Set(rs.rows.map((r) => String(r.endpoint_id)))];
+  const [events, endpoints] = await deps.sql.batch(
+    [
+      {
+        sql: `SELECT * FROM nb_events WHERE id IN (${eventIds.map(() => "?").join(",")})`,
+        args: eventIds,
+      },
+      {
+        sql: `SELECT id, url, secret, previous_secret, previous_secret_until, allow_private, timeout_ms FROM nb_webhook_endpoints WHERE id IN (${endpointIds.map(() => "?").join(",")})`,
+        args: endpointIds,
+      },
+    ],
+    "read",
+  );
+  const eventsById = new Map(events!.rows.map((r) => [String(r.id), r]));
+  const endpointsById = new Map(endpoints!.rows.map((r) => [String(r.id), r]));
+  const claimed: Claimed[] = [];
+  for (const r of rs.rows) {
+    const event = eventsById.get(String(r.event_id));
+    const endpoint = endpointsById.get(String(r.endpoint_id));
+    if (event === undefined || endpoint === undefined) {
+      // The event was pruned or the endpoint deleted meanwhile: nothing left to deliver.
+      await deps.sql.execute({
+        sql: "UPDATE nb_webhook_deliveries SET status = 'dead', last_error = 'event or endpoint gone', completed_at = ? WHERE id = ?",
+        args: [now, String(r.id)],
+      });
+      continue;
+    }
+    claimed.push({
+      id: String(r.id),
+      endpointId: String(r.endpoint_id),
+      attempts: Number(r.attempts),
+      createdAt: Number(r.created_at),
+      event: {
+        id: String(event.id),
+        type: String(event.type),
+        occurredAt: Number(event.occurred_at),
+        body: eventBody(event),
+      },
+      endpoint: {
+        url: String(endpoint.url),
+        secret: String(endpoint.secret),
+        previousSecret: endpoint.previous_secret === null ? null : String(endpoint.previous_secret),
+        previousSecretUntil:
+          endpoint.previous_secret_until === null ? null : Number(endpoint.previous_secret_until),
+        allowPrivate: Number(endpoint.allow_private) === 1,
+        timeoutMs: Number(endpoint.timeout_ms),
+      },
+    });
+  }
+  return claimed;
+}
+
+/** One claimed delivery, attempted and recorded; errors are logged, never thrown. */
+export async function deliver(deps: DeliveryDeps, claimed: Claimed) {
+  try {
+    return await record(deps, claimed, await attempt(deps, claimed));
+  } catch (err) {
+    deps.log.write({
+      level: "error",
+      msg: "webhook delivery failed to record",
+      delivery: claimed.id,
+      error: String((err as Error).message ?? err),
+    });
+    return "error" as const;
+  }
+}
+
+/**
+ * One full pass, awaited: fan out the outbox, then claim and attempt due deliveries until none
+ * are due or `maxRounds` passes ran. The Workers queue consumer and cron sweep use it; the Node
+ * dispatcher runs the same steps in a loop without waiting on slow receivers.
+ */
+export async function dispatchOnce(
+  deps: DeliveryDeps,
+  options: { batch?: number; maxRounds?: number } = {},
+) {
+  const batch = options.batch ?? 50;
+  let events = 0;
+  let attempted = 0;
+  for (let round = 0; round < (options.maxRounds ?? 10); round++) {
+    let fanned = 0;
+    do {
+      fanned = await fanOut(deps);
+      events += fanned;
+    } while (fanned > 0 && events < 10_000);
+    const claimed = await claimDue(deps, batch);
+    if (claimed.length === 0) break;
+    await Promise.all(claimed.map((c) => deliver(deps, c)));
+    attempted += claimed.length;
+  }
+  return { events, attempted };
+}

@@ -1,0 +1,114 @@
+import { describeError } from "../kernel/log";
+import type { DeliveryDeps } from "./deliver";
+import { claimDue, deliver, fanOut } from "./dispatch";
+
+export interface Dispatcher {
+  start(): void;
+  /** Runs a pass soon (after a commit), instead of at the next poll. */
+  wake(): void;
+  /** Stops polling and waits for attempts in flight. */
+  stop(): Promise<void>;
+  /** Waits until nothing is due and nothing is in flight (tests, benchmarks). */
+  idle(): Promise<void>;
+}
+
+/**
+ * The Node home's dispatcher: a loop over the outbox whose state lives in libSQL (events not yet
+ * dispatched, deliveries due), so a restart resumes where the last process stopped. Attempts run
+ * in the background up to `maxInFlight`; each endpoint's own cap is enforced by the claim, so a
+ * slow or failing receiver never holds up the others.
+ */
+export function createDispatcher(
+  deps: DeliveryDeps,
+  options: { pollMs: number; maxInFlight?: number },
+): Dispatcher {
+  const maxInFlight = options.maxInFlight ?? 64;
+  const inFlight = new Set<Promise<unknown>>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = true;
+
+  async function pass() {
+    while (await fanOut(deps)) {}
+    const room = maxInFlight - inFlight.size;
+    if (room <= 0) return;
+    const claimed = await claimDue(deps, room);
+    for (const c of claimed) {
+      const p: Promise<unknown> = deliver(deps, c).finally(() => {
+        inFlight.delete(p);
+        // A freed slot or a retry may be due: look again.
+        if (!stopped) wake();
+      });
+      inFlight.add(p);
+    }
+  }
+
+  function run() {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await pass();
+        } catch (err) {
+          deps.log.write({
+            level: "error",
+            msg: "dispatcher pass failed",
+            error: describeError(err),
+          });
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(ms: number) {
+    if (stopped) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      run().finally(() => schedule(options.pollMs));
+    }, ms);
+    timer.unref?.();
+  }
+
+  function wake() {
+    if (!stopped) schedule(0);
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      schedule(0);
+    },
+    wake,
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await running;
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
+    async idle() {
+      for (;;) {
+        await run();
+        if (inFlight.size > 0) {
+          await Promise.race(inFlight);
+          continue;
+        }
+        const due = await deps.sql.execute({
+          sql: "SELECT (SELECT count(*) FROM nb_events WHERE dispatched_at IS NULL) + (SELECT count(*) FROM nb_webhook_deliveries d JOIN nb_webhook_endpoints e ON e.id = d.endpoint_id WHERE e.enabled AND d.status IN ('pending','delivering') AND d.due_at <= ?) AS n",
+          args: [deps.now()],
+        });
+        if (Number(due.rows[0]!.n) === 0 && inFlight.size === 0) return;
+      }
+    },
+  };
+}
