@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeOidcClient } from "./fake-oidc-client";
 
 /**
  * The outside world an auth suite needs, as real HTTP servers on loopback (Node only: the Node
@@ -61,8 +62,9 @@ export async function startLoopbackFakes() {
         "base64",
       ).toString();
       const clientOk =
-        basic === "client-1:secret-1" ||
-        (form.get("client_id") === "client-1" && form.get("client_secret") === "secret-1");
+        basic === `${fakeOidcClient.id}:${fakeOidcClient.secret}` ||
+        (form.get("client_id") === fakeOidcClient.id &&
+          form.get("client_secret") === fakeOidcClient.secret);
       const grant = codes.get(form.get("code") ?? "");
       codes.delete(form.get("code") ?? "");
       const verifier = form.get("code_verifier") ?? "";
@@ -111,6 +113,3 @@ export async function startLoopbackFakes() {
       }),
   };
 }
-
-/** The OIDC client the fake provider accepts (the app's OAUTH_OIDC_* settings). */
-export const fakeOidcClient = { id: "client-1", secret: "secret-1" } as const;
