@@ -89,6 +89,16 @@ export function defineAuthSuite(makeHome: MakeHome) {
       }
     });
 
+    it("refuses a body that is not JSON with a problem", async () => {
+      const malformed = await t.request("/api/auth/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{not json",
+      });
+      expect(malformed.status).toBe(400);
+      expect((await readProblem(malformed)).code).toBe("INVALID_JSON");
+    });
+
     it("answers a wrong password and an unknown account the same way", async () => {
       const email = freshEmail();
       await signup(t, email);
@@ -324,6 +334,7 @@ export function defineAuthSuite(makeHome: MakeHome) {
       for (const token of forged) {
         const res = await t.request("/api/auth/me", { headers: bearer(token) });
         expect(res.status, token.slice(0, 40)).toBe(401);
+        expect((await readProblem(res)).code).toBe("UNAUTHENTICATED");
       }
       // Right key, wrong claims: expired, wrong audience, wrong issuer, unknown kid.
       const localKey = await t.secret("JWT_PRIVATE_KEYS");
