@@ -14,8 +14,8 @@ import { type Home, type MakeHome, readProblem, unique } from "./home";
 /**
  * Accounts over HTTP in every home: sign-up, log-in and its throttles, refresh rotation and
  * reuse, log-out (one, all, by session), token tampering, API keys, recovery and verification
- * mail. What needs a Node-only hook (a moved clock, the captured log) stays in
- * test/node/auth.test.ts.
+ * mail, what the log never holds. What needs a Node-only hook (a moved clock, the default
+ * hashing cost, a real socket) stays in test/node/auth.test.ts.
  */
 export function defineAuthSuite(makeHome: MakeHome) {
   let t: Home;
@@ -243,6 +243,11 @@ export function defineAuthSuite(makeHome: MakeHome) {
       // The legitimate holder's newer token is dead too: the family is revoked.
       const victim = await refresh(t, rotated.refreshToken);
       expect(victim.status).toBe(401);
+      expect(
+        (await t.logs()).some(
+          (e) => e.event === "refresh_token_reuse" && e.userId === first.user.id,
+        ),
+      ).toBe(true);
     });
 
     it("stop working after log-out, and after log-out everywhere", async () => {
@@ -539,6 +544,46 @@ export function defineAuthSuite(makeHome: MakeHome) {
         await t.request("/api/auth/me", { headers: bearer(account.accessToken) })
       ).json()) as { emailVerified: boolean };
       expect(me.emailVerified).toBe(true);
+    });
+
+    it("never writes passwords or tokens to the log", async () => {
+      const email = freshEmail();
+      const account = await signup(t, email);
+      await t.request("/api/auth/login", { method: "POST", json: { email, password: strong } });
+      await t.request("/api/auth/login", {
+        method: "POST",
+        json: { email, password: "a wrong passphrase!" },
+      });
+      await refresh(t, account.refreshToken);
+      await refresh(t, account.refreshToken);
+      const key = (await (
+        await t.request("/api/keys", {
+          method: "POST",
+          headers: bearer(account.accessToken),
+          json: { name: "k", scopes: ["read"] },
+        })
+      ).json()) as { key: string };
+      await t.request("/api/collections/posts/records", { headers: { "x-api-key": key.key } });
+      await t.request("/api/auth/password/forgot", { method: "POST", json: { email } });
+      const mail = await t.mail(email.toLowerCase());
+      expect(mail.length).toBeGreaterThan(0);
+      const logs = await t.logs();
+      // The log was read: the replayed refresh token is there, as an event without the token.
+      expect(logs.some((e) => e.event === "refresh_token_reuse")).toBe(true);
+      const everything = JSON.stringify(logs);
+      expect(everything).not.toContain(account.refreshToken);
+      expect(everything).not.toContain(account.accessToken);
+      expect(everything).not.toContain(key.key);
+      expect(everything).not.toContain("a wrong passphrase!");
+      expect(everything).not.toContain(strong);
+      expect(everything).not.toContain("a brand new passphrase");
+      for (const m of mail) {
+        const token = /token=([\w-]+)/.exec(m.text)?.[1];
+        expect(token).toBeTruthy();
+        expect(everything).not.toContain(token!);
+      }
+      expect(everything).not.toMatch(/nb_live_[\w-]{20}/);
+      expect(everything).not.toMatch(/eyJ[\w-]+\.eyJ/);
     });
   });
 }

@@ -18,6 +18,8 @@ export interface Home {
   settle(): Promise<void>;
   /** Mail the app sent to `to` (as the app normalised it), oldest first, once settled. */
   mail(to: string): Promise<SentMail[]>;
+  /** What the app logged since this home was made, at every level, oldest first, once settled. */
+  logs(): Promise<Record<string, unknown>[]>;
   /** A secret as the app reads it (e.g. JWT_PRIVATE_KEYS, to sign with the app's own key). */
   secret(name: string): Promise<string | undefined>;
   close(): Promise<void>;

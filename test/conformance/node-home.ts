@@ -35,6 +35,10 @@ export const makeNodeHome: MakeHome = async (options = {}) => {
         .filter((m) => m.to === to)
         .map(({ to, subject, text }) => ({ to, subject, text }));
     },
+    async logs() {
+      await t.platform.settle();
+      return t.log.events.map((event) => ({ ...event }));
+    },
     secret: (name) => t.platform.secrets.get(name),
     close: () => t.close(),
   };

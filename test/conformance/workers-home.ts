@@ -30,6 +30,8 @@ import {
  * metrics, memory rate limits, version memo); the Cache API and the database are shared by all.
  */
 export const makeWorkersHome: MakeHome = async (options = {}) => {
+  captureWorkerLog();
+  const logFrom = logged.length;
   // Other test files write to the same database meanwhile; a long version memo keeps their
   // writes from expiring this home's cache entries between a fill and the HIT a test expects,
   // as nothing else writes to a Node home's database. This home's own writes still move its
@@ -43,6 +45,8 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
     ...generousLimits,
     ...homeSettings,
     CACHE_VERSION_MEMO_MS: "60000",
+    // Every level, as the Node harness's memory sink keeps (see captureWorkerLog).
+    LOG_LEVEL: "debug",
     MAIL_API_URL: mailbox,
     MAIL_API_KEY: "conformance-mail-key",
     ...options.env,
@@ -113,6 +117,10 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
         .filter((m) => m.to === to)
         .map(({ to, subject, text }) => ({ to, subject, text }));
     },
+    async logs() {
+      await home.settle();
+      return logged.slice(logFrom);
+    },
     secret: (name) => platform.secrets.get(name),
     async close() {
       await home.settle();
@@ -122,3 +130,30 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
   };
   return home;
 };
+
+// The worker logs JSON lines through console.log (Workers Logs), in this isolate: the home keeps
+// them for `logs()`, and passes on only warnings and errors, as the project's LOG_LEVEL does.
+// Homes made in one test file share the record; each reads from where it started.
+const logged: Record<string, unknown>[] = [];
+let capturing = false;
+function captureWorkerLog() {
+  if (capturing) return;
+  capturing = true;
+  const original = console.log.bind(console);
+  console.log = (...args: unknown[]) => {
+    const [line] = args;
+    if (args.length === 1 && typeof line === "string" && line.startsWith("{")) {
+      let event: Record<string, unknown> | undefined;
+      try {
+        event = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        // Not a log line: printed as is.
+      }
+      if (typeof event?.level === "string" && typeof event.msg === "string") {
+        logged.push(event);
+        if (event.level !== "warn" && event.level !== "error") return;
+      }
+    }
+    original(...args);
+  };
+}
