@@ -8,7 +8,7 @@ import {
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64url } from "../../src/core/kernel/crypto";
-import { bearer, freshEmail, lastLink, refresh, signup, strong } from "./auth-helpers";
+import { bearer, forgot, freshEmail, lastLink, refresh, signup, strong } from "./auth-helpers";
 import { type Home, type MakeHome, readProblem, unique } from "./home";
 
 /**
@@ -525,6 +525,32 @@ export function defineAuthSuite(makeHome: MakeHome) {
           })
         ).status,
       ).toBe(200);
+    });
+
+    it("expires reset links 30 minutes after they are made", async () => {
+      // The Node home also lets the clock run past them (test/node/auth.test.ts); here the
+      // stored expiry is read, then moved into the past as time would move it.
+      const { email, user } = await signup(t);
+      const before = Date.now();
+      const token = await forgot(t, email);
+      const after = Date.now();
+      const rows = await t.sql(
+        "SELECT rowid AS id, expires_at FROM nb_one_time_tokens WHERE user_id = ? AND purpose = 'password_reset'",
+        [user.id],
+      );
+      expect(rows).toHaveLength(1);
+      const expires = Number(rows[0]!.expires_at);
+      expect(expires).toBeGreaterThanOrEqual(before + 30 * 60_000);
+      expect(expires).toBeLessThanOrEqual(after + 30 * 60_000);
+      await t.sql("UPDATE nb_one_time_tokens SET expires_at = ? WHERE rowid = ?", [
+        Date.now() - 1000,
+        Number(rows[0]!.id),
+      ]);
+      const res = await t.request("/api/auth/password/reset", {
+        method: "POST",
+        json: { token, password: "a brand new passphrase" },
+      });
+      expect(res.status).toBe(400);
     });
 
     it("verifies an email address", async () => {
