@@ -1,4 +1,4 @@
-import type { Client, Row } from "@libsql/client";
+import type { Client, InStatement, ResultSet, Row } from "@libsql/client";
 import { randomId } from "../kernel/crypto";
 import type { LogSink } from "../kernel/log";
 import { tracedFetch } from "../observability/fetch";
@@ -176,6 +176,27 @@ export async function attempt(deps: DeliveryDeps, claimed: Claimed): Promise<Att
  * failure streak, switching the endpoint off once it reaches the limit.
  */
 export async function record(deps: DeliveryDeps, claimed: Claimed, result: AttemptResult) {
+  const [status] = await recordAll(deps, [{ claimed, result }]);
+  return status!;
+}
+
+/**
+ * Records several attempts in ONE write transaction (group commit: a busy dispatcher pays one
+ * commit for many deliveries). Returns each delivery's new status, in order.
+ */
+export async function recordAll(
+  deps: DeliveryDeps,
+  items: readonly { claimed: Claimed; result: AttemptResult }[],
+) {
+  const plans = items.map(({ claimed, result }) => plan(deps, claimed, result));
+  const rs = await deps.sql.batch(
+    plans.flatMap((p) => p.statements),
+    "write",
+  );
+  return plans.map((p, i) => p.after(rs[i * 3 + 2]!));
+}
+
+function plan(deps: DeliveryDeps, claimed: Claimed, result: AttemptResult) {
   const now = deps.now();
   const { settings } = deps;
   const ok = result.outcome === "succeeded";
@@ -190,84 +211,84 @@ export async function record(deps: DeliveryDeps, claimed: Claimed, result: Attem
           baseMs: settings.retryBaseMs,
           capMs: settings.retryCapMs,
         });
-  const rs = await deps.sql.batch(
-    [
-      {
-        sql: "INSERT INTO nb_webhook_attempts (id, delivery_id, endpoint_id, attempt, started_at, duration_ms, outcome, status_code, response, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        args: [
-          randomId("att"),
-          claimed.id,
-          claimed.endpointId,
-          claimed.attempts,
-          now - result.durationMs,
-          result.durationMs,
-          result.outcome,
-          result.statusCode,
-          result.response,
-          result.error,
-        ],
-      },
-      {
-        sql: "UPDATE nb_webhook_deliveries SET status = ?, due_at = ?, completed_at = ?, last_status_code = ?, last_error = ? WHERE id = ? AND status = 'delivering'",
-        args: [
-          status,
-          due,
-          status === "pending" ? null : now,
-          result.statusCode,
-          result.error,
-          claimed.id,
-        ],
-      },
-      ok
-        ? {
-            sql: "UPDATE nb_webhook_endpoints SET failure_streak = 0 WHERE id = ? AND failure_streak <> 0 RETURNING enabled",
-            args: [claimed.endpointId],
-          }
-        : {
-            sql: `UPDATE nb_webhook_endpoints SET failure_streak = failure_streak + 1,
+  const statements: InStatement[] = [
+    {
+      sql: "INSERT INTO nb_webhook_attempts (id, delivery_id, endpoint_id, attempt, started_at, duration_ms, outcome, status_code, response, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      args: [
+        randomId("att"),
+        claimed.id,
+        claimed.endpointId,
+        claimed.attempts,
+        now - result.durationMs,
+        result.durationMs,
+        result.outcome,
+        result.statusCode,
+        result.response,
+        result.error,
+      ],
+    },
+    {
+      sql: "UPDATE nb_webhook_deliveries SET status = ?, due_at = ?, completed_at = ?, last_status_code = ?, last_error = ? WHERE id = ? AND status = 'delivering'",
+      args: [
+        status,
+        due,
+        status === "pending" ? null : now,
+        result.statusCode,
+        result.error,
+        claimed.id,
+      ],
+    },
+    ok
+      ? {
+          sql: "UPDATE nb_webhook_endpoints SET failure_streak = 0 WHERE id = ? AND failure_streak <> 0 RETURNING enabled",
+          args: [claimed.endpointId],
+        }
+      : {
+          sql: `UPDATE nb_webhook_endpoints SET failure_streak = failure_streak + 1,
                     enabled = CASE WHEN failure_streak + 1 >= ? THEN 0 ELSE enabled END,
                     disabled_reason = CASE WHEN enabled AND failure_streak + 1 >= ? THEN ? ELSE disabled_reason END
                   WHERE id = ? RETURNING enabled, disabled_reason, failure_streak`,
-            args: [
-              settings.disableAfterFailures,
-              settings.disableAfterFailures,
-              `${settings.disableAfterFailures} consecutive failed attempts (last: ${result.error ?? "unknown"})`.slice(
-                0,
-                500,
-              ),
-              claimed.endpointId,
-            ],
-          },
-    ],
-    "write",
-  );
-  deps.metrics?.deliveries.inc({ outcome: status === "pending" ? "retry" : status });
-  deps.metrics?.deliveryDuration.observe(result.durationMs / 1000, { outcome: result.outcome });
-  if (status === "dead") {
-    deps.log.write({
-      level: "warn",
-      msg: "webhook dead letter",
-      delivery: claimed.id,
-      endpoint: claimed.endpointId,
-      event: claimed.event.id,
-      attempts: claimed.attempts,
-      error: result.error,
-    });
-  }
-  const endpoint = rs[2]!.rows[0];
-  if (
-    !ok &&
-    endpoint !== undefined &&
-    Number(endpoint.enabled) === 0 &&
-    Number(endpoint.failure_streak) === settings.disableAfterFailures
-  ) {
-    deps.metrics?.endpointsDisabled.inc();
-    deps.log.write({
-      level: "warn",
-      msg: "webhook endpoint disabled",
-      endpoint: claimed.endpointId,
-      reason: endpoint.disabled_reason,
-    });
-  }
-  return status;
+          args: [
+            settings.disableAfterFailures,
+            settings.disableAfterFailures,
+            `${settings.disableAfterFailures} consecutive failed attempts (last: ${result.error ?? "unknown"})`.slice(
+              0,
+              500,
+            ),
+            claimed.endpointId,
+          ],
+        },
+  ];
+  const after = (endpointResult: ResultSet) => {
+    deps.metrics?.deliveries.inc({ outcome: status === "pending" ? "retry" : status });
+    deps.metrics?.deliveryDuration.observe(result.durationMs / 1000, { outcome: result.outcome });
+    if (status === "dead") {
+      deps.log.write({
+        level: "warn",
+        msg: "webhook dead letter",
+        delivery: claimed.id,
+        endpoint: claimed.endpointId,
+        event: claimed.event.id,
+        attempts: claimed.attempts,
+        error: result.error,
+      });
+    }
+    const endpoint = endpointResult.rows[0];
+    if (
+      !ok &&
+      endpoint !== undefined &&
+      Number(endpoint.enabled) === 0 &&
+      Number(endpoint.failure_streak) === settings.disableAfterFailures
+    ) {
+      deps.metrics?.endpointsDisabled.inc();
+      deps.log.write({
+        level: "warn",
+        msg: "webhook endpoint disabled",
+        endpoint: claimed.endpointId,
+        reason: endpoint.disabled_reason,
+      });
+    }
+    return status;
+  };
+  return { statements, after };
 }

@@ -55,23 +55,28 @@ export async function fanOut(deps: DeliveryDeps, limit = 500): Promise<number> {
  */
 export async function claimDue(deps: DeliveryDeps, limit: number): Promise<Claimed[]> {
   const now = deps.now();
-  const rs = await deps.sql.execute({
-    sql: `UPDATE nb_webhook_deliveries AS d
-            SET status = 'delivering', attempts = d.attempts + 1,
-                due_at = ? + (SELECT timeout_ms FROM nb_webhook_endpoints e WHERE e.id = d.endpoint_id) + ?
-          WHERE d.id IN (
-            SELECT id FROM (
-              SELECT x.id, x.due_at,
-                ROW_NUMBER() OVER (PARTITION BY x.endpoint_id ORDER BY x.due_at, x.id) AS n,
-                e.max_concurrency - (SELECT count(*) FROM nb_webhook_deliveries f
-                  WHERE f.endpoint_id = x.endpoint_id AND f.status = 'delivering' AND f.due_at > ?) AS room
-              FROM nb_webhook_deliveries x JOIN nb_webhook_endpoints e ON e.id = x.endpoint_id
-              WHERE e.enabled AND x.status IN ('pending', 'delivering') AND x.due_at <= ?
-            ) WHERE n <= room ORDER BY due_at LIMIT ?
-          )
-          RETURNING id, endpoint_id, event_id, attempts, created_at`,
-    args: [now, claimSlackMs, now, now, limit],
-  });
+  // One claim per enabled endpoint, all in one write transaction: each takes that endpoint's
+  // oldest due deliveries, at most its cap minus what it has in flight (an index walk per
+  // endpoint, so a large backlog at one endpoint costs the others nothing).
+  const enabled = await deps.sql.execute("SELECT id FROM nb_webhook_endpoints WHERE enabled");
+  if (enabled.rows.length === 0) return [];
+  const results = await deps.sql.batch(
+    enabled.rows.map((e) => ({
+      sql: `UPDATE nb_webhook_deliveries AS d
+              SET status = 'delivering', attempts = d.attempts + 1,
+                  due_at = ?2 + (SELECT timeout_ms FROM nb_webhook_endpoints e WHERE e.id = d.endpoint_id) + ?3
+            WHERE d.id IN (
+              SELECT id FROM nb_webhook_deliveries
+              WHERE endpoint_id = ?1 AND status IN ('pending', 'delivering') AND due_at <= ?2
+              ORDER BY due_at, id
+              LIMIT max(0, min(?4, coalesce((SELECT max_concurrency FROM nb_webhook_endpoints WHERE id = ?1 AND enabled), 0)
+                - (SELECT count(*) FROM nb_webhook_deliveries WHERE endpoint_id = ?1 AND status = 'delivering' AND due_at > ?2))))
+            RETURNING id, endpoint_id, event_id, attempts, created_at`,
+      args: [String(e.id), now, claimSlackMs, limit],
+    })),
+    "write",
+  );
+  const rs = { rows: results.flatMap((r) => r.rows) };
   if (rs.rows.length === 0) return [];
   const eventIds = [...new Set(rs.rows.map((r) => String(r.event_id)))];
   const endpointIds = [...new Set(rs.rows.map((r) => String(r.endpoint_id)))];

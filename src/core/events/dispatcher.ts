@@ -1,6 +1,6 @@
 import { describeError } from "../kernel/log";
-import type { DeliveryDeps } from "./deliver";
-import { claimDue, deliver, fanOut } from "./dispatch";
+import { type AttemptResult, attempt, type Claimed, type DeliveryDeps, recordAll } from "./deliver";
+import { claimDue, fanOut } from "./dispatch";
 
 export interface Dispatcher {
   start(): void;
@@ -29,17 +29,52 @@ export function createDispatcher(
   let again = false;
   let stopped = true;
 
+  // Group commit: attempts that finish while a write is under way are recorded together in the
+  // next one, so a busy dispatcher pays one commit for many deliveries.
+  const finished: { claimed: Claimed; result: AttemptResult; done: () => void }[] = [];
+  let flushing: Promise<void> | undefined;
+  function recordLater(claimed: Claimed, result: AttemptResult) {
+    return new Promise<void>((done) => {
+      finished.push({ claimed, result, done });
+      flush();
+    });
+  }
+  function flush() {
+    if (flushing !== undefined) return;
+    flushing = (async () => {
+      while (finished.length > 0) {
+        const group = finished.splice(0);
+        try {
+          await recordAll(deps, group);
+        } catch (err) {
+          // Unrecorded attempts stay claimed; they are attempted again once the claim expires.
+          deps.log.write({
+            level: "error",
+            msg: "webhook attempts failed to record",
+            error: describeError(err),
+          });
+        }
+        for (const f of group) f.done();
+      }
+    })().finally(() => {
+      flushing = undefined;
+      if (finished.length > 0) flush();
+    });
+  }
+
   async function pass() {
     while (await fanOut(deps)) {}
     const room = maxInFlight - inFlight.size;
     if (room <= 0) return;
     const claimed = await claimDue(deps, room);
     for (const c of claimed) {
-      const p: Promise<unknown> = deliver(deps, c).finally(() => {
-        inFlight.delete(p);
-        // A freed slot or a retry may be due: look again.
-        if (!stopped) wake();
-      });
+      const p: Promise<unknown> = attempt(deps, c)
+        .then((result) => recordLater(c, result))
+        .finally(() => {
+          inFlight.delete(p);
+          // A freed slot or a retry may be due: look again.
+          if (!stopped) wake();
+        });
       inFlight.add(p);
     }
   }

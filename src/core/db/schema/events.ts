@@ -71,6 +71,8 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     uniqueIndex("nb_webhook_deliveries_endpoint_event_idx").on(t.endpointId, t.eventId),
     index("nb_webhook_deliveries_due_idx").on(t.status, t.dueAt),
+    // The claim walks one endpoint's due deliveries in order.
+    index("nb_webhook_deliveries_endpoint_due_idx").on(t.endpointId, t.status, t.dueAt),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `nb_webhook_deliveries_endpoint_due_idx` ON `nb_webhook_deliveries` (`endpoint_id`,`status`,`due_at`);
