@@ -8,6 +8,7 @@ import type { Config } from "./config";
 import { authConfigLoader } from "./core/accounts/config";
 import { oauthProviders } from "./core/accounts/oauth/providers";
 import { createAccountService } from "./core/accounts/service";
+import { engineSources } from "./core/events/outbox";
 import { createWebhookService } from "./core/events/webhooks";
 import { ApiError } from "./core/kernel/errors";
 import type { Platform } from "./core/kernel/ports";
@@ -107,7 +108,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       now: () => platform.clock.now().getTime(),
       resolve: platform.events.resolve,
       metrics: eventMetrics,
-      sources: [...models.keys()],
+      sources: [...models.keys(), ...engineSources],
     }),
   };
   const observability = createObservability({

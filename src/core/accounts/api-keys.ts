@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, or } from "drizzle-orm";
 import { apiKeys, users } from "../db/schema/auth";
+import { engineEventStatement } from "../events/outbox";
 import { randomId, randomToken, sha256 } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
@@ -61,25 +62,38 @@ export function apiKeyOperations({ db, sql, clock }: AccountDeps) {
           body.expiresInDays === undefined ? null : now.getTime() + body.expiresInDays * 86_400_000,
       };
       // Count and insert in one statement, so concurrent creations cannot pass the cap together.
-      const inserted = await sql.execute({
-        sql: `INSERT INTO nb_api_keys (id, user_id, name, prefix, hash, scopes, created, expires_at)
+      // The api_key.created event commits with the key, and only if the key was inserted.
+      const [inserted] = await sql.batch(
+        [
+          {
+            sql: `INSERT INTO nb_api_keys (id, user_id, name, prefix, hash, scopes, created, expires_at)
               SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
               WHERE (SELECT count(*) FROM nb_api_keys WHERE user_id = ?2 AND revoked_at IS NULL
                      AND (expires_at IS NULL OR expires_at > ?9)) < ?10`,
-        args: [
-          row.id,
-          row.userId,
-          row.name,
-          row.prefix,
-          row.hash,
-          JSON.stringify(row.scopes),
-          row.created,
-          row.expiresAt,
-          now.getTime(),
-          maxApiKeysPerUser,
+            args: [
+              row.id,
+              row.userId,
+              row.name,
+              row.prefix,
+              row.hash,
+              JSON.stringify(row.scopes),
+              row.created,
+              row.expiresAt,
+              now.getTime(),
+              maxApiKeysPerUser,
+            ],
+          },
+          engineEventStatement(
+            "api_key.created",
+            row.id,
+            `user:${me.id}`,
+            { ...view(row), userId: me.id },
+            now.getTime(),
+          ),
         ],
-      });
-      if (inserted.rowsAffected === 0) {
+        "write",
+      );
+      if (inserted!.rowsAffected === 0) {
         throw new ApiError(
           "API_KEY_LIMIT",
           `An account holds at most ${maxApiKeysPerUser} active API keys; revoke one first.`,
@@ -100,12 +114,25 @@ export function apiKeyOperations({ db, sql, clock }: AccountDeps) {
 
     async revokeApiKey(principal: Principal, keyId: string): Promise<void> {
       const me = requireUser(principal);
-      const revoked = await db
-        .update(apiKeys)
-        .set({ revokedAt: clock.now().toISOString() })
-        .where(and(eq(apiKeys.id, keyId), eq(apiKeys.userId, me.id), isNull(apiKeys.revokedAt)))
-        .returning({ id: apiKeys.id });
-      if (revoked.length === 0) throw new ApiError("NOT_FOUND", "No such API key.");
+      const now = clock.now();
+      // The api_key.revoked event commits with the revocation, and only if a key was revoked.
+      const [revoked] = await sql.batch(
+        [
+          {
+            sql: "UPDATE nb_api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+            args: [now.toISOString(), keyId, me.id],
+          },
+          engineEventStatement(
+            "api_key.revoked",
+            keyId,
+            `user:${me.id}`,
+            { id: keyId, userId: me.id },
+            now.getTime(),
+          ),
+        ],
+        "write",
+      );
+      if (revoked!.rowsAffected === 0) throw new ApiError("NOT_FOUND", "No such API key.");
     },
   };
 }

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
 import { users } from "../db/schema/auth";
+import { engineEventSql } from "../events/outbox";
 import { randomId } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
@@ -52,16 +53,32 @@ export async function createUser(
     created: at,
     updated: at,
   };
+  // user.created commits with the account, only if it was inserted (right after the insert).
+  const event = db.run(
+    engineEventSql(
+      "user.created",
+      user.id,
+      "system",
+      {
+        id: user.id,
+        email,
+        name,
+        role: user.role,
+        emailVerified: user.emailVerifiedAt !== null,
+        created: at,
+      },
+      now.getTime(),
+    ),
+  );
   const extra = also?.(user) ?? [];
   if (extra.length > 0) {
-    await db.batch([db.insert(users).values(user), ...extra]);
+    await db.batch([db.insert(users).values(user), event, ...extra]);
     return user;
   }
-  const inserted = await db
-    .insert(users)
-    .values(user)
-    .onConflictDoNothing()
-    .returning({ id: users.id });
+  const [inserted] = await db.batch([
+    db.insert(users).values(user).onConflictDoNothing().returning({ id: users.id }),
+    event,
+  ]);
   return inserted.length === 0 ? undefined : user;
 }
 

@@ -59,3 +59,34 @@ export function outboxStatement(
     sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, data, changed) SELECT ${eventId(nowMs)}, ${`${model.name}.${change.kind}`}, ${model.name}, ${change.recordId}, ${change.actor}, ${nowMs}, json_object(${record}), ${changed} FROM ${model.table} WHERE ${idColumn} = ${change.recordId}`,
   );
 }
+
+/** Event sources besides the collections: what a pattern like `api_key.*` may name. */
+export const engineSources = ["user", "api_key"] as const;
+
+/**
+ * The outbox INSERT for an engine event (`user.created`, `api_key.revoked`, …), placed right
+ * after the statement that makes the change in the same batch: it inserts only when that
+ * statement changed a row (`changes()`), so the event exists iff the change did.
+ */
+export function engineEventStatement(
+  type: EngineEventType,
+  subjectId: string,
+  actor: string,
+  data: Record<string, unknown>,
+  nowMs: number,
+): InStatement {
+  return statement(engineEventSql(type, subjectId, actor, data, nowMs));
+}
+
+type EngineEventType = `${(typeof engineSources)[number]}.${string}`;
+
+/** The same, as drizzle SQL (for `db.batch([...])`). */
+export function engineEventSql(
+  type: EngineEventType,
+  subjectId: string,
+  actor: string,
+  data: Record<string, unknown>,
+  nowMs: number,
+): SQL {
+  return sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, data) SELECT ${eventId(nowMs)}, ${type}, ${type.split(".")[0]!}, ${subjectId}, ${actor}, ${nowMs}, ${JSON.stringify(data)} WHERE changes() > 0`;
+}
