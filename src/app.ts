@@ -24,6 +24,7 @@ import { authenticate as authenticateCaller } from "./http/middleware/authentica
 import { collectionEdge } from "./http/middleware/edge";
 import { createObservability } from "./http/middleware/observe";
 import { rateLimit } from "./http/middleware/rate-limit";
+import { selfFetch } from "./http/middleware/shared-cache";
 import { apiDocument } from "./http/openapi";
 import { authRoutes } from "./http/routes/auth";
 import { docsRoutes } from "./http/routes/docs";
@@ -145,7 +146,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
     c.set("services", services);
     c.set("readOptions", {});
     c.set("wrote", undefined);
-    c.set("selfFetch", (request) => Promise.resolve(app.fetch(request, c.env)));
+    c.set("selfFetch", (request) => selfFetch(app, request, c.env));
     await next();
   });
   app.use(requestId({ limitLength: 128 }));

@@ -15,6 +15,7 @@ import {
 } from "../../core/edge/consistency";
 import type { ShareDecision } from "../../core/edge/share";
 import type { VersionMemo } from "../../core/edge/versions";
+import type { CachedEntry } from "../../core/kernel/ports";
 import { type AppEnv, isAdmin } from "../context";
 
 export type Share = (c: Context<AppEnv>) => ShareDecision | undefined;
@@ -68,34 +69,46 @@ export function sharedCache(
     if (behind) c.set("readOptions", { fresh: true });
 
     const cacheable = mayShare && !behind;
+    let unavailable = false;
     const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
     const url = new URL(c.req.url);
 
     const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
     if (cacheable && !refreshing) {
       const lookupStarted = performance.now();
-      const entry = await telemetry.span(
-        "cache.match",
-        "internal",
-        { "cache.home": platform.name },
-        () => platform.cache.match(key),
-      );
+      let entry: CachedEntry | undefined;
+      let bytes: ArrayBuffer | undefined;
+      try {
+        entry = await telemetry.span(
+          "cache.match",
+          "internal",
+          { "cache.home": platform.name },
+          () => platform.cache.match(key),
+        );
+        bytes = await entry?.response.arrayBuffer();
+      } catch (err) {
+        // A cache that fails is a cache that is not there: answer from the database (BYPASS).
+        cacheFailed(c, "match", err);
+        unavailable = true;
+      }
       setMetric(
         c,
         "cache",
         performance.now() - lookupStarted,
         entry === undefined ? "miss" : "hit",
       );
-      if (entry !== undefined) {
+      if (entry !== undefined && bytes !== undefined) {
         const age = (now - entry.storedAt) / 1000;
         const fresh = age <= decision.policy.sMaxAge;
         telemetry.cache = fresh ? "HIT" : "STALE";
         if (!fresh) {
           // Refresh through the app itself, so the handler, rules and serialisation are the same.
+          // `selfFetch` settles only once the refresh's own deferred work (its cache put) has,
+          // so this one deferral keeps the whole refresh alive on Workers.
           const headers = new Headers({ [revalidateHeader]: revalidateSecret });
-          platform.defer(c, Promise.resolve(c.var.selfFetch?.(new Request(url, { headers }))));
+          const refresh = c.var.selfFetch?.(new Request(url, { headers }));
+          if (refresh !== undefined) platform.defer(c, refresh);
         }
-        const bytes = await entry.response.arrayBuffer();
         return answer(
           c,
           bytes,
@@ -109,21 +122,70 @@ export function sharedCache(
     await next();
     const res = c.res;
     if (res.status !== 200) return;
-    telemetry.cache = cacheable ? "MISS" : "BYPASS";
+    const storing = cacheable && !unavailable;
+    telemetry.cache = storing ? "MISS" : "BYPASS";
     const body = await res.arrayBuffer();
     const etag = res.headers.get("etag") ?? etagOf(body);
     const headers = new Headers(res.headers);
     headers.set("etag", etag);
-    if (cacheable) {
+    if (storing) {
       const ttl = decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
+      const entry = new Response(body, { status: 200, headers: stored(headers) });
+      let put: Promise<void>;
+      try {
+        put = platform.cache.put(key, entry, ttl);
+      } catch (err) {
+        put = Promise.reject(err);
+      }
       platform.defer(
         c,
-        platform.cache.put(key, new Response(body, { status: 200, headers: stored(headers) }), ttl),
+        put.catch((err: unknown) => cacheFailed(c, "put", err)),
       );
     }
     c.res = undefined;
     c.res = answer(c, body, headers, publicAnswer && !behind ? decision : undefined, 0);
   };
+}
+
+function cacheFailed(c: Context<AppEnv>, op: "match" | "put", err: unknown) {
+  c.var.platform.log.write({
+    level: "warn",
+    msg: `shared cache ${op} failed`,
+    error: err instanceof Error ? err.message : String(err),
+  });
+}
+
+/** What `app.fetch` needs to re-dispatch a request (Hono's app satisfies it). */
+interface Dispatcher {
+  fetch(request: Request, env: unknown, ctx: ExecutionContextLike): Response | Promise<Response>;
+}
+interface ExecutionContextLike {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+  props: unknown;
+}
+
+/**
+ * Sends a request through the app again (the shared cache's background refresh) and settles
+ * once the response AND the work it deferred (its cache put) have. The inner request gets an
+ * execution context of its own that collects that work: on Workers a promise nobody awaits dies
+ * with the outer `waitUntil`, so the caller defers this one promise and the put lands. The
+ * response comes back with its body read: a refresh wants the side effect, not the bytes.
+ */
+export async function selfFetch(app: Dispatcher, request: Request, env: unknown) {
+  const deferred: Promise<unknown>[] = [];
+  const ctx: ExecutionContextLike = {
+    waitUntil: (promise) => {
+      deferred.push(promise);
+    },
+    passThroughOnException: () => {},
+    props: {},
+  };
+  const response = await app.fetch(request, env, ctx);
+  // The body is already buffered by the middleware; reading it frees the stream either way.
+  await response.arrayBuffer();
+  while (deferred.length > 0) await Promise.allSettled(deferred.splice(0));
+  return response;
 }
 
 /**
