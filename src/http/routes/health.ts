@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { endTime, startTime } from "hono/timing";
 import { z } from "zod";
 import { checkReadiness } from "../../core/db/readiness";
@@ -21,7 +21,7 @@ const docs = {
   },
   "get /ready": {
     tags,
-    summary: "Readiness: the database is reachable and migrated",
+    summary: "Readiness: the database is reachable and migrated, and the signing keys load",
     responses: {
       "200": {
         description: "Ready",
@@ -43,7 +43,8 @@ export const healthPaths = () => openApiPaths("", docs);
 
 /**
  * `/health` answers while the process can serve at all (liveness: no I/O). `/ready` answers 200
- * only when the database is reachable and migrated, so a load balancer can hold traffic back.
+ * only when the database is reachable and migrated and the signing keys load, so a load balancer
+ * (or a deploy check) can hold traffic back.
  */
 export const healthRoutes = new Hono<AppEnv>()
   .get("/health", (c) => {
@@ -58,5 +59,22 @@ export const healthRoutes = new Hono<AppEnv>()
     if (!readiness.ready) {
       throw new ApiError("UNAVAILABLE", readiness.detail, { headers: { "retry-after": "5" } });
     }
+    // Signing keys that do not load (a missing secret, npm's banner piped into it) fail every
+    // sign-in and token check; the loader logs the reason, readiness only says which part.
+    if (!(await signingKeysUsable(c))) {
+      throw new ApiError("UNAVAILABLE", "The signing keys are not usable; see the server log.", {
+        headers: { "retry-after": "5" },
+      });
+    }
     return c.json({ status: "ready", home: c.var.platform.name, migration: readiness.migration });
   });
+
+async function signingKeysUsable(c: Context<AppEnv>): Promise<boolean> {
+  try {
+    await c.var.services.accounts.jwks();
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "CONFIG_INVALID") return false;
+    throw err;
+  }
+}
