@@ -1,6 +1,13 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimDue, deliver, dispatchOnce, fanOut } from "../../src/core/events/dispatch";
+import {
+  claimDue,
+  deliver,
+  dispatchOnce,
+  fanOut,
+  observeBacklog,
+} from "../../src/core/events/dispatch";
+import { eventMetrics } from "../../src/core/observability/metrics";
 import { createNodePlatform } from "../../src/platform/node/platform";
 import { createTestApp, readProblem, type TestApp } from "../harness";
 import { type Receiver, startReceiver } from "./webhook-receiver";
@@ -377,6 +384,34 @@ describe("webhooks (Node home, real receiver on loopback)", () => {
         failureStreak: 0,
       });
       rx.set(() => 204);
+    });
+
+    it("reports the backlog (events not fanned out, deliveries due, oldest age) on /metrics", async () => {
+      const path = "/backlog";
+      const ep = await subscribe({ url: rx.url(path), patterns: ["posts.created"] });
+      const user = await t.signIn();
+      await post(user, "backlog 1");
+      await post(user, "backlog 2");
+      await observeBacklog(t.platform.delivery);
+      expect(eventMetrics.backlog.get({ kind: "events" })).toBeGreaterThanOrEqual(2);
+      await fanOut(t.platform.delivery);
+      await observeBacklog(t.platform.delivery);
+      expect(eventMetrics.backlog.get({ kind: "events" })).toBe(0);
+      expect(eventMetrics.backlog.get({ kind: "deliveries" })).toBeGreaterThanOrEqual(2);
+      expect(eventMetrics.oldestPending.get()).toBeGreaterThanOrEqual(0);
+      const metrics = await (await t.request("/metrics", { headers: admin.headers })).text();
+      expect(metrics).toContain("# TYPE nearbase_webhook_backlog gauge");
+      expect(metrics).toMatch(/nearbase_webhook_backlog\{kind="deliveries"\} [1-9]/);
+      expect(metrics).toContain('nearbase_events_written_total{collection="posts"}');
+      await until(() => rx.at(path).length >= 2);
+      // Other tests' retries may still be due shortly: drain until nothing is left.
+      for (;;) {
+        await dispatchOnce(t.platform.delivery);
+        if (eventMetrics.backlog.get({ kind: "deliveries" }) === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(eventMetrics.oldestPending.get()).toBe(0);
+      await t.request(`/api/webhooks/${ep.id}`, { method: "DELETE", headers: admin.headers });
     });
 
     it("never follows redirects", async () => {

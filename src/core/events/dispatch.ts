@@ -132,6 +132,30 @@ export async function claimDue(deps: DeliveryDeps, limit: number): Promise<Claim
   return claimed;
 }
 
+/**
+ * Measures what is still to do (outbox events not fanned out, deliveries pending or in flight to
+ * enabled endpoints, and the age of the oldest) into the backlog gauges. One read.
+ */
+export async function observeBacklog(deps: DeliveryDeps) {
+  if (deps.metrics === undefined) return;
+  const rs = await deps.sql.execute(`SELECT
+      (SELECT count(*) FROM nb_events WHERE dispatched_at IS NULL) AS events,
+      (SELECT min(occurred_at) FROM nb_events WHERE dispatched_at IS NULL) AS oldest_event,
+      (SELECT count(*) FROM nb_webhook_deliveries d JOIN nb_webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE e.enabled AND d.status IN ('pending', 'delivering')) AS deliveries,
+      (SELECT min(d.created_at) FROM nb_webhook_deliveries d JOIN nb_webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE e.enabled AND d.status IN ('pending', 'delivering')) AS oldest_delivery`);
+  const row = rs.rows[0]!;
+  deps.metrics.backlog.set(Number(row.events), { kind: "events" });
+  deps.metrics.backlog.set(Number(row.deliveries), { kind: "deliveries" });
+  const oldest = [row.oldest_event, row.oldest_delivery]
+    .filter((v) => v !== null && v !== undefined)
+    .map(Number);
+  deps.metrics.oldestPending.set(
+    oldest.length === 0 ? 0 : Math.max(0, (deps.now() - Math.min(...oldest)) / 1000),
+  );
+}
+
 /** One claimed delivery, attempted and recorded; errors are logged, never thrown. */
 export async function deliver(deps: DeliveryDeps, claimed: Claimed) {
   try {
@@ -170,5 +194,6 @@ export async function dispatchOnce(
     await Promise.all(claimed.map((c) => deliver(deps, c)));
     attempted += claimed.length;
   }
+  await observeBacklog(deps);
   return { events, attempted };
 }

@@ -1,6 +1,6 @@
 import { describeError } from "../kernel/log";
 import { type AttemptResult, attempt, type Claimed, type DeliveryDeps, recordAll } from "./deliver";
-import { claimDue, fanOut } from "./dispatch";
+import { claimDue, fanOut, observeBacklog } from "./dispatch";
 
 export interface Dispatcher {
   start(): void;
@@ -108,9 +108,19 @@ export function createDispatcher(
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      run().finally(() => schedule(options.pollMs));
+      run()
+        .then(() => backlogNow())
+        .finally(() => schedule(options.pollMs));
     }, ms);
     timer.unref?.();
+  }
+
+  // The backlog gauges, at most once a poll interval (one read).
+  let backlogAt = 0;
+  async function backlogNow() {
+    if (deps.now() - backlogAt < options.pollMs) return;
+    backlogAt = deps.now();
+    await observeBacklog(deps).catch(() => {});
   }
 
   function wake() {

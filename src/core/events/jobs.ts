@@ -10,6 +10,8 @@ export interface Job {
   name: string;
   /** How long the lease lasts: longer than one run can take. */
   leaseMs: number;
+  /** A finished run keeps the lease this long after it started: at most one run per interval. */
+  everyMs: number;
   run(now: number): Promise<Record<string, number>>;
 }
 
@@ -36,10 +38,10 @@ export async function acquireLease(
   return rs.rows[0]?.holder === who;
 }
 
-async function releaseLease(sql: Client, name: string, now: number, result: string) {
+async function releaseLease(sql: Client, name: string, until: number, now: number, result: string) {
   await sql.execute({
     sql: "UPDATE nb_jobs SET lease_until = ?, last_run_at = ?, last_result = ? WHERE name = ? AND holder = ?",
-    args: [now, now, result.slice(0, 1000), name, holder],
+    args: [until, now, result.slice(0, 1000), name, holder],
   });
 }
 
@@ -63,11 +65,14 @@ export function standardJobs(deps: DeliveryDeps): Job[] {
       // Anything a lost queue message or a stopped process left behind.
       name: "outbox-sweep",
       leaseMs: 5 * 60_000,
+      // Below the Workers cron's minute, so every tick sweeps.
+      everyMs: 45_000,
       run: async () => dispatchOnce(deps, { maxRounds: 20 }),
     },
     {
       name: "expired-credentials",
       leaseMs: 10 * 60_000,
+      everyMs: 10 * 60_000,
       run: async (now) => ({
         rateLimits: await deleteExpiredRateLimits(sql, now),
         // A day's grace after expiry; refresh tokens go only once expired (used ones stay until
@@ -92,6 +97,7 @@ export function standardJobs(deps: DeliveryDeps): Job[] {
     {
       name: "delivery-log-pruning",
       leaseMs: 10 * 60_000,
+      everyMs: 60 * 60_000,
       run: async (now) => {
         const before = now - deps.settings.retentionMs;
         return {
@@ -137,7 +143,7 @@ export async function runJobs(
     try {
       const done = await job.run(now);
       results[job.name] = done;
-      await releaseLease(sql, job.name, options.now(), JSON.stringify(done));
+      await releaseLease(sql, job.name, now + job.everyMs, options.now(), JSON.stringify(done));
     } catch (err) {
       results[job.name] = "failed";
       options.log.write({
@@ -146,12 +152,11 @@ export async function runJobs(
         job: job.name,
         error: describeError(err),
       });
-      await releaseLease(
-        sql,
-        job.name,
-        options.now(),
-        `failed: ${String((err as Error).message)}`,
-      ).catch(() => {});
+      // A failed run may be retried at the next tick.
+      const at = options.now();
+      await releaseLease(sql, job.name, at, at, `failed: ${String((err as Error).message)}`).catch(
+        () => {},
+      );
     }
   }
   options.log.write({ level: "info", msg: "scheduled jobs", results });

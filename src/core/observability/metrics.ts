@@ -47,6 +47,32 @@ export class Counter {
   }
 }
 
+/** A value that goes up and down (set, not added), per label set. */
+export class Gauge {
+  readonly series = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  set(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    if (!this.series.has(key) && this.series.size >= maxSeries) return;
+    this.series.set(key, value);
+  }
+
+  get(labels: Labels = {}): number | undefined {
+    return this.series.get(labelKey(labels));
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} gauge`];
+    for (const [key, value] of this.series)
+      lines.push(`${this.name}${key ? `{${key}}` : ""} ${value}`);
+    return lines;
+  }
+}
+
 /** Seconds-based latency buckets, from 1 ms to 10 s. */
 export const latencyBuckets = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -112,6 +138,14 @@ export const eventMetrics = {
   endpointsDisabled: new Counter(
     "nearbase_webhook_endpoints_disabled_total",
     "Webhook endpoints switched off after persistent failure.",
+  ),
+  backlog: new Gauge(
+    "nearbase_webhook_backlog",
+    "Work not yet done, as last seen by this process's dispatcher: outbox events not fanned out (kind=events), deliveries pending or in flight to enabled endpoints (kind=deliveries).",
+  ),
+  oldestPending: new Gauge(
+    "nearbase_webhook_oldest_pending_seconds",
+    "Age of the oldest event not yet delivered (not fanned out, or with a delivery pending to an enabled endpoint).",
   ),
 };
 

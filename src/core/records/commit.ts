@@ -3,7 +3,7 @@ import type { SQL } from "drizzle-orm";
 import { bumpVersion } from "../edge/versions";
 import { type ChangeEvent, emitsEvents, outboxStatement } from "../events/outbox";
 import { eventMetrics } from "../observability/metrics";
-import type { CollectionModel, Models } from "./model";
+import type { CollectionModel } from "./model";
 import { statement } from "./sql";
 
 export const versionScope = (model: CollectionModel) => `c:${model.name}`;
