@@ -1,12 +1,15 @@
 // `npm run bundle:size`: builds the Worker as `wrangler deploy` would (dry run, minified) and
 // prints its raw and gzip size; exits 1 when gzip exceeds the budget. The budget is about cold
-// start (script parse time grows with size), not Cloudflare's 64 MiB script limit.
+// start (script parse time grows with size), not Cloudflare's 64 MiB script limit. wrangler.toml
+// sets `minify = true`, so `wrangler deploy` uploads the same bytes measured here. Measured
+// November 2026: 842 KiB raw / 218 KiB gzip before zod's locales were aliased away
+// (src/platform/workers/zod-without-locales.js), 538 KiB / 166 KiB after; budget 170 KiB.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 250);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 170);
 const outdir = "dist";
 execFileSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir, "--minify"], {
   stdio: ["ignore", "ignore", "inherit"],
