@@ -61,9 +61,15 @@ await createMany(on, 200);
 await createMany(off, 200);
 const rounds = 4;
 const rates = { on: [] as number[], off: [] as number[] };
+// Alternating which side goes first, so neither always follows the other's checkpoints.
 for (let i = 0; i < rounds; i++) {
-  rates.on.push(await createMany(on, writes / rounds));
-  rates.off.push(await createMany(off, writes / rounds));
+  if (i % 2 === 0) {
+    rates.on.push(await createMany(on, writes / rounds));
+    rates.off.push(await createMany(off, writes / rounds));
+  } else {
+    rates.off.push(await createMany(off, writes / rounds));
+    rates.on.push(await createMany(on, writes / rounds));
+  }
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const onRate = mean(rates.on);

@@ -41,24 +41,46 @@ function jsonValue(field: FieldInfo): SQL {
  * The outbox INSERT for one change, run inside the write's own batch: it reads the record's
  * readable fields (hidden fields never enter an event) from the table by id, so it must run
  * after a create/update and before a delete. It inserts nothing when the record is absent; the
- * write's guard rolls the whole batch back in that case anyway.
+ * write's guard rolls the whole batch back in that case anyway. The SQL text is built once per
+ * collection (only the values change), so the outbox adds one cheap statement to each write.
  */
 export function outboxStatement(
   model: CollectionModel,
   change: ChangeEvent,
   nowMs: number,
 ): InStatement {
-  const fields = model.readable.map((k) => model.fields.get(k)!);
-  const record = sql.join(
-    fields.map((f) => sql`${f.key}, ${jsonValue(f)}`),
-    sql`, `,
-  );
-  const idColumn = model.fields.get("id")!.column;
-  const changed = change.changed === undefined ? null : JSON.stringify(change.changed);
-  return statement(
-    sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, data, changed) SELECT ${eventId(nowMs)}, ${`${model.name}.${change.kind}`}, ${model.name}, ${change.recordId}, ${change.actor}, ${nowMs}, json_object(${record}), ${changed} FROM ${model.table} WHERE ${idColumn} = ${change.recordId}`,
-  );
+  let text = outboxSql.get(model);
+  if (text === undefined) {
+    const fields = model.readable.map((k) => model.fields.get(k)!);
+    // Keys are schema identifiers (checked by defineCollection/drizzle), so they are inlined.
+    const record = sql.join(
+      fields.map((f) => sql`${sql.raw(`'${f.key.replaceAll("'", "''")}'`)}, ${jsonValue(f)}`),
+      sql`, `,
+    );
+    const idColumn = model.fields.get("id")!.column;
+    const rendered = statement(
+      sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, changed, data) SELECT ?, ?, ?, ?, ?, ?, ?, json_object(${record}) FROM ${model.table} WHERE ${idColumn} = ?`,
+    );
+    if (rendered.args.length !== 0) throw new Error("outbox SQL must not bind values");
+    text = rendered.sql;
+    outboxSql.set(model, text);
+  }
+  return {
+    sql: text,
+    args: [
+      eventId(nowMs),
+      `${model.name}.${change.kind}`,
+      model.name,
+      change.recordId,
+      change.actor,
+      nowMs,
+      change.changed === undefined ? null : JSON.stringify(change.changed),
+      change.recordId,
+    ],
+  };
 }
+
+const outboxSql = new WeakMap<CollectionModel, string>();
 
 /** Event sources besides the collections: what a pattern like `api_key.*` may name. */
 export const engineSources = ["user", "api_key"] as const;
