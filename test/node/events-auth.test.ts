@@ -76,6 +76,37 @@ describe("auth events in the outbox (same batch as the change)", () => {
     expect(text).not.toMatch(/hash/);
   });
 
+  it("session.revoked on log-out; refresh_token.reused (and the revocation) on a replayed refresh token", async () => {
+    const user = await t.signIn();
+    const first = await t.request("/api/auth/refresh", {
+      method: "POST",
+      json: { refreshToken: user.refreshToken },
+    });
+    expect(first.status).toBe(200);
+    // The spent token again: reuse, the session is revoked.
+    const replay = await t.request("/api/auth/refresh", {
+      method: "POST",
+      json: { refreshToken: user.refreshToken },
+    });
+    expect(replay.status).toBe(401);
+    const events = await eventsOf(user.sessionId);
+    expect(events.map((e) => [e.type, e.actor])).toEqual([
+      ["session.revoked", `user:${user.id}`],
+      ["refresh_token.reused", "system"],
+    ]);
+    expect(events[1]!.data).toEqual({
+      id: user.sessionId,
+      userId: user.id,
+      reason: "refresh_token_reuse",
+    });
+    expect(JSON.stringify(events)).not.toContain(user.refreshToken);
+
+    const other = await t.signIn();
+    const out = await t.request("/api/auth/logout", { method: "POST", headers: other.headers });
+    expect(out.status).toBeLessThan(300);
+    expect((await eventsOf(other.sessionId)).map((e) => e.type)).toEqual(["session.revoked"]);
+  });
+
   it("webhook patterns may name the engine's sources", async () => {
     const admin = await t.signIn("admin");
     const res = await t.request("/api/webhooks", {
@@ -83,7 +114,7 @@ describe("auth events in the outbox (same batch as the change)", () => {
       headers: admin.headers,
       json: {
         url: "https://93.184.215.14/hook",
-        patterns: ["user.created", "api_key.*"],
+        patterns: ["user.created", "api_key.*", "session.revoked", "refresh_token.*"],
         enabled: false,
       },
     });

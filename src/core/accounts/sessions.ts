@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { refreshTokens, sessions, users } from "../db/schema/auth";
+import { engineEventSql } from "../events/outbox";
 import { randomId, randomToken, sha256 } from "../kernel/crypto";
 import type { LogSink } from "../kernel/log";
 import type { AuthConfig } from "./config";
@@ -91,7 +92,7 @@ export async function rotate(
     .where(and(eq(refreshTokens.hash, hash), isNull(refreshTokens.usedAt)))
     .returning({ hash: refreshTokens.hash });
   if (spent.length === 0) {
-    await revokeSession(db, user.id, session.id, now);
+    await revokeSession(db, user.id, session.id, now, "refresh_token_reuse");
     log.write({
       level: "warn",
       msg: "security: refresh token reuse; session revoked",
@@ -129,12 +130,25 @@ export async function revokeSession(
   userId: string,
   sessionId: string,
   now: Date,
+  reason: "user" | "refresh_token_reuse" = "user",
 ): Promise<boolean> {
-  const revoked = await db
-    .update(sessions)
-    .set({ revokedAt: now.toISOString() })
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
-    .returning({ id: sessions.id });
+  // session.revoked commits with the revocation, only if it revoked something; a replayed
+  // refresh token is an event (refresh_token.reused) whether or not the session was still live.
+  const data = { id: sessionId, userId, reason };
+  const ms = now.getTime();
+  const [revoked] = await db.batch([
+    db
+      .update(sessions)
+      .set({ revokedAt: now.toISOString() })
+      .where(
+        and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)),
+      )
+      .returning({ id: sessions.id }),
+    db.run(engineEventSql("session.revoked", sessionId, `user:${userId}`, data, ms)),
+    ...(reason === "refresh_token_reuse"
+      ? [db.run(engineEventSql("refresh_token.reused", sessionId, "system", data, ms, false))]
+      : []),
+  ]);
   return revoked.length > 0;
 }
 

@@ -83,7 +83,7 @@ export function outboxStatement(
 const outboxSql = new WeakMap<CollectionModel, string>();
 
 /** Event sources besides the collections: what a pattern like `api_key.*` may name. */
-export const engineSources = ["user", "api_key"] as const;
+export const engineSources = ["user", "api_key", "session", "refresh_token"] as const;
 
 /**
  * The outbox INSERT for an engine event (`user.created`, `api_key.revoked`, …), placed right
@@ -109,6 +109,7 @@ export function engineEventSql(
   actor: string,
   data: Record<string, unknown>,
   nowMs: number,
+  onlyIfChanged = true,
 ): SQL {
-  return sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, data) SELECT ${eventId(nowMs)}, ${type}, ${type.split(".")[0]!}, ${subjectId}, ${actor}, ${nowMs}, ${JSON.stringify(data)} WHERE changes() > 0`;
+  return sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, data) SELECT ${eventId(nowMs)}, ${type}, ${type.split(".")[0]!}, ${subjectId}, ${actor}, ${nowMs}, ${JSON.stringify(data)} WHERE ${onlyIfChanged ? sql`changes() > 0` : sql`1`}`;
 }
