@@ -53,12 +53,8 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
-// workerd (like production Workers) refuses random values at global scope, and a module-level
-// `randomId("run")` in src/core/events/jobs.ts makes the built worker fail to start there (the
-// vitest pool and wrangler dev do not enforce it). Until that is lazy, the bench prepends this
-// fallback so the rest can be measured; it prints whether it was needed. Remove it then.
-const globalScopeRandomShim = `{const g=crypto.getRandomValues.bind(crypto);crypto.getRandomValues=(a)=>{try{return g(a)}catch{globalThis.__nbShimUsed=true;for(let i=0;i<a.length;i++)a[i]=Math.floor(Math.random()*256);return a}}}\n`;
-
+// workerd (like production Workers) refuses random values at module scope: the built worker is
+// loaded as it is, so a module that makes one at import fails here, as it would on deploy.
 /** Answers that were not what the scenario expects (reported, not fatal: an older build may 500). */
 const unexpected = new Set<string>();
 const children = new Set<{ kill(): boolean }>();
@@ -196,10 +192,7 @@ async function main() {
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     });
   }
-  writeFileSync(
-    join(app.dir, "main.js"),
-    globalScopeRandomShim + readFileSync(join(dist, "main.js")),
-  );
+  writeFileSync(join(app.dir, "main.js"), readFileSync(join(dist, "main.js")));
   const entry = join(work, "hello.ts");
   writeFileSync(
     entry,

@@ -15,7 +15,9 @@ export interface Job {
   run(now: number): Promise<Record<string, number>>;
 }
 
-const holder = randomId("run");
+// Made on first use: Workers refuse random values at module scope (outside a request).
+let holderId: string | undefined;
+const holder = () => (holderId ??= randomId("run"));
 
 /**
  * Takes the job's lease row unless another runner holds an unexpired one (one statement, so two
@@ -26,7 +28,7 @@ export async function acquireLease(
   name: string,
   now: number,
   leaseMs: number,
-  who = holder,
+  who = holder(),
 ) {
   const rs = await sql.execute({
     sql: `INSERT INTO nb_jobs (name, lease_until, holder) VALUES (?, ?, ?)
@@ -41,7 +43,7 @@ export async function acquireLease(
 async function releaseLease(sql: Client, name: string, until: number, now: number, result: string) {
   await sql.execute({
     sql: "UPDATE nb_jobs SET lease_until = ?, last_run_at = ?, last_result = ? WHERE name = ? AND holder = ?",
-    args: [until, now, result.slice(0, 1000), name, holder],
+    args: [until, now, result.slice(0, 1000), name, holder()],
   });
 }
 

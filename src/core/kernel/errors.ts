@@ -1,4 +1,3 @@
-
 /**
  * Every error Nearbase answers with has one of these stable codes. Clients branch on `code`,
  * never on `title` or `detail`, so a code is never renamed once shipped. The status for each
