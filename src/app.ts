@@ -66,7 +66,7 @@ export interface AppOptions {
     | "webhooks"
   >;
   collections: readonly CollectionDefinition[];
-  /** Identifies the caller and sets `c.var.principal`; defaults to Nearbase's own auth. */
+  /** Identifies the caller and sets `c.get("principal")`; defaults to Nearbase's own auth. */
   authenticate?: MiddlewareHandler<AppEnv>;
 }
 
@@ -81,7 +81,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   const models = buildModels(collections);
   // Signing keys load once, on first use (Workers secrets are only readable per request).
   const auth = authConfigLoader(platform, config);
-  // The engine's services, once per process/isolate; handlers reach them on c.var.services.
+  // The engine's services, once per process/isolate; handlers reach them on c.get("services").
   const services: Services = {
     records: createRecordService({
       models,
@@ -184,7 +184,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
     }),
   );
 
-  // ── auth: sets c.var.principal (middleware) ──
+  // ── auth: sets c.get("principal") (middleware) ──
   app.use(authenticate ?? authenticateCaller());
   app.use(
     rateLimit({
@@ -199,7 +199,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   // A committed write has outbox events: tell the dispatcher now rather than at its next poll.
   const notifyEvents: MiddlewareHandler<AppEnv> = async function notifyEvents(c, next) {
     await next();
-    if (c.var.wrote !== undefined) platform.events.notify(c);
+    if (c.get("wrote") !== undefined) platform.events.notify(c);
   };
   app.use("/api/collections/*", notifyEvents);
   app.use("/api/batch", notifyEvents);

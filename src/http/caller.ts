@@ -4,10 +4,10 @@ import type { AppEnv } from "./context";
 
 /** The caller as account operations see it: address (throttles) and user agent (session label). */
 export function callerOf(c: Context<AppEnv>): Caller {
-  return { ip: c.var.platform.clientIp(c), userAgent: c.req.header("user-agent") ?? "" };
+  return { ip: c.get("platform").clientIp(c), userAgent: c.req.header("user-agent") ?? "" };
 }
 
 /** Runs work after this request's answer (Workers `waitUntil`; tracked in Node). */
 export function deferOf(c: Context<AppEnv>): Defer {
-  return (work) => c.var.platform.defer(c, work);
+  return (work) => c.get("platform").defer(c, work);
 }

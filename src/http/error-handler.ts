@@ -19,7 +19,7 @@ const codeForStatus: Record<number, ErrorCode> = {
 };
 
 function problemJson(c: Context<AppEnv>, err: ApiError): Response {
-  const body = toProblem(err.code, err.message, c.var.requestId, err.errors);
+  const body = toProblem(err.code, err.message, c.get("requestId"), err.errors);
   return c.body(JSON.stringify(body), err.status, {
     ...err.headers,
     "content-type": problemContentType,
@@ -59,10 +59,10 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
 };
 
 function logFailure(c: Context<AppEnv>, err: unknown) {
-  c.var.platform?.log.write({
+  c.get("platform")?.log.write({
     level: "error",
     msg: "unhandled error",
-    requestId: c.var.requestId,
+    requestId: c.get("requestId"),
     method: c.req.method,
     error: describeError(err),
   });

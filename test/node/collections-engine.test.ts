@@ -1,13 +1,12 @@
 import { type Client, createClient } from "@libsql/client";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { Context } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shareDecision } from "../../src/core/edge/share";
+import type { Principal } from "../../src/core/kernel/principal";
 import { defineCollection, recordColumns } from "../../src/core/records/define";
 import { parseListParams } from "../../src/core/records/list-params";
 import { buildModels } from "../../src/core/records/model";
 import { listRecords, type RecordContext } from "../../src/core/records/read";
-import type { AppEnv, Principal } from "../../src/http/context";
-import { shareForCollections } from "../../src/http/middleware/edge";
 import { createTestApp, type TestApp } from "../harness";
 
 /**
@@ -106,11 +105,12 @@ describe("keyset pagination over boolean and timestamp keys", () => {
 });
 
 describe("shared-cache scopes follow relations", () => {
-  const decide = (path: string, query: Record<string, string> = {}) =>
-    shareForCollections(models)({
-      req: { path, query: (n: string) => query[n] },
-      var: { principal: { kind: "anonymous" } },
-    } as unknown as Context<AppEnv>);
+  const anonymous = { kind: "anonymous" } as const;
+  // The pure decision, fed what the middleware reads off a request path and query.
+  const decide = (path: string, query: Record<string, string> = {}) => {
+    const [, , , collection, , id] = path.split("/");
+    return shareDecision(models, { collection: collection!, id, ...query, principal: anonymous });
+  };
 
   it("includes collections a rule, a client filter or an expansion reads", () => {
     expect(decide("/api/collections/tasks/records")?.scopes).toEqual(["c:tasks", "c:lists"]);
@@ -132,13 +132,7 @@ describe("shared-cache scopes follow relations", () => {
       }),
     ]);
     const decideOn = (filter: string) =>
-      shareForCollections(only)({
-        req: {
-          path: "/api/collections/tasks/records",
-          query: (n: string) => (n === "filter" ? filter : undefined),
-        },
-        var: { principal: { kind: "anonymous" } },
-      } as unknown as Context<AppEnv>)?.scopes;
+      shareDecision(only, { collection: "tasks", filter, principal: anonymous })?.scopes;
     expect(decideOn("title ~ 'x'")).toEqual(["c:tasks"]);
     expect(decideOn("list.name = 'home'")).toEqual(["c:tasks", "c:lists"]);
     expect(decideOn("list.name = (")).toEqual(["c:tasks"]);

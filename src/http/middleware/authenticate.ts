@@ -14,7 +14,7 @@ function presentsCredential(c: Context<AppEnv>): boolean {
 }
 
 /**
- * Sets `c.var.principal` from the request's access token or API key (the account service's
+ * Sets `c.get("principal")` from the request's access token or API key (the account service's
  * `authenticate`), and counts every rejected credential — here or later in the request (a wrong
  * password, a spent refresh token) — against the caller's address. API keys need the `read`
  * scope for GET/HEAD and `write` for everything else.
@@ -22,14 +22,14 @@ function presentsCredential(c: Context<AppEnv>): boolean {
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
     if (!presentsCredential(c)) return next();
-    const { accounts } = c.var.services;
-    const ip = c.var.platform.clientIp(c);
+    const { accounts } = c.get("services");
+    const ip = c.get("platform").clientIp(c);
     const started = performance.now();
     try {
       const principal = await accounts.authenticate(
         { authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") },
         ip,
-        { defer: (work) => c.var.platform.defer(c, work) },
+        { defer: (work) => c.get("platform").defer(c, work) },
       );
       requireScope(principal, c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "write");
       c.set("principal", principal);

@@ -29,7 +29,7 @@ export function shareForCollections(models: Models) {
       id: match[2],
       filter: c.req.query("filter"),
       expand: c.req.query("expand"),
-      principal: c.var.principal,
+      principal: c.get("principal"),
     });
   };
 }
@@ -74,7 +74,7 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
    * caller a read-your-writes token (header for API clients, cookie for browsers).
    */
   function wrote(c: Context<AppEnv>, versions: Map<string, number>) {
-    const { platform } = c.var;
+    const platform = c.get("platform");
     // When reads see this write at once, this isolate can move its cache keys forward now.
     // With a lagging replica it must not: an entry keyed by the new version could be filled
     // from a replica that has not caught up.
@@ -98,7 +98,7 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
   return async function collectionEdgeMiddleware(c: Context<AppEnv>, next: Next) {
     if (c.req.method === "GET") return cache(c, next);
     await next();
-    const versions = c.var.wrote;
+    const versions = c.get("wrote");
     if (versions !== undefined && c.res.status < 300) wrote(c, versions);
   };
 }

@@ -46,7 +46,7 @@ export function createObservability(options: ObservabilityOptions) {
     const route = matched === "*" || matched === "/*" ? "(unmatched)" : matched;
     const status = c.res.status;
     const method = c.req.method;
-    const principal = c.var.principal;
+    const principal = c.get("principal");
     c.header("x-trace-id", trace.traceId);
     if (telemetry.dbQueries > 0)
       setMetric(c, "db", telemetry.dbTimeMs, `${telemetry.dbQueries} queries`);
@@ -72,7 +72,7 @@ export function createObservability(options: ObservabilityOptions) {
       options.log.write({
         level: status >= 500 ? "error" : "info",
         msg: "request",
-        requestId: c.var.requestId,
+        requestId: c.get("requestId"),
         traceId: trace.traceId,
         spanId: trace.spanId,
         method,
@@ -91,7 +91,7 @@ export function createObservability(options: ObservabilityOptions) {
         "http.request.method": method,
         "http.route": route,
         "http.response.status_code": status,
-        "nearbase.request_id": c.var.requestId,
+        "nearbase.request_id": c.get("requestId"),
       };
       exporter.enqueue(
         spansOf(
@@ -102,7 +102,7 @@ export function createObservability(options: ObservabilityOptions) {
           status >= 500,
         ),
       );
-      c.var.platform.defer(c, exporter.flushSoon());
+      c.get("platform").defer(c, exporter.flushSoon());
     }
   };
 

@@ -34,7 +34,7 @@ function headers(policy: Policy, d: Decision): Record<string, string> {
  * more requests.
  */
 export function budgetKey(c: Context<AppEnv>, routeClass: RouteClass, clientIp: string): string {
-  const p = c.var.principal;
+  const p = c.get("principal");
   if (routeClass === "auth" || p.kind === "anonymous") return `ip:${clientIp}`;
   return `user:${p.kind === "apiKey" ? p.ownerId : p.id}`;
 }
@@ -53,7 +53,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     const decision = await options.stores[routeClass].hit(
       who,
       policy,
-      c.var.platform.clock.now().getTime(),
+      c.get("platform").clock.now().getTime(),
     );
     const fields = headers(policy, decision);
     if (!decision.allowed) {

@@ -40,7 +40,8 @@ export function sharedCache(
     if (c.req.method !== "GET") return next();
     const decision = share(c);
     if (decision === undefined) return next();
-    const { platform, telemetry } = c.var;
+    const platform = c.get("platform");
+    const telemetry = c.get("telemetry");
     const now = platform.clock.now().getTime();
     const token = decodeToken(
       c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
@@ -50,10 +51,10 @@ export function sharedCache(
 
     // Versions matter only for a shareable answer's cache key or to check a consistency token;
     // a private answer with no token skips the lookups.
-    const mayShare = decision.shareable && !isAdmin(c.var.principal);
+    const mayShare = decision.shareable && !isAdmin(c.get("principal"));
     // Only an anonymous caller's answer may be stored by caches we do not run: whatever an
     // admin, a user or an API key receives is private, even when our own cache shares it.
-    const publicAnswer = mayShare && c.var.principal.kind === "anonymous";
+    const publicAnswer = mayShare && c.get("principal").kind === "anonymous";
     const versions: number[] = [];
     let behind = false;
     for (const scope of mayShare || token !== undefined ? decision.scopes : []) {
@@ -106,7 +107,7 @@ export function sharedCache(
           // `selfFetch` settles only once the refresh's own deferred work (its cache put) has,
           // so this one deferral keeps the whole refresh alive on Workers.
           const headers = new Headers({ [revalidateHeader]: revalidateSecret });
-          const refresh = c.var.selfFetch?.(new Request(url, { headers }));
+          const refresh = c.get("selfFetch")?.(new Request(url, { headers }));
           if (refresh !== undefined) platform.defer(c, refresh);
         }
         return answer(
@@ -148,7 +149,7 @@ export function sharedCache(
 }
 
 function cacheFailed(c: Context<AppEnv>, op: "match" | "put", err: unknown) {
-  c.var.platform.log.write({
+  c.get("platform").log.write({
     level: "warn",
     msg: `shared cache ${op} failed`,
     error: err instanceof Error ? err.message : String(err),
@@ -217,7 +218,7 @@ function answer(
     "cache-control",
     decision ? publicCacheControl(decision.policy) : privateCacheControl,
   );
-  headers.set("x-cache", c.var.telemetry.cache ?? "BYPASS");
+  headers.set("x-cache", c.get("telemetry").cache ?? "BYPASS");
   headers.append("vary", decision ? "Accept-Encoding" : "Authorization, Cookie");
   if (age > 0) headers.set("age", String(age));
   const etag = headers.get("etag");

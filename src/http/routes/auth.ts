@@ -94,43 +94,43 @@ export function authRoutes() {
   app.use(noStore);
 
   app.post("/signup", async (c) => {
-    const { accounts } = c.var.services;
+    const { accounts } = c.get("services");
     return c.json(await accounts.signup(await readJsonObject(c), callerOf(c)), 201);
   });
 
   app.post("/login", async (c) => {
-    const { accounts } = c.var.services;
+    const { accounts } = c.get("services");
     return c.json(await accounts.login(await readJsonObject(c), callerOf(c)));
   });
 
   app.post("/refresh", async (c) => {
-    return c.json(await c.var.services.accounts.refresh(await readJsonObject(c)));
+    return c.json(await c.get("services").accounts.refresh(await readJsonObject(c)));
   });
 
   app.post("/logout", async (c) => {
-    await c.var.services.accounts.logout(c.var.principal);
+    await c.get("services").accounts.logout(c.get("principal"));
     return c.body(null, 204);
   });
 
   app.post("/logout-all", async (c) => {
-    await c.var.services.accounts.logoutAll(c.var.principal);
+    await c.get("services").accounts.logoutAll(c.get("principal"));
     return c.body(null, 204);
   });
 
   app.get("/me", async (c) => {
-    const me = await c.var.services.accounts.me(c.var.principal);
+    const me = await c.get("services").accounts.me(c.get("principal"));
     c.header("cache-control", "private, no-store");
     return c.json(me);
   });
 
   app.get("/sessions", async (c) => {
-    const items = await c.var.services.accounts.listSessions(c.var.principal);
+    const items = await c.get("services").accounts.listSessions(c.get("principal"));
     c.header("cache-control", "private, no-store");
     return c.json({ items });
   });
 
   app.delete("/sessions/:id", async (c) => {
-    await c.var.services.accounts.revokeSession(c.var.principal, c.req.param("id"));
+    await c.get("services").accounts.revokeSession(c.get("principal"), c.req.param("id"));
     return c.body(null, 204);
   });
 

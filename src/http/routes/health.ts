@@ -49,12 +49,12 @@ export const healthPaths = () => openApiPaths("", docs);
 export const healthRoutes = new Hono<AppEnv>()
   .get("/health", (c) => {
     c.header("cache-control", "no-store");
-    return c.json({ status: "ok", home: c.var.platform.name });
+    return c.json({ status: "ok", home: c.get("platform").name });
   })
   .get("/ready", async (c) => {
     c.header("cache-control", "no-store");
     startTime(c, "db");
-    const readiness = await checkReadiness(c.var.platform.sql);
+    const readiness = await checkReadiness(c.get("platform").sql);
     endTime(c, "db");
     if (!readiness.ready) {
       throw new ApiError("UNAVAILABLE", readiness.detail, { headers: { "retry-after": "5" } });
@@ -66,12 +66,16 @@ export const healthRoutes = new Hono<AppEnv>()
         headers: { "retry-after": "5" },
       });
     }
-    return c.json({ status: "ready", home: c.var.platform.name, migration: readiness.migration });
+    return c.json({
+      status: "ready",
+      home: c.get("platform").name,
+      migration: readiness.migration,
+    });
   });
 
 async function signingKeysUsable(c: Context<AppEnv>): Promise<boolean> {
   try {
-    await c.var.services.accounts.jwks();
+    await c.get("services").accounts.jwks();
     return true;
   } catch (err) {
     if (err instanceof ApiError && err.code === "CONFIG_INVALID") return false;

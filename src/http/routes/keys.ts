@@ -49,16 +49,16 @@ export function apiKeyRoutes() {
   app.use(noStore);
 
   app.post("/", async (c) => {
-    const { accounts } = c.var.services;
-    return c.json(await accounts.createApiKey(c.var.principal, await readJsonObject(c)), 201);
+    const { accounts } = c.get("services");
+    return c.json(await accounts.createApiKey(c.get("principal"), await readJsonObject(c)), 201);
   });
 
   app.get("/", async (c) => {
-    return c.json({ items: await c.var.services.accounts.listApiKeys(c.var.principal) });
+    return c.json({ items: await c.get("services").accounts.listApiKeys(c.get("principal")) });
   });
 
   app.delete("/:id", async (c) => {
-    await c.var.services.accounts.revokeApiKey(c.var.principal, c.req.param("id"));
+    await c.get("services").accounts.revokeApiKey(c.get("principal"), c.req.param("id"));
     return c.body(null, 204);
   });
 

@@ -69,10 +69,9 @@ export function oauthRoutes() {
   app.use(noStore);
 
   app.get("/oauth/:provider/start", async (c) => {
-    const { authorizationUrl, flowState } = await c.var.services.accounts.oauthStart(
-      c.req.param("provider"),
-      c.req.query("redirect"),
-    );
+    const { authorizationUrl, flowState } = await c
+      .get("services")
+      .accounts.oauthStart(c.req.param("provider"), c.req.query("redirect"));
     setCookie(c, cookieName, flowState, {
       path: cookiePath,
       httpOnly: true,
@@ -86,17 +85,19 @@ export function oauthRoutes() {
   app.get("/oauth/:provider/callback", async (c) => {
     const flowState = getCookie(c, cookieName);
     deleteCookie(c, cookieName, { path: cookiePath });
-    const finished = await c.var.services.accounts.oauthCallback(
-      c.req.param("provider"),
-      { state: c.req.query("state"), code: c.req.query("code"), flowState },
-      callerOf(c),
-    );
+    const finished = await c
+      .get("services")
+      .accounts.oauthCallback(
+        c.req.param("provider"),
+        { state: c.req.query("state"), code: c.req.query("code"), flowState },
+        callerOf(c),
+      );
     if ("redirectTo" in finished) return c.redirect(finished.redirectTo, 302);
     return c.json(finished.signedIn);
   });
 
   app.post("/oauth/exchange", async (c) => {
-    const { accounts } = c.var.services;
+    const { accounts } = c.get("services");
     return c.json(await accounts.oauthExchange(await readJsonObject(c), callerOf(c)));
   });
 

@@ -56,8 +56,8 @@ export function observabilityRoutes(obs: Observability, metricsToken: string | u
         metricsToken !== undefined &&
         bearer !== undefined &&
         (await sameSecret(bearer, metricsToken));
-      if (!tokenOk && !isAdmin(c.var.principal)) {
-        if (c.var.principal?.kind === "user")
+      if (!tokenOk && !isAdmin(c.get("principal"))) {
+        if (c.get("principal")?.kind === "user")
           throw forbidden("Metrics are for admins and the metrics token.");
         throw unauthenticated("Send an admin token or the metrics token.");
       }
@@ -67,11 +67,11 @@ export function observabilityRoutes(obs: Observability, metricsToken: string | u
       });
     })
     .get("/api/admin/stats", (c) => {
-      if (!isAdmin(c.var.principal))
-        throw refusal(c.var.principal, "Only admins can read server statistics.");
+      if (!isAdmin(c.get("principal")))
+        throw refusal(c.get("principal"), "Only admins can read server statistics.");
       c.header("cache-control", "no-store");
       return c.json({
-        scope: c.var.platform.name === "workers" ? "isolate" : "process",
+        scope: c.get("platform").name === "workers" ? "isolate" : "process",
         windows: {
           "1m": obs.stats.window(1),
           "5m": obs.stats.window(5),

@@ -7,31 +7,31 @@ import type { AppEnv } from "../context";
  * The REST API over every collection: list/view/create/update/delete under
  * /api/collections/:name/records, and atomic multi-record writes at /api/batch. Each handler
  * parses the request, calls the record service and shapes the answer; the edge layer (cache,
- * read-your-writes) reads `c.var.readOptions` and `c.var.wrote` around it.
+ * read-your-writes) reads `c.get("readOptions")` and `c.get("wrote")` around it.
  */
 export function collectionRoutes() {
   const app = new Hono<AppEnv>();
 
   app.get("/api/collections/:name/records", async (c) => {
-    const { records } = c.var.services;
+    const { records } = c.get("services");
     const page = await records.list(
-      c.var.principal,
+      c.get("principal"),
       c.req.param("name"),
       (n) => c.req.query(n),
-      c.var.readOptions,
+      c.get("readOptions"),
     );
     return c.json(page);
   });
 
   app.get("/api/collections/:name/records/:id", async (c) => {
-    const { records } = c.var.services;
+    const { records } = c.get("services");
     const id = c.req.param("id");
     const { record, rev, partial, expanded } = await records.view(
-      c.var.principal,
+      c.get("principal"),
       c.req.param("name"),
       id,
       { fields: c.req.query("fields"), expand: c.req.query("expand") },
-      c.var.readOptions,
+      c.get("readOptions"),
     );
     // An expansion reads other records, whose changes the revision does not count: then the
     // edge layer tags the body itself.
@@ -41,12 +41,10 @@ export function collectionRoutes() {
 
   app.post("/api/collections/:name/records", async (c) => {
     const name = c.req.param("name");
-    c.var.services.records.target(name);
-    const { value, versions } = await c.var.services.records.create(
-      c.var.principal,
-      name,
-      await readJsonObject(c),
-    );
+    c.get("services").records.target(name);
+    const { value, versions } = await c
+      .get("services")
+      .records.create(c.get("principal"), name, await readJsonObject(c));
     const { record, rev } = value;
     c.set("wrote", versions);
     c.header("etag", recordEtag(record.id as string, rev));
@@ -57,14 +55,12 @@ export function collectionRoutes() {
   app.patch("/api/collections/:name/records/:id", async (c) => {
     const name = c.req.param("name");
     const id = c.req.param("id");
-    c.var.services.records.target(name, id);
-    const { value, versions } = await c.var.services.records.update(
-      c.var.principal,
-      name,
-      id,
-      await readJsonObject(c),
-      { ifMatch: c.req.header("if-match") },
-    );
+    c.get("services").records.target(name, id);
+    const { value, versions } = await c
+      .get("services")
+      .records.update(c.get("principal"), name, id, await readJsonObject(c), {
+        ifMatch: c.req.header("if-match"),
+      });
     const { record, rev } = value;
     c.set("wrote", versions);
     c.header("etag", recordEtag(id, rev));
@@ -72,21 +68,19 @@ export function collectionRoutes() {
   });
 
   app.delete("/api/collections/:name/records/:id", async (c) => {
-    const { versions } = await c.var.services.records.remove(
-      c.var.principal,
-      c.req.param("name"),
-      c.req.param("id"),
-      { ifMatch: c.req.header("if-match") },
-    );
+    const { versions } = await c
+      .get("services")
+      .records.remove(c.get("principal"), c.req.param("name"), c.req.param("id"), {
+        ifMatch: c.req.header("if-match"),
+      });
     c.set("wrote", versions);
     return c.body(null, 204);
   });
 
   app.post("/api/batch", async (c) => {
-    const { value: results, versions } = await c.var.services.records.batch(
-      c.var.principal,
-      await readJsonObject(c),
-    );
+    const { value: results, versions } = await c
+      .get("services")
+      .records.batch(c.get("principal"), await readJsonObject(c));
     c.set("wrote", versions);
     return c.json({ results });
   });

@@ -59,7 +59,7 @@ export function recoveryRoutes() {
   app.use(noStore);
 
   app.post("/password/forgot", async (c) => {
-    await c.var.services.accounts.forgotPassword(await readJsonObject(c), deferOf(c));
+    await c.get("services").accounts.forgotPassword(await readJsonObject(c), deferOf(c));
     return c.json(
       { status: "If an account exists for this address, we sent it a reset link." },
       202,
@@ -67,20 +67,19 @@ export function recoveryRoutes() {
   });
 
   app.post("/password/reset", async (c) => {
-    await c.var.services.accounts.resetPassword(await readJsonObject(c));
+    await c.get("services").accounts.resetPassword(await readJsonObject(c));
     return c.body(null, 204);
   });
 
   app.post("/email/verify/request", async (c) => {
-    const status = await c.var.services.accounts.requestEmailVerification(
-      c.var.principal,
-      deferOf(c),
-    );
+    const status = await c
+      .get("services")
+      .accounts.requestEmailVerification(c.get("principal"), deferOf(c));
     return status === "sent" ? c.json({ status }, 202) : c.json({ status });
   });
 
   app.post("/email/verify/confirm", async (c) => {
-    await c.var.services.accounts.confirmEmail(await readJsonObject(c));
+    await c.get("services").accounts.confirmEmail(await readJsonObject(c));
     return c.body(null, 204);
   });
 

@@ -139,65 +139,65 @@ export function webhookRoutes() {
   app.use(noStore);
 
   app.post("/", async (c) => {
-    const { webhooks } = c.var.services;
-    return c.json(await webhooks.create(c.var.principal, await readJsonObject(c)), 201);
+    const { webhooks } = c.get("services");
+    return c.json(await webhooks.create(c.get("principal"), await readJsonObject(c)), 201);
   });
-  app.get("/", async (c) => c.json({ items: await c.var.services.webhooks.list(c.var.principal) }));
+  app.get("/", async (c) =>
+    c.json({ items: await c.get("services").webhooks.list(c.get("principal")) }),
+  );
   app.get("/:id", async (c) =>
-    c.json(await c.var.services.webhooks.get(c.var.principal, c.req.param("id"))),
+    c.json(await c.get("services").webhooks.get(c.get("principal"), c.req.param("id"))),
   );
   app.patch("/:id", async (c) => {
-    const { webhooks } = c.var.services;
+    const { webhooks } = c.get("services");
     return c.json(
-      await webhooks.update(c.var.principal, c.req.param("id"), await readJsonObject(c)),
+      await webhooks.update(c.get("principal"), c.req.param("id"), await readJsonObject(c)),
     );
   });
   app.delete("/:id", async (c) => {
-    await c.var.services.webhooks.remove(c.var.principal, c.req.param("id"));
+    await c.get("services").webhooks.remove(c.get("principal"), c.req.param("id"));
     return c.body(null, 204);
   });
   app.post("/:id/rotate-secret", async (c) => {
-    const { webhooks } = c.var.services;
+    const { webhooks } = c.get("services");
     const body = c.req.header("content-type") ? await readJsonObject(c) : {};
-    return c.json(await webhooks.rotateSecret(c.var.principal, c.req.param("id"), body));
+    return c.json(await webhooks.rotateSecret(c.get("principal"), c.req.param("id"), body));
   });
   app.post("/:id/test", async (c) =>
-    c.json(await c.var.services.webhooks.test(c.var.principal, c.req.param("id"))),
+    c.json(await c.get("services").webhooks.test(c.get("principal"), c.req.param("id"))),
   );
   app.get("/:id/deliveries", async (c) => {
     const limit = c.req.query("limit");
-    const items = await c.var.services.webhooks.deliveries(c.var.principal, c.req.param("id"), {
-      status: c.req.query("status"),
-      limit: limit === undefined ? undefined : Number.parseInt(limit, 10) || undefined,
-    });
+    const items = await c
+      .get("services")
+      .webhooks.deliveries(c.get("principal"), c.req.param("id"), {
+        status: c.req.query("status"),
+        limit: limit === undefined ? undefined : Number.parseInt(limit, 10) || undefined,
+      });
     return c.json({ items });
   });
   app.get("/:id/deliveries/:deliveryId", async (c) =>
     c.json(
-      await c.var.services.webhooks.delivery(
-        c.var.principal,
-        c.req.param("id"),
-        c.req.param("deliveryId"),
-      ),
+      await c
+        .get("services")
+        .webhooks.delivery(c.get("principal"), c.req.param("id"), c.req.param("deliveryId")),
     ),
   );
   app.post("/:id/deliveries/:deliveryId/replay", async (c) => {
-    await c.var.services.webhooks.replay(
-      c.var.principal,
-      c.req.param("id"),
-      c.req.param("deliveryId"),
-    );
-    c.var.platform.events.notify(c);
+    await c
+      .get("services")
+      .webhooks.replay(c.get("principal"), c.req.param("id"), c.req.param("deliveryId"));
+    c.get("platform").events.notify(c);
     return c.body(null, 202);
   });
   app.post("/:id/replay", async (c) => {
-    const { webhooks } = c.var.services;
+    const { webhooks } = c.get("services");
     const result = await webhooks.replayRange(
-      c.var.principal,
+      c.get("principal"),
       c.req.param("id"),
       await readJsonObject(c),
     );
-    c.var.platform.events.notify(c);
+    c.get("platform").events.notify(c);
     return c.json(result, 202);
   });
   return app;

@@ -36,12 +36,12 @@ export const wellKnownPaths = () => openApiPaths("", docs);
 export function wellKnownRoutes() {
   return new Hono<AppEnv>()
     .get("/.well-known/jwks.json", async (c) => {
-      const jwks = await c.var.services.accounts.jwks();
+      const jwks = await c.get("services").accounts.jwks();
       c.header("cache-control", "public, max-age=300");
       return c.json(jwks);
     })
     .get("/.well-known/openid-configuration", async (c) => {
-      const document = await c.var.services.accounts.openIdConfiguration();
+      const document = await c.get("services").accounts.openIdConfiguration();
       c.header("cache-control", "public, max-age=300");
       return c.json(document);
     });
