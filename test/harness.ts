@@ -18,6 +18,9 @@ import { openNodeDatabase } from "../src/platform/node/database";
 import { createNodePlatform } from "../src/platform/node/platform";
 import { generousLimits } from "./conformance/home";
 
+/** Problem+json bodies are read the same way in every home. */
+export { readProblem } from "./conformance/home";
+
 export interface TestAppOptions {
   /** Makes a read replica of the app's fresh primary database file (given its path). */
   replica?: (primaryPath: string) => Promise<Client>;
@@ -137,22 +140,3 @@ export function testKeys(): Promise<string> {
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
-
-/** Reads a problem+json body and checks its media type, so a test can assert on `code`. */
-export async function readProblem(res: Response) {
-  const type = res.headers.get("content-type") ?? "";
-  if (!type.startsWith("application/problem+json")) {
-    throw new Error(
-      `expected application/problem+json, got ${type} (${res.status}): ${await res.text()}`,
-    );
-  }
-  return (await res.json()) as {
-    type: string;
-    title: string;
-    status: number;
-    code: string;
-    detail?: string;
-    requestId?: string;
-    errors?: { path: string; message: string }[];
-  };
-}
