@@ -1,7 +1,7 @@
 import type { Principal } from "../kernel/principal";
 import { readsAuth, relationsRead } from "../query/analyze";
 import type { Expr } from "../query/ast";
-import { parseFilter } from "../query/parser";
+import { parseFilterOnce } from "../query/parser";
 import { versionScope } from "../records/commit";
 import type { CollectionModel, CompiledRule, Models } from "../records/model";
 import { type CachePolicy, defaultPolicy } from "./cache-policy";
@@ -102,7 +102,7 @@ function filterDependencies(
   if (filter === undefined || filter.trim() === "") return { readsAuth: false, collections: [] };
   let expr: Expr;
   try {
-    expr = parseFilter(filter);
+    expr = parseFilterOnce(filter);
   } catch {
     return undefined;
   }

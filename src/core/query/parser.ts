@@ -112,3 +112,21 @@ export function parseFilter(source: string): Expr {
     throw new FilterError("unexpected input after the end of the expression", end.pos);
   return tree;
 }
+
+const parsed = new Map<string, Expr>();
+const maxParsed = 256;
+
+/**
+ * `parseFilter` with a small memo of recent filters: a list request's filter is read by the
+ * edge layer (may the answer be shared?) and then by the query itself, and apps repeat the same
+ * filters. ASTs are never mutated, so sharing them is safe; failures are not remembered.
+ */
+export function parseFilterOnce(source: string): Expr {
+  let expr = parsed.get(source);
+  if (expr === undefined) {
+    expr = parseFilter(source);
+    if (parsed.size >= maxParsed) parsed.delete(parsed.keys().next().value!);
+    parsed.set(source, expr);
+  }
+  return expr;
+}

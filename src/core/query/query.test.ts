@@ -11,7 +11,7 @@ import { readsAuth, relationsRead } from "./analyze";
 import { type Expr, FilterError, filterLimits } from "./ast";
 import { clientFilterLimits, compileFilter } from "./compile";
 import { tokenize } from "./lexer";
-import { parseFilter } from "./parser";
+import { parseFilter, parseFilterOnce } from "./parser";
 import { printFilter } from "./print";
 
 // Fixture collections, shaped like what the filter language must handle: a text field, a
@@ -584,5 +584,16 @@ describe("filter semantics on libSQL", () => {
     expect(await ids("article.title = null", noteModel)).toEqual(["nte_on_draft"]);
     expect(await ids("article.title != 'shared'", noteModel)).toEqual(["nte_on_draft"]);
     expect(await ids("article.title = null", noteModel, author)).toEqual([]);
+  });
+});
+
+describe("parseFilterOnce", () => {
+  it("returns the same tree as parseFilter, reused for a repeated filter, and never remembers a failure", () => {
+    const text = "title ~ 'memo' && tags ?= 'x'";
+    const first = parseFilterOnce(text);
+    expect(first).toEqual(parseFilter(text));
+    expect(parseFilterOnce(text)).toBe(first);
+    expect(() => parseFilterOnce("title = (")).toThrow(FilterError);
+    expect(() => parseFilterOnce("title = (")).toThrow(FilterError);
   });
 });

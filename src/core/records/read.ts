@@ -4,7 +4,7 @@ import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { FilterError } from "../query/ast";
 import { compileFilter } from "../query/compile";
-import { parseFilter } from "../query/parser";
+import { parseFilterOnce } from "../query/parser";
 import type { Operation } from "./define";
 import { encodeCursor, filterProblem, type ListParams } from "./list-params";
 import { type CollectionModel, compileContext, type Models, ruleCondition } from "./model";
@@ -53,7 +53,10 @@ export function condition(
 
 function clientFilter(ctx: RecordContext, model: CollectionModel, text: string): SQL {
   try {
-    return compileFilter(parseFilter(text), compileContext(model, ctx.principal, ctx.now, false));
+    return compileFilter(
+      parseFilterOnce(text),
+      compileContext(model, ctx.principal, ctx.now, false),
+    );
   } catch (err) {
     if (err instanceof FilterError) throw filterProblem(err);
     throw err;
