@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Home, type MakeHome, q, readProblem, unique } from "./home";
+import { type Home, type MakeHome, publishPost, q, readProblem, unique } from "./home";
 
 const posts = "/api/collections/posts/records";
-
-async function publish(t: Home, headers: Record<string, string>, title: string) {
-  const res = await t.request(posts, {
-    method: "POST",
-    headers,
-    json: { title, status: "published" },
-  });
-  expect(res.status).toBe(201);
-  return { res, id: ((await res.json()) as { id: string }).id };
-}
 
 /**
  * The shared cache (a byte-bounded LRU in Node, the Cache API in workerd) and rate limits, as a
@@ -29,7 +19,7 @@ export function defineEdgeSuite(makeHome: MakeHome) {
     it("serves public reads from the cache with HTTP caching headers, and 304s on If-None-Match", async () => {
       const author = await t.signIn();
       const title = unique("cached");
-      await publish(t, author.headers, title);
+      await publishPost(t, author.headers, title);
       const url = `${posts}?limit=20&filter=${q(`title = '${title}'`)}`;
       const first = await t.request(url);
       expect(first.status).toBe(200);
@@ -62,7 +52,7 @@ export function defineEdgeSuite(makeHome: MakeHome) {
 
     it("shows a write on the very next read", async () => {
       const author = await t.signIn();
-      const { id } = await publish(t, author.headers, "before edit");
+      const { id } = await publishPost(t, author.headers, "before edit");
       await t.request(`${posts}/${id}`);
       await t.settle();
       expect((await t.request(`${posts}/${id}`)).headers.get("x-cache")).toBe("HIT");
@@ -80,7 +70,7 @@ export function defineEdgeSuite(makeHome: MakeHome) {
 
     it("never shares answers that depend on the caller", async () => {
       const user = await t.signIn();
-      await publish(t, user.headers, "mine");
+      await publishPost(t, user.headers, "mine");
       const signedIn = await t.request(`${posts}?limit=3`, { headers: user.headers });
       expect(signedIn.headers.get("cache-control")).toBe("private, no-store");
       expect(signedIn.headers.get("x-cache")).toBe("BYPASS");

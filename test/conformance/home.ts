@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 /**
  * The one surface a conformance suite sees: a Nearbase app in one of its homes, reached over
  * HTTP, on a real libSQL database. `node-home.ts` serves it in-process on an embedded file;
@@ -90,6 +91,25 @@ export function uniqueAddress(): string {
 /** A name no other test (in any file, in either home) will use. */
 export function unique(prefix = "t"): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
+
+/** Anything that sends requests like a home (a Home, or the Node harness's TestApp). */
+interface Requester {
+  request(
+    path: string,
+    init: { method: string; headers: Record<string, string>; json: unknown },
+  ): Promise<Response>;
+}
+
+/** Creates a published post as `headers`' account; returns the response and the new id. */
+export async function publishPost(t: Requester, headers: Record<string, string>, title: string) {
+  const res = await t.request("/api/collections/posts/records", {
+    method: "POST",
+    headers,
+    json: { title, status: "published" },
+  });
+  expect(res.status).toBe(201);
+  return { res, id: ((await res.json()) as { id: string }).id };
 }
 
 /** Encodes a string for a query parameter. */

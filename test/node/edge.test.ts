@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLibsqlServer } from "../../tools/libsql-server/server";
+import { publishPost } from "../conformance/home";
 import { createTestApp, type TestApp } from "../harness";
 
 /**
@@ -12,16 +13,6 @@ import { createTestApp, type TestApp } from "../harness";
  * rate-limit behaviour both homes share is in test/conformance/edge.suite.ts.
  */
 const posts = "/api/collections/posts/records";
-
-async function publish(t: TestApp, headers: Record<string, string>, title: string) {
-  const res = await t.request(posts, {
-    method: "POST",
-    headers,
-    json: { title, status: "published" },
-  });
-  expect(res.status).toBe(201);
-  return { res, id: ((await res.json()) as { id: string }).id };
-}
 
 describe("shared cache (Node home)", () => {
   let t: TestApp;
@@ -32,7 +23,7 @@ describe("shared cache (Node home)", () => {
 
   it("serves a stale entry within stale-while-revalidate and refreshes it in the background", async () => {
     const author = await t.signIn();
-    await publish(t, author.headers, "swr");
+    await publishPost(t, author.headers, "swr");
     await t.request(`${posts}?limit=7`);
     await t.platform.settle();
     t.advance(15_000);
@@ -71,7 +62,7 @@ describe("read-your-writes over a lagging replica", () => {
 
   it("lets the writer read its write at once, while others see it within the documented bound", async () => {
     const author = await t.signIn();
-    const created = await publish(t, author.headers, "v1");
+    const created = await publishPost(t, author.headers, "v1");
     const token1 = created.res.headers.get("nearbase-consistency")!;
     expect(token1).toMatch(/^v1\.\d+\.c:posts=\d+$/);
     expect(created.res.headers.get("set-cookie")).toMatch(/nb_consistency=.*HttpOnly/);
