@@ -2,4 +2,5 @@
 
 export * from "./auth";
 export * from "./events";
+export * from "./strong-auth";
 export * from "./system";
