@@ -30,4 +30,12 @@ describe("Standard Webhooks signing (checked against the standardwebhooks packag
     expect(await decryptSecret("k".repeat(32), stored)).toBe(secret);
     await expect(decryptSecret("j".repeat(32), stored)).rejects.toThrow();
   });
+
+  it("still opens a secret stored before the AES-GCM code moved to kernel/seal.ts", async () => {
+    const stored =
+      "v1.9j-cnLDBu0L63Uap.H30XUtFW2iyPJDGOq5yB6aphnZHlKv16lJhXVYWIZobRRV5gdo-gFleH8QvzhpoMSHo4H1AW4USu1bbWZt2nndEA";
+    expect(await decryptSecret("k".repeat(32), stored)).toBe(
+      "whsec_dGVzdC1zZWNyZXQtMTIzNDU2Nzg5MDEyMzQ1Njc4OTA=",
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { base64url, fromBase64url } from "../kernel/crypto";
+import { aesGcmDecrypt, aesGcmEncrypt, deriveAesKey } from "../kernel/seal";
 
 /*
  * Standard Webhooks (https://www.standardwebhooks.com) signing on Web Crypto: the signed content
@@ -74,50 +75,30 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function encryptionKey(master: string): Promise<CryptoKey> {
   let key = keys.get(master);
   if (key === undefined) {
-    key = (async () => {
-      const raw = await crypto.subtle.importKey(
-        "raw",
-        new TextEncoder().encode(master),
-        "HKDF",
-        false,
-        ["deriveKey"],
-      );
-      return crypto.subtle.deriveKey(
-        {
-          name: "HKDF",
-          hash: "SHA-256",
-          salt: new TextEncoder().encode("nearbase"),
-          info: new TextEncoder().encode("webhook-secrets"),
-        },
-        raw,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
-    })();
+    key = deriveAesKey(master, "webhook-secrets");
     keys.set(master, key);
   }
   return key;
 }
 
+// The AES-GCM primitive is kernel/seal.ts's; this format (`v1.<iv>.<ciphertext>`, no key id,
+// no AAD) stays as it was so every stored secret keeps opening.
 export async function encryptSecret(master: string, secret: string): Promise<string> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv },
+  const { iv, sealed } = await aesGcmEncrypt(
     await encryptionKey(master),
     new TextEncoder().encode(secret),
   );
-  return `v1.${base64url(iv)}.${base64url(new Uint8Array(sealed))}`;
+  return `v1.${base64url(iv)}.${base64url(sealed)}`;
 }
 
 export async function decryptSecret(master: string, stored: string): Promise<string> {
   const [version, iv, sealed] = stored.split(".");
   if (version !== "v1" || iv === undefined || sealed === undefined)
     throw new Error("webhook secret: unknown storage format");
-  const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: fromBase64url(iv) as BufferSource },
+  const plain = await aesGcmDecrypt(
     await encryptionKey(master),
-    fromBase64url(sealed) as BufferSource,
+    fromBase64url(iv),
+    fromBase64url(sealed),
   );
   return new TextDecoder().decode(plain);
 }
