@@ -151,36 +151,48 @@ async function expand(
   const byKey = new Map<string, Map<string, Record_>>();
   for (const key of keys) {
     const target = model.relations.get(key)!;
-    const ids = [
-      ...new Set(rows.map((r) => r[key]).filter((v): v is string => typeof v === "string")),
-    ];
-    const found = new Map<string, Record_>();
-    if (ids.length > 0) {
-      const fields = fieldsOf(target, target.readable);
-      const idColumn = target.fields.get("id")!.column;
-      const rs = await budgeted(
-        ctx.read.execute(
-          statement(
-            sql`SELECT ${selectList(fields)} FROM ${target.table} WHERE ${where([
-              condition(ctx, target, "view"),
-              sql`${idColumn} IN (${sql.join(
-                ids.map((id) => sql`${id}`),
-                sql`, `,
-              )})`,
-            ])}`,
-          ),
-        ),
-      );
-      for (const r of rs.rows) {
-        const record = fromRow(fields, r);
-        found.set(record.id as string, record);
-      }
-    }
-    byKey.set(key, found);
+    const ids = rows.map((r) => r[key]).filter((v): v is string => typeof v === "string");
+    byKey.set(key, await recordsByIds(ctx, target, ids, target.readable));
   }
   return rows.map((row) =>
     Object.fromEntries(keys.map((key) => [key, byKey.get(key)!.get(row[key] as string) ?? null])),
   );
+}
+
+/**
+ * The records among `ids` the caller may view (the view rule in the statement), in one query,
+ * keyed by id; ids that are missing or not visible are simply absent. Expansion and GraphQL's
+ * batched relation loads use it.
+ */
+export async function recordsByIds(
+  ctx: RecordContext,
+  model: CollectionModel,
+  ids: readonly string[],
+  fields: readonly string[],
+): Promise<Map<string, Record_>> {
+  const unique = [...new Set(ids)];
+  const found = new Map<string, Record_>();
+  if (unique.length === 0) return found;
+  const info = fieldsOf(model, [...new Set(["id", ...fields])]);
+  const idColumn = model.fields.get("id")!.column;
+  const rs = await budgeted(
+    ctx.read.execute(
+      statement(
+        sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([
+          condition(ctx, model, "view"),
+          sql`${idColumn} IN (${sql.join(
+            unique.map((id) => sql`${id}`),
+            sql`, `,
+          )})`,
+        ])}`,
+      ),
+    ),
+  );
+  for (const r of rs.rows) {
+    const record = fromRow(info, r);
+    found.set(record.id as string, record);
+  }
+  return found;
 }
 
 /** One record the caller may see, with its revision (for the ETag). */
