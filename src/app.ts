@@ -31,6 +31,7 @@ import { docsRoutes } from "./http/routes/docs";
 import { healthRoutes } from "./http/routes/health";
 import { apiKeyRoutes } from "./http/routes/keys";
 import { oauthCallbackUrl, oauthRoutes } from "./http/routes/oauth";
+import { otpRoutes } from "./http/routes/otp";
 import { observabilityRoutes } from "./http/routes/observability";
 import { collectionRoutes } from "./http/routes/records";
 import { recoveryRoutes } from "./http/routes/recovery";
@@ -223,6 +224,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/api/auth", authRoutes());
   app.route("/api/auth", recoveryRoutes());
   app.route("/api/auth", oauthRoutes());
+  app.route("/api/auth", otpRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/api/webhooks", webhookRoutes());
   app.route("/", collectionRoutes());

@@ -5,6 +5,7 @@ import { docsPaths } from "./routes/docs";
 import { healthPaths } from "./routes/health";
 import { apiKeyPaths } from "./routes/keys";
 import { oauthPaths } from "./routes/oauth";
+import { otpPaths } from "./routes/otp";
 import { observabilityPaths } from "./routes/observability";
 import { recoveryPaths } from "./routes/recovery";
 import { webhookPaths } from "./routes/webhooks";
@@ -29,6 +30,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     authPaths(),
     recoveryPaths(),
     oauthPaths(),
+    otpPaths(),
     apiKeyPaths(),
     webhookPaths(),
     docsPaths(),

@@ -2,6 +2,7 @@ import { apiKeyOperations } from "./api-keys";
 import { authenticator } from "./authenticate";
 import type { AccountDeps } from "./deps";
 import { discoveryOperations } from "./discovery";
+import { emailOtpOperations } from "./email-otp";
 import { oauthOperations } from "./oauth/flow";
 import { recoveryOperations } from "./recovery";
 import { signInOperations } from "./sign-in";
@@ -22,6 +23,7 @@ export function createAccountService(deps: AccountDeps) {
     ...oauthOperations(deps),
     ...authenticator(deps),
     ...discoveryOperations(deps),
+    ...emailOtpOperations(deps),
   };
 }
 

@@ -1,0 +1,4 @@
+import { makeNodeHome } from "../node-home";
+import { defineOtpSuite } from "../otp.suite";
+
+defineOtpSuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { defineOtpSuite } from "../otp.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineOtpSuite(makeWorkersHome);
