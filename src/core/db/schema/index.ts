@@ -2,5 +2,6 @@
 
 export * from "./auth";
 export * from "./events";
+export * from "./privacy";
 export * from "./strong-auth";
 export * from "./system";
