@@ -27,6 +27,7 @@ import { rateLimit } from "./http/middleware/rate-limit";
 import { selfFetch } from "./http/middleware/shared-cache";
 import { apiDocument } from "./http/openapi";
 import { authRoutes } from "./http/routes/auth";
+import { adminUserRoutes } from "./http/routes/admin-users";
 import { docsRoutes } from "./http/routes/docs";
 import { healthRoutes } from "./http/routes/health";
 import { apiKeyRoutes } from "./http/routes/keys";
@@ -227,6 +228,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/api/auth", otpRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/api/webhooks", webhookRoutes());
+  app.route("/api/admin/users", adminUserRoutes());
   app.route("/", collectionRoutes());
 
   app.notFound(onNotFound);

@@ -9,6 +9,7 @@ import { otpPaths } from "./routes/otp";
 import { observabilityPaths } from "./routes/observability";
 import { recoveryPaths } from "./routes/recovery";
 import { webhookPaths } from "./routes/webhooks";
+import { adminUserPaths } from "./routes/admin-users";
 import { wellKnownPaths } from "./routes/well-known";
 
 type Json = Record<string, unknown>;
@@ -33,6 +34,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     otpPaths(),
     apiKeyPaths(),
     webhookPaths(),
+    adminUserPaths(),
     docsPaths(),
   ]) {
     for (const [path, operations] of Object.entries(module)) {

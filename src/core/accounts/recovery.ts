@@ -107,7 +107,7 @@ export function recoveryOperations({ db, sql, clock, log, mailer, auth }: Accoun
       await revokeAllCredentials(db, user.id, "password_reset", {
         now,
         log,
-        also: [setPasswordHash(db, user.id, passwordHash, now), ...proven.statements],
+        also: [...setPasswordHash(db, user.id, passwordHash, now), ...proven.statements],
       });
     },
 

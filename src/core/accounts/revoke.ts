@@ -2,6 +2,7 @@ import { and, eq, isNull, lt, ne, or } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
 import { apiKeys, oauthAccounts, oneTimeTokens, sessions, users } from "../db/schema/auth";
+import { apiKeysRevokedSql, sessionsRevokedSql, userUpdatedSql } from "../events/account-events";
 import type { LogSink } from "../kernel/log";
 
 /** Why every credential of an account was revoked; logged as a security event. */
@@ -10,7 +11,8 @@ export type RevokeReason =
   | "password_reset"
   | "mailbox_proven"
   | "identity_dropped"
-  | "operator";
+  | "operator"
+  | "admin";
 
 type Statement = BatchItem<"sqlite">;
 
@@ -19,19 +21,26 @@ type Statement = BatchItem<"sqlite">;
  * (so every refresh-token family dies), all API keys, and unspent OAuth sign-in codes (each could
  * still mint a session for 60 s). Access tokens already issued are stateless and live out their
  * short lifetime (ACCESS_TOKEN_TTL_SECONDS). Mailed reset/verification links are not touched: they
- * belong to the mailbox, not to whoever held the account.
+ * belong to the mailbox, not to whoever held the account. Each revoked session and API key gets
+ * its `session.revoked` / `api_key.revoked` event in the same batch (written just before the
+ * revocation, from the same rows). `actor` defaults to the account itself (`system` for operators).
  */
 export function revokeAllCredentialsStatements(
   db: Database,
   userId: string,
   now: Date,
+  cause: { reason: RevokeReason; actor?: string } = { reason: "operator" },
 ): [Statement, ...Statement[]] {
   const at = now.toISOString();
+  const ms = now.getTime();
+  const actor = cause.actor ?? (cause.reason === "operator" ? "system" : `user:${userId}`);
   return [
+    db.run(sessionsRevokedSql(userId, actor, cause.reason, ms)),
     db
       .update(sessions)
       .set({ revokedAt: at })
       .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt))),
+    db.run(apiKeysRevokedSql(userId, actor, cause.reason, ms)),
     db
       .update(apiKeys)
       .set({ revokedAt: at })
@@ -59,11 +68,11 @@ export async function revokeAllCredentials(
   db: Database,
   userId: string,
   reason: RevokeReason,
-  options: { now: Date; log?: LogSink; also?: Statement[] },
+  options: { now: Date; log?: LogSink; also?: Statement[]; actor?: string },
 ): Promise<void> {
   await db.batch([
     ...(options.also ?? []),
-    ...revokeAllCredentialsStatements(db, userId, options.now),
+    ...revokeAllCredentialsStatements(db, userId, options.now, { reason, actor: options.actor }),
   ] as [Statement, ...Statement[]]);
   options.log?.write({
     level: "info",
@@ -111,6 +120,7 @@ export async function mailboxProvenStatements(
   if (user.emailVerifiedAt === null) {
     statements.push(
       db.update(users).set({ emailVerifiedAt: at, updated: at }).where(eq(users.id, user.id)),
+      db.run(userUpdatedSql(user.id, `user:${user.id}`, ["emailVerified"], now.getTime())),
     );
   }
   return {

@@ -1,3 +1,4 @@
+import { adminUserOperations } from "./admin-users";
 import { apiKeyOperations } from "./api-keys";
 import { authenticator } from "./authenticate";
 import type { AccountDeps } from "./deps";
@@ -24,6 +25,7 @@ export function createAccountService(deps: AccountDeps) {
     ...authenticator(deps),
     ...discoveryOperations(deps),
     ...emailOtpOperations(deps),
+    ...adminUserOperations(deps),
   };
 }
 

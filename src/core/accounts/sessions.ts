@@ -130,7 +130,8 @@ export async function revokeSession(
   userId: string,
   sessionId: string,
   now: Date,
-  reason: "user" | "refresh_token_reuse" = "user",
+  reason: "user" | "refresh_token_reuse" | "admin" = "user",
+  actor = `user:${userId}`,
 ): Promise<boolean> {
   // session.revoked commits with the revocation, only if it revoked something; a replayed
   // refresh token is an event (refresh_token.reused) whether or not the session was still live.
@@ -144,7 +145,7 @@ export async function revokeSession(
         and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)),
       )
       .returning({ id: sessions.id }),
-    db.run(engineEventSql("session.revoked", sessionId, `user:${userId}`, data, ms)),
+    db.run(engineEventSql("session.revoked", sessionId, actor, data, ms)),
     ...(reason === "refresh_token_reuse"
       ? [db.run(engineEventSql("refresh_token.reused", sessionId, "system", data, ms, false))]
       : []),

@@ -79,12 +79,8 @@ export function signInOperations({ db, sql, clock, log, auth }: AccountDeps) {
       if (user === undefined || !check.ok) throw rejectedCredential("Wrong email or password.");
       const now = clock.now();
       if (check.rehash) {
-        await setPasswordHash(
-          db,
-          user.id,
-          await hashPassword(body.password, config.passwordIterations),
-          now,
-        );
+        const hash = await hashPassword(body.password, config.passwordIterations);
+        await db.batch(setPasswordHash(db, user.id, hash, now, { rehash: true }));
       }
       const pair = await startSession(db, config, user, caller.userAgent, now);
       return { user: publicUser(user), ...pair };

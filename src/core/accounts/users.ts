@@ -1,7 +1,8 @@
-import { eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db/client";
 import { users } from "../db/schema/auth";
+import { userUpdatedSql } from "../events/account-events";
 import { engineEventSql } from "../events/outbox";
 import { randomId } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
@@ -15,6 +16,8 @@ type Statement = BatchItem<"sqlite">;
 
 /** What a new account starts with; everything but the email has a default. */
 export interface NewUser {
+  /** A `usr_` id chosen ahead (a passkey sign-up puts it in the credential's user handle). */
+  id?: string;
   email: string;
   name?: string;
   role?: User["role"];
@@ -44,7 +47,7 @@ export async function createUser(
     throw new ApiError("VALIDATION_FAILED", "The name has control characters.");
   const at = now.toISOString();
   const user: User = {
-    id: randomId("usr"),
+    id: input.id ?? randomId("usr"),
     email,
     emailVerifiedAt: input.emailVerified === true ? at : null,
     passwordHash: input.passwordHash ?? null,
@@ -93,25 +96,40 @@ export async function userByEmail(db: Database, email: string): Promise<User | u
   return user;
 }
 
-/** Sets an account's password hash (a rehash at log-in, or an operator's change). */
+/**
+ * Sets an account's password hash (a new password, a reset, a rehash at log-in, or dropping it)
+ * and its `user.updated` event, to run in one batch. `changed` is `["password"]` unless it is a
+ * rehash of the same password (`rehash`), which changes nothing anyone can see.
+ */
 export function setPasswordHash(
   db: Database,
   userId: string,
   passwordHash: string | null,
   now: Date,
-) {
-  return db
-    .update(users)
-    .set({ passwordHash, updated: now.toISOString() })
-    .where(eq(users.id, userId));
+  options: { actor?: string; rehash?: boolean } = {},
+): [Statement, Statement] {
+  return [
+    db.update(users).set({ passwordHash, updated: now.toISOString() }).where(eq(users.id, userId)),
+    db.run(
+      userUpdatedSql(
+        userId,
+        options.actor ?? `user:${userId}`,
+        options.rehash ? [] : ["password"],
+        now.getTime(),
+      ),
+    ),
+  ];
 }
 
-/** Promotes an account to admin (operators only: `npm run admin:create`). */
+/** Promotes an account to admin (operators only: `npm run admin:create`), with its event. */
 export async function makeAdmin(db: Database, userId: string, now: Date): Promise<void> {
-  await db
-    .update(users)
-    .set({ role: "admin", updated: now.toISOString() })
-    .where(eq(users.id, userId));
+  await db.batch([
+    db
+      .update(users)
+      .set({ role: "admin", updated: now.toISOString() })
+      .where(and(eq(users.id, userId), ne(users.role, "admin"))),
+    db.run(userUpdatedSql(userId, "system", ["role"], now.getTime())),
+  ]);
 }
 
 /** What an account looks like to its owner (never the hash). */

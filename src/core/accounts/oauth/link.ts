@@ -70,7 +70,11 @@ export async function findOrCreateUser(
     await revokeAllCredentials(db, existing.id, "mailbox_proven", {
       now,
       log,
-      also: [link(existing.id), ...proven.statements, setPasswordHash(db, existing.id, null, now)],
+      also: [
+        link(existing.id),
+        ...proven.statements,
+        ...setPasswordHash(db, existing.id, null, now),
+      ],
     });
     return { ...existing, emailVerifiedAt: at, passwordHash: null, updated: at };
   }
