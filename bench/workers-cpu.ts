@@ -13,7 +13,15 @@
 // /proc counts in clock ticks (10 ms here): single-request figures are medians of coarse samples.
 // The bare workerd has no cache service, so the shared cache is off: list/get are uncached reads.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -46,12 +54,28 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** utime + stime of a process (all threads), in ms. */
+/**
+ * CPU time of a process in ms: the sum of its threads' time on CPU from /proc/<pid>/task/*\/schedstat
+ * (nanoseconds), where the kernel has schedstats; else utime + stime from /proc/<pid>/stat (clock
+ * ticks, 10 ms here — too coarse for one request).
+ */
 function cpuMs(pid: number): number {
+  if (schedstat) {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return ns / 1e6;
+  }
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
+const schedstat = existsSync(`/proc/${process.pid}/schedstat`);
 
 // workerd (like production Workers) refuses random values at module scope: the built worker is
 // loaded as it is, so a module that makes one at import fails here, as it would on deploy.
@@ -157,24 +181,30 @@ async function measure(
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Median CPU of a new process's start (parse + global scope) and of its first request. */
-async function firstRequest(worker: Worker, path: string) {
-  const samples: number[] = [];
+/**
+ * A new process per sample: CPU of its start (parse + global scope), of its first request (to
+ * `path`) and of requests 2–10 (`then`, in turn), medians over FIRST_SAMPLES.
+ */
+async function firstRequests(worker: Worker, path: string, then: string[]) {
   const startup: number[] = [];
+  const first: number[] = [];
+  const next: number[] = [];
   for (let i = 0; i < FIRST_SAMPLES; i++) {
     const proc = await startWorkerd(worker);
     startup.push(cpuMs(proc.pid));
     const idle = await idleRate(proc.pid);
-    const c0 = cpuMs(proc.pid);
-    const t0 = performance.now();
-    const res = await fetch(proc.base + path);
-    await res.arrayBuffer();
-    await sleep(100);
-    const wall = performance.now() - t0;
-    samples.push(cpuMs(proc.pid) - c0 - idle * wall);
+    const timed = async (paths: string[]) => {
+      const c0 = cpuMs(proc.pid);
+      const t0 = performance.now();
+      for (const p of paths) await (await fetch(proc.base + p)).arrayBuffer();
+      await sleep(100);
+      return cpuMs(proc.pid) - c0 - idle * (performance.now() - t0);
+    };
+    first.push(await timed([path]));
+    next.push((await timed(Array.from({ length: 9 }, (_, k) => then[k % then.length]!))) / 9);
     await proc.stop();
   }
-  return { startup: median(startup), first: median(samples) };
+  return { startup: median(startup), first: median(first), next: median(next) };
 }
 
 async function main() {
@@ -246,15 +276,26 @@ async function main() {
   const bearer = { authorization: `Bearer ${accessToken}` };
 
   const rows: [string, number, number][] = [];
-  // First request of a new isolate.
-  const firstApp = await firstRequest(app, "/health");
-  const firstHello = await firstRequest(hello, "/health");
+  // A new isolate: its start, its first request and the next nine (a list, a get, /health).
+  const then = [
+    "/api/collections/posts/records?limit=20",
+    `/api/collections/posts/records/${ids[0]}`,
+    "/health",
+  ];
+  const firstApp = await firstRequests(app, "/health", then);
+  const firstHello = await firstRequests(hello, "/health", then);
   rows.push([
     "workerd start: parse + global scope (whole process)",
     firstApp.startup,
     firstHello.startup,
   ]);
   rows.push(["first request of a new isolate (/health)", firstApp.first, firstHello.first]);
+  rows.push([
+    "requests 2–10 of a new isolate (list, get, /health), each",
+    firstApp.next,
+    firstHello.next,
+  ]);
+  if (process.env.ONLY === "first") return report(rows, work, client, db);
 
   // Steady state.
   const helloProc = await startWorkerd(hello);
@@ -308,10 +349,18 @@ async function main() {
     rows.push([name, await measure(proc, idle, N, make, status), floor]);
   }
   await proc.stop();
+  return report(rows, work, client, db);
+}
+
+async function report(
+  rows: [string, number, number][],
+  work: string,
+  client: { close(): void },
+  db: { close(): Promise<void> },
+) {
   client.close();
   await db.close();
   rmSync(work, { recursive: true, force: true });
-
   console.log(`\nworkerd CPU per request (N=${N}, first request: median of ${FIRST_SAMPLES})\n`);
   console.log("| scenario | workerd CPU ms/req | hello-world | minus hello-world |");
   console.log("|---|---:|---:|---:|");

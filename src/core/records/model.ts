@@ -119,15 +119,14 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
     const refine = Object.fromEntries(
       Object.entries(options.validate ?? {}).map(([k, v]) => [k, () => v]),
     );
-    const createSchema = (createInsertSchema(def.table, refine) as unknown as ZodObject)
-      .omit(notWritable)
-      .strict();
-    const updateSchema = (createUpdateSchema(def.table, refine) as unknown as ZodObject)
-      .omit({
-        ...(notWritable as object),
-        ...Object.fromEntries((options.immutable ?? []).map((k) => [k, true])),
-      } as never)
-      .strict();
+    // Built on first use (a write, or the OpenAPI document), not here: drizzle-zod costs a few
+    // ms per collection, which a Workers isolate would otherwise pay before its first request.
+    let createSchema: ZodObject | undefined;
+    let updateSchema: ZodObject | undefined;
+    const omitOnUpdate = {
+      ...(notWritable as object),
+      ...Object.fromEntries((options.immutable ?? []).map((k) => [k, true])),
+    } as never;
     const rules = Object.fromEntries(
       operations.map((op) => [op, compileRule(def.name, op, options.rules?.[op])]),
     ) as Record<Operation, CompiledRule>;
@@ -142,8 +141,18 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       relations: new Map(),
       dependents: [],
       rules,
-      createSchema,
-      updateSchema,
+      get createSchema() {
+        createSchema ??= (createInsertSchema(def.table, refine) as unknown as ZodObject)
+          .omit(notWritable)
+          .strict();
+        return createSchema;
+      },
+      get updateSchema() {
+        updateSchema ??= (createUpdateSchema(def.table, refine) as unknown as ZodObject)
+          .omit(omitOnUpdate)
+          .strict();
+        return updateSchema;
+      },
     });
   }
   for (const model of models.values()) {

@@ -56,7 +56,9 @@ export interface EdgeOptions {
  */
 export function collectionEdge(models: Models, options: EdgeOptions) {
   const memo = new VersionMemo(options.memoMs);
-  const revalidateSecret = randomToken(24);
+  // Random values are refused at global scope on Workers, where the app is built: made on first use.
+  let secret: string | undefined;
+  const revalidateSecret = () => (secret ??= randomToken(24));
   const share = shareForCollections(models);
   const cache = sharedCache(
     options.enabled

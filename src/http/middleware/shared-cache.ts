@@ -33,7 +33,8 @@ export const revalidateHeader = "x-nearbase-revalidate";
 export function sharedCache(
   share: Share,
   memo: VersionMemo,
-  revalidateSecret: string,
+  /** Marks the app's own refresh requests; made on first use (not at global scope on Workers). */
+  revalidateSecret: () => string,
   consistencyWindowMs: number,
 ): MiddlewareHandler<AppEnv> {
   return async function sharedCacheMiddleware(c, next) {
@@ -71,7 +72,7 @@ export function sharedCache(
 
     const cacheable = mayShare && !behind;
     let unavailable = false;
-    const refreshing = c.req.header(revalidateHeader) === revalidateSecret;
+    const refreshing = c.req.header(revalidateHeader) === revalidateSecret();
     const url = new URL(c.req.url);
 
     const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
@@ -106,7 +107,7 @@ export function sharedCache(
           // Refresh through the app itself, so the handler, rules and serialisation are the same.
           // `selfFetch` settles only once the refresh's own deferred work (its cache put) has,
           // so this one deferral keeps the whole refresh alive on Workers.
-          const headers = new Headers({ [revalidateHeader]: revalidateSecret });
+          const headers = new Headers({ [revalidateHeader]: revalidateSecret() });
           const refresh = c.get("selfFetch")?.(new Request(url, { headers }));
           if (refresh !== undefined) platform.defer(c, refresh);
         }

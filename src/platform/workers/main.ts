@@ -1,6 +1,7 @@
+import { env as isolateEnv } from "cloudflare:workers";
 import { createApp } from "../../app";
 import { collections } from "../../collections/index";
-import { loadConfig } from "../../config";
+import { ConfigError, loadConfig } from "../../config";
 import { dispatchOnce } from "../../core/events/dispatch";
 import { runJobs, standardJobs } from "../../core/events/jobs";
 import { problemResponse, toProblem } from "../../core/kernel/errors";
@@ -9,16 +10,60 @@ import { deleteExpiredRateLimits } from "../../core/rate-limit/cleanup";
 import { createWorkersPlatform, type EventsMessage, type WorkersPlatform } from "./platform";
 
 type App = ReturnType<typeof createApp>;
+interface Built {
+  env: Env;
+  app: App;
+  platform: WorkersPlatform;
+  /** Built at global scope and not yet used: the first request's bindings may claim it. */
+  unclaimed: boolean;
+}
 
-// Built on the first request and kept for the isolate's life: one libSQL client, one app.
-let built: { env: Env; app: App; platform: WorkersPlatform } | undefined;
+function build(env: Env, unclaimed: boolean): Built {
+  const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
+  const platform = createWorkersPlatform(config, env);
+  const app = createApp({ platform, config, collections });
+  // Hono compiles its router on the first match; do it now rather than in a request.
+  app.router.match("GET", "/");
+  return { env, app, platform, unclaimed };
+}
 
-function buildFor(env: Env) {
-  if (built?.env !== env) {
-    const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
-    const platform = createWorkersPlatform(config, env);
-    built = { env, app: createApp({ platform, config, collections }), platform };
+/** The same bindings: workerd hands handlers another object than `cloudflare:workers`' env. */
+function sameBindings(a: Env, b: Env): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(y).length && keys.every((k) => x[k] === y[k]);
+}
+
+// One app per isolate, kept for its life (one libSQL client, one router, one set of memos),
+// built at global scope — during the TLS handshake, not in the first request — from the
+// bindings `cloudflare:workers` exports. A request whose bindings differ (tests make homes with
+// their own) gets an app of its own. A bad setting is reported per request (see fetch).
+let built: Built | undefined;
+try {
+  built = build(isolateEnv as Env, true);
+} catch (err) {
+  // A bad setting is reported by the first request, which builds again and fails the same way.
+  // Anything else means the build did something workerd refuses at global scope (random values,
+  // I/O, timers): the app still works, built by the first request, but say so.
+  if (!(err instanceof ConfigError))
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        msg: "app not built at global scope; the first request builds it",
+        error: describeError(err),
+      }),
+    );
+  built = undefined;
+}
+
+function buildFor(env: Env): Built {
+  if (built !== undefined && built.env !== env) {
+    if (built.unclaimed && sameBindings(built.env, env)) built.env = env;
+    else built = undefined;
   }
+  built ??= build(env, false);
+  built.unclaimed = false;
   return built;
 }
 
