@@ -51,15 +51,9 @@ export function outboxStatement(
 ): InStatement {
   let text = outboxSql.get(model);
   if (text === undefined) {
-    const fields = model.readable.map((k) => model.fields.get(k)!);
-    // Keys are schema identifiers (checked by defineCollection/drizzle), so they are inlined.
-    const record = sql.join(
-      fields.map((f) => sql`${sql.raw(`'${f.key.replaceAll("'", "''")}'`)}, ${jsonValue(f)}`),
-      sql`, `,
-    );
     const idColumn = model.fields.get("id")!.column;
     const rendered = statement(
-      sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, changed, data) SELECT ?, ?, ?, ?, ?, ?, ?, json_object(${record}) FROM ${model.table} WHERE ${idColumn} = ?`,
+      sql`INSERT INTO nb_events (id, type, collection, record_id, actor, occurred_at, changed, data) SELECT ?, ?, ?, ?, ?, ?, ?, ${recordJson(model)} FROM ${model.table} WHERE ${idColumn} = ?`,
     );
     if (rendered.args.length !== 0) throw new Error("outbox SQL must not bind values");
     text = rendered.sql;
@@ -78,6 +72,20 @@ export function outboxStatement(
       change.recordId,
     ],
   };
+}
+
+/** A record's readable fields (hidden ones never enter an event) as a JSON object. */
+export function recordJson(model: CollectionModel): SQL {
+  // Encrypted fields stay out too: an event is delivered and logged outside the data's keys.
+  const fields = model.readable
+    .filter((k) => !model.encrypted.has(k))
+    .map((k) => model.fields.get(k)!);
+  // Keys are schema identifiers (checked by defineCollection/drizzle), so they are inlined.
+  const record = sql.join(
+    fields.map((f) => sql`${sql.raw(`'${f.key.replaceAll("'", "''")}'`)}, ${jsonValue(f)}`),
+    sql`, `,
+  );
+  return sql`json_object(${record})`;
 }
 
 const outboxSql = new WeakMap<CollectionModel, string>();

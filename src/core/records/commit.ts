@@ -1,6 +1,7 @@
 import type { Client, InStatement, ResultSet } from "@libsql/client";
 import type { SQL } from "drizzle-orm";
 import { bumpVersion } from "../edge/versions";
+import { cascadeEventStatements } from "../events/cascade";
 import { type ChangeEvent, emitsEvents, outboxStatement } from "../events/outbox";
 import { eventMetrics } from "../observability/metrics";
 import type { CollectionModel } from "./model";
@@ -27,6 +28,7 @@ export async function commit(primary: Client, now: number, writes: Write[]) {
   const statements: InStatement[] = [];
   const at: number[] = [];
   const bumps = new Map<string, number>();
+  const cascaded: { collection: string; index: number }[] = [];
   writes.forEach((w, i) => {
     // Relations are checked first, after the batch's earlier writes (so a batch may create a
     // record and point at it), in the same transaction as the write.
@@ -44,6 +46,13 @@ export async function commit(primary: Client, now: number, writes: Write[]) {
       w.event !== undefined && emitsEvents(w.model)
         ? outboxStatement(w.model, w.event, now)
         : undefined;
+    if (w.event?.kind === "deleted") {
+      // Rows ON DELETE CASCADE will remove get their own events, read before the delete.
+      for (const c of cascadeEventStatements(w.model, w.event.recordId, w.event.actor, now)) {
+        cascaded.push({ collection: c.collection, index: statements.length });
+        statements.push(c.statement);
+      }
+    }
     if (event !== undefined && w.event?.kind === "deleted") statements.push(event);
     at.push(statements.length);
     statements.push(w.statement, {
@@ -72,6 +81,10 @@ export async function commit(primary: Client, now: number, writes: Write[]) {
   for (const w of writes) {
     if (w.event !== undefined && emitsEvents(w.model))
       eventMetrics.eventsWritten.inc({ collection: w.model.name });
+  }
+  for (const c of cascaded) {
+    const n = results[c.index]!.rowsAffected;
+    if (n > 0) eventMetrics.eventsWritten.inc({ collection: c.collection }, n);
   }
   const versions = new Map<string, number>();
   for (const [scope, index] of bumps) {
