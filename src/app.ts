@@ -15,6 +15,7 @@ import type { Platform } from "./core/kernel/ports";
 import { eventMetrics } from "./core/observability/metrics";
 import { parsePolicy } from "./core/rate-limit/gcra";
 import { libsqlStore, memoryStore } from "./core/rate-limit/stores";
+import { createHub } from "./core/realtime/hub";
 import type { CollectionDefinition } from "./core/records/define";
 import { buildModels } from "./core/records/model";
 import { createRecordService } from "./core/records/service";
@@ -34,6 +35,7 @@ import { apiKeyRoutes } from "./http/routes/keys";
 import { oauthCallbackUrl, oauthRoutes } from "./http/routes/oauth";
 import { otpRoutes } from "./http/routes/otp";
 import { observabilityRoutes } from "./http/routes/observability";
+import { type RealtimeHome, realtimeRoutes } from "./http/routes/realtime";
 import { collectionRoutes } from "./http/routes/records";
 import { recoveryRoutes } from "./http/routes/recovery";
 import { webhookRoutes } from "./http/routes/webhooks";
@@ -66,10 +68,16 @@ export interface AppOptions {
     | "passwordIterations"
     | "oauth"
     | "webhooks"
+    | "realtime"
   >;
   collections: readonly CollectionDefinition[];
   /** Identifies the caller and sets `c.get("principal")`; defaults to Nearbase's own auth. */
   authenticate?: MiddlewareHandler<AppEnv>;
+  /**
+   * How realtime streams are carried: the Workers home bridges to its Durable Objects; by
+   * default an in-process hub tails the outbox (the Node home; see src/core/realtime/hub.ts).
+   */
+  realtime?: RealtimeHome;
 }
 
 const anonymous = { kind: "anonymous" } as const;
@@ -78,7 +86,7 @@ const anonymous = { kind: "anonymous" } as const;
  * Builds the one Nearbase app. Both homes call this with their platform; the middleware order
  * below is the request flow from DESIGN.md and lives nowhere else.
  */
-export function createApp({ platform, config, collections, authenticate }: AppOptions) {
+export function createApp({ platform, config, collections, authenticate, realtime }: AppOptions) {
   const app = new Hono<AppEnv>();
   const models = buildModels(collections);
   // Signing keys load once, on first use (Workers secrets are only readable per request).
@@ -114,6 +122,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
       sources: [...models.keys(), ...engineSources],
     }),
   };
+  const realtimeHome = realtime ?? inProcessRealtime(platform, models, config.realtime);
   const observability = createObservability({
     log: platform.log,
     home: platform.name,
@@ -201,7 +210,10 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   // A committed write has outbox events: tell the dispatcher now rather than at its next poll.
   const notifyEvents: MiddlewareHandler<AppEnv> = async function notifyEvents(c, next) {
     await next();
-    if (c.get("wrote") !== undefined) platform.events.notify(c);
+    if (c.get("wrote") !== undefined) {
+      platform.events.notify(c);
+      realtimeHome.wake?.();
+    }
   };
   app.use("/api/collections/*", notifyEvents);
   app.use("/api/batch", notifyEvents);
@@ -228,6 +240,7 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
   app.route("/api/auth", otpRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/api/webhooks", webhookRoutes());
+  app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
   app.route("/api/admin/users", adminUserRoutes());
   app.route("/", collectionRoutes());
 
@@ -237,3 +250,19 @@ export function createApp({ platform, config, collections, authenticate }: AppOp
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** The default realtime home: an in-process hub over the primary (built lazily, idle until a stream opens). */
+function inProcessRealtime(
+  platform: Platform,
+  models: ReturnType<typeof buildModels>,
+  settings: Config["realtime"],
+): RealtimeHome {
+  const hub = createHub({
+    db: platform.sql,
+    models,
+    settings,
+    now: () => platform.clock.now().getTime(),
+    log: platform.log,
+  });
+  return { gateway: () => hub, wake: () => hub.wake() };
+}

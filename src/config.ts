@@ -1,6 +1,7 @@
 import type { WebhookSettings } from "./core/events/settings";
 import { isLogLevel, type LogLevel } from "./core/kernel/log";
 import { parsePolicy } from "./core/rate-limit/gcra";
+import type { RealtimeSettings } from "./core/realtime/protocol";
 
 /** Settings for one process (Node) or isolate (Workers), parsed and checked once. */
 export interface Config {
@@ -60,6 +61,7 @@ export interface Config {
   /** Bearer token a Prometheus scraper presents at /metrics (admins need none). */
   metricsToken: string | undefined;
   webhooks: WebhookSettings;
+  realtime: RealtimeSettings;
 }
 
 export type Home = "node" | "workers";
@@ -590,6 +592,71 @@ export const settings = {
     homes: ["node"],
     parse: integer(10, 600_000),
   }),
+  realtimePollMs: setting({
+    name: "REALTIME_POLL_MS",
+    group: "events",
+    doc: "Node home: how often the realtime hub reads the outbox for other instances' writes (its own wake it at once)",
+    fallback: "250",
+    homes: ["node"],
+    parse: integer(10, 60_000),
+  }),
+  realtimeHeartbeatSeconds: setting({
+    name: "REALTIME_HEARTBEAT_SECONDS",
+    group: "events",
+    doc: "realtime: SSE heartbeat comment interval (WebSocket clients ping)",
+    fallback: "25",
+    parse: integer(1, 3600),
+  }),
+  realtimeIdleTimeoutSeconds: setting({
+    name: "REALTIME_IDLE_TIMEOUT_SECONDS",
+    group: "events",
+    doc: "realtime: a stream that received nothing and changed no subscription this long is closed (clients reconnect and resume)",
+    fallback: "300",
+    parse: integer(1, 86_400),
+  }),
+  realtimeMaxLifetimeSeconds: setting({
+    name: "REALTIME_MAX_LIFETIME_SECONDS",
+    group: "events",
+    doc: "realtime: every stream is closed after this long (clients reconnect and resume)",
+    fallback: "3600",
+    parse: integer(1, 7 * 86_400),
+  }),
+  realtimeReplayWindowSeconds: setting({
+    name: "REALTIME_REPLAY_WINDOW_SECONDS",
+    group: "events",
+    doc: "realtime: how far back Last-Event-ID / since resumes; older means a refetch message",
+    fallback: "3600",
+    parse: integer(0, 7 * 86_400),
+  }),
+  realtimeMaxPerUser: setting({
+    name: "REALTIME_MAX_CONNECTIONS_PER_USER",
+    group: "events",
+    doc: "realtime: open streams per user (API keys count for their owner)",
+    fallback: "10",
+    parse: integer(1, 100_000),
+  }),
+  realtimeMaxPerAddress: setting({
+    name: "REALTIME_MAX_CONNECTIONS_PER_ADDRESS",
+    group: "events",
+    doc: "realtime: open anonymous streams per client address",
+    fallback: "20",
+    parse: integer(1, 100_000),
+  }),
+  realtimeAuthCheckSeconds: setting({
+    name: "REALTIME_AUTH_CHECK_SECONDS",
+    group: "events",
+    doc: "realtime: how often a stream's session or API key is checked again (revoked, erased); revocations through the API end streams at once",
+    fallback: "30",
+    parse: integer(1, 3600),
+  }),
+  realtimeShards: setting({
+    name: "REALTIME_SHARDS",
+    group: "events",
+    doc: "Workers home: Durable Objects realtime connections are spread over (by user or address)",
+    fallback: "4",
+    homes: ["workers"],
+    parse: integer(1, 1024),
+  }),
 } as const;
 
 type Settings = typeof settings;
@@ -711,6 +778,17 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
       disableAfterFailures: v.webhookDisableAfterFailures,
       retentionMs: v.webhookRetentionDays * 86_400_000,
       pollMs: v.dispatchPollMs,
+    },
+    realtime: {
+      pollMs: v.realtimePollMs,
+      heartbeatMs: v.realtimeHeartbeatSeconds * 1000,
+      idleTimeoutMs: v.realtimeIdleTimeoutSeconds * 1000,
+      maxLifetimeMs: v.realtimeMaxLifetimeSeconds * 1000,
+      replayWindowMs: v.realtimeReplayWindowSeconds * 1000,
+      maxPerUser: v.realtimeMaxPerUser,
+      maxPerAddress: v.realtimeMaxPerAddress,
+      authCheckMs: v.realtimeAuthCheckSeconds * 1000,
+      shards: v.realtimeShards,
     },
   };
 }

@@ -7,6 +7,7 @@ import { apiKeyPaths } from "./routes/keys";
 import { oauthPaths } from "./routes/oauth";
 import { otpPaths } from "./routes/otp";
 import { observabilityPaths } from "./routes/observability";
+import { realtimePaths } from "./routes/realtime";
 import { recoveryPaths } from "./routes/recovery";
 import { webhookPaths } from "./routes/webhooks";
 import { adminUserPaths } from "./routes/admin-users";
@@ -34,6 +35,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     otpPaths(),
     apiKeyPaths(),
     webhookPaths(),
+    realtimePaths(),
     adminUserPaths(),
     docsPaths(),
   ]) {

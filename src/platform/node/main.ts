@@ -6,8 +6,11 @@ import { collections } from "../../collections/index";
 import { ConfigError, loadConfig } from "../../config";
 import { runJobs, standardJobs } from "../../core/events/jobs";
 import { describeError, jsonLogger } from "../../core/kernel/log";
+import { createHub } from "../../core/realtime/hub";
+import { buildModels } from "../../core/records/model";
 import { openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
+import { nodeRealtime } from "./realtime";
 import { ensureSigningKeys } from "./signing-keys";
 
 /** Scheduled jobs (the Workers home runs the same from its cron trigger). */
@@ -36,21 +39,39 @@ async function main() {
       process.env.JWT_PRIVATE_KEYS || (await ensureSigningKeys(config.signingKeysFile)),
   };
   const platform = createNodePlatform(config, { database, log, env });
-  const app = createApp({ platform, config, collections });
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    const host = info.address.includes(":") ? `[${info.address}]` : info.address;
-    log.write({
-      level: "info",
-      msg: "listening",
-      url: `http://${host}:${info.port}`,
-      database: config.databaseUrl,
-    });
-    if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
-      console.error(
-        `Nearbase is listening on http://${host === "127.0.0.1" ? "localhost" : host}:${info.port} (database: ${config.databaseUrl})`,
-      );
-    }
-  });
+  // Realtime: an in-process hub tailing the outbox (every instance on the database sees every write).
+  const realtime = nodeRealtime(
+    createHub({
+      db: platform.sql,
+      models: buildModels(collections),
+      settings: config.realtime,
+      now: () => platform.clock.now().getTime(),
+      log,
+    }),
+  );
+  const app = createApp({ platform, config, collections, realtime });
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port: config.port,
+      hostname: config.host,
+      websocket: { server: realtime.wss },
+    },
+    (info) => {
+      const host = info.address.includes(":") ? `[${info.address}]` : info.address;
+      log.write({
+        level: "info",
+        msg: "listening",
+        url: `http://${host}:${info.port}`,
+        database: config.databaseUrl,
+      });
+      if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
+        console.error(
+          `Nearbase is listening on http://${host === "127.0.0.1" ? "localhost" : host}:${info.port} (database: ${config.databaseUrl})`,
+        );
+      }
+    },
+  );
 
   // Webhooks: the dispatcher resumes from the outbox and due deliveries kept in libSQL.
   platform.dispatcher.start();
@@ -67,6 +88,8 @@ async function main() {
   const stop = (signal: string) => {
     clearInterval(housekeeping);
     log.write({ level: "info", msg: "shutting down", signal });
+    // Open streams would hold the server open: they get a `closing` message (clients reconnect elsewhere).
+    void realtime.hub.stop();
     server.close(async () => {
       await platform.dispatcher.stop();
       await platform.settle();
