@@ -8,6 +8,7 @@ import type { Config } from "./config";
 import { authConfigLoader } from "./core/accounts/config";
 import { oauthProviders } from "./core/accounts/oauth/providers";
 import { createAccountService } from "./core/accounts/service";
+import { relyingPartyFrom } from "./core/accounts/webauthn";
 import { engineSources } from "./core/events/outbox";
 import { createWebhookService } from "./core/events/webhooks";
 import { ApiError } from "./core/kernel/errors";
@@ -34,6 +35,8 @@ import { healthRoutes } from "./http/routes/health";
 import { apiKeyRoutes } from "./http/routes/keys";
 import { oauthCallbackUrl, oauthRoutes } from "./http/routes/oauth";
 import { otpRoutes } from "./http/routes/otp";
+import { passkeyTestPageRoutes } from "./http/routes/passkey-test-page";
+import { passkeyRoutes } from "./http/routes/passkeys";
 import { observabilityRoutes } from "./http/routes/observability";
 import { type RealtimeHome, realtimeRoutes } from "./http/routes/realtime";
 import { collectionRoutes } from "./http/routes/records";
@@ -66,6 +69,7 @@ export interface AppOptions {
     | "credentialFailureLimit"
     | "forgotLimitPerAccount"
     | "passwordIterations"
+    | "passkeys"
     | "oauth"
     | "webhooks"
     | "realtime"
@@ -111,6 +115,7 @@ export function createApp({ platform, config, collections, authenticate, realtim
         new URL(config.publicUrl).origin,
         ...config.corsOrigins.filter((o) => o !== "*"),
       ],
+      relyingParty: relyingPartyFrom(config.publicUrl, config.passkeys),
     }),
     webhooks: createWebhookService({
       sql: platform.sql,
@@ -238,6 +243,8 @@ export function createApp({ platform, config, collections, authenticate, realtim
   app.route("/api/auth", recoveryRoutes());
   app.route("/api/auth", oauthRoutes());
   app.route("/api/auth", otpRoutes());
+  app.route("/api/auth", passkeyRoutes());
+  if (config.passkeys.testPage) app.route("/", passkeyTestPageRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/api/webhooks", webhookRoutes());
   app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));

@@ -44,6 +44,8 @@ export interface Config {
   passwordIterations: number;
   /** Node home: where signing keys are kept (created on first start) unless JWT_PRIVATE_KEYS is set. */
   signingKeysFile: string;
+  /** Passkeys: RP ID (default PUBLIC_URL's host), RP name, extra origins, the development test page. */
+  passkeys: { rpId: string | undefined; rpName: string; origins: string[]; testPage: boolean };
   oauth: {
     github?: { clientId: string; clientSecret: string };
     google?: { clientId: string; clientSecret: string };
@@ -424,6 +426,41 @@ export const settings = {
     parse: text,
   }),
 
+  passkeyRpId: setting({
+    name: "PASSKEY_RP_ID",
+    group: "auth",
+    doc: "passkeys' relying party id (a registrable suffix of PUBLIC_URL's host)",
+    parse: (raw) => {
+      if (!/^[a-z0-9.-]+$/.test(raw)) throw new Invalid("must be a host name such as example.com");
+      return raw;
+    },
+  }),
+  passkeyRpName: setting({
+    name: "PASSKEY_RP_NAME",
+    group: "auth",
+    doc: "the name authenticators show for passkeys",
+    fallback: "Nearbase",
+    parse: text,
+  }),
+  passkeyOrigins: setting({
+    name: "PASSKEY_ORIGINS",
+    group: "auth",
+    doc: "origins besides PUBLIC_URL's that passkey ceremonies may come from",
+    fallback: "",
+    parse: (raw, home) => {
+      const list = origins(raw, home);
+      if (list.includes("*")) throw new Invalid("must list origins (not *)");
+      return list;
+    },
+  }),
+  passkeyTestPage: setting({
+    name: "PASSKEY_TEST_PAGE",
+    group: "auth",
+    doc: "development and tests only: serve the passkey test page at /dev/passkeys",
+    fallback: "false",
+    parse: boolean,
+  }),
+
   githubClientId: setting({
     name: "OAUTH_GITHUB_CLIENT_ID",
     group: "oauth",
@@ -757,6 +794,12 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     forgotLimitPerAccount: v.forgotLimitPerAccount,
     passwordIterations: v.passwordIterations,
     signingKeysFile: v.signingKeysFile,
+    passkeys: {
+      rpId: v.passkeyRpId,
+      rpName: v.passkeyRpName,
+      origins: v.passkeyOrigins,
+      testPage: v.passkeyTestPage,
+    },
     oauth,
     corsOrigins: v.corsOrigins,
     bodyLimitBytes: v.bodyLimitBytes,

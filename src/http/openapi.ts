@@ -6,6 +6,7 @@ import { healthPaths } from "./routes/health";
 import { apiKeyPaths } from "./routes/keys";
 import { oauthPaths } from "./routes/oauth";
 import { otpPaths } from "./routes/otp";
+import { passkeyPaths } from "./routes/passkeys";
 import { observabilityPaths } from "./routes/observability";
 import { realtimePaths } from "./routes/realtime";
 import { recoveryPaths } from "./routes/recovery";
@@ -33,6 +34,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     recoveryPaths(),
     oauthPaths(),
     otpPaths(),
+    passkeyPaths(),
     apiKeyPaths(),
     webhookPaths(),
     realtimePaths(),

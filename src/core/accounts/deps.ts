@@ -4,6 +4,7 @@ import type { LogSink } from "../kernel/log";
 import type { Clock, Mailer } from "../kernel/ports";
 import type { AuthConfig } from "./config";
 import type { OAuthProviders } from "./oauth/providers";
+import type { RelyingParty } from "./webauthn";
 
 /** What the account operations run on; built once per process/isolate. */
 export interface AccountDeps {
@@ -20,6 +21,8 @@ export interface AccountDeps {
   oauth: OAuthProviders;
   /** Origins a browser app may be sent back to after an OAuth sign-in. */
   redirectOrigins: readonly string[];
+  /** Passkeys: the relying party (RP ID, name) and the origins ceremonies may come from. */
+  relyingParty: RelyingParty;
 }
 
 /** Who is asking, as far as account operations need to know. */

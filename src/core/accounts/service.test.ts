@@ -51,6 +51,7 @@ beforeEach(async () => {
     auth: () => config,
     oauth: oauthProviders({}, (name) => `http://localhost:8787/cb/${name}`),
     redirectOrigins: ["http://localhost:8787"],
+    relyingParty: { id: "localhost", name: "Nearbase", origins: ["http://localhost:8787"] },
   });
 });
 

@@ -5,6 +5,7 @@ import type { AccountDeps } from "./deps";
 import { discoveryOperations } from "./discovery";
 import { emailOtpOperations } from "./email-otp";
 import { oauthOperations } from "./oauth/flow";
+import { passkeyOperations } from "./passkeys";
 import { recoveryOperations } from "./recovery";
 import { signInOperations } from "./sign-in";
 
@@ -25,6 +26,7 @@ export function createAccountService(deps: AccountDeps) {
     ...authenticator(deps),
     ...discoveryOperations(deps),
     ...emailOtpOperations(deps),
+    ...passkeyOperations(deps),
     ...adminUserOperations(deps),
   };
 }

@@ -1,0 +1,4 @@
+import { makeNodeHome } from "../node-home";
+import { definePasskeySuite } from "../passkeys.suite";
+
+definePasskeySuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { definePasskeySuite } from "../passkeys.suite";
+import { makeWorkersHome } from "../workers-home";
+
+definePasskeySuite(makeWorkersHome);
