@@ -27,13 +27,27 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
 
 const app = new Hono();
 app.get("/api/collections/posts/records", async (c) => {
-  const rs = await db.execute({
+  const page = {
     sql: `SELECT ${postCols} FROM posts WHERE (status = 'published' OR author = ?) ORDER BY created DESC, id DESC LIMIT ?`,
     args: ["", Number(c.req.query("limit") ?? 30) + 1],
-  });
+  };
+  const [rs, count] =
+    c.req.query("total") === "true"
+      ? await db.batch(
+          [
+            page,
+            {
+              sql: "SELECT count(*) AS n FROM posts WHERE (status = 'published' OR author = ?)",
+              args: [""],
+            },
+          ],
+          "read",
+        )
+      : [await db.execute(page)];
   return c.json({
-    items: rs.rows.slice(0, Number(c.req.query("limit") ?? 30)).map(post),
+    items: rs!.rows.slice(0, Number(c.req.query("limit") ?? 30)).map(post),
     nextCursor: null,
+    ...(count ? { total: Number(count.rows[0]?.n) } : {}),
   });
 });
 app.get("/api/collections/posts/records/:id", async (c) => {

@@ -19,6 +19,8 @@ export interface LoadResult {
   errors: number;
   non2xx: number;
   total: number;
+  /** CPU time of the server's process tree per request during the measured run (when given). */
+  cpuMsPerRequest?: number;
 }
 
 /** Drives `url` with autocannon for `seconds` at `connections` (after a short warm-up). */
@@ -27,6 +29,8 @@ export async function runLoad(
   scenario: Scenario,
   seconds: number,
   connections: number,
+  /** The server's process-tree CPU time so far (ms); sampled around the measured run. */
+  cpuTimeMs?: () => number,
 ): Promise<LoadResult> {
   const options: autocannon.Options = {
     url: scenario.requests === undefined ? url + scenario.path : url,
@@ -38,8 +42,13 @@ export async function runLoad(
     requests: scenario.requests,
   };
   await autocannon({ ...options, duration: 1 });
+  const cpuBefore = cpuTimeMs?.();
   const result = await autocannon(options);
+  const cpuAfter = cpuTimeMs?.();
   return {
+    ...(cpuBefore === undefined || cpuAfter === undefined
+      ? {}
+      : { cpuMsPerRequest: (cpuAfter - cpuBefore) / Math.max(1, result.requests.total) }),
     requestsPerSec: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -7,6 +7,8 @@ export interface Target {
   url: string;
   /** Processes whose memory counts for this target (e.g. workerd and the libSQL server). */
   pids(): number[];
+  /** Milliseconds from spawn to the first 200 on the ready path. */
+  startupMs: number;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,27 @@ export function memoryKiB(pid: number): { rss: number; peak: number } {
     }
   }
   return { rss, peak };
+}
+
+const clockTicksPerSecond = 100;
+
+/**
+ * CPU time (user + system, ms) the process tree under `pid` has used so far: each live process's
+ * own time plus what its reaped children used (cutime/cstime), from /proc/<pid>/stat.
+ */
+export function cpuTimeMs(pid: number): number {
+  let ticks = 0;
+  for (const id of [pid, ...descendants(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces) start at field 3.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return (ticks * 1000) / clockTicksPerSecond;
 }
 
 function descendants(pid: number): number[] {
@@ -46,10 +69,20 @@ export async function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { env: Record<string, string>; url: string; readyPath: string; timeoutMs?: number },
+  options: {
+    env: Record<string, string>;
+    url: string;
+    readyPath: string;
+    timeoutMs?: number;
+    cwd?: string;
+    /** How often readiness is polled (startup is measured to this resolution). */
+    pollMs?: number;
+  },
 ): Promise<Target> {
+  const spawned = performance.now();
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, ...options.env },
+    cwd: options.cwd,
     stdio: ["ignore", "ignore", "pipe"],
     detached: true,
   });
@@ -71,11 +104,13 @@ export async function startProcess(
       process.kill(-child.pid!, "SIGKILL");
       throw new Error(`${name} did not become ready:\n${stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
   }
+  const startupMs = performance.now() - spawned;
   return {
     name,
     url: options.url,
+    startupMs,
     pids: () => [child.pid!],
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -1,5 +1,5 @@
 import { type Client, createClient } from "@libsql/client";
-import { embeddedReader } from "./embedded-reader";
+import { busyTimeoutMs, embeddedReader } from "./embedded-reader";
 import { migrateDatabase } from "./migrate";
 
 export interface NodeDatabaseOptions {
@@ -33,13 +33,20 @@ export const defaultReadBudgetMs = 1000;
  * reads go there and may lag.
  */
 export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<NodeDatabase> {
-  const nearest = createClient({ url: options.url, authToken: options.authToken });
+  const path = embeddedPath(options.primaryUrl === undefined ? options.url : undefined);
+  const nearest = createClient({
+    url: options.url,
+    authToken: options.authToken,
+    // An embedded file: one connection (see `useWal`), waiting up to busyTimeoutMs for a lock
+    // another process (NODE_WORKERS) holds instead of failing with SQLITE_BUSY.
+    ...(path === undefined ? {} : { concurrency: 1, timeout: busyTimeoutMs }),
+  });
   const client =
     options.primaryUrl === undefined
       ? nearest
       : createClient({ url: options.primaryUrl, authToken: options.authToken });
+  if (path !== undefined) await useWal(client);
   await migrateDatabase(client);
-  const path = embeddedPath(options.primaryUrl === undefined ? options.url : undefined);
   if (path === undefined) {
     return {
       client,
@@ -51,7 +58,6 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
       },
     };
   }
-  await client.execute("PRAGMA journal_mode = WAL");
   const replica = embeddedReader({
     path,
     connections: options.readConnections ?? 4,
@@ -66,6 +72,29 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
       client.close();
     },
   };
+}
+
+/**
+ * WAL with `synchronous = NORMAL` on the embedded file, checked (a file system that cannot do
+ * WAL, e.g. some network mounts, fails the start rather than running slow and unsafe).
+ *
+ * Durability: a commit is atomic and survives a crash of the process; after a power loss or an
+ * OS crash the last transactions committed since the previous checkpoint may be rolled back,
+ * never half-applied (SQLite's WAL + NORMAL guarantee). `journal_mode` is stored in the file;
+ * `synchronous` belongs to the connection, so the client keeps a single connection
+ * (`concurrency: 1`; its calls run synchronously, so one connection costs no parallelism, and
+ * nothing here holds an interactive transaction).
+ */
+async function useWal(client: Client): Promise<void> {
+  await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute("PRAGMA synchronous = NORMAL");
+  const mode = (await client.execute("PRAGMA journal_mode")).rows[0]?.[0];
+  const sync = (await client.execute("PRAGMA synchronous")).rows[0]?.[0];
+  const busy = (await client.execute("PRAGMA busy_timeout")).rows[0]?.[0];
+  if (String(mode).toLowerCase() !== "wal" || Number(sync) !== 1 || Number(busy) < busyTimeoutMs)
+    throw new Error(
+      `The database file did not accept WAL settings (journal_mode=${mode}, synchronous=${sync}, busy_timeout=${busy}); Nearbase needs a local file system that supports WAL.`,
+    );
 }
 
 /** The file behind a `file:` URL (not an in-memory database, which other connections cannot share). */

@@ -37,6 +37,9 @@ interface Statement {
 
 const maxCachedStatements = 256;
 
+/** How long a connection waits for another connection's (or process's) lock before SQLITE_BUSY. */
+export const busyTimeoutMs = 5000;
+
 /**
  * Read-only libSQL connections to the Node home's embedded file that run OFF the event loop
  * (libsql's async API executes on its own threads) and stop any statement that outlives
@@ -50,7 +53,7 @@ export function embeddedReader(options: EmbeddedReaderOptions): Client {
   const waiting: ((connection: Connection) => void)[] = [];
   let closed = false;
   for (let i = 0; i < options.connections; i++) {
-    const db = new Database(options.path, { timeout: 5 });
+    const db = new Database(options.path, { timeout: busyTimeoutMs });
     idle.push({ db, statements: new Map() });
   }
   // query_only refuses any write on these connections, whatever SQL reaches them.

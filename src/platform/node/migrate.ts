@@ -3,7 +3,15 @@ import type { Client } from "@libsql/client";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import { createDatabase } from "../../core/db/client";
 
-export const migrationsFolder = fileURLToPath(new URL("../../../migrations", import.meta.url));
+/** Set by `npm run build` (scripts/build.ts): this module is then inside dist/server.js. */
+declare const NEARBASE_BUNDLED: boolean | undefined;
+
+export const migrationsFolder = fileURLToPath(
+  new URL(
+    typeof NEARBASE_BUNDLED !== "undefined" ? "../migrations" : "../../../migrations",
+    import.meta.url,
+  ),
+);
 
 /**
  * Applies pending drizzle-kit migrations from migrations/ to any libSQL database (file or

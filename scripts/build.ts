@@ -1,0 +1,36 @@
+// `npm run build`: the Node home as one ES module, dist/server.js, so production starts with
+// `node dist/server.js` — no TypeScript compiled at run time (tsx's esbuild service and its
+// memory are gone) and one file to load instead of hundreds of modules. The native libSQL
+// binding stays an import from node_modules; migrations are read from ../migrations next to
+// dist/, so ship dist/, migrations/, node_modules (production deps) and package.json together.
+import { build } from "esbuild";
+
+const started = performance.now();
+const result = await build({
+  entryPoints: { server: "src/platform/node/main.ts" },
+  outdir: "dist",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  // libsql loads a native .node file for the platform; @libsql/client is kept beside it so
+  // their versions match what npm installed.
+  external: ["libsql", "@libsql/*"],
+  // Where migrations are, relative to the bundle (src/platform/node/migrate.ts).
+  define: { NEARBASE_BUNDLED: "true" },
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  banner: {
+    js: 'import { createRequire as __nearbaseRequire } from "node:module"; const require = __nearbaseRequire(import.meta.url);',
+  },
+  sourcemap: "linked",
+  minifySyntax: true,
+  legalComments: "none",
+  logLevel: "warning",
+  metafile: true,
+});
+const bytes = Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith(".js"))
+  .reduce((sum, [, out]) => sum + out.bytes, 0);
+console.log(
+  `dist/server.js: ${(bytes / 1024).toFixed(0)} KiB in ${Math.round(performance.now() - started)} ms — start it with: node dist/server.js`,
+);
