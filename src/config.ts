@@ -629,6 +629,14 @@ export const settings = {
     homes: ["node"],
     parse: integer(10, 600_000),
   }),
+  dispatchMaxInFlight: setting({
+    name: "DISPATCH_MAX_IN_FLIGHT",
+    group: "events",
+    doc: "Node home: webhook attempts one dispatcher runs at once, over all endpoints",
+    fallback: "64",
+    homes: ["node"],
+    parse: integer(1, 10_000),
+  }),
   realtimePollMs: setting({
     name: "REALTIME_POLL_MS",
     group: "events",
@@ -821,6 +829,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
       disableAfterFailures: v.webhookDisableAfterFailures,
       retentionMs: v.webhookRetentionDays * 86_400_000,
       pollMs: v.dispatchPollMs,
+      maxInFlight: v.dispatchMaxInFlight,
     },
     realtime: {
       pollMs: v.realtimePollMs,

@@ -3,7 +3,7 @@ import { randomId } from "../kernel/crypto";
 import type { LogSink } from "../kernel/log";
 import { tracedFetch } from "../observability/fetch";
 import type { EventMetrics } from "../observability/metrics";
-import { type Resolve, refuseAddress } from "./address-guard";
+import { type AddressPolicy, type Resolve, refuseAddress } from "./address-guard";
 import { retryDelayMs } from "./backoff";
 import type { WebhookSettings } from "./settings";
 import { decryptSecret, webhookHeaders } from "./signing";
@@ -17,6 +17,12 @@ export interface DeliveryDeps {
   /** Resolves host names so private targets behind public names are refused (Node: DNS). */
   resolve?: Resolve;
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * Node: the fetch dispatcher that resolves each connection's host once and refuses addresses
+   * the policy forbids at connect time (see platform/node/webhook-connect.ts). With it, `resolve`
+   * is not used before the attempt: the address checked is the address connected to.
+   */
+  connectGuard?: (policy: AddressPolicy) => unknown;
   metrics?: EventMetrics;
 }
 
@@ -50,6 +56,7 @@ const responseBytes = 1024;
 /** A short, safe description of a network failure (fetch hides the cause in `cause`). */
 function errorText(err: unknown): string {
   const e = err as { message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  if (e.cause?.code === "ERR_ADDRESS_REFUSED") return `refused: ${String(e.cause.message)}`;
   const cause = e.cause?.code ?? e.cause?.message;
   return `${String(e.message ?? err)}${cause === undefined ? "" : ` (${String(cause)})`}`.slice(
     0,
@@ -113,10 +120,16 @@ export async function attempt(deps: DeliveryDeps, claimed: Claimed): Promise<Att
   const { endpoint, event } = claimed;
   try {
     const url = new URL(endpoint.url);
+    const policy = {
+      allowPrivate: endpoint.allowPrivate,
+      allowLoopback: deps.settings.allowLoopback,
+    };
+    // Literal addresses and well-known names here; a name's addresses at connect time when the
+    // home guards connections (else here, with a window until the connection resolves again).
     const refused = await refuseAddress(
       url,
-      { allowPrivate: endpoint.allowPrivate, allowLoopback: deps.settings.allowLoopback },
-      deps.resolve,
+      policy,
+      deps.connectGuard === undefined ? deps.resolve : undefined,
     );
     if (refused !== undefined)
       return done({
@@ -145,7 +158,9 @@ export async function attempt(deps: DeliveryDeps, claimed: Claimed): Promise<Att
       body: event.body,
       redirect: "manual",
       signal: AbortSignal.timeout(endpoint.timeoutMs),
-    });
+      // Node's fetch (undici) takes the connection guard as its dispatcher.
+      ...(deps.connectGuard === undefined ? {} : { dispatcher: deps.connectGuard(policy) }),
+    } as RequestInit);
     const response = await firstBytes(res).catch(() => "");
     const ok = res.status >= 200 && res.status < 300;
     return done({

@@ -1,4 +1,4 @@
-import type { InStatement } from "@libsql/client";
+import type { InStatement, ResultSet, Row } from "@libsql/client";
 import { randomId } from "../kernel/crypto";
 import { attempt, type Claimed, type DeliveryDeps, eventBody, record } from "./deliver";
 import { matchesAny } from "./patterns";
@@ -76,7 +76,17 @@ export async function claimDue(deps: DeliveryDeps, limit: number): Promise<Claim
     })),
     "write",
   );
-  const rs = { rows: results.flatMap((r) => r.rows) };
+  const rs = { rows: keepWithin(results, limit) };
+  const kept = new Set(rs.rows.map((r) => String(r.id)));
+  const excess = results.flatMap((r) => r.rows).filter((r) => !kept.has(String(r.id)));
+  if (excess.length > 0) {
+    // Each endpoint's claim took up to `limit`; together they took more. Hand the rest back,
+    // due now and with the attempt not counted, so `limit` is a cap over all endpoints.
+    await deps.sql.execute({
+      sql: `UPDATE nb_webhook_deliveries SET status = 'pending', attempts = attempts - 1, due_at = ? WHERE status = 'delivering' AND id IN (${excess.map(() => "?").join(",")})`,
+      args: [now, ...excess.map((r) => String(r.id))],
+    });
+  }
   if (rs.rows.length === 0) return [];
   const eventIds = [...new Set(rs.rows.map((r) => String(r.event_id)))];
   const endpointIds = [...new Set(rs.rows.map((r) => String(r.endpoint_id)))];
@@ -130,6 +140,27 @@ export async function claimDue(deps: DeliveryDeps, limit: number): Promise<Claim
     });
   }
   return claimed;
+}
+
+let rotation = 0;
+
+/**
+ * At most `limit` of the rows the per-endpoint claims returned, taken in turns (one per endpoint
+ * per round, starting at a rotating endpoint), so a small cap is shared fairly.
+ */
+function keepWithin(results: readonly ResultSet[], limit: number): Row[] {
+  const total = results.reduce((n, r) => n + r.rows.length, 0);
+  if (total <= limit) return results.flatMap((r) => r.rows);
+  const queues = results.map((r) => [...r.rows]).filter((q) => q.length > 0);
+  const start = rotation++ % queues.length;
+  const kept: Row[] = [];
+  for (let round = 0; kept.length < limit; round++) {
+    for (let i = 0; i < queues.length && kept.length < limit; i++) {
+      const row = queues[(start + i) % queues.length]![round];
+      if (row !== undefined) kept.push(row);
+    }
+  }
+  return kept;
 }
 
 /**

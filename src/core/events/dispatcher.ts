@@ -22,7 +22,7 @@ export function createDispatcher(
   deps: DeliveryDeps,
   options: { pollMs: number; maxInFlight?: number },
 ): Dispatcher {
-  const maxInFlight = options.maxInFlight ?? 64;
+  const maxInFlight = options.maxInFlight ?? deps.settings.maxInFlight ?? 64;
   const inFlight = new Set<Promise<unknown>>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;

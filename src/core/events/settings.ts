@@ -17,4 +17,6 @@ export interface WebhookSettings {
   retentionMs: number;
   /** Node home: how often the dispatcher polls the outbox when nothing wakes it. */
   pollMs: number;
+  /** Node home: attempts one dispatcher runs at once, over all endpoints (each also has its own cap). */
+  maxInFlight?: number;
 }

@@ -12,6 +12,7 @@ import { eventMetrics } from "../../core/observability/metrics";
 import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 import { writeToOutbox } from "./outbox";
+import { guardedDispatchers } from "./webhook-connect";
 
 export interface NodePlatformOptions {
   /** Where writes go, where reads go, and whether reads see writes at once (see openNodeDatabase). */
@@ -62,6 +63,7 @@ export function createNodePlatform(config: Config, options: NodePlatformOptions)
     log,
     now: () => clock.now().getTime(),
     resolve,
+    connectGuard: guardedDispatchers(),
     metrics: eventMetrics,
   };
   const dispatcher = createDispatcher(delivery, { pollMs: config.webhooks.pollMs });
