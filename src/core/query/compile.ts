@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type ComparisonOp, type Expr, FilterError, type Operand } from "./ast";
+import { normaliseDateTime } from "./datetime";
 
 /** What a field path means in SQL, as the collection that owns it decides. */
 export interface ResolvedField {
@@ -78,7 +79,9 @@ function compileExpr(expr: Expr, ctx: CompileContext): SQL {
     throw new FilterError("a multi-valued field can only be on the left", right.pos);
   }
   const leftField = left.kind === "field" ? resolve(left, ctx) : undefined;
-  const rhs = value(right, ctx);
+  // A ~ pattern is text, never a date-time to normalise.
+  const pattern = (op === "~" || op === "!~") && right.kind === "literal";
+  const rhs = pattern ? sql`${right.value}` : value(right, ctx);
   if (leftField?.multi) {
     const element = sql.raw("je.value");
     const test = compare(element, op, right, rhs, expr.pos);
@@ -154,6 +157,7 @@ function compare(lhs: SQL, op: ComparisonOp, right: Operand, rhs: SQL, pos: numb
 function value(o: Operand, ctx: CompileContext): SQL {
   switch (o.kind) {
     case "literal":
+      if (typeof o.value === "string") return sql`${normaliseDateTime(o.value, o.pos)}`;
       return sql`${typeof o.value === "boolean" ? (o.value ? 1 : 0) : o.value}`;
     case "now":
       return sql`${ctx.now.toISOString()}`;

@@ -597,3 +597,58 @@ describe("parseFilterOnce", () => {
     expect(() => parseFilterOnce("title = (")).toThrow(FilterError);
   });
 });
+
+// Stored timestamps are toISOString() text: other spellings of a date-time must compare as the
+// instant they name, or be refused.
+describe("date-time literals", () => {
+  it("rewrites PocketBase's and other zoned spellings to the stored ISO form", () => {
+    expect(toSql("created > '2026-01-01 03:00:00.000Z'").args).toEqual([
+      "2026-01-01T03:00:00.000Z",
+    ]);
+    expect(toSql("created >= '2026-01-01T03:00:00Z'").args).toEqual(["2026-01-01T03:00:00.000Z"]);
+    expect(toSql("created < '2026-01-01 05:30+02:30'").args).toEqual(["2026-01-01T03:00:00.000Z"]);
+    expect(toSql("created < '2026-01-01T03:00:00.123456z'").args).toEqual([
+      "2026-01-01T03:00:00.123Z",
+    ]);
+    // Dates alone compare correctly as prefixes; other text, and ~ patterns, are left alone.
+    expect(toSql("created > '2026-01-01'").args).toEqual(["2026-01-01"]);
+    expect(toSql("title = '2026-01-01 at noon'").args).toEqual(["2026-01-01 at noon"]);
+    expect(toSql("title ~ '2026-01-01 03:00'").args).toEqual(["%2026-01-01 03:00%"]);
+  });
+
+  it("refuses a date-time without a zone, or one that is no real date, naming it", () => {
+    expect(() => toSql("created > '2026-01-01 03:00:00'")).toThrow(/needs a time zone/);
+    expect(() => toSql("created > '2026-02-30 03:00:00Z'")).toThrow(/not a valid date-time/);
+    expect(() => toSql("created > '2026-01-01 25:00:00Z'")).toThrow(/not a valid date-time/);
+  });
+
+  it("selects the same records from libSQL as the ISO literal does", async () => {
+    const db = createClient({ url: ":memory:" });
+    try {
+      await db.execute(
+        "CREATE TABLE articles (id TEXT PRIMARY KEY, created TEXT NOT NULL, updated TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 1, title TEXT NOT NULL, body TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'published', tags TEXT NOT NULL DEFAULT '[]', author TEXT NOT NULL, secret_note TEXT)",
+      );
+      const start = Date.UTC(2026, 0, 1, 2, 0, 0);
+      for (let i = 0; i < 48; i++) {
+        const created = new Date(start + i * 150_000 + (i % 3) * 250).toISOString();
+        await db.execute({
+          sql: "INSERT INTO articles (id, created, updated, title, author) VALUES (?, ?, ?, 't', 'usr_a')",
+          args: [`art_${i}`, created, created],
+        });
+      }
+      const count = async (filter: string) => {
+        const { sql: text, args } = statement(
+          sql`SELECT count(*) AS n FROM ${articles} WHERE ${compileClient(filter)}`,
+        );
+        return Number((await db.execute({ sql: text, args })).rows[0]!.n);
+      };
+      const iso = await count("created > '2026-01-01T03:00:00.000Z'");
+      expect(iso).toBe(23);
+      expect(await count("created > '2026-01-01 03:00:00.000Z'")).toBe(iso);
+      expect(await count("created > '2026-01-01T03:00:00Z'")).toBe(iso);
+      expect(await count("created > '2026-01-01 04:00:00.000+01:00'")).toBe(iso);
+    } finally {
+      db.close();
+    }
+  });
+});
