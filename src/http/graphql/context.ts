@@ -1,0 +1,26 @@
+import type { Principal } from "../../core/kernel/principal";
+import type { ReadOptions } from "../../core/records/service";
+import type { Services } from "../context";
+import type { RelationLoader } from "./loader";
+
+/** What every resolver sees: the caller, the engine's services, and this request's state. */
+export interface GraphQLContext {
+  principal: Principal;
+  services: Services;
+  read: ReadOptions;
+  /** Batches by-id reads of related records (one query per collection and tick). */
+  loader: RelationLoader;
+  /** Versions the request's mutations produced (read-your-writes, cache invalidation). */
+  wrote: Map<string, number> | undefined;
+}
+
+/** Keeps the highest version per scope across several writes of one request. */
+export function mergeVersions(
+  into: Map<string, number> | undefined,
+  versions: Map<string, number>,
+): Map<string, number> {
+  const merged = new Map(into);
+  for (const [scope, version] of versions)
+    merged.set(scope, Math.max(version, merged.get(scope) ?? 0));
+  return merged;
+}

@@ -1,0 +1,78 @@
+import type { Context, MiddlewareHandler, Next } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import {
+  consistencyCookie,
+  consistencyHeader,
+  decodeToken,
+  encodeToken,
+  mergeToken,
+} from "../../core/edge/consistency";
+import { VersionMemo } from "../../core/edge/versions";
+import { randomToken } from "../../core/kernel/crypto";
+import type { Models } from "../../core/records/model";
+import type { AppEnv } from "../context";
+import { sharedCache } from "../middleware/shared-cache";
+import type { GraphQLEngine } from "./engine";
+import { shareForGraphQL } from "./route";
+
+export interface GraphQLEdgeOptions {
+  memoMs: number;
+  enabled: boolean;
+  consistencyWindowMs: number;
+}
+
+/**
+ * The edge layer for /graphql, built from the REST API's parts: the same shared cache
+ * middleware (`sharedCache`) with a share decision made from the query (`shareForGraphQL`), so a
+ * public GET query is stored under the data versions it read and invalidated by any write to
+ * them, exactly as a REST list; and after a mutation, the same read-your-writes token (header
+ * and cookie). Its version memo is its own: a REST write is seen here within `memoMs`, the same
+ * bound every other location has (and at once by a caller holding the write's token).
+ */
+export function graphqlEdge(
+  engine: GraphQLEngine,
+  models: Models,
+  options: GraphQLEdgeOptions,
+): MiddlewareHandler<AppEnv> {
+  const memo = new VersionMemo(options.memoMs);
+  // Random values are refused at global scope on Workers, where the app is built.
+  let secret: string | undefined;
+  const revalidateSecret = () => (secret ??= randomToken(24));
+  const share = shareForGraphQL(engine, models);
+  const cache = sharedCache(
+    options.enabled
+      ? share
+      : (c) => {
+          const decision = share(c);
+          return decision && { ...decision, shareable: false };
+        },
+    memo,
+    revalidateSecret,
+    options.consistencyWindowMs,
+  );
+  function wrote(c: Context<AppEnv>, versions: Map<string, number>) {
+    const platform = c.get("platform");
+    if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
+    const now = platform.clock.now().getTime();
+    const existing = decodeToken(
+      c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
+      now,
+      options.consistencyWindowMs,
+    );
+    const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
+    c.header(consistencyHeader, token);
+    setCookie(c, consistencyCookie, token, {
+      path: "/",
+      httpOnly: true,
+      sameSite: "Lax",
+      secure: new URL(c.req.url).protocol === "https:",
+      maxAge: Math.ceil(options.consistencyWindowMs / 1000),
+    });
+  }
+  return async function graphqlEdgeMiddleware(c: Context<AppEnv>, next: Next) {
+    if (c.req.method === "GET") return cache(c, next);
+    await next();
+    const versions = c.get("wrote");
+    if (versions !== undefined && c.res.status < 300) wrote(c, versions);
+  };
+}

@@ -1,0 +1,4 @@
+import { defineGraphQLSecuritySuite } from "../graphql-security.suite";
+import { makeNodeHome } from "../node-home";
+
+defineGraphQLSecuritySuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { defineGraphQLSuite } from "../graphql.suite";
+import { makeNodeHome } from "../node-home";
+
+defineGraphQLSuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { defineGraphQLSecuritySuite } from "../graphql-security.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineGraphQLSecuritySuite(makeWorkersHome);

@@ -1,0 +1,4 @@
+import { defineGraphQLSuite } from "../graphql.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineGraphQLSuite(makeWorkersHome);
