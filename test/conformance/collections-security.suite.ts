@@ -7,11 +7,11 @@ import type { Home, HomeRequestInit, MakeHome } from "./home";
  * missing one unless the caller may see it, and hidden fields (seeded with a canary) must never
  * appear in any response.
  */
-type Role = "anonymous" | "owner" | "other" | "admin";
-type Op = "list" | "view" | "create" | "update" | "delete";
-type Caller = { id: string; headers: Record<string, string> };
+export type Role = "anonymous" | "owner" | "other" | "admin";
+export type Op = "list" | "view" | "create" | "update" | "delete";
+export type Caller = { id: string; headers: Record<string, string> };
 
-interface Spec {
+export interface Spec {
   collection: string;
   /** Makes a record owned by `owner`; returns its id. */
   seed(t: Home, owner: Caller): Promise<string>;
@@ -24,7 +24,7 @@ interface Spec {
   hiddenWritable?: boolean;
 }
 
-const everyone: Role[] = ["anonymous", "owner", "other", "admin"];
+export const everyone: Role[] = ["anonymous", "owner", "other", "admin"];
 const signedIn: Role[] = ["owner", "other", "admin"];
 const ownerAndAdmin: Role[] = ["owner", "admin"];
 
@@ -47,7 +47,8 @@ async function create(t: Home, caller: Caller, collection: string, json: Record<
   return ((await res.json()) as { id: string }).id;
 }
 
-const specs: Spec[] = [
+/** The matrix, one entry per collection (and state), reused by the GraphQL security suite. */
+export const specs: Spec[] = [
   {
     collection: "posts",
     seed: (t, owner) => post(t, owner),

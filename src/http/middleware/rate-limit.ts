@@ -15,7 +15,8 @@ export interface RateLimitOptions {
 
 function classify(c: Context<AppEnv>): RouteClass | undefined {
   const path = c.req.path;
-  if (!path.startsWith("/api/")) return undefined;
+  // /graphql spends the same budgets: GET (queries) read, POST (queries and mutations) write.
+  if (!path.startsWith("/api/") && path !== "/graphql") return undefined;
   if (path.startsWith("/api/auth/") && c.req.method !== "GET") return "auth";
   return c.req.method === "GET" || c.req.method === "HEAD" ? "read" : "write";
 }
