@@ -28,6 +28,9 @@ export default defineConfig({
               bindings: {
                 DATABASE_URL: inject("libsqlUrl"),
                 JWT_PRIVATE_KEYS: inject("jwtKeys"),
+                // A fixed test key for encrypted fields (kernel/seal.ts); never used outside tests.
+                DATA_ENCRYPTION_KEYS:
+                  '[{"kid":"test-workers","key":"BKNBADRfdXtUSKnsVf0SwquNMcH7MGRgwOSXitHdfDI"}]',
                 LOG_LEVEL: "warn",
                 // Webhooks in workerd deliver to the global setup's receiver on loopback.
                 WEBHOOK_SECRET_KEY: "workers-test-webhook-key-0123456789abcdef",

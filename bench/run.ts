@@ -14,6 +14,7 @@ import { migrateDatabase, optimizeDatabase } from "../src/platform/node/migrate"
 import { runLoad, type Scenario } from "./lib/load";
 import { barChart, markdownTable, type Row } from "./lib/report";
 import { memoryKiB, startProcess, type Target } from "./lib/target";
+import { graphqlBaseline, graphqlOwnerList, graphqlPublicList } from "./scenarios/graphql";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -190,6 +191,8 @@ try {
         body: JSON.stringify({ email: benchEmail, password }),
         targets: ["floor", "node", "workers"],
       },
+      { ...graphqlPublicList(), targets: ["node", "workers"] },
+      { ...graphqlOwnerList(tokens[name] ?? ""), targets: ["node", "workers"] },
       {
         id: "7",
         title: "7 mixed 80/15/5 read/write/auth",
@@ -272,6 +275,12 @@ try {
       };
       if (name === "floor") floor = row;
       else if (floor) row.ratio = result.requestsPerSec / floor.result.requestsPerSec;
+      // GraphQL scenarios: relative to the same read over REST on the same target.
+      const rest = graphqlBaseline[scenario.id];
+      if (rest !== undefined) {
+        const same = rows.find((r) => r.scenario.startsWith(rest) && r.target === name);
+        if (same) row.ratio = result.requestsPerSec / same.result.requestsPerSec;
+      }
       if (scenario.id === "2" && name.endsWith("+cache")) {
         const home = name.replace("+cache", "");
         const uncached = rows.find((r) => r.scenario.startsWith("1 ") && r.target === home);
@@ -300,7 +309,7 @@ try {
     `# Nearbase benchmark — ${date}`,
     "",
     `Machine: ${process.env.BENCH_MACHINE ?? "2 cores, 24 GiB (shared)"}; ${seconds} s per scenario at ${connections} connections after a 1 s warm-up; autocannon on loopback.`,
-    `Dataset: ${dataset.posts} posts, ${dataset.users} users (seeded deterministically). "× floor" is throughput relative to the floor in this run; for scenario 2 (cache hit) it is relative to Nearbase's own uncached scenario 1.`,
+    `Dataset: ${dataset.posts} posts, ${dataset.users} users (seeded deterministically). "× floor" is throughput relative to the floor in this run; for scenario 2 (cache hit) it is relative to Nearbase's own uncached scenario 1; for 8 and 9 (GraphQL) to REST scenarios 1 and 3 on the same target.`,
     "Memory: RSS and peak (VmHWM) of the target's process tree after the scenario (Workers: wrangler + workerd + the local libSQL server).",
     "",
     table,
@@ -312,13 +321,15 @@ try {
     ...loginLatency,
     "",
   ].join("\n");
-  mkdirSync("bench/results", { recursive: true });
-  writeFileSync(`bench/results/${date}.md`, note);
+  // BENCH_RESULTS_DIR: write a trial run elsewhere than the committed results.
+  const out = process.env.BENCH_RESULTS_DIR ?? "bench/results";
+  mkdirSync(out, { recursive: true });
+  writeFileSync(`${out}/${date}.md`, note);
   const chart = barChart(rows, `Nearbase vs floor, req/s (${date})`);
-  writeFileSync(`bench/results/${date}.svg`, chart);
-  writeFileSync("bench/results/latest.svg", chart);
-  writeFileSync("bench/results/latest.md", note);
-  console.log(`\n${note}\nwritten to bench/results/${date}.md and .svg`);
+  writeFileSync(`${out}/${date}.svg`, chart);
+  writeFileSync(`${out}/latest.svg`, chart);
+  writeFileSync(`${out}/latest.md`, note);
+  console.log(`\n${note}\nwritten to ${out}/${date}.md and .svg`);
 } finally {
   for (const target of Object.values(targets)) await target.stop();
 }

@@ -13,7 +13,9 @@ import { engineSources } from "./core/events/outbox";
 import { createWebhookService } from "./core/events/webhooks";
 import { ApiError } from "./core/kernel/errors";
 import type { Platform } from "./core/kernel/ports";
+import { loadSealer } from "./core/kernel/seal";
 import { eventMetrics } from "./core/observability/metrics";
+import { createPrivacyService } from "./core/privacy/service";
 import { parsePolicy } from "./core/rate-limit/gcra";
 import { libsqlStore, memoryStore } from "./core/rate-limit/stores";
 import { createHub } from "./core/realtime/hub";
@@ -22,22 +24,27 @@ import { buildModels } from "./core/records/model";
 import { createRecordService } from "./core/records/service";
 import type { AppEnv, Services } from "./http/context";
 import { onError, onNotFound } from "./http/error-handler";
+import { graphqlModule } from "./http/graphql";
+import { allowedMethods } from "./http/method-not-allowed";
 import { authenticate as authenticateCaller } from "./http/middleware/authenticate";
 import { collectionEdge } from "./http/middleware/edge";
 import { createObservability } from "./http/middleware/observe";
 import { rateLimit } from "./http/middleware/rate-limit";
 import { selfFetch } from "./http/middleware/shared-cache";
-import { apiDocument } from "./http/openapi";
-import { authRoutes } from "./http/routes/auth";
+import { apiDocument, credentialFreePaths } from "./http/openapi";
 import { adminUserRoutes } from "./http/routes/admin-users";
+import { auditRoutes } from "./http/routes/audit";
+import { authRoutes } from "./http/routes/auth";
 import { docsRoutes } from "./http/routes/docs";
 import { healthRoutes } from "./http/routes/health";
 import { apiKeyRoutes } from "./http/routes/keys";
+import { mfaRoutes } from "./http/routes/mfa";
 import { oauthCallbackUrl, oauthRoutes } from "./http/routes/oauth";
+import { observabilityRoutes } from "./http/routes/observability";
 import { otpRoutes } from "./http/routes/otp";
 import { passkeyTestPageRoutes } from "./http/routes/passkey-test-page";
 import { passkeyRoutes } from "./http/routes/passkeys";
-import { observabilityRoutes } from "./http/routes/observability";
+import { privacyRoutes } from "./http/routes/privacy";
 import { type RealtimeHome, realtimeRoutes } from "./http/routes/realtime";
 import { collectionRoutes } from "./http/routes/records";
 import { recoveryRoutes } from "./http/routes/recovery";
@@ -57,6 +64,7 @@ export interface AppOptions {
     | "metricsToken"
     | "cacheVersionMemoMs"
     | "sharedCache"
+    | "graphqlIntrospection"
     | "consistencyWindowMs"
     | "rateLimits"
     | "jwtIssuer"
@@ -68,10 +76,12 @@ export interface AppOptions {
     | "loginLimitPerAccountTotal"
     | "credentialFailureLimit"
     | "forgotLimitPerAccount"
-    | "passwordIterations"
+    | "passwordHash"
     | "passkeys"
+    | "stepUpMaxAgeSeconds"
     | "oauth"
     | "webhooks"
+    | "privacy"
     | "realtime"
   >;
   collections: readonly CollectionDefinition[];
@@ -82,6 +92,11 @@ export interface AppOptions {
    * default an in-process hub tails the outbox (the Node home; see src/core/realtime/hub.ts).
    */
   realtime?: RealtimeHome;
+  /**
+   * Read and write limits in libSQL too, not in this process's memory: set when several
+   * processes serve one database (NODE_WORKERS), so a caller's budget is not multiplied by them.
+   */
+  sharedRateLimits?: boolean;
 }
 
 const anonymous = { kind: "anonymous" } as const;
@@ -90,11 +105,20 @@ const anonymous = { kind: "anonymous" } as const;
  * Builds the one Nearbase app. Both homes call this with their platform; the middleware order
  * below is the request flow from DESIGN.md and lives nowhere else.
  */
-export function createApp({ platform, config, collections, authenticate, realtime }: AppOptions) {
+export function createApp({
+  platform,
+  config,
+  collections,
+  authenticate,
+  realtime,
+  sharedRateLimits,
+}: AppOptions) {
   const app = new Hono<AppEnv>();
   const models = buildModels(collections);
   // Signing keys load once, on first use (Workers secrets are only readable per request).
   const auth = authConfigLoader(platform, config);
+  // Data keys for encrypted fields (DATA_ENCRYPTION_KEYS), read from the secret store on use.
+  const sealer = () => loadSealer(platform.secrets);
   // The engine's services, once per process/isolate; handlers reach them on c.get("services").
   const services: Services = {
     records: createRecordService({
@@ -102,6 +126,7 @@ export function createApp({ platform, config, collections, authenticate, realtim
       primary: platform.sql,
       replica: platform.replica,
       now: () => platform.clock.now(),
+      sealer,
     }),
     accounts: createAccountService({
       db: platform.db,
@@ -116,6 +141,7 @@ export function createApp({ platform, config, collections, authenticate, realtim
         ...config.corsOrigins.filter((o) => o !== "*"),
       ],
       relyingParty: relyingPartyFrom(config.publicUrl, config.passkeys),
+      secrets: platform.secrets,
     }),
     webhooks: createWebhookService({
       sql: platform.sql,
@@ -125,6 +151,14 @@ export function createApp({ platform, config, collections, authenticate, realtim
       resolve: platform.events.resolve,
       metrics: eventMetrics,
       sources: [...models.keys(), ...engineSources],
+    }),
+    privacy: createPrivacyService({
+      sql: platform.sql,
+      models,
+      sealer,
+      now: () => platform.clock.now(),
+      log: platform.log,
+      settings: config.privacy,
     }),
   };
   const realtimeHome = realtime ?? inProcessRealtime(platform, models, config.realtime);
@@ -148,8 +182,8 @@ export function createApp({ platform, config, collections, authenticate, realtim
     enabled: config.sharedCache,
     consistencyWindowMs: config.consistencyWindowMs,
   });
-  const localLimits = memoryStore();
   const sharedLimits = libsqlStore(platform.sql);
+  const localLimits = sharedRateLimits ? sharedLimits : memoryStore();
   const policies = Object.fromEntries(
     (["read", "write", "auth"] as const)
       .filter((cls) => config.rateLimits[cls] !== "off")
@@ -170,15 +204,21 @@ export function createApp({ platform, config, collections, authenticate, realtim
   app.use(observability.middleware);
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   if (config.corsOrigins.length > 0) {
+    const anyOrigin = config.corsOrigins.includes("*");
     app.use(
       cors({
-        origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins,
+        origin: anyOrigin ? "*" : config.corsOrigins,
+        // Named origins may send cookies (the refresh-token cookie, nb_consistency); "*" may not.
+        credentials: !anyOrigin,
         exposeHeaders: [
           "x-request-id",
           "x-trace-id",
           "x-cache",
           "server-timing",
           "etag",
+          "location",
+          "www-authenticate",
+          "allow",
           "retry-after",
           "ratelimit",
           "ratelimit-policy",
@@ -188,20 +228,30 @@ export function createApp({ platform, config, collections, authenticate, realtim
       }),
     );
   }
-  app.use(
-    bodyLimit({
-      maxSize: config.bodyLimitBytes,
-      onError: () => {
-        throw new ApiError(
-          "PAYLOAD_TOO_LARGE",
-          `Request bodies are limited to ${config.bodyLimitBytes} bytes.`,
-        );
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: config.bodyLimitBytes,
+    onError: () => {
+      throw new ApiError(
+        "PAYLOAD_TOO_LARGE",
+        `Request bodies are limited to ${config.bodyLimitBytes} bytes.`,
+      );
+    },
+  });
+  app.use(async function limitRequestBody(c, next) {
+    // GET and HEAD bodies are never read; asking for one makes @hono/node-server build a full
+    // Request for every read (4 % of a get-by-id's CPU in a profile).
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    return limitBody(c, next);
+  });
 
   // ── auth: sets c.get("principal") (middleware) ──
-  app.use(authenticate ?? authenticateCaller());
+  // Health checks, discovery and the docs never read credentials: a stale token must not make
+  // them answer 401 (their docs say `auth: "none"`; the OpenAPI test holds the two together).
+  const identify = authenticate ?? authenticateCaller();
+  app.use(async function authenticateUnlessCredentialFree(c, next) {
+    if (credentialFreePaths.has(c.req.path)) return next();
+    return identify(c, next);
+  });
   app.use(
     rateLimit({
       policies,
@@ -212,26 +262,30 @@ export function createApp({ platform, config, collections, authenticate, realtim
   );
   app.use("/api/collections/*", edge);
   app.use("/api/batch", edge);
+  // An erasure moves cache versions: the edge layer learns them, so no cached answer holding the
+  // erased data is served by this isolate after the commit.
+  app.use("/api/me", edge);
+  app.use("/api/admin/users/:id/erase", edge);
   // A committed write has outbox events: tell the dispatcher now rather than at its next poll.
   const notifyEvents: MiddlewareHandler<AppEnv> = async function notifyEvents(c, next) {
     await next();
     if (c.get("wrote") !== undefined) {
       platform.events.notify(c);
-      realtimeHome.wake?.();
+      realtimeHome.wake?.(c);
     }
   };
   app.use("/api/collections/*", notifyEvents);
   app.use("/api/batch", notifyEvents);
+  // GraphQL: the same services, edge cache and read-your-writes as the REST routes above.
+  const graphql = graphqlModule(models, {
+    introspection: config.graphqlIntrospection,
+    memoMs: config.cacheVersionMemoMs,
+    sharedCache: config.sharedCache,
+    consistencyWindowMs: config.consistencyWindowMs,
+  });
+  app.use("/graphql", graphql.edge);
+  app.use("/graphql", notifyEvents);
 
-  app.get("/", (c) =>
-    c.json({
-      name: "nearbase",
-      docs: "/docs",
-      openapi: "/openapi.json",
-      health: "/health",
-      ready: "/ready",
-    }),
-  );
   app.route(
     "/",
     docsRoutes(() => apiDocument(models)),
@@ -239,19 +293,30 @@ export function createApp({ platform, config, collections, authenticate, realtim
   app.route("/", healthRoutes);
   app.route("/", observabilityRoutes(observability, config.metricsToken));
   app.route("/", wellKnownRoutes());
-  app.route("/api/auth", authRoutes());
+  app.route("/api/auth", authRoutes({ refreshTokenTtlDays: config.refreshTokenTtlDays }));
   app.route("/api/auth", recoveryRoutes());
   app.route("/api/auth", oauthRoutes());
   app.route("/api/auth", otpRoutes());
   app.route("/api/auth", passkeyRoutes());
+  app.route("/api/auth", mfaRoutes());
   if (config.passkeys.testPage) app.route("/", passkeyTestPageRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/api/webhooks", webhookRoutes());
-  app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
+  app.route("/", privacyRoutes());
+  app.route("/api/admin/audit", auditRoutes());
   app.route("/api/admin/users", adminUserRoutes());
+  app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
   app.route("/", collectionRoutes());
+  app.route("/", graphql.routes);
 
-  app.notFound(onNotFound);
+  // A known path asked with a method it does not take: 405 with Allow, not 404.
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    if (allow === undefined) return onNotFound(c);
+    const detail = `${c.req.method} is not allowed here; use ${allow}.`;
+    return onError(new ApiError("METHOD_NOT_ALLOWED", detail, { headers: { allow } }), c);
+  });
   app.onError(onError);
   return app;
 }

@@ -1,3 +1,4 @@
+import { type HashParams, type PasswordProfile, passwordProfiles } from "./core/accounts/passwords";
 import type { WebhookSettings } from "./core/events/settings";
 import { isLogLevel, type LogLevel } from "./core/kernel/log";
 import { parsePolicy } from "./core/rate-limit/gcra";
@@ -15,6 +16,8 @@ export interface Config {
   queryBudgetMs: number;
   /** "off" turns shared (edge) caching off; ETags and 304s stay. */
   sharedCache: boolean;
+  /** GraphQL introspection (and GraphiQL at GET /graphql): on in development by default. */
+  graphqlIntrospection: boolean;
   /** Node home shared cache size. */
   cacheMaxBytes: number;
   /** How long an isolate trusts its memo of data versions (the cross-location staleness bound). */
@@ -40,10 +43,14 @@ export interface Config {
   /** Rejected credentials (bad tokens, API keys, passwords) per address, or "off". */
   credentialFailureLimit: string;
   forgotLimitPerAccount: string;
-  /** PBKDF2-SHA256 iterations for new password hashes (Workers refuse more than 100,000). */
-  passwordIterations: number;
+  /** How recent a sign-in (or step-up) sensitive account actions need. */
+  stepUpMaxAgeSeconds: number;
+  /** How new password hashes are made (PASSWORD_PROFILE, or PASSWORD_ITERATIONS for PBKDF2). */
+  passwordHash: HashParams;
   /** Node home: where signing keys are kept (created on first start) unless JWT_PRIVATE_KEYS is set. */
   signingKeysFile: string;
+  /** Node home: worker processes serving the one database ("auto": one per core). */
+  nodeWorkers: number | "auto";
   /** Passkeys: RP ID (default PUBLIC_URL's host), RP name, extra origins, the development test page. */
   passkeys: { rpId: string | undefined; rpName: string; origins: string[]; testPage: boolean };
   oauth: {
@@ -63,6 +70,14 @@ export interface Config {
   /** Bearer token a Prometheus scraper presents at /metrics (admins need none). */
   metricsToken: string | undefined;
   webhooks: WebhookSettings;
+  /** Export, erasure, retention and field-encryption settings (src/core/privacy). */
+  privacy: {
+    auditRetentionMs: number;
+    reauthWindowMs: number;
+    exportLimit: string;
+    /** Node home: where data keys are kept (created on first start) unless DATA_ENCRYPTION_KEYS is set. */
+    dataKeysFile: string;
+  };
   realtime: RealtimeSettings;
 }
 
@@ -84,7 +99,17 @@ type Parse<T> = (raw: string, home: Home) => T;
 /** One setting: its variable, concern, meaning, default, and the parser that checks it. */
 export interface Setting<T = unknown> {
   name: string;
-  group: "server" | "db" | "auth" | "edge" | "limits" | "mail" | "oauth" | "events" | "telemetry";
+  group:
+    | "server"
+    | "db"
+    | "auth"
+    | "edge"
+    | "limits"
+    | "mail"
+    | "oauth"
+    | "events"
+    | "telemetry"
+    | "privacy";
   doc: string;
   /** The raw default (parsed like a set value), per home when it differs; undefined = unset. */
   fallback?: string | ((home: Home) => string | undefined);
@@ -216,6 +241,19 @@ export const settings = {
     homes: ["node"],
     parse: text,
   }),
+  nodeWorkers: setting({
+    name: "NODE_WORKERS",
+    group: "server",
+    doc: "Node home worker processes (auto = one per core)",
+    fallback: "1",
+    homes: ["node"],
+    parse: (raw): number | "auto" => {
+      if (raw === "auto") return raw;
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 256)
+        throw new Invalid("must be auto or a whole number from 1 to 256");
+      return Number(raw);
+    },
+  }),
   trustProxy: setting({
     name: "TRUST_PROXY",
     group: "server",
@@ -310,11 +348,21 @@ export const settings = {
     fallback: "30",
     parse: integer(1, 365),
   }),
+  passwordProfile: setting({
+    name: "PASSWORD_PROFILE",
+    group: "auth",
+    doc: "password hashing cost: free (Workers free plan), standard, strong (scrypt; paid plan or Node)",
+    fallback: "standard",
+    parse: (raw): PasswordProfile => {
+      if (raw !== "free" && raw !== "standard" && raw !== "strong")
+        throw new Invalid("must be free, standard or strong");
+      return raw;
+    },
+  }),
   passwordIterations: setting({
     name: "PASSWORD_ITERATIONS",
     group: "auth",
-    doc: "PBKDF2-SHA256 iterations for new hashes",
-    fallback: "100000",
+    doc: "PBKDF2-SHA256 iterations for new hashes, instead of a profile (tests)",
     parse: integer(10_000, 100_000),
   }),
   signingKeysFile: setting({
@@ -332,6 +380,17 @@ export const settings = {
     doc: "off stops shared caching",
     fallback: "on",
     parse: onOff,
+  }),
+  graphqlIntrospection: setting({
+    name: "GRAPHQL_INTROSPECTION",
+    group: "limits",
+    doc: "GraphQL introspection and GraphiQL: on, off, or auto (on while PUBLIC_URL is localhost)",
+    fallback: "auto",
+    parse: (raw): boolean | "auto" => {
+      if (raw !== "on" && raw !== "off" && raw !== "auto")
+        throw new Invalid("must be on, off or auto");
+      return raw === "auto" ? raw : raw === "on";
+    },
   }),
   cacheMaxBytes: setting({
     name: "CACHE_MAX_BYTES",
@@ -426,6 +485,13 @@ export const settings = {
     parse: text,
   }),
 
+  stepUpMaxAgeSeconds: setting({
+    name: "STEP_UP_MAX_AGE_SECONDS",
+    group: "auth",
+    doc: "how recent a sign-in sensitive account actions need",
+    fallback: "600",
+    parse: integer(30, 86_400),
+  }),
   passkeyRpId: setting({
     name: "PASSKEY_RP_ID",
     group: "auth",
@@ -621,6 +687,35 @@ export const settings = {
     fallback: "30",
     parse: integer(1, 3650),
   }),
+  auditRetentionDays: setting({
+    name: "AUDIT_RETENTION_DAYS",
+    group: "privacy",
+    doc: "how long audit-log entries are kept",
+    fallback: "365",
+    parse: integer(1, 3650),
+  }),
+  eraseReauthMinutes: setting({
+    name: "ERASE_REAUTH_MINUTES",
+    group: "privacy",
+    doc: "accounts without a password may erase themselves this long after signing in",
+    fallback: "10",
+    parse: integer(1, 1440),
+  }),
+  exportLimitPerAccount: setting({
+    name: "EXPORT_LIMIT_PER_ACCOUNT",
+    group: "privacy",
+    doc: "data exports per account",
+    fallback: "5/1h",
+    parse: policy(false),
+  }),
+  dataKeysFile: setting({
+    name: "DATA_KEYS_FILE",
+    group: "privacy",
+    doc: "where the Node home keeps generated data-encryption keys",
+    fallback: "./data/data-keys.json",
+    homes: ["node"],
+    parse: text,
+  }),
   dispatchPollMs: setting({
     name: "DISPATCH_POLL_MS",
     group: "events",
@@ -755,6 +850,10 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     fail("DATABASE_URL", "is required (libsql://…, https://… or http://127.0.0.1:8080 locally)");
   if (v.mailApiUrl !== undefined && v.mailApiKey === undefined)
     fail("MAIL_API_KEY", "is required with MAIL_API_URL");
+  const profileSet =
+    typeof source.PASSWORD_PROFILE === "string" && source.PASSWORD_PROFILE.trim() !== "";
+  if (profileSet && v.passwordIterations !== undefined)
+    fail("PASSWORD_ITERATIONS", "replaces PASSWORD_PROFILE; set one of them");
   const oauth: Config["oauth"] = {};
   const pair = (prefix: string, id: string | undefined, secretValue: string | undefined) => {
     if ((id === undefined) !== (secretValue === undefined)) {
@@ -784,6 +883,10 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     databasePrimaryUrl: v.databasePrimaryUrl,
     queryBudgetMs: v.queryBudgetMs,
     sharedCache: v.sharedCache,
+    graphqlIntrospection:
+      v.graphqlIntrospection === "auto"
+        ? /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(v.publicUrl)
+        : v.graphqlIntrospection,
     cacheMaxBytes: v.cacheMaxBytes,
     cacheVersionMemoMs: v.cacheVersionMemoMs,
     consistencyWindowMs: v.consistencyWindowMs,
@@ -800,7 +903,11 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     loginLimitPerAccountTotal: v.loginLimitPerAccountTotal,
     credentialFailureLimit: v.credentialFailureLimit,
     forgotLimitPerAccount: v.forgotLimitPerAccount,
-    passwordIterations: v.passwordIterations,
+    stepUpMaxAgeSeconds: v.stepUpMaxAgeSeconds,
+    passwordHash:
+      v.passwordIterations === undefined
+        ? passwordProfiles[v.passwordProfile]
+        : { kind: "pbkdf2-sha256", iterations: v.passwordIterations },
     signingKeysFile: v.signingKeysFile,
     passkeys: {
       rpId: v.passkeyRpId,
@@ -808,6 +915,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
       origins: v.passkeyOrigins,
       testPage: v.passkeyTestPage,
     },
+    nodeWorkers: v.nodeWorkers,
     oauth,
     corsOrigins: v.corsOrigins,
     bodyLimitBytes: v.bodyLimitBytes,
@@ -830,6 +938,12 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
       retentionMs: v.webhookRetentionDays * 86_400_000,
       pollMs: v.dispatchPollMs,
       maxInFlight: v.dispatchMaxInFlight,
+    },
+    privacy: {
+      auditRetentionMs: v.auditRetentionDays * 86_400_000,
+      reauthWindowMs: v.eraseReauthMinutes * 60_000,
+      exportLimit: v.exportLimitPerAccount,
+      dataKeysFile: v.dataKeysFile,
     },
     realtime: {
       pollMs: v.realtimePollMs,

@@ -12,6 +12,7 @@ import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { createUser } from "../src/core/accounts/users";
 import { randomId } from "../src/core/kernel/crypto";
 import { memorySink } from "../src/core/kernel/log";
+import { generateDataKey } from "../src/core/kernel/seal";
 import { recordingMailer } from "../src/core/mail/mailers";
 import type { CollectionDefinition } from "../src/core/records/define";
 import { openNodeDatabase } from "../src/platform/node/database";
@@ -47,6 +48,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
     DATABASE_URL: url,
     ...generousLimits,
     JWT_PRIVATE_KEYS: await testKeys(),
+    DATA_ENCRYPTION_KEYS: JSON.stringify([generateDataKey()]),
     ...options.env,
   };
   const config = loadConfig(env, "node");

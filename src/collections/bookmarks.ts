@@ -19,6 +19,8 @@ export const bookmarks = sqliteTable(
 export const bookmarksCollection = defineCollection(bookmarks, {
   idPrefix: "bkm",
   owner: "user",
+  erasure: "delete",
+  legalBasis: "contract (Art. 6(1)(b) GDPR): the user's saved posts",
   relations: { post: "posts" },
   immutable: ["post"],
   cache: false,

@@ -19,6 +19,10 @@ export const comments = sqliteTable(
 export const commentsCollection = defineCollection(comments, {
   idPrefix: "cmt",
   owner: "author",
+  personal: ["body"],
+  // Erasing an author keeps the thread readable: the text is replaced and the author detached.
+  erasure: { anonymize: { body: "[deleted]" } },
+  legalBasis: "contract (Art. 6(1)(b) GDPR): comments the user publishes",
   relations: { post: "posts" },
   immutable: ["post"],
   rules: {

@@ -30,6 +30,8 @@ export const postsCollection = defineCollection(posts, {
   idPrefix: "pst",
   owner: "author",
   hidden: ["moderationNote"],
+  erasure: "delete",
+  legalBasis: "contract (Art. 6(1)(b) GDPR): posts the user publishes",
   readonly: ["moderationNote"],
   rules: {
     list: "status = 'published' || author = @request.auth.id",

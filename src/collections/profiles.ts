@@ -8,17 +8,24 @@ export const profiles = sqliteTable(
     user: text().notNull(),
     displayName: text({ length: 80 }).notNull(),
     bio: text({ length: 1000 }).notNull().default(""),
-    /** Contact address: personal data, never served through the API. */
+    /** Contact address: personal data, never served through the API, encrypted at rest. */
     email: text({ length: 254 }),
   },
   (t) => [uniqueIndex("profiles_user_idx").on(t.user)],
 );
 
-/** One public profile per user; the contact email is personal and hidden. */
+/**
+ * One public profile per user; the contact email is personal, hidden and encrypted at rest
+ * (sealed with DATA_ENCRYPTION_KEYS, bound to the record). Erasing the account deletes it.
+ */
 export const profilesCollection = defineCollection(profiles, {
   idPrefix: "prf",
   owner: "user",
   hidden: ["email"],
+  personal: ["displayName", "bio", "email"],
+  encrypted: ["email"],
+  erasure: "delete",
+  legalBasis: "contract (Art. 6(1)(b) GDPR): the public profile the user publishes",
   rules: {
     list: "",
     view: "",

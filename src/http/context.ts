@@ -4,6 +4,7 @@ import type { WebhookService } from "../core/events/webhooks";
 import type { Platform } from "../core/kernel/ports";
 import type { Principal } from "../core/kernel/principal";
 import type { Telemetry } from "../core/observability/telemetry";
+import type { PrivacyService } from "../core/privacy/service";
 import type { ReadOptions, RecordService } from "../core/records/service";
 
 export { isAdmin, type Principal } from "../core/kernel/principal";
@@ -13,6 +14,7 @@ export interface Services {
   records: RecordService;
   accounts: AccountService;
   webhooks: WebhookService;
+  privacy: PrivacyService;
 }
 
 /** The one Hono environment type every route and middleware in Nearbase uses. */

@@ -1,32 +1,75 @@
 import type { Models } from "../core/records/model";
-import { openApiDocument } from "../core/records/openapi";
+import { headerComponents, openApiDocument, problemSchema } from "../core/records/openapi";
+import { graphqlPaths } from "./graphql";
+import { adminUserPaths } from "./routes/admin-users";
+import { auditPaths } from "./routes/audit";
 import { authPaths } from "./routes/auth";
 import { docsPaths } from "./routes/docs";
 import { healthPaths } from "./routes/health";
 import { apiKeyPaths } from "./routes/keys";
+import { mfaPaths } from "./routes/mfa";
 import { oauthPaths } from "./routes/oauth";
+import { observabilityPaths } from "./routes/observability";
 import { otpPaths } from "./routes/otp";
 import { passkeyPaths } from "./routes/passkeys";
-import { observabilityPaths } from "./routes/observability";
+import { privacyPaths } from "./routes/privacy";
 import { realtimePaths } from "./routes/realtime";
 import { recoveryPaths } from "./routes/recovery";
 import { webhookPaths } from "./routes/webhooks";
-import { adminUserPaths } from "./routes/admin-users";
 import { wellKnownPaths } from "./routes/well-known";
 
 type Json = Record<string, unknown>;
 
 /**
+ * Paths whose routes never read credentials (documented `auth: "none"`): the app skips
+ * authentication for them, so a stale token cannot make a health check or discovery answer 401.
+ */
+export const credentialFreePaths: ReadonlySet<string> = new Set([
+  "/",
+  "/health",
+  "/ready",
+  "/openapi.json",
+  "/docs",
+  "/.well-known/jwks.json",
+  "/.well-known/openid-configuration",
+]);
+
+const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+const description = `Nearbase's HTTP API. Errors are \`application/problem+json\` (RFC 9457) with a stable \`code\`.
+
+- **Authentication**: an access token (\`Authorization: Bearer …\`, from /api/auth/login, signup or refresh) or an API key (\`x-api-key\`, or as a bearer token). A credential that is sent is checked: a stale one is 401 even on public routes, except /health, /ready, /openapi.json, /docs and /.well-known/*, which never read credentials.
+- **Refresh-token cookie** (browsers): add \`?cookie=1\` to signup, login, refresh or oauth/exchange and the refresh token comes as an HttpOnly, Secure, SameSite=Strict cookie (\`nb_refresh\`, path /api/auth) instead of in the body; POST /api/auth/refresh?cookie=1 with \`{}\` then reads it from the cookie, and logout clears it.
+- **Query parameters**: collection reads refuse parameters they do not take (400 INVALID_QUERY naming them). Pages are \`limit\` + the previous page's \`nextCursor\` (no page/perPage).
+- **Methods**: a method a path does not take is answered 405 METHOD_NOT_ALLOWED with an \`Allow\` header (see components.responses.MethodNotAllowed).
+- **Rate limits**: every /api/* answer carries \`RateLimit\` and \`RateLimit-Policy\`; 429 carries \`Retry-After\`.
+- **Read-your-writes**: a write answers with \`Nearbase-Consistency\`; send it back on reads.`;
+
+const tagDescriptions: Record<string, string> = {
+  auth: "Accounts: sign-up, sign-in, tokens, sessions, password and email flows, OAuth",
+  "api keys": "A signed-in user's API keys",
+  batch: "Atomic multi-record writes",
+  webhooks: "Webhook endpoints and deliveries (admins)",
+  privacy: "Data export, erasure and retention (GDPR/CCPA)",
+  audit: "The append-only audit log (admins)",
+  operations: "Health, readiness, metrics and statistics",
+  discovery: "Public keys and discovery metadata",
+  docs: "This document and its reference page",
+  graphql: "GraphQL over the collections (schema: npm run graphql:schema)",
+};
+
+/**
  * The whole API's OpenAPI 3.1 document: the collections part, generated from the models (and
- * batch), plus the `paths` every other route module exports next to its routes. A route module's
- * path replaces the collections document's (which still describes /health and /ready); two route
- * modules mounted side by side may share a path with different methods.
+ * batch), plus the `paths` every other route module exports next to its routes; then what holds
+ * across routes (rate-limit headers on /api/*, Retry-After on 503, the 405 answer, tags).
  */
 export function apiDocument(models: Models): Record<string, unknown> {
   const base = openApiDocument(models, { title: "Nearbase API", version: "0.1.0" });
   const paths: Record<string, Json> = { ...(base.paths as Record<string, Json>) };
   const documented = new Set<string>();
   for (const module of [
+    docsPaths(),
+    graphqlPaths(),
     healthPaths(),
     observabilityPaths(),
     wellKnownPaths(),
@@ -35,11 +78,13 @@ export function apiDocument(models: Models): Record<string, unknown> {
     oauthPaths(),
     otpPaths(),
     passkeyPaths(),
+    mfaPaths(),
     apiKeyPaths(),
     webhookPaths(),
-    realtimePaths(),
+    privacyPaths(),
+    auditPaths(),
     adminUserPaths(),
-    docsPaths(),
+    realtimePaths(),
   ]) {
     for (const [path, operations] of Object.entries(module)) {
       // Two modules may serve one path with different methods (they are mounted side by side).
@@ -47,5 +92,68 @@ export function apiDocument(models: Models): Record<string, unknown> {
       documented.add(path);
     }
   }
-  return { ...base, paths };
+  const tags = new Set<string>();
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!methods.includes(method)) continue;
+      const operation = op as { tags?: string[]; responses: Record<string, Json> };
+      for (const tag of operation.tags ?? []) tags.add(tag);
+      for (const [status, response] of Object.entries(operation.responses)) {
+        operation.responses[status] = withCommonHeaders(path, status, response);
+      }
+    }
+  }
+  const components = base.components as Json;
+  return {
+    ...base,
+    info: { ...(base.info as Json), description },
+    tags: [...tags].map((name) => ({
+      name,
+      description: tagDescriptions[name] ?? `The ${name} collection`,
+    })),
+    paths,
+    components: {
+      ...components,
+      schemas: { ...(components.schemas as Json), Problem: problemSchema },
+      headers: headerComponents,
+      responses: {
+        MethodNotAllowed: {
+          description:
+            "The path exists but does not take this method (any method an operation is not documented for)",
+          headers: { Allow: { $ref: "#/components/headers/Allow" } },
+          content: {
+            "application/problem+json": {
+              schema: {
+                allOf: [
+                  { $ref: "#/components/schemas/Problem" },
+                  { type: "object", properties: { code: { const: "METHOD_NOT_ALLOWED" } } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Headers that every answer of a kind carries, whatever the route. */
+function withCommonHeaders(path: string, status: string, response: Json): Json {
+  const headers: Json = { ...(response.headers as Json | undefined) };
+  if (path.startsWith("/api/")) {
+    headers.RateLimit = { $ref: "#/components/headers/RateLimit" };
+    headers["RateLimit-Policy"] = { $ref: "#/components/headers/RateLimitPolicy" };
+  }
+  if (status === "429" || status === "503")
+    headers["Retry-After"] = { $ref: "#/components/headers/RetryAfter" };
+  if (/^3\d\d$/.test(status) && status !== "304")
+    headers.Location = { $ref: "#/components/headers/Location", required: true };
+  if (status === "412")
+    headers.ETag = {
+      $ref: "#/components/headers/ETag",
+      description: "The current ETag, to retry with",
+    };
+  if (status === "401")
+    headers["WWW-Authenticate"] = { $ref: "#/components/headers/WWWAuthenticate" };
+  return Object.keys(headers).length === 0 ? response : { ...response, headers };
 }

@@ -15,6 +15,8 @@ export interface AnswerDoc {
   /** Any other content, as OpenAPI media types. */
   content?: Json;
   headers?: Json;
+  /** An example of the JSON body. */
+  example?: unknown;
 }
 
 /**
@@ -24,13 +26,21 @@ export interface AnswerDoc {
  * table (src/core/kernel/errors.ts).
  */
 export interface RouteDoc {
+  /** Unique across the API; derived from the method and path when absent (`postApiAuthSignup`). */
+  operationId?: string;
   summary: string;
   description?: string;
   tags: string[];
   /** The JSON body, the same schema the operation validates with (input side). */
   body?: z.ZodType;
-  /** "user": needs an access token (401 without); "admin": an admin's (403 for others). */
-  auth?: "public" | "user" | "admin";
+  /**
+   * "user": needs an access token (401 without); "admin": an admin's (403 for others);
+   * "public": anyone, though a credential sent is checked (a stale one is 401); "none": served
+   * before authentication, credentials are not even read (never 401).
+   */
+  auth?: "public" | "user" | "admin" | "none";
+  /** An example of the JSON body. */
+  example?: unknown;
   parameters?: Json[];
   responses: Record<string, AnswerDoc>;
   /** Problem codes the operation itself can raise. */
@@ -40,8 +50,11 @@ export interface RouteDoc {
 /** A route module's routes: `"post /signup"` (Hono path syntax, relative to its mount point). */
 export type RouteDocs = Record<`${Method} /${string}`, RouteDoc>;
 
-/** Problems any request can meet: a wrong credential (401) or too many of them (429). */
-const everyRequest: ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED"];
+/** Problems a request that reads credentials can meet: a wrong one (401). */
+const authenticated: ErrorCode[] = ["UNAUTHENTICATED"];
+/** Only /api/* is rate limited (src/http/middleware/rate-limit.ts). */
+const rateLimited = (path: string): ErrorCode[] =>
+  path.startsWith("/api/") ? ["RATE_LIMITED"] : [];
 /** Problems of reading a JSON body. */
 const jsonBody: ErrorCode[] = [
   "INVALID_JSON",
@@ -49,8 +62,34 @@ const jsonBody: ErrorCode[] = [
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
 ];
-function operation(doc: RouteDoc, pathParams: string[]): Json {
-  const codes: ErrorCode[] = [...everyRequest, ...(doc.raises ?? [])];
+/** `post /api/auth/sessions/{id}` → `postApiAuthSessionsById`. */
+export function operationIdOf(method: string, path: string): string {
+  const words = path
+    .split("/")
+    .filter(Boolean)
+    .map((part) => {
+      const param = /^\{(\w+)\}$/.exec(part)?.[1];
+      return param ? `By-${param}` : part;
+    })
+    .join("-")
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
+  return method + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
+}
+
+const securityOf = {
+  // API keys act as their owner, never as an admin.
+  admin: [{ bearer: [] }],
+  user: [{ bearer: [] }, { apiKey: [] }],
+  none: [],
+};
+
+function operation(doc: RouteDoc, method: string, path: string, pathParams: string[]): Json {
+  const codes: ErrorCode[] = [
+    ...(doc.auth === "none" ? [] : authenticated),
+    ...rateLimited(path),
+    ...(doc.raises ?? []),
+  ];
   if (doc.body !== undefined) codes.push(...jsonBody);
   if (doc.auth === "admin") codes.push("FORBIDDEN");
   const responses: Json = {};
@@ -59,7 +98,14 @@ function operation(doc: RouteDoc, pathParams: string[]): Json {
       description: answer.description,
       ...(answer.headers ? { headers: answer.headers } : {}),
       ...(answer.schema
-        ? { content: { "application/json": { schema: jsonSchema(answer.schema, "output") } } }
+        ? {
+            content: {
+              "application/json": {
+                schema: jsonSchema(answer.schema, "output"),
+                ...(answer.example === undefined ? {} : { example: answer.example }),
+              },
+            },
+          }
         : answer.content
           ? { content: answer.content }
           : {}),
@@ -76,15 +122,21 @@ function operation(doc: RouteDoc, pathParams: string[]): Json {
   ];
   return {
     tags: doc.tags,
+    operationId: doc.operationId ?? operationIdOf(method, path),
     summary: doc.summary,
     ...(doc.description ? { description: doc.description } : {}),
-    ...(doc.auth === "user" || doc.auth === "admin" ? { security: [{ bearer: [] }] } : {}),
+    ...(doc.auth !== undefined && doc.auth !== "public" ? { security: securityOf[doc.auth] } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(doc.body
       ? {
           requestBody: {
             required: true,
-            content: { "application/json": { schema: jsonSchema(doc.body, "input") } },
+            content: {
+              "application/json": {
+                schema: jsonSchema(doc.body, "input"),
+                ...(doc.example === undefined ? {} : { example: doc.example }),
+              },
+            },
           },
         }
       : {}),
@@ -103,7 +155,10 @@ export function openApiPaths(prefix: string, docs: RouteDocs): Record<string, Js
     const full = `${prefix}${path === "/" && prefix !== "" ? "" : path}`;
     const params = [...full.matchAll(/:(\w+)/g)].map((m) => m[1]!);
     const openApiPath = full.replace(/:(\w+)/g, "{$1}");
-    paths[openApiPath] = { ...paths[openApiPath], [method]: operation(doc, params) };
+    paths[openApiPath] = {
+      ...paths[openApiPath],
+      [method]: operation(doc, method, openApiPath, params),
+    };
   }
   return paths;
 }

@@ -47,7 +47,7 @@ export function defineGraphQLSecuritySuite(makeHome: MakeHome) {
 
     const refused = (role: Role, visible: boolean) =>
       visible ? (role === "anonymous" ? "UNAUTHENTICATED" : "FORBIDDEN") : "NOT_FOUND";
-    const data = (a: GraphQLAnswer, field: string) => (a.data ?? {})[field];
+    const data = (a: GraphQLAnswer, field: string) => a.data?.[field];
 
     it.each(everyone)("list and view as %s match the rules", async (role) => {
       const who = await callers();

@@ -1,4 +1,8 @@
 import { expect } from "vitest";
+import { collections } from "../../src/collections/index";
+import { buildModels } from "../../src/core/records/model";
+import { apiDocument } from "../../src/http/openapi";
+import { type Contract, createContract } from "./contract";
 /**
  * The one surface a conformance suite sees: a Nearbase app in one of its homes, reached over
  * HTTP, on a real libSQL database. `node-home.ts` serves it in-process on an embedded file;
@@ -60,6 +64,54 @@ export interface HomeOptions {
 
 /** Makes a fresh home; a suite calls it in `beforeAll` (or per test) and closes what it made. */
 export type MakeHome = (options?: HomeOptions) => Promise<Home>;
+
+let contract: Contract | undefined;
+/**
+ * The contract both homes are held to: the document the app serves at /openapi.json, built here
+ * by the same function from the same collections (fetching it through the home would add a
+ * request to every suite's metrics). The contract suite checks that the served one is this one.
+ */
+export function appContract(): Contract {
+  contract ??= createContract(apiDocument(buildModels(collections)));
+  return contract;
+}
+
+/**
+ * A home whose every response is checked against the app's /openapi.json (see contract.ts)
+ * before the suite sees it: a response that breaks the document — or comes from a route it does
+ * not describe — fails the request with a ContractError saying what to document. `close()`
+ * prints how many responses this home checked (`contract: N responses validated`; a run's
+ * total is the sum of these lines).
+ */
+export function withContract(make: MakeHome): MakeHome {
+  return async (options) => {
+    const home = await make(options);
+    const checker = appContract();
+    let validated = 0;
+    return {
+      ...home,
+      async request(path, init = {}) {
+        const res = await home.request(path, init);
+        const headers = new Headers(init.headers);
+        const method = init.method ?? "GET";
+        await checker.check(
+          {
+            method,
+            path,
+            preflight: method === "OPTIONS" && headers.has("access-control-request-method"),
+          },
+          res,
+        );
+        validated++;
+        return res;
+      },
+      async close() {
+        await home.close();
+        console.log(`contract: ${validated} responses validated (${home.name} home)`);
+      },
+    };
+  };
+}
 
 /**
  * Settings both homes' test apps run with: limits generous enough that a suite is not throttled

@@ -1,8 +1,8 @@
 import { createTestApp } from "../harness";
-import { type Home, homeSettings, type MakeHome, type SqlValue } from "./home";
+import { type Home, homeSettings, type MakeHome, type SqlValue, withContract } from "./home";
 
 /** The Node home: the app in-process on a fresh, migrated, embedded libSQL file per home. */
-export const makeNodeHome: MakeHome = async (options = {}) => {
+export const makeNodeHome: MakeHome = withContract(async (options = {}) => {
   const t = await createTestApp({
     env: {
       ...homeSettings,
@@ -43,4 +43,4 @@ export const makeNodeHome: MakeHome = async (options = {}) => {
     close: () => t.close(),
   };
   return home;
-};
+});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { base64url } from "../../src/core/kernel/crypto";
-import { bearer, freshEmail, signup } from "./auth-helpers";
+import { bearer, forgot, freshEmail, signup } from "./auth-helpers";
 import { type Home, type MakeHome, readProblem } from "./home";
 import { SoftAuthenticator } from "./soft-authenticator";
 
@@ -207,6 +207,23 @@ export function definePasskeySuite(makeHome: MakeHome) {
       await expectRefused(
         await post("/register", await new SoftAuthenticator(origin).register(created2), b.headers),
       );
+    });
+
+    it("drops a squatter's passkey when the mailbox's owner resets the password", async () => {
+      // Someone signs up with an address they do not own, with a passkey…
+      const email = freshEmail("squat");
+      const squatter = new SoftAuthenticator(origin);
+      const created = await options("/sign-up/options", { email });
+      expect((await post("/sign-up", await squatter.register(created))).status).toBe(201);
+      // …then the owner proves the mailbox with a reset link.
+      const token = await forgot(t, email);
+      const reset = await t.request("/api/auth/password/reset", {
+        method: "POST",
+        json: { token, password: "a brand new passphrase" },
+      });
+      expect(reset.status).toBe(204);
+      const request = await options("/sign-in/options", {});
+      await expectRefused(await post("/sign-in", await squatter.assert(request)));
     });
 
     it("renames and removes passkeys, only the account's own", async () => {

@@ -17,6 +17,7 @@ import {
   type SentMail,
   type SqlValue,
   uniqueAddress,
+  withContract,
 } from "./home";
 
 /**
@@ -29,7 +30,7 @@ import {
  * worker builds its app once per bindings object, so each home gets an app of its own (fresh
  * metrics, memory rate limits, version memo); the Cache API and the database are shared by all.
  */
-export const makeWorkersHome: MakeHome = async (options = {}) => {
+export const makeWorkersHome: MakeHome = withContract(async (options = {}) => {
   captureWorkerLog();
   const logFrom = logged.length;
   // Other test files write to the same database meanwhile; a long version memo keeps their
@@ -129,7 +130,7 @@ export const makeWorkersHome: MakeHome = async (options = {}) => {
     },
   };
   return home;
-};
+});
 
 // The worker logs JSON lines through console.log (Workers Logs), in this isolate: the home keeps
 // them for `logs()`, and passes on only warnings and errors, as the project's LOG_LEVEL does.

@@ -8,6 +8,7 @@ import { ApiError } from "../kernel/errors";
 import { isAdmin, type Principal } from "../kernel/principal";
 import { refusal } from "../kernel/refusals";
 import { validate } from "../kernel/validate";
+import { auditSql, writeAudit } from "../privacy/audit";
 import type { AccountDeps, Defer } from "./deps";
 import { recoveryOperations } from "./recovery";
 import { revokeAllCredentialsStatements } from "./revoke";
@@ -279,6 +280,14 @@ export function adminUserOperations(deps: AccountDeps) {
           sql`UPDATE nb_users SET role = ${body.role}, updated = ${now.toISOString()} WHERE id = ${userId} AND role <> ${body.role} AND ${notLastAdmin(userId)}`,
         ),
         db.run(userUpdatedSql(userId, actor, ["role"], now.getTime())),
+        // After the event: exists iff the role changed.
+        db.run(
+          auditSql(
+            { action: "user.role_changed", actor, subject: userId, details: { role: body.role } },
+            now.getTime(),
+            true,
+          ),
+        ),
       ]);
       const user = await existing(userId);
       if (updated.rowsAffected === 0 && user.role !== body.role) throw lastAdmin("Demoting them");
@@ -324,6 +333,11 @@ export function adminUserOperations(deps: AccountDeps) {
       const outcome = await deleteAccount(db, userId, { actor, now: clock.now() });
       if (outcome === "not_found") throw noSuchUser();
       if (outcome === "last_admin") throw lastAdmin("Deleting this account");
+      await writeAudit(
+        deps.sql,
+        { action: "user.deleted", actor, subject: userId },
+        clock.now().getTime(),
+      );
       deps.log.write({
         level: "info",
         msg: "security: account deleted by an admin",

@@ -5,8 +5,10 @@ import { randomId, randomToken, sha256 } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
+import { auditStatement } from "../privacy/audit";
 import type { AccountDeps, Defer } from "./deps";
 import { type ApiKeyView, createApiKeyInput } from "./schemas";
+import { requireRecentAuth } from "./step-up";
 import { requireUser } from "./users";
 
 /** Every API key starts with this, so a key is told from an access token at a glance. */
@@ -40,13 +42,15 @@ function view(
  * scopes, and never with admin rights; they share their owner's rate-limit budget, and one user
  * holds at most `maxApiKeysPerUser` active keys (409 API_KEY_LIMIT beyond).
  */
-export function apiKeyOperations({ db, sql, clock }: AccountDeps) {
+export function apiKeyOperations({ db, sql, clock, auth }: AccountDeps) {
   return {
     async createApiKey(
       principal: Principal,
       input: unknown,
     ): Promise<ApiKeyView & { key: string }> {
       const me = requireUser(principal);
+      // A key outlives sessions: minting one needs a recent sign-in (a stolen, refreshed token cannot).
+      requireRecentAuth(principal, clock.now().getTime(), (await auth()).stepUpMaxAgeSeconds);
       const body = validate(createApiKeyInput, input);
       const now = clock.now();
       const secret = `${apiKeyPrefix}${randomToken(32)}`;
@@ -90,6 +94,12 @@ export function apiKeyOperations({ db, sql, clock }: AccountDeps) {
             { ...view(row), userId: me.id },
             now.getTime(),
           ),
+          // After the event: changes() is the event's insert, so the entry exists iff the key does.
+          auditStatement(
+            { action: "api_key.created", actor: `user:${me.id}`, subject: me.id, target: row.id },
+            now.getTime(),
+            true,
+          ),
         ],
         "write",
       );
@@ -128,6 +138,11 @@ export function apiKeyOperations({ db, sql, clock }: AccountDeps) {
             `user:${me.id}`,
             { id: keyId, userId: me.id },
             now.getTime(),
+          ),
+          auditStatement(
+            { action: "api_key.revoked", actor: `user:${me.id}`, subject: me.id, target: keyId },
+            now.getTime(),
+            true,
           ),
         ],
         "write",

@@ -92,6 +92,7 @@ async function tokenPrincipal(config: AuthConfig, token: string): Promise<Princi
       id: payload.sub,
       role,
       sessionId: typeof payload.sid === "string" ? payload.sid : undefined,
+      authTime: typeof payload.auth_time === "number" ? payload.auth_time : undefined,
     };
   } catch (err) {
     throw invalidCredentials(err instanceof joseErrors.JWTExpired);

@@ -1,5 +1,6 @@
 import { ApiError } from "../kernel/errors";
 import type { Platform } from "../kernel/ports";
+import type { HashParams } from "./passwords";
 import { KeySet } from "./signing-keys";
 
 /** What auth needs at run time; built once per process/isolate. */
@@ -17,8 +18,10 @@ export interface AuthConfig {
   /** Per-address budget of rejected credentials (bad tokens, keys, passwords), or "off". */
   credentialFailures: string;
   forgotPerAccount: string;
-  /** PBKDF2 iterations for new hashes; stored hashes with another count are rewritten at log-in. */
-  passwordIterations: number;
+  /** How recent a sign-in sensitive actions need (STEP_UP_MAX_AGE_SECONDS). */
+  stepUpMaxAgeSeconds: number;
+  /** How new password hashes are made; stored hashes made otherwise are rewritten at log-in. */
+  passwordHash: HashParams;
 }
 
 /** Builds the auth configuration; the signing keys come from the JWT_PRIVATE_KEYS secret. */
@@ -34,7 +37,8 @@ export async function loadAuthConfig(
     loginLimitPerAccountTotal: string;
     credentialFailureLimit: string;
     forgotLimitPerAccount: string;
-    passwordIterations: number;
+    stepUpMaxAgeSeconds?: number;
+    passwordHash: HashParams;
   },
 ): Promise<AuthConfig> {
   const json = await platform.secrets.get("JWT_PRIVATE_KEYS");
@@ -54,7 +58,8 @@ export async function loadAuthConfig(
     loginPerAccountTotal: config.loginLimitPerAccountTotal,
     credentialFailures: config.credentialFailureLimit,
     forgotPerAccount: config.forgotLimitPerAccount,
-    passwordIterations: config.passwordIterations,
+    stepUpMaxAgeSeconds: config.stepUpMaxAgeSeconds ?? 600,
+    passwordHash: config.passwordHash,
   };
 }
 

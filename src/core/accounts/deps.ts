@@ -1,7 +1,7 @@
 import type { Client } from "@libsql/client";
 import type { Database } from "../db/client";
 import type { LogSink } from "../kernel/log";
-import type { Clock, Mailer } from "../kernel/ports";
+import type { Clock, Mailer, SecretStore } from "../kernel/ports";
 import type { AuthConfig } from "./config";
 import type { OAuthProviders } from "./oauth/providers";
 import type { RelyingParty } from "./webauthn";
@@ -23,6 +23,8 @@ export interface AccountDeps {
   redirectOrigins: readonly string[];
   /** Passkeys: the relying party (RP ID, name) and the origins ceremonies may come from. */
   relyingParty: RelyingParty;
+  /** Where the data keys are read (DATA_ENCRYPTION_KEYS seals TOTP keys). */
+  secrets: SecretStore;
 }
 
 /** Who is asking, as far as account operations need to know. */

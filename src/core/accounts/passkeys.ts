@@ -10,6 +10,7 @@ import type { AccountDeps, Caller } from "./deps";
 import { rejectedCredential } from "./failures";
 import type { SignedIn } from "./schemas";
 import { startSession } from "./sessions";
+import { requireRecentAuth } from "./step-up";
 import {
   assertionResponseInput,
   type PasskeyView,
@@ -441,6 +442,7 @@ export function passkeyOperations(deps: AccountDeps) {
      */
     async removePasskey(principal: Principal, id: string): Promise<void> {
       const me = requireUser(principal);
+      requireRecentAuth(principal, clock.now().getTime(), (await auth()).stepUpMaxAgeSeconds);
       const user = await currentUser(db, principal);
       const mine = await passkeysOf(me.id);
       if (!mine.some((p) => p.id === id)) throw new ApiError("NOT_FOUND", "No such passkey.");

@@ -4,6 +4,7 @@ import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
 import type { AccountDeps, Defer } from "./deps";
+import { dropUnprovenFactorsStatements } from "./factors";
 import {
   issueOneTimeToken,
   type OneTimePurpose,
@@ -100,14 +101,19 @@ export function recoveryOperations({ db, sql, clock, log, mailer, auth }: Accoun
       if (user === undefined) throw badLink();
       const problem = passwordProblem(body.password, user.email);
       if (problem) throw weakPassword(problem);
-      const passwordHash = await hashPassword(body.password, config.passwordIterations);
+      const passwordHash = await hashPassword(body.password, config.passwordHash);
       if ((await spendOneTimeToken(db, body.token, "password_reset", now.getTime())) !== user.id)
         throw badLink();
       const proven = await mailboxProvenStatements(db, user, now);
       await revokeAllCredentials(db, user.id, "password_reset", {
         now,
         log,
-        also: [...setPasswordHash(db, user.id, passwordHash, now), ...proven.statements],
+        also: [
+          ...setPasswordHash(db, user.id, passwordHash, now),
+          ...proven.statements,
+          // Passkeys and a TOTP key set up before the mailbox was proven may be a squatter's.
+          ...(proven.wasVerified ? [] : dropUnprovenFactorsStatements(db, user.id)),
+        ],
       });
     },
 

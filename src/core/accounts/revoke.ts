@@ -4,6 +4,7 @@ import type { Database } from "../db/client";
 import { apiKeys, oauthAccounts, oneTimeTokens, sessions, users } from "../db/schema/auth";
 import { apiKeysRevokedSql, sessionsRevokedSql, userUpdatedSql } from "../events/account-events";
 import type { LogSink } from "../kernel/log";
+import { auditSql } from "../privacy/audit";
 
 /** Why every credential of an account was revoked; logged as a security event. */
 export type RevokeReason =
@@ -73,7 +74,18 @@ export async function revokeAllCredentials(
   await db.batch([
     ...(options.also ?? []),
     ...revokeAllCredentialsStatements(db, userId, options.now, { reason, actor: options.actor }),
-  ] as [Statement, ...Statement[]]);
+    db.run(
+      auditSql(
+        {
+          action: reason === "password_reset" ? "auth.password_reset" : "auth.credentials_revoked",
+          actor: options.actor ?? (reason === "operator" ? "system" : `user:${userId}`),
+          subject: userId,
+          details: { reason },
+        },
+        options.now.getTime(),
+      ),
+    ),
+  ] as unknown as [Statement, ...Statement[]]);
   options.log?.write({
     level: "info",
     msg: "security: every credential of the account revoked",

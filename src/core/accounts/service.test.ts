@@ -39,7 +39,7 @@ beforeEach(async () => {
       loginLimitPerAccountTotal: "100/1m",
       credentialFailureLimit: "3/1m",
       forgotLimitPerAccount: "100/1m",
-      passwordIterations: 10_000,
+      passwordHash: { kind: "pbkdf2-sha256", iterations: 10_000 },
     },
   );
   accounts = createAccountService({
@@ -52,6 +52,7 @@ beforeEach(async () => {
     oauth: oauthProviders({}, (name) => `http://localhost:8787/cb/${name}`),
     redirectOrigins: ["http://localhost:8787"],
     relyingParty: { id: "localhost", name: "Nearbase", origins: ["http://localhost:8787"] },
+    secrets: { get: async () => undefined },
   });
 });
 
@@ -68,7 +69,9 @@ describe("account service", () => {
     const password = "correct horse battery staple";
     const up = await accounts.signup({ email, password }, caller);
     expect(up.user.email).toBe("someone@example.com");
-    const { accessToken } = await accounts.login({ email, password }, caller);
+    const login = await accounts.login({ email, password }, caller);
+    if (!("accessToken" in login)) throw new Error("no second factor was set up: tokens expected");
+    const { accessToken } = login;
     const principal = await accounts.authenticate(
       { authorization: `Bearer ${accessToken}` },
       caller.ip,

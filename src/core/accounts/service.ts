@@ -8,6 +8,8 @@ import { oauthOperations } from "./oauth/flow";
 import { passkeyOperations } from "./passkeys";
 import { recoveryOperations } from "./recovery";
 import { signInOperations } from "./sign-in";
+import { stepUpOperations } from "./step-up-flow";
+import { totpOperations } from "./totp";
 
 export type { AccountDeps, Caller, Defer } from "./deps";
 
@@ -27,6 +29,8 @@ export function createAccountService(deps: AccountDeps) {
     ...discoveryOperations(deps),
     ...emailOtpOperations(deps),
     ...passkeyOperations(deps),
+    ...totpOperations(deps),
+    ...stepUpOperations(deps),
     ...adminUserOperations(deps),
   };
 }

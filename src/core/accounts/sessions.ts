@@ -4,6 +4,7 @@ import { refreshTokens, sessions, users } from "../db/schema/auth";
 import { engineEventSql } from "../events/outbox";
 import { randomId, randomToken, sha256 } from "../kernel/crypto";
 import type { LogSink } from "../kernel/log";
+import { auditSql } from "../privacy/audit";
 import type { AuthConfig } from "./config";
 import type { SessionView, TokenPair } from "./schemas";
 import type { User } from "./users";
@@ -14,9 +15,11 @@ export async function accessTokenFor(
   config: AuthConfig,
   user: Pick<User, "id" | "role">,
   sessionId: string,
+  /** When the person last proved who they are (epoch s): a sign-in or a step-up, never a refresh. */
+  authTime?: number,
 ) {
   return config.keys.sign(
-    { role: user.role, sid: sessionId },
+    { role: user.role, sid: sessionId, ...(authTime === undefined ? {} : { auth_time: authTime }) },
     {
       issuer: config.issuer,
       audience: config.audience,
@@ -47,9 +50,15 @@ export async function startSession(
       userAgent: userAgent.slice(0, 200),
     }),
     db.insert(refreshTokens).values({ hash: await sha256(refreshToken), sessionId, expiresAt }),
+    db.run(
+      auditSql(
+        { action: "auth.sign_in", actor: `user:${user.id}`, subject: user.id, target: sessionId },
+        now.getTime(),
+      ),
+    ),
   ]);
   return {
-    accessToken: await accessTokenFor(config, user, sessionId),
+    accessToken: await accessTokenFor(config, user, sessionId, Math.floor(now.getTime() / 1000)),
     tokenType: "Bearer",
     expiresIn: config.accessTokenTtlSeconds,
     refreshToken,
@@ -147,7 +156,21 @@ export async function revokeSession(
       .returning({ id: sessions.id }),
     db.run(engineEventSql("session.revoked", sessionId, actor, data, ms)),
     ...(reason === "refresh_token_reuse"
-      ? [db.run(engineEventSql("refresh_token.reused", sessionId, "system", data, ms, false))]
+      ? [
+          db.run(engineEventSql("refresh_token.reused", sessionId, "system", data, ms, false)),
+          db.run(
+            auditSql(
+              {
+                action: "auth.refresh_reused",
+                actor: "system",
+                subject: userId,
+                target: sessionId,
+                outcome: "failed",
+              },
+              ms,
+            ),
+          ),
+        ]
       : []),
   ]);
   return revoked.length > 0;

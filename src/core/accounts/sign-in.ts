@@ -1,12 +1,15 @@
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
+import { writeAudit } from "../privacy/audit";
 import type { AccountDeps, Caller } from "./deps";
 import { rejectedCredential } from "./failures";
+import { finishSignIn } from "./mfa";
 import { hashPassword, passwordLimits, passwordProblem, verifyPassword } from "./passwords";
 import { revokeAllCredentials } from "./revoke";
 import { loginInput, refreshInput, type SignedIn, signupInput, type TokenPair } from "./schemas";
 import { activeSessions, revokeSession, rotate, startSession } from "./sessions";
+import type { MfaRequired } from "./strong-schemas";
 import { throttleAccount } from "./throttle";
 import {
   createUser,
@@ -38,7 +41,7 @@ export function signInOperations({ db, sql, clock, log, auth }: AccountDeps) {
       if (problem) throw weakPassword(problem);
       const config = await auth();
       const now = clock.now();
-      const passwordHash = await hashPassword(body.password, config.passwordIterations);
+      const passwordHash = await hashPassword(body.password, config.passwordHash);
       const user = await createUser(db, { email: body.email, name: body.name, passwordHash }, now);
       if (user === undefined) {
         throw new ApiError(
@@ -56,7 +59,7 @@ export function signInOperations({ db, sql, clock, log, auth }: AccountDeps) {
      * one attacker cannot lock the owner out; the looser per-account ceiling bounds a distributed
      * guess (and can be exhausted by one: see README). A wrong password is a rejected credential.
      */
-    async login(input: unknown, caller: Caller): Promise<SignedIn> {
+    async login(input: unknown, caller: Caller): Promise<SignedIn | MfaRequired> {
       const body = validate(loginInput, input);
       const config = await auth();
       const at = clock.now().getTime();
@@ -74,16 +77,29 @@ export function signInOperations({ db, sql, clock, log, auth }: AccountDeps) {
       const check = await verifyPassword(
         body.password.slice(0, passwordLimits.max * 4),
         user?.passwordHash,
-        config.passwordIterations,
+        config.passwordHash,
       );
-      if (user === undefined || !check.ok) throw rejectedCredential("Wrong email or password.");
+      if (user === undefined || !check.ok) {
+        await writeAudit(
+          sql,
+          {
+            action: "auth.sign_in_failed",
+            actor: "anonymous",
+            subject: user?.id,
+            outcome: "failed",
+            details: { method: "password", reason: user ? "wrong_password" : "unknown_account" },
+          },
+          at,
+        );
+        throw rejectedCredential("Wrong email or password.");
+      }
       const now = clock.now();
       if (check.rehash) {
-        const hash = await hashPassword(body.password, config.passwordIterations);
+        const hash = await hashPassword(body.password, config.passwordHash);
         await db.batch(setPasswordHash(db, user.id, hash, now, { rehash: true }));
       }
-      const pair = await startSession(db, config, user, caller.userAgent, now);
-      return { user: publicUser(user), ...pair };
+      // Tokens, or a ticket for the second factor when the account has two-factor sign-in.
+      return finishSignIn(db, config, user, caller, now, "password");
     },
 
     /** Rotates a refresh token (see `rotate`); any refusal is a rejected credential. */

@@ -39,16 +39,19 @@ export type MfaRequired = z.infer<typeof mfaRequiredSchema>;
 /** A first factor's answer: tokens, or a ticket for the second factor. */
 export const signInResultSchema = z.union([signedInSchema, mfaRequiredSchema]);
 
-export const mfaVerifyInput = z
-  .object({
-    mfaTicket: ticket,
-    code: z
-      .string()
-      .min(6)
-      .max(32)
-      .describe("A 6-digit authenticator code, or one of the recovery codes"),
-  })
-  .strict();
+const secondFactorCode = z
+  .string()
+  .min(6)
+  .max(32)
+  .describe("A 6-digit authenticator code, or one of the recovery codes");
+export const mfaVerifyInput = z.object({ mfaTicket: ticket, code: secondFactorCode }).strict();
+/** Re-authentication with the second factor (disable, new recovery codes). */
+export const mfaCodeInput = z.object({ code: secondFactorCode }).strict();
+export const mfaStatusSchema = z.object({
+  totp: z.boolean(),
+  enabledAt: z.string().nullable(),
+  recoveryCodesLeft: z.number().int(),
+});
 
 export const totpEnrolledSchema = z.object({
   secret: z.string().describe("Base32 key; shown once"),
@@ -64,16 +67,12 @@ export const recoveryCodesSchema = z.object({
 // ── step-up ──
 export const stepUpInput = z
   .object({
-    password: z.string().min(1).max(1024).optional(),
     code: z
       .string()
       .regex(/^\d{6}$/, "must be 6 digits")
-      .optional(),
+      .describe("An authenticator code"),
   })
-  .strict()
-  .refine((v) => (v.password === undefined) !== (v.code === undefined), {
-    message: "give either password or code",
-  });
+  .strict();
 export const steppedUpSchema = z.object({
   accessToken: z.string().describe("Same session, with a fresh auth_time"),
   tokenType: z.literal("Bearer"),

@@ -58,8 +58,11 @@ async function chunked(sql: Client, statement: string, args: (string | number)[]
   return deleted;
 }
 
-/** The scheduled jobs both homes run: Workers from the cron trigger, Node on a timer. */
-export function standardJobs(deps: DeliveryDeps): Job[] {
+/**
+ * The scheduled jobs both homes run: Workers from the cron trigger, Node on a timer. `more` adds
+ * jobs of other concerns (e.g. privacy retention) under the same leases.
+ */
+export function standardJobs(deps: DeliveryDeps, more: readonly Job[] = []): Job[] {
   const { sql } = deps;
   const day = 86_400_000;
   return [
@@ -123,6 +126,7 @@ export function standardJobs(deps: DeliveryDeps): Job[] {
         };
       },
     },
+    ...more,
   ];
 }
 

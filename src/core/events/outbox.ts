@@ -76,7 +76,10 @@ export function outboxStatement(
 
 /** A record's readable fields (hidden ones never enter an event) as a JSON object. */
 export function recordJson(model: CollectionModel): SQL {
-  const fields = model.readable.map((k) => model.fields.get(k)!);
+  // Encrypted fields stay out too: an event is delivered and logged outside the data's keys.
+  const fields = model.readable
+    .filter((k) => !model.encrypted.has(k))
+    .map((k) => model.fields.get(k)!);
   // Keys are schema identifiers (checked by defineCollection/drizzle), so they are inlined.
   const record = sql.join(
     fields.map((f) => sql`${sql.raw(`'${f.key.replaceAll("'", "''")}'`)}, ${jsonValue(f)}`),

@@ -1,13 +1,15 @@
-import type { Row } from "@libsql/client";
+import type { InStatement, Row } from "@libsql/client";
 import type { z } from "zod";
 import { randomId } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import { isAdmin, type Principal } from "../kernel/principal";
 import { refusal } from "../kernel/refusals";
 import { validate } from "../kernel/validate";
+import { type AuditAction, auditStatement } from "../privacy/audit";
 import { refuseAddress } from "./address-guard";
 import { attempt, type DeliveryDeps } from "./deliver";
 import { eventId } from "./ids";
+import { actorOf } from "./outbox";
 import { isPattern, matchesAny } from "./patterns";
 import {
   type AttemptView,
@@ -130,6 +132,28 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     };
   }
 
+  /** Runs a change to an endpoint with its audit entry in the same batch (only if it changed a row). */
+  async function audited(
+    principal: Principal,
+    action: AuditAction,
+    id: string,
+    change: InStatement,
+    details?: Record<string, unknown>,
+  ) {
+    const [done] = await deps.sql.batch(
+      [
+        change,
+        auditStatement(
+          { action, actor: actorOf(principal), target: id, details },
+          deps.now(),
+          true,
+        ),
+      ],
+      "write",
+    );
+    return done!;
+  }
+
   return {
     async create(principal: Principal, body: unknown) {
       admin(principal);
@@ -139,7 +163,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const secret = generateSecret();
       const id = randomId("whe");
       const now = new Date(deps.now()).toISOString();
-      await deps.sql.execute({
+      await audited(principal, "webhook.created", id, {
         sql: "INSERT INTO nb_webhook_endpoints (id, url, description, patterns, enabled, secret, allow_private, max_concurrency, timeout_ms, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         args: [
           id,
@@ -198,16 +222,22 @@ export function createWebhookService(deps: WebhookServiceDeps) {
         }
       }
       set("updated", new Date(deps.now()).toISOString());
-      await deps.sql.execute({
-        sql: `UPDATE nb_webhook_endpoints SET ${sets.join(", ")} WHERE id = ?`,
-        args: [...args, id],
-      });
+      await audited(
+        principal,
+        "webhook.updated",
+        id,
+        {
+          sql: `UPDATE nb_webhook_endpoints SET ${sets.join(", ")} WHERE id = ?`,
+          args: [...args, id],
+        },
+        { changed: Object.keys(input) },
+      );
       return view(await row(id));
     },
 
     async remove(principal: Principal, id: string) {
       admin(principal);
-      const rs = await deps.sql.execute({
+      const rs = await audited(principal, "webhook.deleted", id, {
         sql: "DELETE FROM nb_webhook_endpoints WHERE id = ?",
         args: [id],
       });
@@ -222,7 +252,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       const current = await row(id);
       const secret = generateSecret();
       const until = deps.now() + (input.overlapSeconds ?? defaultOverlapSeconds) * 1000;
-      await deps.sql.execute({
+      await audited(principal, "webhook.secret_rotated", id, {
         sql: "UPDATE nb_webhook_endpoints SET secret = ?, previous_secret = ?, previous_secret_until = ?, updated = ? WHERE id = ?",
         args: [
           await encryptSecret(secretKey(), secret),

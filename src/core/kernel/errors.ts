@@ -27,6 +27,8 @@ export const errorStatus = {
   MALFORMED_URI: 400,
   EMAIL_NOT_VERIFIED: 403,
   API_KEY_LIMIT: 409,
+  STEP_UP_REQUIRED: 401,
+  REAUTHENTICATION_REQUIRED: 403,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof errorStatus;
@@ -57,6 +59,8 @@ const titles: Record<ErrorCode, string> = {
   MALFORMED_URI: "Malformed percent-encoding in the URL",
   EMAIL_NOT_VERIFIED: "Email address not verified by the provider",
   API_KEY_LIMIT: "Too many API keys",
+  STEP_UP_REQUIRED: "A recent sign-in is required",
+  REAUTHENTICATION_REQUIRED: "Re-authentication required",
 };
 
 /** A problem with one field of the input, addressed by a JSON-pointer-like path. */

@@ -70,7 +70,14 @@ function truth(
   if (leftField?.multi && left.kind === "field" && left.modifier === undefined) {
     const list = record[leftField.key];
     const elements = Array.isArray(list) ? list.map(element) : [];
-    const tests = elements.map((e) => compare({ value: e, affinity: "none" }, op, right, rhs));
+    const tests = elements.map((e) =>
+      compare(
+        { value: e, affinity: "none", real: typeof e === "number" && !Number.isInteger(e) },
+        op,
+        right,
+        rhs,
+      ),
+    );
     if (any) return tests.some((t) => t === true);
     // json_array_length(x) > 0 AND NOT EXISTS (… WHERE NOT test): an unknown test is no counterexample.
     if (list === null || list === undefined) return tests.some((t) => t === false) ? false : null;
@@ -83,6 +90,8 @@ function truth(
 interface Typed {
   value: Value;
   affinity: Affinity;
+  /** A REAL (not INTEGER) number: bound numbers are REAL in libSQL, and REAL columns. */
+  real?: boolean;
 }
 
 /** A JSON list element as json_each yields it (true/false as 1/0, objects as JSON text). */
@@ -114,6 +123,8 @@ function operand(
       return {
         value: typeof o.value === "boolean" ? (o.value ? 1 : 0) : o.value,
         affinity: "none",
+        // libSQL binds a JS number as REAL (so 5 compared with a TEXT column is '5.0').
+        real: typeof o.value === "number",
       };
     case "now":
       return { value: ctx.now, affinity: "none" };
@@ -130,7 +141,11 @@ function operand(
       if (raw === null || raw === undefined) return { value: null, affinity: affinityOf(field) };
       if (typeof raw === "boolean") return { value: raw ? 1 : 0, affinity: "numeric" };
       if (typeof raw === "number" || typeof raw === "string")
-        return { value: raw, affinity: affinityOf(field) };
+        return {
+          value: raw,
+          affinity: affinityOf(field),
+          real: field.column.columnType === "SQLiteReal",
+        };
       return { value: JSON.stringify(raw), affinity: affinityOf(field) };
     }
   }
@@ -138,16 +153,18 @@ function operand(
 
 const numericText = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 
-function applyAffinity(v: Value, affinity: Affinity): Value {
+function applyAffinity(t: Typed, affinity: Affinity): Value {
+  const v = t.value;
   if (v === null) return null;
   if (affinity === "numeric" && typeof v === "string" && numericText.test(v)) return Number(v);
-  if (affinity === "text" && typeof v === "number") return sqliteText(v);
+  if (affinity === "text" && typeof v === "number") return sqliteText(v, t.real === true);
   return v;
 }
 
-/** A number as SQLite renders it as text (REAL keeps a decimal point). */
-function sqliteText(n: number): string {
-  if (Number.isInteger(n)) return Math.abs(n) < 1e15 ? String(n) : `${n.toExponential()}`;
+/** A number as SQLite renders it as text: a REAL keeps a decimal point (5.0). */
+function sqliteText(n: number, real: boolean): string {
+  if (!real) return String(n);
+  if (Number.isInteger(n) && Math.abs(n) < 1e15) return `${n}.0`;
   return String(n);
 }
 
@@ -156,10 +173,10 @@ function order(a: Typed, b: Typed): number | null {
   let x = a.value;
   let y = b.value;
   if (x === null || y === null) return null;
-  if (a.affinity === "numeric" && b.affinity !== "numeric") y = applyAffinity(y, "numeric");
-  else if (b.affinity === "numeric" && a.affinity !== "numeric") x = applyAffinity(x, "numeric");
-  else if (a.affinity === "text" && b.affinity === "none") y = applyAffinity(y, "text");
-  else if (b.affinity === "text" && a.affinity === "none") x = applyAffinity(x, "text");
+  if (a.affinity === "numeric" && b.affinity !== "numeric") y = applyAffinity(b, "numeric");
+  else if (b.affinity === "numeric" && a.affinity !== "numeric") x = applyAffinity(a, "numeric");
+  else if (a.affinity === "text" && b.affinity === "none") y = applyAffinity(b, "text");
+  else if (b.affinity === "text" && a.affinity === "none") x = applyAffinity(a, "text");
   if (typeof x === "number" && typeof y === "number") return x === y ? 0 : x < y ? -1 : 1;
   if (typeof x === "number") return -1;
   if (typeof y === "number") return 1;
@@ -193,9 +210,8 @@ function compare(lhs: Typed, op: ComparisonOp, right: Operand, rhs: Typed): Trut
           : `%${escapeLike(right.value)}%`
         : rhs.value === null
           ? null
-          : `%${escapeLike(String(rhs.value))}%`;
-    const matched =
-      lhs.value === null || pattern === null ? null : like(asText(lhs.value), pattern);
+          : `%${escapeLike(asText(rhs))}%`;
+    const matched = lhs.value === null || pattern === null ? null : like(asText(lhs), pattern);
     if (op === "~") return matched;
     if (lhs.value === null) return true;
     return matched === null ? null : !matched;
@@ -221,8 +237,8 @@ function compare(lhs: Typed, op: ComparisonOp, right: Operand, rhs: Typed): Trut
   }
 }
 
-function asText(v: string | number): string {
-  return typeof v === "number" ? sqliteText(v) : v;
+function asText(t: Typed): string {
+  return typeof t.value === "number" ? sqliteText(t.value, t.real === true) : String(t.value);
 }
 
 function escapeLike(value: string): string {

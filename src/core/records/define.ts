@@ -2,6 +2,11 @@ import { getTableName } from "drizzle-orm";
 import { integer, type SQLiteTable, text } from "drizzle-orm/sqlite-core";
 import type { ZodType } from "zod";
 import type { CachePolicy } from "../edge/cache-policy";
+import {
+  checkPrivacyOptions,
+  type ErasurePolicy,
+  type RetentionPolicy,
+} from "../privacy/declarations";
 
 /**
  * Access rule for one operation: a filter-language expression the record must satisfy for the
@@ -43,20 +48,33 @@ export interface CollectionOptions {
   /** Stricter validators for columns than the table implies (e.g. a JSON array's elements). */
   validate?: Record<string, ZodType>;
   /**
-   * Declared by the privacy work (personal data, field encryption, retention) and NOT enforced
-   * yet: declaring any of them fails when the app is built, so nobody believes they hold.
+   * Fields holding personal data of the record's owner (src/core/privacy): listed in the data map
+   * (`npm run privacy:map`), included in the owner's export, and handled by the erasure policy.
+   * Needs `owner` (whose personal data it is).
    */
-  personal?: never;
-  encrypted?: never;
-  retention?: never;
+  personal?: string[];
+  /**
+   * Text fields sealed at rest (AES-256-GCM, src/core/kernel/seal.ts, record id bound as
+   * additional data): decrypted for readers, never filterable or sortable (400), never in events
+   * or the shared cache (a collection with a readable encrypted field is not shared-cached).
+   */
+  encrypted?: string[];
+  /**
+   * Records older than `days` (by `field`, an ISO timestamp column, default `created`) are
+   * removed by the scheduled retention job: deleted, or anonymised with the erasure replacements.
+   */
+  retention?: RetentionPolicy;
+  /**
+   * What erasing the owner's account does to their records: `delete` them (the default with an
+   * owner), `anonymize` (set the given fields to the given values and detach the owner), or
+   * `keep` them for a stated legal basis (shown in the export).
+   */
+  erasure?: ErasurePolicy;
+  /** Why the data is processed (e.g. "contract, Art. 6(1)(b) GDPR"), shown in the export and map. */
+  legalBasis?: string;
 }
 
-/** Options a collection may not declare until the engine enforces them. */
-const notImplemented = {
-  personal: "privacy export and erasure",
-  encrypted: "field encryption",
-  retention: "retention purges",
-} as const;
+export type { ErasurePolicy, RetentionPolicy };
 
 /** A collection: a drizzle table plus Nearbase options. */
 export interface CollectionDefinition<T extends SQLiteTable = SQLiteTable> {
@@ -93,11 +111,8 @@ export function defineCollection<T extends SQLiteTable>(
   if (!idPrefix.test(options.idPrefix)) {
     throw new Error(`Collection ${name}: idPrefix must be 2–8 lowercase letters.`);
   }
-  for (const [option, feature] of Object.entries(notImplemented)) {
-    if (option in options)
-      throw new Error(
-        `Collection ${name}: option "${option}" (${feature}) is not implemented yet; remove it — declaring it would promise protection Nearbase does not give.`,
-      );
-  }
-  return { name, table, options };
+  checkPrivacyOptions(name, table, options);
+  // Decrypted values are never put in the shared cache: a readable encrypted field turns it off.
+  const readableEncrypted = (options.encrypted ?? []).some((f) => !options.hidden?.includes(f));
+  return { name, table, options: readableEncrypted ? { ...options, cache: false } : options };
 }

@@ -20,7 +20,48 @@ export interface ListParams {
 }
 
 export const maxLimit = 200;
-const defaultLimit = 30;
+export const defaultLimit = 30;
+/** The longest `fields`/`expand` list and `sort` value accepted. */
+export const maxFieldList = 1000;
+export const maxSortLength = 200;
+export const maxSortKeys = 4;
+export const maxCursorLength = 4096;
+
+/** The query parameters of a list and of a single read; any other is refused (400). */
+export const listQueryParams = [
+  "filter",
+  "sort",
+  "fields",
+  "expand",
+  "limit",
+  "cursor",
+  "total",
+] as const;
+export const viewQueryParams = ["fields", "expand"] as const;
+
+/**
+ * Refuses query parameters a collections read does not take, naming them, so a client's typo or
+ * another API's parameter never silently changes nothing (PocketBase's `page`/`perPage` would
+ * quietly return page 1 again: pages here are `limit` + the previous page's `nextCursor`).
+ */
+export function refuseUnknownParams(present: Iterable<string>, known: readonly string[]): void {
+  const unknown = [...new Set(present)].filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const named = unknown.map((n) => JSON.stringify(n.slice(0, 64))).join(", ");
+  const pocketBase = unknown.some((n) => n === "page" || n === "perPage" || n === "skipTotal");
+  throw new ApiError(
+    "INVALID_QUERY",
+    `Unknown query parameter${unknown.length > 1 ? "s" : ""} ${named}; this request takes ${known.join(", ")}.${
+      pocketBase ? " Pages are limit + the previous page's nextCursor (no page/perPage)." : ""
+    }`,
+    {
+      errors: unknown.slice(0, 20).map((n) => ({
+        path: `/${n.slice(0, 64)}`,
+        message: "unknown query parameter",
+      })),
+    },
+  );
+}
 
 const sortableTypes = new Set(["string", "number", "boolean", "date"]);
 
@@ -48,7 +89,7 @@ export function parseFieldList(
   param: string,
 ): string[] | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
-  if (raw.length > 1000) throw bad(param, "too long");
+  if (raw.length > maxFieldList) throw bad(param, "too long");
   const names = [...new Set(raw.split(",").map((s) => s.trim()))];
   for (const name of names) {
     if (!model.readable.includes(name))
@@ -85,7 +126,7 @@ export function parseListParams(
   }
 
   const sortRaw = query("sort") ?? "-created";
-  if (sortRaw.length > 200) throw bad("sort", "too long");
+  if (sortRaw.length > maxSortLength) throw bad("sort", "too long");
   const sort: SortKey[] = [];
   for (const part of sortRaw
     .split(",")
@@ -96,12 +137,14 @@ export function parseListParams(
     const info = model.fields.get(key);
     if (info === undefined || model.hidden.has(key))
       throw bad("sort", `unknown field ${JSON.stringify(key.slice(0, 64))}`);
+    if (model.encrypted.has(key))
+      throw bad("sort", `${key} is encrypted at rest and cannot be sorted on`);
     if (!sortable(info))
       throw bad("sort", `${key} cannot be sorted on (it may be empty, or is a list or binary)`);
     if (sort.some((s) => s.key === key)) throw bad("sort", `${key} appears twice`);
     sort.push({ key, desc });
   }
-  if (sort.length > 4) throw bad("sort", "at most 4 keys");
+  if (sort.length > maxSortKeys) throw bad("sort", `at most ${maxSortKeys} keys`);
   if (!sort.some((s) => s.key === "id")) sort.push({ key: "id", desc: sort.at(-1)?.desc ?? false });
   const sortText = sort.map((s) => `${s.desc ? "-" : ""}${s.key}`).join(",");
 
@@ -112,7 +155,8 @@ export function parseListParams(
   if (cursorRaw !== undefined && cursorRaw !== "") {
     let decoded: { s?: unknown; v?: unknown };
     try {
-      if (cursorRaw.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(cursorRaw)) throw new Error("shape");
+      if (cursorRaw.length > maxCursorLength || !/^[A-Za-z0-9_-]+$/.test(cursorRaw))
+        throw new Error("shape");
       decoded = JSON.parse(new TextDecoder().decode(fromBase64url(cursorRaw)));
     } catch {
       throw bad("cursor", "is not a cursor this API issued");

@@ -45,6 +45,8 @@ export interface CollectionModel {
   /** Fields that may appear in responses, filters and sorts. */
   readable: string[];
   hidden: Set<string>;
+  /** Fields sealed at rest (never filtered, sorted, put in events or shared caches). */
+  encrypted: Set<string>;
   owner: string | undefined;
   /**
    * Relation fields → the collection they point at: declared with `relations`, or derived from
@@ -137,6 +139,7 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       fields,
       readable: [...fields.keys()].filter((k) => !hidden.has(k)),
       hidden,
+      encrypted: new Set(options.encrypted ?? []),
       owner: options.owner,
       relations: new Map(),
       dependents: [],
@@ -242,6 +245,11 @@ export function compileContext(
     if (info === undefined || (!trusted && m.hidden.has(key))) {
       throw new FilterError(`unknown field ${JSON.stringify(key)} in ${m.name}`, pos);
     }
+    if (m.encrypted.has(key))
+      throw new FilterError(
+        `${key} is encrypted at rest and cannot be filtered on (its stored values are ciphertext)`,
+        pos,
+      );
     return info;
   };
   return {

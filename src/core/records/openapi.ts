@@ -2,7 +2,16 @@ import { createSelectSchema } from "drizzle-zod";
 import { type ZodObject, z } from "zod";
 import type { ErrorCode } from "../kernel/errors";
 import { problemResponses } from "../kernel/problem-docs";
-import { maxLimit, sortable } from "./list-params";
+import { recordIdPattern } from "./ids";
+import {
+  defaultLimit,
+  maxCursorLength,
+  maxFieldList,
+  maxLimit,
+  maxSortKeys,
+  maxSortLength,
+  sortable,
+} from "./list-params";
 import type { CollectionModel, Models } from "./model";
 import { maxBatch } from "./service";
 
@@ -18,74 +27,246 @@ const body: ErrorCode[] = [
 ];
 const errorsFor = (...codes: ErrorCode[]) => problemResponses([...common, ...codes]);
 
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const json = (schema: Json) => ({ "application/json": { schema } });
+
 function schemaOf(schema: ZodObject, io: "input" | "output"): Json {
   const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
   delete json.$schema;
   return json;
 }
 
-function recordSchema(model: CollectionModel): Json {
-  const select = (createSelectSchema(model.table) as unknown as ZodObject).pick(
+/** Server-managed timestamps are ISO 8601 in UTC (`toISOString()`), which sort as text. */
+const timestamps = ["created", "updated"];
+
+/**
+ * The stored record as readers get it: every readable field, typed by the same column schemas
+ * (and `validate` refinements, e.g. `tags: string[]`) that writes are checked with.
+ */
+function readableProperties(model: CollectionModel): Json {
+  const refine = Object.fromEntries(
+    Object.entries(model.def.options.validate ?? {}).map(([k, v]) => [k, () => v]),
+  );
+  const select = (createSelectSchema(model.table, refine) as unknown as ZodObject).pick(
     Object.fromEntries(model.readable.map((k) => [k, true])) as never,
   );
-  return schemaOf(select, "output");
+  const properties = schemaOf(select, "output").properties as Record<string, Json>;
+  for (const key of timestamps) {
+    if (properties[key]) properties[key] = { ...properties[key], format: "date-time" };
+  }
+  if (properties.id) properties.id = { ...properties.id, pattern: recordIdPattern.source };
+  return properties;
 }
 
-function collectionPaths(model: CollectionModel): Json {
-  const ref = (suffix: string) => ({ $ref: `#/components/schemas/${model.name}${suffix}` });
-  const id = { name: "id", in: "path", required: true, schema: { type: "string" } };
-  const q = (name: string, description: string, schema: Json = { type: "string" }) => ({
+/**
+ * A collection's component schemas: the full record (every readable field; `expand` when
+ * asked), the partial record a `?fields=` read answers with, and the write bodies.
+ */
+function recordSchemas(model: CollectionModel): Json {
+  const properties = readableProperties(model);
+  const relations = [...model.relations];
+  const expand =
+    relations.length === 0
+      ? {}
+      : {
+          expand: {
+            type: "object",
+            description: "Related records asked for with ?expand= (null: gone or not visible)",
+            properties: Object.fromEntries(
+              relations.map(([key, target]) => [
+                key,
+                { anyOf: [schemaRef(`${target.name}Record`), { type: "null" }] },
+              ]),
+            ),
+            additionalProperties: false,
+          },
+        };
+  return {
+    [`${model.name}Record`]: {
+      type: "object",
+      description: `A ${model.name} record: every field a client may read`,
+      properties: { ...properties, ...expand },
+      required: model.readable,
+      additionalProperties: false,
+    },
+    [`${model.name}Partial`]: {
+      type: "object",
+      description: `A ${model.name} record with only the fields asked for (?fields=)`,
+      properties: { ...properties, ...expand },
+      additionalProperties: false,
+    },
+    [`${model.name}Create`]: schemaOf(model.createSchema, "input"),
+    [`${model.name}Update`]: schemaOf(model.updateSchema, "input"),
+  };
+}
+
+/** A comma-separated list of names, as a regular expression (spaces around names are allowed). */
+function listPattern(names: readonly string[], sign = ""): string {
+  if (names.length === 0) return "^\\s*$";
+  const item = `\\s*${sign}(?:${names.map((n) => n.replace(/[^\w]/g, "\\$&")).join("|")})\\s*`;
+  return `^(?:\\s*|${item}(?:,${item})*)$`;
+}
+
+const pascal = (name: string) =>
+  name.replace(/(^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_, _sep, ch: string) => ch.toUpperCase());
+
+/** The query parameters of collection reads, with their grammar and the collection's names. */
+function readParameters(model: CollectionModel) {
+  const relations = [...model.relations.keys()];
+  const sortKeys = model.readable.filter((k) => sortable(model.fields.get(k)!));
+  const q = (name: string, description: string, schema: Json, extra: Json = {}) => ({
     name,
     in: "query",
+    required: false,
     description,
     schema,
+    ...extra,
   });
-  const json = (schema: Json) => ({ "application/json": { schema } });
+  const fields = q(
+    "fields",
+    `Comma-separated fields to return (default: all): ${model.readable.join(", ")}. The answer then has only those.`,
+    { type: "string", maxLength: maxFieldList, pattern: listPattern(model.readable) },
+    { example: model.readable.slice(0, 2).join(",") },
+  );
+  const expand = q(
+    "expand",
+    relations.length === 0
+      ? `${model.name} has no relations: empty or absent.`
+      : `Comma-separated relations to embed under \`expand\` (each the related record, or null where it is gone or not visible): ${relations.join(", ")}`,
+    { type: "string", maxLength: maxFieldList, pattern: listPattern(relations) },
+    relations.length === 0 ? {} : { example: relations[0] },
+  );
+  const list = [
+    q(
+      "filter",
+      "A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).",
+      { type: "string", maxLength: 2048 },
+      { example: "created > '2026-01-01T00:00:00Z'" },
+    ),
+    q(
+      "sort",
+      `Comma-separated fields, each with an optional - (descending) or + prefix; at most ${maxSortKeys}, no repeats (default -created; id breaks ties). Sortable: ${sortKeys.join(", ")}`,
+      { type: "string", maxLength: maxSortLength, pattern: listPattern(sortKeys, "[-+]?") },
+      { example: "-created" },
+    ),
+    fields,
+    expand,
+    q("limit", `Page size, 1–${maxLimit}`, {
+      type: "integer",
+      minimum: 1,
+      maximum: maxLimit,
+      default: defaultLimit,
+    }),
+    q("cursor", "The previous page's nextCursor (opaque; made for the same sort)", {
+      type: "string",
+      maxLength: maxCursorLength,
+      pattern: "^[A-Za-z0-9_-]*$",
+    }),
+    q("total", "Include the total count of matching records (costs a count query)", {
+      type: "boolean",
+      default: false,
+    }),
+  ];
+  return { list, view: [fields, expand] };
+}
+
+const readHeaders = {
+  ETag: headerRef("ETag"),
+  "Cache-Control": headerRef("CacheControl"),
+  "X-Cache": headerRef("XCache"),
+};
+
+function collectionPaths(model: CollectionModel): Json {
+  const name = pascal(model.name);
+  const id = {
+    name: "id",
+    in: "path",
+    required: true,
+    description: "The record's id",
+    schema: { type: "string", pattern: recordIdPattern.source },
+  };
+  const ifMatch = {
+    name: "If-Match",
+    in: "header",
+    required: false,
+    schema: { type: "string" },
+    description: "An ETag from a read: the write happens only if the record is unchanged (412)",
+  };
+  const ifNoneMatch = {
+    name: "If-None-Match",
+    in: "header",
+    required: false,
+    schema: { type: "string" },
+    description: "An ETag from an earlier read: 304 when the answer is the same",
+  };
+  const consistency = {
+    name: "Nearbase-Consistency",
+    in: "header",
+    required: false,
+    schema: { type: "string" },
+    description:
+      "The token a write answered with: this read then sees that write (read-your-writes)",
+  };
+  const notModified = {
+    description: "Not modified (If-None-Match matched)",
+    headers: readHeaders,
+  };
+  const written = (status: string, description: string, extra: Json = {}) => ({
+    [status]: {
+      description,
+      headers: {
+        ETag: headerRef("ETag"),
+        "Nearbase-Consistency": headerRef("ConsistencyToken"),
+        ...extra,
+      },
+      content: json(schemaRef(`${model.name}Record`)),
+    },
+  });
+  const params = readParameters(model);
   const tags = [model.name];
+  const record = schemaRef(`${model.name}Record`);
+  const readable = { anyOf: [record, schemaRef(`${model.name}Partial`)] };
   return {
     [`/api/collections/${model.name}/records`]: {
       get: {
         tags,
+        operationId: `list${name}`,
         summary: `List ${model.name}`,
-        parameters: [
-          q("filter", "Filter expression, e.g. title ~ 'edge' && created > '2026-01-01'"),
-          q(
-            "sort",
-            `Comma-separated fields, - for descending (default -created). Sortable: ${model.readable.filter((k) => sortable(model.fields.get(k)!)).join(", ")}`,
-          ),
-          q("fields", `Comma-separated fields to return: ${model.readable.join(", ")}`),
-          q("expand", `Relations to embed: ${[...model.relations.keys()].join(", ") || "(none)"}`),
-          q("limit", `Page size, 1–${maxLimit}`, {
-            type: "integer",
-            minimum: 1,
-            maximum: maxLimit,
-            default: 30,
-          }),
-          q("cursor", "Opaque cursor from the previous page's nextCursor"),
-          q("total", "Include the total count", { type: "boolean" }),
-        ],
+        description: `Newest first by default; pages are \`limit\` + \`cursor\` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).`,
+        parameters: [...params.list, ifNoneMatch, consistency],
         responses: {
           "200": {
             description: "A page of records",
+            headers: readHeaders,
             content: json({
               type: "object",
               properties: {
-                items: { type: "array", items: ref("Record") },
-                nextCursor: { type: ["string", "null"] },
-                total: { type: "integer" },
+                items: { type: "array", items: readable },
+                nextCursor: {
+                  type: ["string", "null"],
+                  description: "Pass as ?cursor= for the next page; null on the last",
+                },
+                total: { type: "integer", minimum: 0, description: "With ?total=true" },
               },
               required: ["items", "nextCursor"],
+              additionalProperties: false,
             }),
           },
+          "304": notModified,
           ...errorsFor("INVALID_FILTER", "INVALID_QUERY", "QUERY_TOO_EXPENSIVE", "MALFORMED_URI"),
         },
       },
       post: {
         tags,
+        operationId: `create${name}`,
         summary: `Create a ${model.name} record`,
-        requestBody: { required: true, content: json(ref("Create")) },
+        requestBody: {
+          required: true,
+          content: json(schemaRef(`${model.name}Create`)),
+        },
         responses: {
-          "201": { description: "Created", content: json(ref("Record")) },
+          ...written("201", "Created", { Location: headerRef("Location") }),
           ...errorsFor(...body, "CONFLICT"),
         },
       },
@@ -93,122 +274,229 @@ function collectionPaths(model: CollectionModel): Json {
     [`/api/collections/${model.name}/records/{id}`]: {
       get: {
         tags,
+        operationId: `view${name}`,
         summary: `Read a ${model.name} record`,
-        parameters: [id, q("fields", "Fields to return"), q("expand", "Relations to embed")],
+        parameters: [id, ...params.view, ifNoneMatch, consistency],
         responses: {
-          "200": { description: "The record (ETag header)", content: json(ref("Record")) },
-          "304": { description: "Not modified" },
+          "200": {
+            description: "The record (a weak ETag when only some fields were asked for)",
+            headers: readHeaders,
+            content: json(readable),
+          },
+          "304": notModified,
           ...errorsFor("NOT_FOUND", "INVALID_QUERY", "QUERY_TOO_EXPENSIVE", "MALFORMED_URI"),
         },
       },
       patch: {
         tags,
+        operationId: `update${name}`,
         summary: `Update a ${model.name} record`,
-        parameters: [
-          id,
-          {
-            name: "If-Match",
-            in: "header",
-            schema: { type: "string" },
-            description: "ETag from a read; 412 if the record changed",
-          },
-        ],
-        requestBody: { required: true, content: json(ref("Update")) },
+        parameters: [id, ifMatch],
+        requestBody: { required: true, content: json(schemaRef(`${model.name}Update`)) },
         responses: {
-          "200": { description: "Updated", content: json(ref("Record")) },
-          ...errorsFor(...body, "NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED"),
+          ...written("200", "Updated"),
+          ...errorsFor(...body, "NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED", "MALFORMED_URI"),
         },
       },
       delete: {
         tags,
+        operationId: `delete${name}`,
         summary: `Delete a ${model.name} record`,
-        parameters: [id, { name: "If-Match", in: "header", schema: { type: "string" } }],
+        parameters: [id, ifMatch],
         responses: {
-          "204": { description: "Deleted" },
-          ...errorsFor("NOT_FOUND", "PRECONDITION_FAILED"),
+          "204": {
+            description: "Deleted",
+            headers: { "Nearbase-Consistency": headerRef("ConsistencyToken") },
+          },
+          ...errorsFor("NOT_FOUND", "PRECONDITION_FAILED", "MALFORMED_URI"),
         },
       },
     },
   };
 }
 
-/** OpenAPI 3.1 for the whole API, generated once from the collections at start. */
-export function openApiDocument(models: Models, info: { title: string; version: string }): Json {
-  const schemas: Json = {
-    Problem: {
+/**
+ * One batch operation per collection and method, each with the body schema that operation is
+ * validated with (the collection's create or update schema), so a generated client can build
+ * one and a validator can check it.
+ */
+function batchOperations(models: Models): Json[] {
+  const id = { type: "string", pattern: recordIdPattern.source };
+  return [...models.values()].flatMap((model) => {
+    const collection = { const: model.name };
+    const op = (method: string, properties: Json, required: string[]) => ({
       type: "object",
-      description: "RFC 9457 problem details",
-      required: ["type", "title", "status", "code"],
-      properties: {
-        type: { type: "string" },
-        title: { type: "string" },
-        status: { type: "integer" },
-        code: { type: "string", description: "Stable machine-readable error code" },
-        detail: { type: "string" },
-        requestId: { type: "string" },
-        errors: {
-          type: "array",
-          items: {
-            type: "object",
-            properties: { path: { type: "string" }, message: { type: "string" } },
-          },
-        },
-      },
-    },
-  };
-  let paths: Json = {};
-  for (const model of models.values()) {
-    schemas[`${model.name}Record`] = recordSchema(model);
-    schemas[`${model.name}Create`] = schemaOf(model.createSchema, "input");
-    schemas[`${model.name}Update`] = schemaOf(model.updateSchema, "input");
-    paths = { ...paths, ...collectionPaths(model) };
-  }
-  paths["/api/batch"] = {
+      title: `${method} ${model.name}`,
+      properties: { method: { const: method }, collection, ...properties },
+      required: ["method", "collection", ...required],
+      additionalProperties: false,
+    });
+    return [
+      op("POST", { body: schemaRef(`${model.name}Create`) }, ["body"]),
+      op("PATCH", { id, body: schemaRef(`${model.name}Update`) }, ["id", "body"]),
+      op("DELETE", { id }, ["id"]),
+    ];
+  });
+}
+
+function batchPath(models: Models): Json {
+  const records = [...models.keys()].map((name) => schemaRef(`${name}Record`));
+  return {
     post: {
       tags: ["batch"],
+      operationId: "batch",
       summary: `Up to ${maxBatch} writes, all or nothing`,
+      description:
+        "The operations run in one transaction in order; if one is refused, none is applied and the problem names it (`/operations/N`).",
       requestBody: {
         required: true,
-        content: {
-          "application/json": {
-            schema: {
-              type: "object",
-              required: ["operations"],
-              properties: {
-                operations: {
-                  type: "array",
-                  maxItems: maxBatch,
-                  items: {
-                    type: "object",
-                    required: ["method", "collection"],
-                    properties: {
-                      method: { enum: ["POST", "PATCH", "DELETE"] },
-                      collection: { type: "string" },
-                      id: { type: "string" },
-                      body: { type: "object" },
+        content: json({
+          type: "object",
+          required: ["operations"],
+          properties: {
+            operations: {
+              type: "array",
+              minItems: 1,
+              maxItems: maxBatch,
+              items: { oneOf: batchOperations(models) },
+            },
+          },
+          additionalProperties: false,
+        }),
+      },
+      responses: {
+        "200": {
+          description: "Every operation applied: one result per operation, in order",
+          headers: { "Nearbase-Consistency": headerRef("ConsistencyToken") },
+          content: json({
+            type: "object",
+            required: ["results"],
+            properties: {
+              results: {
+                type: "array",
+                items: {
+                  type: "object",
+                  required: ["status"],
+                  properties: {
+                    status: {
+                      enum: [200, 201, 204],
+                      description: "201 created, 200 updated, 204 deleted",
                     },
+                    body: { anyOf: records, description: "The written record (not for 204)" },
                   },
+                  additionalProperties: false,
                 },
               },
             },
-          },
+            additionalProperties: false,
+          }),
         },
-      },
-      responses: {
-        "200": { description: "Every operation applied" },
         ...errorsFor(...body, "NOT_FOUND", "CONFLICT", "PRECONDITION_FAILED"),
       },
     },
   };
+}
+
+/**
+ * The response headers the collections API sends, once (operations refer to them). The API's
+ * other routes use the same components.
+ */
+export const headerComponents: Record<string, Json> = {
+  ETag: {
+    description: "The answer's entity tag (weak W/ when only some fields were asked for)",
+    schema: { type: "string", pattern: '^(W/)?"[^"]*"$' },
+  },
+  Location: { description: "The new resource's URL", schema: { type: "string" } },
+  CacheControl: {
+    description: "Who may keep the answer, and how long",
+    schema: { type: "string" },
+  },
+  XCache: {
+    description: "What the shared cache did: HIT, STALE, MISS or BYPASS",
+    schema: { enum: ["HIT", "STALE", "MISS", "BYPASS"] },
+  },
+  ConsistencyToken: {
+    description:
+      "Read-your-writes token: send it back as the Nearbase-Consistency request header (browsers also get the nb_consistency cookie)",
+    schema: { type: "string" },
+  },
+  RateLimit: {
+    description: 'Remaining budget, e.g. `"read";r=99;t=60` (draft-ietf-httpapi-ratelimit-headers)',
+    schema: { type: "string" },
+  },
+  RateLimitPolicy: {
+    description: 'The limit, e.g. `"read";q=100;w=60`',
+    schema: { type: "string" },
+  },
+  RetryAfter: { description: "Seconds to wait", schema: { type: "string", pattern: "^\\d+$" } },
+  WWWAuthenticate: { description: "Bearer challenge (RFC 6750)", schema: { type: "string" } },
+  Allow: { description: "The methods the path takes", schema: { type: "string" } },
+};
+
+export const problemSchema: Json = {
+  type: "object",
+  description: "RFC 9457 problem details",
+  required: ["type", "title", "status", "code"],
+  properties: {
+    type: { type: "string", format: "uri" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    code: { type: "string", description: "Stable machine-readable error code" },
+    detail: { type: "string" },
+    requestId: { type: "string" },
+    errors: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["path", "message"],
+        properties: { path: { type: "string" }, message: { type: "string" } },
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+  example: {
+    type: "https://nearbase.dev/problems/validation-failed",
+    title: "Validation failed",
+    status: 400,
+    code: "VALIDATION_FAILED",
+    detail: "1 field problem(s).",
+    requestId: "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11",
+    errors: [{ path: "/title", message: "Invalid input: expected string, received undefined" }],
+  },
+};
+
+/** OpenAPI 3.1 for the collections API, generated from the collections at start. */
+export function openApiDocument(models: Models, info: { title: string; version: string }): Json {
+  const schemas: Json = { Problem: problemSchema };
+  let paths: Json = {};
+  for (const model of models.values()) {
+    Object.assign(schemas, recordSchemas(model));
+    paths = { ...paths, ...collectionPaths(model) };
+  }
+  paths["/api/batch"] = batchPath(models);
   return {
     openapi: "3.1.0",
     info,
     servers: [{ url: "/" }],
-    security: [{ bearer: [] }, {}],
+    security: [{ bearer: [] }, { apiKey: [] }, {}],
     components: {
       schemas,
+      headers: headerComponents,
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT or API key" },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "An access token from /api/auth (login, signup, refresh), or an API key sent as a bearer token",
+        },
+        apiKey: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description: "An API key from /api/keys: acts as its owner, within its scopes",
+        },
       },
     },
     paths,

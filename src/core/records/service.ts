@@ -5,6 +5,7 @@ import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { refusal } from "../kernel/refusals";
 import { validate } from "../kernel/validate";
+import { openFields, type SealerSource, sealFields, touchesEncryption } from "../privacy/fields";
 import { cascadesOf, commit, type Write } from "./commit";
 import { isRecordId, recordIdPattern } from "./ids";
 import { type ListParams, parseExpand, parseFieldList, parseListParams } from "./list-params";
@@ -23,6 +24,7 @@ import {
   deleteStatement,
   explainNoop,
   missingRelation,
+  newRecordId,
   relationChecks,
   updateStatement,
 } from "./write";
@@ -60,6 +62,8 @@ export interface RecordServiceDeps {
   /** The nearest copy for other reads. */
   replica: Client;
   now(): Date;
+  /** The data keys for collections' `encrypted` fields (kernel/seal.ts). */
+  sealer?: SealerSource;
 }
 
 /**
@@ -70,6 +74,12 @@ export interface RecordServiceDeps {
  */
 export function createRecordService(deps: RecordServiceDeps) {
   const { models } = deps;
+  const sealer: SealerSource = deps.sealer ?? (async () => undefined);
+  /** Opens encrypted fields of records read from `model` (a no-op for most collections). */
+  async function opened<T extends Record_>(model: CollectionModel, record: T): Promise<T> {
+    if (touchesEncryption(model)) await openFields(sealer, models, model, record);
+    return record;
+  }
 
   function context(principal: Principal, read?: ReadOptions): RecordContext {
     return {
@@ -109,7 +119,7 @@ export function createRecordService(deps: RecordServiceDeps) {
     },
 
     /** A page of records the principal may list; `query` reads the list parameters by name. */
-    list(
+    async list(
       principal: Principal,
       name: string,
       query: ListParams | ((param: string) => string | undefined),
@@ -117,7 +127,19 @@ export function createRecordService(deps: RecordServiceDeps) {
     ) {
       const model = modelOf(name);
       const params = typeof query === "function" ? parseListParams(model, query) : query;
-      return listRecords(context(principal, read), model, params);
+      if (!touchesEncryption(model)) return listRecords(context(principal, read), model, params);
+      // Encrypted values are bound to their record id: read it even when `fields` leaves it out.
+      const withId = params.fields.includes("id");
+      const page = await listRecords(
+        context(principal, read),
+        model,
+        withId ? params : { ...params, fields: [...params.fields, "id"] },
+      );
+      for (const item of page.items) {
+        await opened(model, item);
+        if (!withId) delete item.id;
+      }
+      return page;
     },
 
     /** One record, with `fields` and `expand` as comma-separated lists (as in the REST API). */
@@ -132,13 +154,17 @@ export function createRecordService(deps: RecordServiceDeps) {
       checkId(model, id);
       const fields = parseFieldList(model, shape.fields, "fields");
       const expand = parseExpand(model, shape.expand);
+      const wanted = fields ?? model.readable;
+      const withId = !touchesEncryption(model) || wanted.includes("id");
       const found = await viewRecord(
         context(principal, read),
         model,
         id,
-        fields ?? model.readable,
+        withId ? wanted : [...wanted, "id"],
         expand,
       );
+      await opened(model, found.record);
+      if (!withId) delete found.record.id;
       return { ...found, partial: fields !== undefined, expanded: expand.length > 0 };
     },
 
@@ -147,7 +173,7 @@ export function createRecordService(deps: RecordServiceDeps) {
      * batches with it): a map by id holding `fields` (readable names; all when omitted). Ids that
      * are malformed, missing or not visible are absent, alike.
      */
-    viewMany(
+    async viewMany(
       principal: Principal,
       name: string,
       ids: readonly string[],
@@ -165,14 +191,22 @@ export function createRecordService(deps: RecordServiceDeps) {
       }
       if (ids.length > maxViewMany)
         throw new ApiError("INVALID_QUERY", `At most ${maxViewMany} ids at once.`);
-      return recordsByIds(context(principal, read), model, ids.filter(isRecordId), wanted);
+      const found = await recordsByIds(
+        context(principal, read),
+        model,
+        ids.filter(isRecordId),
+        wanted,
+      );
+      for (const record of found.values()) await opened(model, record);
+      return found;
     },
 
     async create(principal: Principal, name: string, body: unknown): Promise<Written<Saved>> {
       const model = modelOf(name);
       const data = validate(model.createSchema, body);
       const ctx = context(principal);
-      const create = createStatement(ctx, model, data);
+      const id = newRecordId(model);
+      const create = createStatement(ctx, model, await sealFields(sealer, model, id, data), id);
       const done = await run(
         ctx,
         [
@@ -190,7 +224,7 @@ export function createRecordService(deps: RecordServiceDeps) {
         throw refusal(principal, `You may not create this ${model.name} record.`);
       }
       const record = firstRecord(done.results[0]!, create.returning)!;
-      return { value: saved(model, record), versions: done.versions };
+      return { value: saved(model, await opened(model, record)), versions: done.versions };
     },
 
     async update(
@@ -204,7 +238,13 @@ export function createRecordService(deps: RecordServiceDeps) {
       checkId(model, id);
       const data = validate(model.updateSchema, body);
       const ctx = context(principal);
-      const update = updateStatement(ctx, model, id, data, options.ifMatch);
+      const update = updateStatement(
+        ctx,
+        model,
+        id,
+        await sealFields(sealer, model, id, data),
+        options.ifMatch,
+      );
       const done = await run(
         ctx,
         [
@@ -222,7 +262,7 @@ export function createRecordService(deps: RecordServiceDeps) {
         throw await explainNoop(ctx, model, id, update.expectedRev);
       }
       const record = firstRecord(done.results[0]!, update.returning)!;
-      return { value: saved(model, record), versions: done.versions };
+      return { value: saved(model, await opened(model, record)), versions: done.versions };
     },
 
     async remove(
@@ -255,7 +295,9 @@ export function createRecordService(deps: RecordServiceDeps) {
     async batch(principal: Principal, body: unknown): Promise<Written<BatchResult[]>> {
       const { operations } = validate(batchSchema, body);
       const ctx = context(principal);
-      const planned = operations.map((op, i) => plan(ctx, op, `/operations/${i}/body`));
+      const planned = await Promise.all(
+        operations.map((op, i) => plan(ctx, op, `/operations/${i}/body`)),
+      );
       const done = await run(
         ctx,
         planned.map((p) => p.write),
@@ -276,23 +318,28 @@ export function createRecordService(deps: RecordServiceDeps) {
           { errors: [{ path: `/operations/${failed}`, message: reason.message }] },
         );
       }
-      const results = planned.map((p, i): BatchResult => {
-        if (p.returning === undefined) return { status: 204 };
+      const results: BatchResult[] = [];
+      for (const [i, p] of planned.entries()) {
+        if (p.returning === undefined) {
+          results.push({ status: 204 });
+          continue;
+        }
         const record = firstRecord(done.results[i]!, p.returning);
-        return {
+        results.push({
           status: p.id === undefined ? 201 : 200,
-          body: record && publicView(p.write.model, record),
-        };
-      });
+          body: record && publicView(p.write.model, await opened(p.write.model, record)),
+        });
+      }
       return { value: results, versions: done.versions };
     },
   };
 
-  function plan(ctx: RecordContext, op: BatchOperation, bodyPath: string) {
+  async function plan(ctx: RecordContext, op: BatchOperation, bodyPath: string) {
     const model = modelOf(op.collection);
     if (op.method === "POST") {
       const data = validate(model.createSchema, op.body, bodyPath);
-      const created = createStatement(ctx, model, data);
+      const id = newRecordId(model);
+      const created = createStatement(ctx, model, await sealFields(sealer, model, id, data), id);
       return {
         id: undefined,
         expectedRev: undefined,
@@ -307,7 +354,13 @@ export function createRecordService(deps: RecordServiceDeps) {
     }
     if (op.method === "PATCH") {
       const data = validate(model.updateSchema, op.body, bodyPath);
-      const updated = updateStatement(ctx, model, op.id, data, undefined);
+      const updated = updateStatement(
+        ctx,
+        model,
+        op.id,
+        await sealFields(sealer, model, op.id, data),
+        undefined,
+      );
       return {
         id: op.id,
         expectedRev: undefined,

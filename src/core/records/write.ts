@@ -53,10 +53,19 @@ export function missingRelation(field: string | undefined, pathPrefix = ""): Api
   });
 }
 
+/** A new id for a record of `model` (known before the insert: encrypted fields are bound to it). */
+export function newRecordId(model: CollectionModel): string {
+  return randomId(model.def.options.idPrefix);
+}
+
 /** The statement that inserts a record if the create rule holds for it (checked in SQL). */
-export function createStatement(ctx: RecordContext, model: CollectionModel, data: Record_) {
+export function createStatement(
+  ctx: RecordContext,
+  model: CollectionModel,
+  data: Record_,
+  id = newRecordId(model),
+) {
   const nowIso = ctx.now.toISOString();
-  const id = randomId(model.def.options.idPrefix);
   const values: Record_ = { ...data, id, created: nowIso, updated: nowIso, rev: 1 };
   if (model.owner !== undefined) {
     values[model.owner] =

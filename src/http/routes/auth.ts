@@ -3,16 +3,24 @@ import { z } from "zod";
 import {
   loginInput,
   publicUserSchema,
-  refreshInput,
   sessionViewSchema,
-  signedInSchema,
   signupInput,
-  tokenPairSchema,
 } from "../../core/accounts/schemas";
+import { mfaRequiredSchema } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
 import { noStore } from "../middleware/no-store";
+import {
+  clearRefreshCookie,
+  cookieParameter,
+  refreshBody,
+  refreshRequestBody,
+  setCookieHeader,
+  signedInAnswer,
+  tokenPairAnswer,
+  withRefreshCookie,
+} from "../refresh-cookie";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["auth"];
@@ -26,7 +34,11 @@ const docs = {
     description:
       "Answers 409 for a registered email: sign-up returns tokens, so it cannot hide that an account exists.",
     body: signupInput,
-    responses: { "201": { description: "Signed up and in", schema: signedInSchema } },
+    example: { email: "ada@example.com", password: "correct horse battery", name: "Ada" },
+    parameters: [cookieParameter],
+    responses: {
+      "201": { description: "Signed up and in", schema: signedInAnswer, headers: setCookieHeader },
+    },
     raises: ["CONFLICT", "CONFIG_INVALID"],
   },
   "post /login": {
@@ -34,20 +46,33 @@ const docs = {
     summary: "Sign in with email and password",
     description: "Throttled per account and address, and per account (LOGIN_LIMIT_PER_ACCOUNT*).",
     body: loginInput,
-    responses: { "200": { description: "Signed in", schema: signedInSchema } },
+    example: { email: "ada@example.com", password: "correct horse battery" },
+    parameters: [cookieParameter],
+    responses: {
+      "200": {
+        description:
+          "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
+        schema: z.union([signedInAnswer, mfaRequiredSchema]),
+        headers: setCookieHeader,
+      },
+    },
     raises: ["CONFIG_INVALID"],
   },
   "post /refresh": {
     tags,
     summary: "Rotate a refresh token for a new token pair",
-    description: "A refresh token works once; presenting a spent one revokes its whole session.",
-    body: refreshInput,
-    responses: { "200": { description: "A new token pair", schema: tokenPairSchema } },
+    description:
+      "A refresh token works once; presenting a spent one revokes its whole session. With ?cookie=1 the body may be `{}`: the token is read from the nb_refresh cookie, and the new one set there.",
+    body: refreshRequestBody,
+    parameters: [cookieParameter],
+    responses: {
+      "200": { description: "A new token pair", schema: tokenPairAnswer, headers: setCookieHeader },
+    },
     raises: ["CONFIG_INVALID"],
   },
   "post /logout": {
     tags,
-    summary: "End this session",
+    summary: "End this session (and clear the nb_refresh cookie)",
     auth: "user",
     responses: noContent,
   },
@@ -89,31 +114,40 @@ export const authPaths = () => openApiPaths("/api/auth", docs);
  * /api/auth: sign-up, log-in, refresh rotation, log-out, sessions and the current user. Each
  * handler hands the request's parts to the account service and shapes its answer.
  */
-export function authRoutes() {
+export function authRoutes(options: { refreshTokenTtlDays?: number } = {}) {
   const app = new Hono<AppEnv>();
+  const cookieMaxAge = (options.refreshTokenTtlDays ?? 30) * 86_400;
   app.use(noStore);
 
   app.post("/signup", async (c) => {
     const { accounts } = c.get("services");
-    return c.json(await accounts.signup(await readJsonObject(c), callerOf(c)), 201);
+    const signedIn = await accounts.signup(await readJsonObject(c), callerOf(c));
+    return c.json(withRefreshCookie(c, signedIn, cookieMaxAge), 201);
   });
 
   app.post("/login", async (c) => {
     const { accounts } = c.get("services");
-    return c.json(await accounts.login(await readJsonObject(c), callerOf(c)));
+    const signedIn = await accounts.login(await readJsonObject(c), callerOf(c));
+    // A second factor is due: no tokens yet, only the ticket.
+    if ("mfaTicket" in signedIn) return c.json(signedIn);
+    return c.json(withRefreshCookie(c, signedIn, cookieMaxAge));
   });
 
   app.post("/refresh", async (c) => {
-    return c.json(await c.get("services").accounts.refresh(await readJsonObject(c)));
+    const body = refreshBody(c, await readJsonObject(c));
+    const pair = await c.get("services").accounts.refresh(body);
+    return c.json(withRefreshCookie(c, pair, cookieMaxAge));
   });
 
   app.post("/logout", async (c) => {
     await c.get("services").accounts.logout(c.get("principal"));
+    clearRefreshCookie(c);
     return c.body(null, 204);
   });
 
   app.post("/logout-all", async (c) => {
     await c.get("services").accounts.logoutAll(c.get("principal"));
+    clearRefreshCookie(c);
     return c.body(null, 204);
   });
 

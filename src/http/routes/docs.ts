@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../context";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
@@ -15,9 +16,37 @@ export const scalarScript = {
 
 const tags = ["docs"];
 
+const index = {
+  name: "nearbase",
+  docs: "/docs",
+  openapi: "/openapi.json",
+  health: "/health",
+  ready: "/ready",
+};
+
 const docs = {
+  "get /": {
+    tags,
+    auth: "none",
+    operationId: "getIndex",
+    summary: "Where things are: the docs, this document, health and readiness",
+    responses: {
+      "200": {
+        description: "Links",
+        schema: z.object({
+          name: z.literal("nearbase"),
+          docs: z.string(),
+          openapi: z.string(),
+          health: z.string(),
+          ready: z.string(),
+        }),
+        example: index,
+      },
+    },
+  },
   "get /openapi.json": {
     tags,
+    auth: "none",
     summary: "This document (OpenAPI 3.1)",
     responses: {
       "200": {
@@ -28,6 +57,7 @@ const docs = {
   },
   "get /docs": {
     tags,
+    auth: "none",
     summary: "An API reference page rendering this document (Scalar)",
     responses: {
       "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } },
@@ -55,6 +85,7 @@ export function docsRoutes(buildDocument: () => Record<string, unknown>) {
 </body>
 </html>`;
   return new Hono<AppEnv>()
+    .get("/", (c) => c.json(index))
     .get("/openapi.json", (c) => {
       document ??= JSON.stringify(buildDocument());
       c.header("cache-control", "public, max-age=60");

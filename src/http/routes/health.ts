@@ -11,16 +11,19 @@ const tags = ["operations"];
 const docs = {
   "get /health": {
     tags,
+    auth: "none",
     summary: "Liveness: the process can serve (no I/O)",
     responses: {
       "200": {
         description: "Serving",
         schema: z.object({ status: z.literal("ok"), home: z.enum(["node", "workers"]) }),
+        example: { status: "ok", home: "workers" },
       },
     },
   },
   "get /ready": {
     tags,
+    auth: "none",
     summary: "Readiness: the database is reachable and migrated, and the signing keys load",
     responses: {
       "200": {
@@ -33,6 +36,7 @@ const docs = {
             .optional()
             .describe("The newest migration this build expects (applied)"),
         }),
+        example: { status: "ready", home: "node", migration: "0007_webhook_claims" },
       },
     },
     raises: ["UNAVAILABLE"],

@@ -5,6 +5,12 @@ import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
 import { noStore } from "../middleware/no-store";
+import {
+  cookieParameter,
+  setCookieHeader,
+  signedInAnswer,
+  withRefreshCookie,
+} from "../refresh-cookie";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const cookieName = "nb_oauth";
@@ -52,7 +58,10 @@ const docs = {
     tags,
     summary: "Exchange a browser app's single-use sign-in code (60 s) for tokens",
     body: oauthExchangeInput,
-    responses: { "200": { description: "Signed in", schema: signedInSchema } },
+    parameters: [cookieParameter],
+    responses: {
+      "200": { description: "Signed in", schema: signedInAnswer, headers: setCookieHeader },
+    },
     raises: ["CONFIG_INVALID"],
   },
 } satisfies RouteDocs;
@@ -98,7 +107,9 @@ export function oauthRoutes() {
 
   app.post("/oauth/exchange", async (c) => {
     const { accounts } = c.get("services");
-    return c.json(await accounts.oauthExchange(await readJsonObject(c), callerOf(c)));
+    const signedIn = await accounts.oauthExchange(await readJsonObject(c), callerOf(c));
+    // The refresh token's lifetime is the server's to enforce; the cookie keeps it 30 days.
+    return c.json(withRefreshCookie(c, signedIn, 30 * 86_400));
   });
 
   return app;

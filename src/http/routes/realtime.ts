@@ -30,8 +30,8 @@ export interface StreamRequest {
 export interface RealtimeHome {
   gateway(c: Context<AppEnv>): RealtimeGateway;
   websocket?(c: Context<AppEnv>, request: StreamRequest): Response | Promise<Response>;
-  /** A local write committed (the Node hub reads the outbox at once). */
-  wake?(): void;
+  /** A local write committed: read the outbox now (Node: the hub; Workers: poke the shards). */
+  wake?(c: Context<AppEnv>): void;
 }
 
 const subscribeInput = z.strictObject({

@@ -1,5 +1,10 @@
 import { Hono } from "hono";
 import { recordEtag } from "../../core/records/ids";
+import {
+  listQueryParams,
+  refuseUnknownParams,
+  viewQueryParams,
+} from "../../core/records/list-params";
 import { readJsonObject } from "../body";
 import type { AppEnv } from "../context";
 
@@ -14,6 +19,7 @@ export function collectionRoutes() {
 
   app.get("/api/collections/:name/records", async (c) => {
     const { records } = c.get("services");
+    refuseUnknownParams(Object.keys(c.req.queries()), listQueryParams);
     const page = await records.list(
       c.get("principal"),
       c.req.param("name"),
@@ -25,6 +31,7 @@ export function collectionRoutes() {
 
   app.get("/api/collections/:name/records/:id", async (c) => {
     const { records } = c.get("services");
+    refuseUnknownParams(Object.keys(c.req.queries()), viewQueryParams);
     const id = c.req.param("id");
     const { record, rev, partial, expanded } = await records.view(
       c.get("principal"),

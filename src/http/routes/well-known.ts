@@ -8,6 +8,7 @@ const tags = ["discovery"];
 const docs = {
   "get /.well-known/jwks.json": {
     tags,
+    auth: "none",
     summary: "The public keys that verify Nearbase access tokens (JWKS)",
     responses: {
       "200": {
@@ -19,6 +20,7 @@ const docs = {
   },
   "get /.well-known/openid-configuration": {
     tags,
+    auth: "none",
     summary: "Discovery metadata: issuer, JWKS location, token endpoint",
     responses: {
       "200": {

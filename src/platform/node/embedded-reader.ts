@@ -24,7 +24,18 @@ export const interruptedCode = "SQLITE_INTERRUPT";
 
 interface Connection {
   db: Database;
-  statements: Map<string, Statement>;
+  statements: Map<string, Prepared>;
+}
+
+/** A statement prepared once per connection, with what its rows look like (read once). */
+interface Prepared {
+  statement: Statement;
+  columns: string[];
+  columnTypes: string[];
+  /** The prototype of its rows: values by index (getters) and `length`. */
+  rowPrototype: object;
+  /** The column names that become row properties (see `propertyNames`). */
+  names: (string | undefined)[];
 }
 
 // libsql's statement object (untyped in its promise API).
@@ -127,15 +138,23 @@ async function run(connection: Connection, stmt: InStatement): Promise<ResultSet
   const args = typeof stmt === "string" ? [] : (stmt.args ?? []);
   let prepared = connection.statements.get(sql);
   if (prepared === undefined) {
-    prepared = (await connection.db.prepare(sql)) as Statement;
-    prepared.raw(true).safeIntegers(true);
+    const statement = (await connection.db.prepare(sql)) as Statement;
+    statement.raw(true).safeIntegers(true);
+    const described = statement.columns();
+    const columns = described.map((c) => c.name);
+    prepared = {
+      statement,
+      columns,
+      columnTypes: described.map((c) => c.type ?? ""),
+      rowPrototype: rowPrototype(columns.length),
+      names: propertyNames(columns),
+    };
     if (connection.statements.size >= maxCachedStatements) connection.statements.clear();
     connection.statements.set(sql, prepared);
   }
-  const columns = prepared.columns().map((c) => c.name);
-  const columnTypes = prepared.columns().map((c) => c.type ?? "");
-  const raw = await prepared.all(Array.isArray(args) ? args.map(toSql) : namedArgs(args));
-  const rows = raw.map((values) => toRow(values, columns));
+  const { columns, columnTypes, rowPrototype: proto, names } = prepared;
+  const raw = await prepared.statement.all(Array.isArray(args) ? args.map(toSql) : namedArgs(args));
+  const rows = raw.map((values) => toRow(values, names, proto));
   return {
     columns,
     columnTypes,
@@ -161,18 +180,51 @@ function toSql(value: InValue): unknown {
   return value;
 }
 
-/** A row like @libsql/client's: values by index and (enumerable) by column name. */
-function toRow(values: unknown[], columns: string[]): Row {
-  const row: Record<string | number, unknown> = {};
-  Object.defineProperty(row, "length", { value: values.length });
-  values.forEach((raw, i) => {
-    const value = fromSql(raw);
-    Object.defineProperty(row, i, { value });
-    const name = columns[i]!;
-    if (!Object.hasOwn(row, name))
-      Object.defineProperty(row, name, { value, enumerable: true, writable: true });
+const rowValues = Symbol("values");
+
+/**
+ * The shared part of every row with `width` columns: `length` and values by index, as
+ * non-enumerable getters over the row's value array (made once per statement, not per row).
+ */
+function rowPrototype(width: number): object {
+  const proto: PropertyDescriptorMap = { length: { value: width } };
+  for (let i = 0; i < width; i++)
+    proto[i] = {
+      get(this: { [rowValues]: unknown[] }) {
+        return this[rowValues][i];
+      },
+    };
+  return Object.create(Object.prototype, proto);
+}
+
+/**
+ * A row like @libsql/client's: values by (enumerable) column name and by index. Only the names
+ * are own properties, set by plain assignment — defining every property of every row one by one
+ * was a visible share of a list's CPU time.
+ */
+function toRow(values: unknown[], names: (string | undefined)[], proto: object): Row {
+  const row = Object.create(proto) as Record<string | number | symbol, unknown>;
+  for (let i = 0; i < values.length; i++) values[i] = fromSql(values[i]);
+  Object.defineProperty(row, rowValues, { value: values });
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (name !== undefined) row[name] = values[i];
+  }
+  return row as unknown as Row;
+}
+
+/**
+ * Which column names become properties, by position: the first of duplicates, and never a
+ * name that is also an index of the row (as @libsql/client) or `__proto__`.
+ */
+function propertyNames(columns: string[]): (string | undefined)[] {
+  const seen = new Set<string>();
+  return columns.map((name) => {
+    const index = /^(0|[1-9]\d*)$/.test(name) && Number(name) < columns.length;
+    if (index || name === "__proto__" || seen.has(name)) return undefined;
+    seen.add(name);
+    return name;
   });
-  return row as Row;
 }
 
 function fromSql(value: unknown): unknown {

@@ -1,13 +1,17 @@
+import cluster from "node:cluster";
 import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { collections } from "../../collections/index";
-import { ConfigError, loadConfig } from "../../config";
+import { type Config, ConfigError, loadConfig } from "../../config";
 import { runJobs, standardJobs } from "../../core/events/jobs";
-import { describeError, jsonLogger } from "../../core/kernel/log";
+import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
+import { retentionJob } from "../../core/privacy/retention";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
+import { ensureDataKeys } from "./data-keys";
 import { openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
 import { nodeRealtime } from "./realtime";
@@ -21,7 +25,10 @@ async function main() {
   const config = loadConfig(process.env, "node");
   const log = jsonLogger(config.logLevel, (line) => process.stdout.write(`${line}\n`));
 
-  if (config.databaseUrl.startsWith("file:")) {
+  const workers = config.nodeWorkers === "auto" ? availableParallelism() : config.nodeWorkers;
+  if (workers > 1 && cluster.isPrimary) return supervise(config, workers, log);
+
+  if (cluster.isPrimary && config.databaseUrl.startsWith("file:")) {
     const path = config.databaseUrl.slice("file:".length);
     mkdirSync(dirname(resolve(path)), { recursive: true });
   }
@@ -37,6 +44,8 @@ async function main() {
     ...process.env,
     JWT_PRIVATE_KEYS:
       process.env.JWT_PRIVATE_KEYS || (await ensureSigningKeys(config.signingKeysFile)),
+    DATA_ENCRYPTION_KEYS:
+      process.env.DATA_ENCRYPTION_KEYS || ensureDataKeys(config.privacy.dataKeysFile),
   };
   const platform = createNodePlatform(config, { database, log, env });
   // Realtime: an in-process hub tailing the outbox (every instance on the database sees every write).
@@ -49,7 +58,13 @@ async function main() {
       log,
     }),
   );
-  const app = createApp({ platform, config, collections, realtime });
+  const app = createApp({
+    platform,
+    config,
+    collections,
+    realtime,
+    sharedRateLimits: workers > 1,
+  });
   const server = serve(
     {
       fetch: app.fetch,
@@ -77,7 +92,9 @@ async function main() {
   platform.dispatcher.start();
   // Scheduled jobs under lease rows (safe with several processes on one database): outbox sweep,
   // expired credentials and rate-limit rows, delivery-log pruning.
-  const jobs = standardJobs(platform.delivery);
+  const jobs = standardJobs(platform.delivery, [
+    retentionJob(platform.sql, buildModels(collections), config.privacy),
+  ]);
   const housekeeping = setInterval(() => {
     runJobs(platform.sql, jobs, { now: () => Date.now(), log }).catch((err: unknown) =>
       log.write({ level: "warn", msg: "scheduled jobs failed", error: describeError(err) }),
@@ -96,6 +113,59 @@ async function main() {
       database.close();
       process.exit(0);
     });
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+/**
+ * NODE_WORKERS > 1: this process migrates the database and makes the signing keys (so workers
+ * never race to create either), then runs that many workers, each the whole app on the one WAL
+ * file; connections are shared among them round-robin (node:cluster). What several processes
+ * must agree on is in libSQL already — data versions, the outbox and its job leases, sessions,
+ * credential failures, auth rate limits — and read/write limits move there too. A worker that
+ * dies is replaced; SIGTERM/SIGINT stop every worker and then this process.
+ */
+async function supervise(config: Config, workers: number, log: LogSink) {
+  if (config.databaseUrl.startsWith("file:")) {
+    mkdirSync(dirname(resolve(config.databaseUrl.slice("file:".length))), { recursive: true });
+  }
+  const database = await openNodeDatabase({
+    url: config.databaseUrl,
+    primaryUrl: config.databasePrimaryUrl,
+    authToken: config.databaseAuthToken,
+    readConnections: 1,
+  });
+  database.close();
+  if (!process.env.JWT_PRIVATE_KEYS) await ensureSigningKeys(config.signingKeysFile);
+
+  let stopping = false;
+  const started = new Map<number, number>();
+  const alive = () => Object.keys(cluster.workers ?? {}).length;
+  const stopAll = (signal: NodeJS.Signals) => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (!stopping) {
+      log.write({ level: "error", msg: "worker exited", worker: worker.id, code, signal });
+      // A worker that dies as it starts would die again: stop rather than loop.
+      if (Date.now() - (started.get(worker.id) ?? 0) >= 2000) {
+        started.set(cluster.fork().id, Date.now());
+        return;
+      }
+      stopping = true;
+      process.exitCode = 1;
+      stopAll("SIGTERM");
+    }
+    if (alive() === 0) process.exit();
+  });
+  for (let i = 0; i < workers; i++) started.set(cluster.fork().id, Date.now());
+  log.write({ level: "info", msg: "supervising workers", workers });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.write({ level: "info", msg: "shutting down workers", signal });
+    stopAll(signal);
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));

@@ -6,8 +6,14 @@ import { dispatchOnce } from "../../core/events/dispatch";
 import { runJobs, standardJobs } from "../../core/events/jobs";
 import { problemResponse, toProblem } from "../../core/kernel/errors";
 import { describeError } from "../../core/kernel/log";
+import { retentionJob } from "../../core/privacy/retention";
 import { deleteExpiredRateLimits } from "../../core/rate-limit/cleanup";
+import { buildModels } from "../../core/records/model";
 import { createWorkersPlatform, type EventsMessage, type WorkersPlatform } from "./platform";
+import { pokeShards, workersRealtime } from "./realtime";
+
+/** The realtime Durable Object (wrangler.toml `REALTIME` binding). */
+export { RealtimeShard } from "./realtime";
 
 type App = ReturnType<typeof createApp>;
 interface Built {
@@ -21,7 +27,12 @@ interface Built {
 function build(env: Env, unclaimed: boolean): Built {
   const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
   const platform = createWorkersPlatform(config, env);
-  const app = createApp({ platform, config, collections });
+  const app = createApp({
+    platform,
+    config,
+    collections,
+    realtime: workersRealtime(env, config),
+  });
   // Hono compiles its router on the first match; do it now rather than in a request.
   app.router.match("GET", "/");
   return { env, app, platform, unclaimed };
@@ -81,7 +92,9 @@ export async function housekeeping(env: Env, now = Date.now()): Promise<number> 
  */
 export function scheduledJobs(env: Env) {
   const { platform } = buildFor(env);
-  return runJobs(platform.sql, standardJobs(platform.delivery), {
+  const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
+  const retention = retentionJob(platform.sql, buildModels(collections), config.privacy);
+  return runJobs(platform.sql, standardJobs(platform.delivery, [retention]), {
     now: () => Date.now(),
     log: platform.log,
   });
@@ -96,6 +109,11 @@ export async function consumeEvents(batch: MessageBatch<EventsMessage>, env: Env
   const { platform } = buildFor(env);
   try {
     const done = await dispatchOnce(platform.delivery);
+    // Realtime shards read the outbox themselves; the message only wakes them.
+    await pokeShards(
+      env,
+      loadConfig(env as unknown as Record<string, unknown>, "workers").realtime.shards,
+    );
     platform.log.write({ level: "debug", msg: "events queue pass", ...done });
     batch.ackAll();
   } catch (err) {
@@ -126,6 +144,13 @@ export default {
     return app.fetch(request, env, ctx);
   },
   scheduled(_controller, env, ctx) {
+    // The safety net for realtime too: a lost poke is caught up within a minute.
+    ctx.waitUntil(
+      pokeShards(
+        env,
+        loadConfig(env as unknown as Record<string, unknown>, "workers").realtime.shards,
+      ).catch(() => {}),
+    );
     ctx.waitUntil(
       scheduledJobs(env).catch((err: unknown) => {
         console.error(

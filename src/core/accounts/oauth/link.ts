@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { oauthAccounts, users } from "../../db/schema/auth";
 import { ApiError } from "../../kernel/errors";
 import type { AccountDeps } from "../deps";
+import { dropUnprovenFactorsStatements } from "../factors";
 import { isPlainText, parseEmail } from "../identifiers";
 import { mailboxProvenStatements, revokeAllCredentials } from "../revoke";
 import { createUser, setPasswordHash, type User, userByEmail } from "../users";
@@ -74,6 +75,7 @@ export async function findOrCreateUser(
         link(existing.id),
         ...proven.statements,
         ...setPasswordHash(db, existing.id, null, now),
+        ...dropUnprovenFactorsStatements(db, existing.id),
       ],
     });
     return { ...existing, emailVerifiedAt: at, passwordHash: null, updated: at };

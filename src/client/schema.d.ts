@@ -1,0 +1,10386 @@
+/**
+ * Generated from the app's /openapi.json by `npm run client:generate` (openapi-typescript).
+ * Do not edit: change the routes' docs or the collections, then regenerate.
+ */
+export interface paths {
+  "/api/collections/posts/records": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List posts
+     * @description Newest first by default; pages are `limit` + `cursor` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).
+     */
+    get: operations["listPosts"];
+    put?: never;
+    /** Create a posts record */
+    post: operations["createPosts"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/posts/records/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read a posts record */
+    get: operations["viewPosts"];
+    put?: never;
+    post?: never;
+    /** Delete a posts record */
+    delete: operations["deletePosts"];
+    options?: never;
+    head?: never;
+    /** Update a posts record */
+    patch: operations["updatePosts"];
+    trace?: never;
+  };
+  "/api/collections/comments/records": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List comments
+     * @description Newest first by default; pages are `limit` + `cursor` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).
+     */
+    get: operations["listComments"];
+    put?: never;
+    /** Create a comments record */
+    post: operations["createComments"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/comments/records/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read a comments record */
+    get: operations["viewComments"];
+    put?: never;
+    post?: never;
+    /** Delete a comments record */
+    delete: operations["deleteComments"];
+    options?: never;
+    head?: never;
+    /** Update a comments record */
+    patch: operations["updateComments"];
+    trace?: never;
+  };
+  "/api/collections/profiles/records": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List profiles
+     * @description Newest first by default; pages are `limit` + `cursor` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).
+     */
+    get: operations["listProfiles"];
+    put?: never;
+    /** Create a profiles record */
+    post: operations["createProfiles"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/profiles/records/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read a profiles record */
+    get: operations["viewProfiles"];
+    put?: never;
+    post?: never;
+    /** Delete a profiles record */
+    delete: operations["deleteProfiles"];
+    options?: never;
+    head?: never;
+    /** Update a profiles record */
+    patch: operations["updateProfiles"];
+    trace?: never;
+  };
+  "/api/collections/bookmarks/records": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List bookmarks
+     * @description Newest first by default; pages are `limit` + `cursor` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).
+     */
+    get: operations["listBookmarks"];
+    put?: never;
+    /** Create a bookmarks record */
+    post: operations["createBookmarks"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/bookmarks/records/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read a bookmarks record */
+    get: operations["viewBookmarks"];
+    put?: never;
+    post?: never;
+    /** Delete a bookmarks record */
+    delete: operations["deleteBookmarks"];
+    options?: never;
+    head?: never;
+    /** Update a bookmarks record */
+    patch: operations["updateBookmarks"];
+    trace?: never;
+  };
+  "/api/batch": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Up to 50 writes, all or nothing
+     * @description The operations run in one transaction in order; if one is refused, none is applied and the problem names it (`/operations/N`).
+     */
+    post: operations["batch"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Where things are: the docs, this document, health and readiness */
+    get: operations["getIndex"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/openapi.json": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This document (OpenAPI 3.1) */
+    get: operations["getOpenapiJson"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/docs": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An API reference page rendering this document (Scalar) */
+    get: operations["getDocs"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/graphql": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * GraphQL query over the collections (cacheable; GraphiQL for browsers in development)
+     * @description The schema is generated from the collections (`npm run graphql:schema`). Parameters as in GraphQL over HTTP; `extensions` may carry an automatic persisted query (`{"persistedQuery":{"version":1,"sha256Hash":"…"}}`). Public answers are cached at the edge like REST reads.
+     */
+    get: operations["getGraphql"];
+    put?: never;
+    /** GraphQL query or mutation over the collections */
+    post: operations["postGraphql"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/graphql/graphiql.js": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** GraphiQL's start-up script (development) */
+    get: operations["getGraphqlGraphiqlJs"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/health": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Liveness: the process can serve (no I/O) */
+    get: operations["getHealth"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/ready": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Readiness: the database is reachable and migrated, and the signing keys load */
+    get: operations["getReady"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/metrics": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Prometheus metrics of this process (Node) or isolate (Workers)
+     * @description For admins, or scrapers sending `Authorization: Bearer $METRICS_TOKEN`.
+     */
+    get: operations["getMetrics"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/stats": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Recent request statistics and the slowest routes (admins) */
+    get: operations["getApiAdminStats"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/.well-known/jwks.json": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The public keys that verify Nearbase access tokens (JWKS) */
+    get: operations["getWellKnownJwksJson"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/.well-known/openid-configuration": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Discovery metadata: issuer, JWKS location, token endpoint */
+    get: operations["getWellKnownOpenidConfiguration"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/signup": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create an account with a password, and sign in
+     * @description Answers 409 for a registered email: sign-up returns tokens, so it cannot hide that an account exists.
+     */
+    post: operations["postApiAuthSignup"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/login": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign in with email and password
+     * @description Throttled per account and address, and per account (LOGIN_LIMIT_PER_ACCOUNT*).
+     */
+    post: operations["postApiAuthLogin"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/refresh": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotate a refresh token for a new token pair
+     * @description A refresh token works once; presenting a spent one revokes its whole session. With ?cookie=1 the body may be `{}`: the token is read from the nb_refresh cookie, and the new one set there.
+     */
+    post: operations["postApiAuthRefresh"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/logout": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** End this session (and clear the nb_refresh cookie) */
+    post: operations["postApiAuthLogout"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/logout-all": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign out everywhere: every session, API key and pending sign-in code */
+    post: operations["postApiAuthLogoutAll"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/me": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in account */
+    get: operations["getApiAuthMe"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/sessions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in account's active sessions */
+    get: operations["getApiAuthSessions"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/sessions/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke one of the account's sessions */
+    delete: operations["deleteApiAuthSessionsById"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/password/forgot": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Mail a password-reset link (valid 30 minutes)
+     * @description Answers 202 whether or not an account exists for the address.
+     */
+    post: operations["postApiAuthPasswordForgot"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/password/reset": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Set a new password with a mailed reset link
+     * @description Revokes every session, API key and pending sign-in code of the account, and proves its mailbox.
+     */
+    post: operations["postApiAuthPasswordReset"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/email/verify/request": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mail the signed-in account a link to confirm its address (valid 24 hours) */
+    post: operations["postApiAuthEmailVerifyRequest"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/email/verify/confirm": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Confirm an address with a mailed link */
+    post: operations["postApiAuthEmailVerifyConfirm"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/oauth/{provider}/start": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Start signing in with a provider (authorization code, PKCE S256, state) */
+    get: operations["getApiAuthOauthByProviderStart"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/oauth/{provider}/callback": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Where the provider returns; signs in (or creates the account of a verified email) */
+    get: operations["getApiAuthOauthByProviderCallback"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/oauth/exchange": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Exchange a browser app's single-use sign-in code (60 s) for tokens */
+    post: operations["postApiAuthOauthExchange"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/otp/request": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Mail a one-time sign-in code and link (8 digits, 10 minutes, 5 attempts)
+     * @description Answers 202 with an `otpId` whether or not the address has an account (the mail goes after the answer). Throttled per account (FORGOT_LIMIT_PER_ACCOUNT).
+     */
+    post: operations["postApiAuthOtpRequest"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/otp/verify": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign in with a mailed code
+     * @description Tokens, or `mfa_required` with a ticket when the account has two-factor sign-in. Spending a code verifies the address.
+     */
+    post: operations["postApiAuthOtpVerify"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/register/options": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start registering a passkey for the signed-in account (options for navigator.credentials.create)
+     * @description Options (may be `{}`): `name` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session.
+     */
+    post: operations["postApiAuthPasskeysRegisterOptions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/register": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Finish registering a passkey
+     * @description The `PublicKeyCredential` as JSON (`credential.toJSON()`), made with the options just fetched
+     */
+    post: operations["postApiAuthPasskeysRegister"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/sign-up/options": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start a passwordless sign-up with a passkey
+     * @description 409 for a registered email, as password sign-up.
+     */
+    post: operations["postApiAuthPasskeysSignUpOptions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/sign-up": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Finish a passwordless sign-up: the account, its passkey, and tokens
+     * @description The `PublicKeyCredential` as JSON (`credential.toJSON()`), made with the options just fetched
+     */
+    post: operations["postApiAuthPasskeysSignUp"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/sign-in/options": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start signing in with a passkey (options for navigator.credentials.get)
+     * @description Without `email`: any discoverable passkey (conditional UI). With it: that account's passkeys (this tells whether the address has passkeys; per-address limits apply).
+     */
+    post: operations["postApiAuthPasskeysSignInOptions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/sign-in": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Finish signing in with a passkey
+     * @description The `PublicKeyCredential` as JSON (`credential.toJSON()`), made with the options just fetched. A user-verified passkey is two factors: no TOTP step follows.
+     */
+    post: operations["postApiAuthPasskeysSignIn"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in account's passkeys */
+    get: operations["getApiAuthPasskeys"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/passkeys/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove a passkey (not the account's last way to sign in) */
+    delete: operations["deleteApiAuthPasskeysById"];
+    options?: never;
+    head?: never;
+    /** Rename a passkey */
+    patch: operations["patchApiAuthPasskeysById"];
+    trace?: never;
+  };
+  "/api/keys": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in account's API keys */
+    get: operations["getApiKeys"];
+    put?: never;
+    /**
+     * Create an API key (the secret is in this answer only)
+     * @description Keys act as their owner under the rules, limited by their scopes, never as an admin. At most 20 active keys per account.
+     */
+    post: operations["postApiKeys"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/keys/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke an API key */
+    delete: operations["deleteApiKeysById"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Webhook endpoints */
+    get: operations["getApiWebhooks"];
+    put?: never;
+    /**
+     * Create a webhook endpoint (its signing secret is in this answer only)
+     * @description Patterns select event types: `posts.created`, `posts.*`, `*.deleted`, `*`. Deliveries are signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). Private, link-local and metadata addresses are refused.
+     */
+    post: operations["postApiWebhooks"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One webhook endpoint (shows whether it was disabled automatically, and why) */
+    get: operations["getApiWebhooksById"];
+    put?: never;
+    post?: never;
+    /** Delete a webhook endpoint and its deliveries */
+    delete: operations["deleteApiWebhooksById"];
+    options?: never;
+    head?: never;
+    /** Change a webhook endpoint; `enabled: true` switches it on again */
+    patch: operations["patchApiWebhooksById"];
+    trace?: never;
+  };
+  "/api/webhooks/{id}/rotate-secret": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Rotate the signing secret; both sign during the overlap */
+    post: operations["postApiWebhooksByIdRotateSecret"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks/{id}/test": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a webhook.test event now and report the attempt */
+    post: operations["postApiWebhooksByIdTest"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks/{id}/deliveries": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Recent deliveries to the endpoint (newest first); ?status=pending|delivering|succeeded|dead */
+    get: operations["getApiWebhooksByIdDeliveries"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks/{id}/deliveries/{deliveryId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One delivery and its per-attempt log */
+    get: operations["getApiWebhooksByIdDeliveriesByDeliveryId"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks/{id}/deliveries/{deliveryId}/replay": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send one delivery again, with a fresh attempt budget */
+    post: operations["postApiWebhooksByIdDeliveriesByDeliveryIdReplay"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/webhooks/{id}/replay": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Replay a time range: dead deliveries and missed events in [since, until) */
+    post: operations["postApiWebhooksByIdReplay"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Accounts, newest first (cursor paging); filter by part of the email or by role */
+    get: operations["getApiAdminUsers"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One account with its sessions, API key metadata and OAuth identities (no secrets) */
+    get: operations["getApiAdminUsersById"];
+    put?: never;
+    post?: never;
+    /**
+     * Delete an account: every session and API key revoked, user.deleted emitted, in one batch
+     * @description Sessions, API keys, mailed tokens and OAuth identities go with the account. Records it made in collections stay (privacy erasure removes those). The last admin cannot be deleted.
+     */
+    delete: operations["deleteApiAdminUsersById"];
+    options?: never;
+    head?: never;
+    /** Change an account's role (emits user.updated); the last admin cannot be demoted */
+    patch: operations["patchApiAdminUsersById"];
+    trace?: never;
+  };
+  "/api/admin/users/{id}/sessions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke every session of the account (one session.revoked each) */
+    delete: operations["deleteApiAdminUsersByIdSessions"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/sessions/{sessionId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke one session of the account (emits session.revoked) */
+    delete: operations["deleteApiAdminUsersByIdSessionsBySessionId"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/password-reset": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mail the account a password-reset link (throttled like forgot-password) */
+    post: operations["postApiAdminUsersByIdPasswordReset"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/realtime": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Live changes: Server-Sent Events (or a WebSocket upgrade) for subscribed topics
+     * @description Topics (repeat `topic`): `posts` or `posts/*` (every record of a collection), `posts/*?filter=<url-encoded filter>` (the filter language), `posts/<id>` (one record).
+     *
+     *     An event reaches a subscriber only if the record passes the collection's view rule for that subscriber and the topic's filter at the time of the change; hidden fields never appear; a delete is announced only to subscribers who could see the record before it.
+     *
+     *     SSE events: `connected` (first, with `clientId`), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.
+     *
+     *     Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`.
+     */
+    get: operations["getApiRealtime"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/realtime/{clientId}/subscriptions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace an open stream's subscriptions without reconnecting
+     * @description The caller must be the stream's owner (same user, or the same address when anonymous). A fresh access token sent here also extends the stream past the old token's expiry.
+     */
+    post: operations["postApiRealtimeByClientIdSubscriptions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    /**
+     * @description RFC 9457 problem details
+     * @example {
+     *       "type": "https://nearbase.dev/problems/validation-failed",
+     *       "title": "Validation failed",
+     *       "status": 400,
+     *       "code": "VALIDATION_FAILED",
+     *       "detail": "1 field problem(s).",
+     *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11",
+     *       "errors": [
+     *         {
+     *           "path": "/title",
+     *           "message": "Invalid input: expected string, received undefined"
+     *         }
+     *       ]
+     *     }
+     */
+    Problem: {
+      /** Format: uri */
+      type: string;
+      title: string;
+      status: number;
+      /** @description Stable machine-readable error code */
+      code: string;
+      detail?: string;
+      requestId?: string;
+      errors?: {
+        path: string;
+        message: string;
+      }[];
+    };
+    /** @description A posts record: every field a client may read */
+    postsRecord: {
+      id: string;
+      /** Format: date-time */
+      created: string;
+      /** Format: date-time */
+      updated: string;
+      title: string;
+      body: string;
+      /** @enum {string} */
+      status: "draft" | "published";
+      tags: string[];
+      author: string;
+    };
+    /** @description A posts record with only the fields asked for (?fields=) */
+    postsPartial: {
+      id?: string;
+      /** Format: date-time */
+      created?: string;
+      /** Format: date-time */
+      updated?: string;
+      title?: string;
+      body?: string;
+      /** @enum {string} */
+      status?: "draft" | "published";
+      tags?: string[];
+      author?: string;
+    };
+    postsCreate: {
+      title: string;
+      body?: string;
+      /** @enum {string} */
+      status?: "draft" | "published";
+      tags?: string[];
+    };
+    postsUpdate: {
+      title?: string;
+      body?: string;
+      /** @enum {string} */
+      status?: "draft" | "published";
+      tags?: string[];
+    };
+    /** @description A comments record: every field a client may read */
+    commentsRecord: {
+      id: string;
+      /** Format: date-time */
+      created: string;
+      /** Format: date-time */
+      updated: string;
+      post: string;
+      author: string;
+      body: string;
+      /** @description Related records asked for with ?expand= (null: gone or not visible) */
+      expand?: {
+        post?: components["schemas"]["postsRecord"] | null;
+      };
+    };
+    /** @description A comments record with only the fields asked for (?fields=) */
+    commentsPartial: {
+      id?: string;
+      /** Format: date-time */
+      created?: string;
+      /** Format: date-time */
+      updated?: string;
+      post?: string;
+      author?: string;
+      body?: string;
+      /** @description Related records asked for with ?expand= (null: gone or not visible) */
+      expand?: {
+        post?: components["schemas"]["postsRecord"] | null;
+      };
+    };
+    commentsCreate: {
+      post: string;
+      body: string;
+    };
+    commentsUpdate: {
+      body?: string;
+    };
+    /** @description A profiles record: every field a client may read */
+    profilesRecord: {
+      id: string;
+      /** Format: date-time */
+      created: string;
+      /** Format: date-time */
+      updated: string;
+      user: string;
+      displayName: string;
+      bio: string;
+    };
+    /** @description A profiles record with only the fields asked for (?fields=) */
+    profilesPartial: {
+      id?: string;
+      /** Format: date-time */
+      created?: string;
+      /** Format: date-time */
+      updated?: string;
+      user?: string;
+      displayName?: string;
+      bio?: string;
+    };
+    profilesCreate: {
+      displayName: string;
+      bio?: string;
+      email?: string | null;
+    };
+    profilesUpdate: {
+      displayName?: string;
+      bio?: string;
+      email?: string | null;
+    };
+    /** @description A bookmarks record: every field a client may read */
+    bookmarksRecord: {
+      id: string;
+      /** Format: date-time */
+      created: string;
+      /** Format: date-time */
+      updated: string;
+      user: string;
+      post: string;
+      note: string;
+      /** @description Related records asked for with ?expand= (null: gone or not visible) */
+      expand?: {
+        post?: components["schemas"]["postsRecord"] | null;
+      };
+    };
+    /** @description A bookmarks record with only the fields asked for (?fields=) */
+    bookmarksPartial: {
+      id?: string;
+      /** Format: date-time */
+      created?: string;
+      /** Format: date-time */
+      updated?: string;
+      user?: string;
+      post?: string;
+      note?: string;
+      /** @description Related records asked for with ?expand= (null: gone or not visible) */
+      expand?: {
+        post?: components["schemas"]["postsRecord"] | null;
+      };
+    };
+    bookmarksCreate: {
+      post: string;
+      note?: string;
+    };
+    bookmarksUpdate: {
+      note?: string;
+    };
+  };
+  responses: {
+    /** @description The path exists but does not take this method (any method an operation is not documented for) */
+    MethodNotAllowed: {
+      headers: {
+        Allow: components["headers"]["Allow"];
+        [name: string]: unknown;
+      };
+      content: {
+        "application/problem+json": components["schemas"]["Problem"] & {
+          /** @constant */
+          code?: "METHOD_NOT_ALLOWED";
+        };
+      };
+    };
+  };
+  parameters: never;
+  requestBodies: never;
+  headers: {
+    /** @description The answer's entity tag (weak W/ when only some fields were asked for) */
+    ETag: string;
+    /** @description The new resource's URL */
+    Location: string;
+    /** @description Who may keep the answer, and how long */
+    CacheControl: string;
+    /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+    XCache: "HIT" | "STALE" | "MISS" | "BYPASS";
+    /** @description Read-your-writes token: send it back as the Nearbase-Consistency request header (browsers also get the nb_consistency cookie) */
+    ConsistencyToken: string;
+    /** @description Remaining budget, e.g. `"read";r=99;t=60` (draft-ietf-httpapi-ratelimit-headers) */
+    RateLimit: string;
+    /** @description The limit, e.g. `"read";q=100;w=60` */
+    RateLimitPolicy: string;
+    /** @description Seconds to wait */
+    RetryAfter: string;
+    /** @description Bearer challenge (RFC 6750) */
+    WWWAuthenticate: string;
+    /** @description The methods the path takes */
+    Allow: string;
+  };
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+  listPosts: {
+    parameters: {
+      query?: {
+        /**
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @example created > '2026-01-01T00:00:00Z'
+         */
+        filter?: string;
+        /**
+         * @description Comma-separated fields, each with an optional - (descending) or + prefix; at most 4, no repeats (default -created; id breaks ties). Sortable: id, created, updated, title, body, status, author
+         * @example -created
+         */
+        sort?: string;
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, title, body, status, tags, author. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description posts has no relations: empty or absent. */
+        expand?: string;
+        /** @description Page size, 1–200 */
+        limit?: number;
+        /** @description The previous page's nextCursor (opaque; made for the same sort) */
+        cursor?: string;
+        /** @description Include the total count of matching records (costs a count query) */
+        total?: boolean;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of records */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: (components["schemas"]["postsRecord"] | components["schemas"]["postsPartial"])[];
+            /** @description Pass as ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
+            /** @description With ?total=true */
+            total?: number;
+          };
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  createPosts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["postsCreate"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          Location: components["headers"]["Location"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["postsRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  viewPosts: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, title, body, status, tags, author. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description posts has no relations: empty or absent. */
+        expand?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record (a weak ETag when only some fields were asked for) */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["postsRecord"]
+            | components["schemas"]["postsPartial"];
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deletePosts: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  updatePosts: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["postsUpdate"];
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["postsRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  listComments: {
+    parameters: {
+      query?: {
+        /**
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @example created > '2026-01-01T00:00:00Z'
+         */
+        filter?: string;
+        /**
+         * @description Comma-separated fields, each with an optional - (descending) or + prefix; at most 4, no repeats (default -created; id breaks ties). Sortable: id, created, updated, post, author, body
+         * @example -created
+         */
+        sort?: string;
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, post, author, body. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /**
+         * @description Comma-separated relations to embed under `expand` (each the related record, or null where it is gone or not visible): post
+         * @example post
+         */
+        expand?: string;
+        /** @description Page size, 1–200 */
+        limit?: number;
+        /** @description The previous page's nextCursor (opaque; made for the same sort) */
+        cursor?: string;
+        /** @description Include the total count of matching records (costs a count query) */
+        total?: boolean;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of records */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: (
+              | components["schemas"]["commentsRecord"]
+              | components["schemas"]["commentsPartial"]
+            )[];
+            /** @description Pass as ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
+            /** @description With ?total=true */
+            total?: number;
+          };
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  createComments: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["commentsCreate"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          Location: components["headers"]["Location"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["commentsRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  viewComments: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, post, author, body. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /**
+         * @description Comma-separated relations to embed under `expand` (each the related record, or null where it is gone or not visible): post
+         * @example post
+         */
+        expand?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record (a weak ETag when only some fields were asked for) */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["commentsRecord"]
+            | components["schemas"]["commentsPartial"];
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteComments: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  updateComments: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["commentsUpdate"];
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["commentsRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  listProfiles: {
+    parameters: {
+      query?: {
+        /**
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @example created > '2026-01-01T00:00:00Z'
+         */
+        filter?: string;
+        /**
+         * @description Comma-separated fields, each with an optional - (descending) or + prefix; at most 4, no repeats (default -created; id breaks ties). Sortable: id, created, updated, user, displayName, bio
+         * @example -created
+         */
+        sort?: string;
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, user, displayName, bio. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description profiles has no relations: empty or absent. */
+        expand?: string;
+        /** @description Page size, 1–200 */
+        limit?: number;
+        /** @description The previous page's nextCursor (opaque; made for the same sort) */
+        cursor?: string;
+        /** @description Include the total count of matching records (costs a count query) */
+        total?: boolean;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of records */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: (
+              | components["schemas"]["profilesRecord"]
+              | components["schemas"]["profilesPartial"]
+            )[];
+            /** @description Pass as ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
+            /** @description With ?total=true */
+            total?: number;
+          };
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  createProfiles: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["profilesCreate"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          Location: components["headers"]["Location"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["profilesRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  viewProfiles: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, user, displayName, bio. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description profiles has no relations: empty or absent. */
+        expand?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record (a weak ETag when only some fields were asked for) */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["profilesRecord"]
+            | components["schemas"]["profilesPartial"];
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteProfiles: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  updateProfiles: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["profilesUpdate"];
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["profilesRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  listBookmarks: {
+    parameters: {
+      query?: {
+        /**
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @example created > '2026-01-01T00:00:00Z'
+         */
+        filter?: string;
+        /**
+         * @description Comma-separated fields, each with an optional - (descending) or + prefix; at most 4, no repeats (default -created; id breaks ties). Sortable: id, created, updated, user, post, note
+         * @example -created
+         */
+        sort?: string;
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, user, post, note. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /**
+         * @description Comma-separated relations to embed under `expand` (each the related record, or null where it is gone or not visible): post
+         * @example post
+         */
+        expand?: string;
+        /** @description Page size, 1–200 */
+        limit?: number;
+        /** @description The previous page's nextCursor (opaque; made for the same sort) */
+        cursor?: string;
+        /** @description Include the total count of matching records (costs a count query) */
+        total?: boolean;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of records */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: (
+              | components["schemas"]["bookmarksRecord"]
+              | components["schemas"]["bookmarksPartial"]
+            )[];
+            /** @description Pass as ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
+            /** @description With ?total=true */
+            total?: number;
+          };
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  createBookmarks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["bookmarksCreate"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          Location: components["headers"]["Location"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["bookmarksRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  viewBookmarks: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, user, post, note. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /**
+         * @description Comma-separated relations to embed under `expand` (each the related record, or null where it is gone or not visible): post
+         * @example post
+         */
+        expand?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record (a weak ETag when only some fields were asked for) */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["bookmarksRecord"]
+            | components["schemas"]["bookmarksPartial"];
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteBookmarks: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  updateBookmarks: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["bookmarksUpdate"];
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["bookmarksRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  batch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          operations: (
+            | {
+                /** @constant */
+                method: "POST";
+                /** @constant */
+                collection: "posts";
+                body: components["schemas"]["postsCreate"];
+              }
+            | {
+                /** @constant */
+                method: "PATCH";
+                /** @constant */
+                collection: "posts";
+                id: string;
+                body: components["schemas"]["postsUpdate"];
+              }
+            | {
+                /** @constant */
+                method: "DELETE";
+                /** @constant */
+                collection: "posts";
+                id: string;
+              }
+            | {
+                /** @constant */
+                method: "POST";
+                /** @constant */
+                collection: "comments";
+                body: components["schemas"]["commentsCreate"];
+              }
+            | {
+                /** @constant */
+                method: "PATCH";
+                /** @constant */
+                collection: "comments";
+                id: string;
+                body: components["schemas"]["commentsUpdate"];
+              }
+            | {
+                /** @constant */
+                method: "DELETE";
+                /** @constant */
+                collection: "comments";
+                id: string;
+              }
+            | {
+                /** @constant */
+                method: "POST";
+                /** @constant */
+                collection: "profiles";
+                body: components["schemas"]["profilesCreate"];
+              }
+            | {
+                /** @constant */
+                method: "PATCH";
+                /** @constant */
+                collection: "profiles";
+                id: string;
+                body: components["schemas"]["profilesUpdate"];
+              }
+            | {
+                /** @constant */
+                method: "DELETE";
+                /** @constant */
+                collection: "profiles";
+                id: string;
+              }
+            | {
+                /** @constant */
+                method: "POST";
+                /** @constant */
+                collection: "bookmarks";
+                body: components["schemas"]["bookmarksCreate"];
+              }
+            | {
+                /** @constant */
+                method: "PATCH";
+                /** @constant */
+                collection: "bookmarks";
+                id: string;
+                body: components["schemas"]["bookmarksUpdate"];
+              }
+            | {
+                /** @constant */
+                method: "DELETE";
+                /** @constant */
+                collection: "bookmarks";
+                id: string;
+              }
+          )[];
+        };
+      };
+    };
+    responses: {
+      /** @description Every operation applied: one result per operation, in order */
+      200: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            results: {
+              /**
+               * @description 201 created, 200 updated, 204 deleted
+               * @enum {unknown}
+               */
+              status: 200 | 201 | 204;
+              /** @description The written record (not for 204) */
+              body?:
+                | components["schemas"]["postsRecord"]
+                | components["schemas"]["commentsRecord"]
+                | components["schemas"]["profilesRecord"]
+                | components["schemas"]["bookmarksRecord"];
+            }[];
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getIndex: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Links */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "name": "nearbase",
+           *       "docs": "/docs",
+           *       "openapi": "/openapi.json",
+           *       "health": "/health",
+           *       "ready": "/ready"
+           *     }
+           */
+          "application/json": {
+            /** @constant */
+            name: "nearbase";
+            docs: string;
+            openapi: string;
+            health: string;
+            ready: string;
+          };
+        };
+      };
+    };
+  };
+  getOpenapiJson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The OpenAPI document */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": Record<string, never>;
+        };
+      };
+    };
+  };
+  getDocs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description HTML */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/html": string;
+        };
+      };
+    };
+  };
+  getGraphql: {
+    parameters: {
+      query?: {
+        query?: string;
+        operationName?: string;
+        /** @description JSON object */
+        variables?: string;
+        /** @description JSON object */
+        extensions?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A GraphQL response: `data` and/or `errors` (each with `extensions.code`). Errors met while executing (a refused write, a stale `ifMatch`) come with 200; a request that could not run (does not parse or validate, passes a limit) with 400. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+          "text/html": string;
+        };
+      };
+      /** @description Not modified (If-None-Match) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request could not run */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description Mutations need POST */
+      405: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+        };
+      };
+      /** @description Executing failed on the server's side */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+        };
+      };
+    };
+  };
+  postGraphql: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          query?: string;
+          operationName?: string | null;
+          variables?: Record<string, never> | null;
+          extensions?: Record<string, never> | null;
+        };
+      };
+    };
+    responses: {
+      /** @description A GraphQL response: `data` and/or `errors` (each with `extensions.code`). Errors met while executing (a refused write, a stale `ifMatch`) come with 200; a request that could not run (does not parse or validate, passes a limit) with 400. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description A mutation with a read-only API key */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description Executing failed on the server's side */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
+        };
+      };
+    };
+  };
+  getGraphqlGraphiqlJs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description JavaScript */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/javascript": string;
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+    };
+  };
+  getHealth: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Serving */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ok",
+           *       "home": "workers"
+           *     }
+           */
+          "application/json": {
+            /** @constant */
+            status: "ok";
+            /** @enum {string} */
+            home: "node" | "workers";
+          };
+        };
+      };
+    };
+  };
+  getReady: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Ready */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "status": "ready",
+           *       "home": "node",
+           *       "migration": "0007_webhook_claims"
+           *     }
+           */
+          "application/json": {
+            /** @constant */
+            status: "ready";
+            /** @enum {string} */
+            home: "node" | "workers";
+            /** @description The newest migration this build expects (applied) */
+            migration?: string;
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
+    };
+  };
+  getMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Prometheus text exposition format 0.0.4 */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/plain": string;
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+    };
+  };
+  getApiAdminStats: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Statistics of this process (Node) or isolate (Workers) */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @enum {string} */
+            scope: "process" | "isolate";
+            windows: {
+              /** @description Request and error counts, latency percentiles */
+              "1m": {
+                [key: string]: unknown;
+              };
+              /** @description Request and error counts, latency percentiles */
+              "5m": {
+                [key: string]: unknown;
+              };
+              /** @description Request and error counts, latency percentiles */
+              "15m": {
+                [key: string]: unknown;
+              };
+            };
+            slowestRoutes: {
+              [key: string]: unknown;
+            }[];
+            otlpDroppedSpans: number;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getWellKnownJwksJson: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description JSON Web Key Set */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            keys: ({
+              kty: string;
+              kid: string;
+            } & {
+              [key: string]: unknown;
+            })[];
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  getWellKnownOpenidConfiguration: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Discovery document (built from PUBLIC_URL) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            issuer: string;
+            jwks_uri: string;
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthSignup: {
+    parameters: {
+      query?: {
+        /** @description 1: the refresh token comes as the HttpOnly, Secure, SameSite=Strict cookie nb_refresh (path /api/auth), not in the body */
+        cookie?: "1";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "email": "ada@example.com",
+         *       "password": "correct horse battery",
+         *       "name": "Ada"
+         *     }
+         */
+        "application/json": {
+          email: string;
+          /** @description At least 10 characters; not a common password, nor containing the email's name */
+          password: string;
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed up and in */
+      201: {
+        headers: {
+          /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
+          "Set-Cookie"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+            refreshToken?: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthLogin: {
+    parameters: {
+      query?: {
+        /** @description 1: the refresh token comes as the HttpOnly, Secure, SameSite=Strict cookie nb_refresh (path /api/auth), not in the body */
+        cookie?: "1";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "email": "ada@example.com",
+         *       "password": "correct horse battery"
+         *     }
+         */
+        "application/json": {
+          email: string;
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed in */
+      200: {
+        headers: {
+          /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
+          "Set-Cookie"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+            refreshToken?: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthRefresh: {
+    parameters: {
+      query?: {
+        /** @description 1: the refresh token comes as the HttpOnly, Secure, SameSite=Strict cookie nb_refresh (path /api/auth), not in the body */
+        cookie?: "1";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json":
+          | {
+              refreshToken: string;
+            }
+          | Record<string, never>;
+      };
+    };
+    responses: {
+      /** @description A new token pair */
+      200: {
+        headers: {
+          /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
+          "Set-Cookie"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+            refreshToken?: string;
+            sessionId: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthLogout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthLogoutAll: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAuthMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The account */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "user" | "admin";
+            emailVerified: boolean;
+            created: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAuthSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Active sessions */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              created: string;
+              lastUsed: string;
+              userAgent: string;
+              expiresAt: string;
+              /** @description The session of the token making this request */
+              current: boolean;
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiAuthSessionsById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasswordForgot: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          email: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted */
+      202: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            status: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasswordReset: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          token: string;
+          /** @description At least 10 characters; not a common password, nor containing the email's name */
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Password changed */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description BAD_REQUEST: Bad request; INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthEmailVerifyRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Already verified */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            status: string;
+          };
+        };
+      };
+      /** @description Sent */
+      202: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            status: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthEmailVerifyConfirm: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          token: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Address verified */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description BAD_REQUEST: Bad request; INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAuthOauthByProviderStart: {
+    parameters: {
+      query?: {
+        /** @description A browser app's URL (on PUBLIC_URL's or a CORS origin) to return to with a single-use `#code=` */
+        redirect?: string;
+      };
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description To the provider, or back to the browser app */
+      302: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          Location: components["headers"]["Location"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description BAD_REQUEST: Bad request */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "BAD_REQUEST";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
+    };
+  };
+  getApiAuthOauthByProviderCallback: {
+    parameters: {
+      query?: {
+        state?: string;
+        code?: string;
+      };
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Signed in (no redirect was asked for) */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh */
+            refreshToken: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description To the provider, or back to the browser app */
+      302: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          Location: components["headers"]["Location"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description BAD_REQUEST: Bad request */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "BAD_REQUEST";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description EMAIL_NOT_VERIFIED: Email address not verified by the provider */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "EMAIL_NOT_VERIFIED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthOauthExchange: {
+    parameters: {
+      query?: {
+        /** @description 1: the refresh token comes as the HttpOnly, Secure, SameSite=Strict cookie nb_refresh (path /api/auth), not in the body */
+        cookie?: "1";
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed in */
+      200: {
+        headers: {
+          /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
+          "Set-Cookie"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+            refreshToken?: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthOtpRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          email: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted */
+      202: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Send it back with the mailed code; given whether or not the address has an account */
+            otpId: string;
+            status: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthOtpVerify: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          otpId: string;
+          /** @description The 8 digits from the mail */
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed in, or a second factor is due */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | {
+                /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+                accessToken: string;
+                /** @constant */
+                tokenType: "Bearer";
+                /** @description Seconds until the access token expires */
+                expiresIn: number;
+                /** @description Opaque, single use: rotate it at /api/auth/refresh */
+                refreshToken: string;
+                sessionId: string;
+                user: {
+                  id: string;
+                  email: string;
+                  name: string;
+                  /** @enum {string} */
+                  role: "user" | "admin";
+                  emailVerified: boolean;
+                  created: string;
+                };
+              }
+            | {
+                /** @constant */
+                status: "mfa_required";
+                /** @description Present with a code at /api/auth/mfa/verify; single use, 5 min */
+                mfaTicket: string;
+                methods: ("totp" | "recovery_code")[];
+                expiresIn: number;
+              };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasskeysRegisterOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Creation options */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasskeysRegister: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          id: string;
+          rawId: string;
+          /** @constant */
+          type: "public-key";
+          response: {
+            clientDataJSON: string;
+            attestationObject: string;
+            transports?: string[];
+          } & {
+            [key: string]: unknown;
+          };
+          authenticatorAttachment?: string | null;
+          clientExtensionResults?: {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description Registered */
+      201: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            name: string;
+            created: string;
+            lastUsed: string | null;
+            /** @description Synced passkey (may live on several devices) */
+            backupEligible: boolean;
+            backupState: boolean;
+            transports: string[];
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasskeysSignUpOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          email: string;
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Creation options */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasskeysSignUp: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          id: string;
+          rawId: string;
+          /** @constant */
+          type: "public-key";
+          response: {
+            clientDataJSON: string;
+            attestationObject: string;
+            transports?: string[];
+          } & {
+            [key: string]: unknown;
+          };
+          authenticatorAttachment?: string | null;
+          clientExtensionResults?: {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed up and in */
+      201: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh */
+            refreshToken: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasskeysSignInOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          email?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Request options */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthPasskeysSignIn: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          id: string;
+          rawId: string;
+          /** @constant */
+          type: "public-key";
+          response: {
+            clientDataJSON: string;
+            authenticatorData: string;
+            signature: string;
+            userHandle?: string | null;
+          } & {
+            [key: string]: unknown;
+          };
+          authenticatorAttachment?: string | null;
+          clientExtensionResults?: {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed in */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh */
+            refreshToken: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  getApiAuthPasskeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Passkeys */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              name: string;
+              created: string;
+              lastUsed: string | null;
+              /** @description Synced passkey (may live on several devices) */
+              backupEligible: boolean;
+              backupState: boolean;
+              transports: string[];
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiAuthPasskeysById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  patchApiAuthPasskeysById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Renamed */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            name: string;
+            created: string;
+            lastUsed: string | null;
+            /** @description Synced passkey (may live on several devices) */
+            backupEligible: boolean;
+            backupState: boolean;
+            transports: string[];
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Keys */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              name: string;
+              /** @description The key's first characters, to tell keys apart */
+              prefix: string;
+              scopes: string[];
+              created: string;
+              expiresAt: string | null;
+              lastUsed: string | null;
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          name: string;
+          scopes: ("read" | "write")[];
+          expiresInDays?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            name: string;
+            /** @description The key's first characters, to tell keys apart */
+            prefix: string;
+            scopes: string[];
+            created: string;
+            expiresAt: string | null;
+            lastUsed: string | null;
+            /** @description The secret (`nb_live_…`); shown only in this answer */
+            key: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description API_KEY_LIMIT: Too many API keys */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "API_KEY_LIMIT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiKeysById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiWebhooks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Endpoints */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              url: string;
+              description: string;
+              patterns: string[];
+              enabled: boolean;
+              disabledReason: string | null;
+              allowPrivate: boolean;
+              maxConcurrency: number;
+              timeoutMs: number;
+              failureStreak: number;
+              previousSecretExpiresAt: string | null;
+              created: string;
+              updated: string;
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiWebhooks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          url: string;
+          patterns: string[];
+          description?: string;
+          enabled?: boolean;
+          allowPrivate?: boolean;
+          maxConcurrency?: number;
+          timeoutMs?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            url: string;
+            description: string;
+            patterns: string[];
+            enabled: boolean;
+            disabledReason: string | null;
+            allowPrivate: boolean;
+            maxConcurrency: number;
+            timeoutMs: number;
+            failureStreak: number;
+            previousSecretExpiresAt: string | null;
+            created: string;
+            updated: string;
+            secret: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  getApiWebhooksById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Endpoint */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            url: string;
+            description: string;
+            patterns: string[];
+            enabled: boolean;
+            disabledReason: string | null;
+            allowPrivate: boolean;
+            maxConcurrency: number;
+            timeoutMs: number;
+            failureStreak: number;
+            previousSecretExpiresAt: string | null;
+            created: string;
+            updated: string;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiWebhooksById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  patchApiWebhooksById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          url?: string;
+          patterns?: string[];
+          description?: string;
+          enabled?: boolean;
+          allowPrivate?: boolean;
+          maxConcurrency?: number;
+          timeoutMs?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Endpoint */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            url: string;
+            description: string;
+            patterns: string[];
+            enabled: boolean;
+            disabledReason: string | null;
+            allowPrivate: boolean;
+            maxConcurrency: number;
+            timeoutMs: number;
+            failureStreak: number;
+            previousSecretExpiresAt: string | null;
+            created: string;
+            updated: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiWebhooksByIdRotateSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          overlapSeconds?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The new secret (shown once) */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            url: string;
+            description: string;
+            patterns: string[];
+            enabled: boolean;
+            disabledReason: string | null;
+            allowPrivate: boolean;
+            maxConcurrency: number;
+            timeoutMs: number;
+            failureStreak: number;
+            previousSecretExpiresAt: string | null;
+            created: string;
+            updated: string;
+            secret: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiWebhooksByIdTest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The attempt */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            eventId: string;
+            /** @enum {string} */
+            outcome: "succeeded" | "failed";
+            statusCode: number | null;
+            durationMs: number;
+            response: string | null;
+            error: string | null;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiWebhooksByIdDeliveries: {
+    parameters: {
+      query?: {
+        status?: string;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deliveries */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              endpointId: string;
+              eventId: string;
+              eventType: string;
+              /** @enum {string} */
+              status: "pending" | "delivering" | "succeeded" | "dead";
+              attempts: number;
+              nextAttemptAt: string | null;
+              created: string;
+              completed: string | null;
+              lastStatusCode: number | null;
+              lastError: string | null;
+            }[];
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiWebhooksByIdDeliveriesByDeliveryId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        deliveryId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delivery */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            endpointId: string;
+            eventId: string;
+            eventType: string;
+            /** @enum {string} */
+            status: "pending" | "delivering" | "succeeded" | "dead";
+            attempts: number;
+            nextAttemptAt: string | null;
+            created: string;
+            completed: string | null;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            log: {
+              attempt: number;
+              started: string;
+              durationMs: number;
+              /** @enum {string} */
+              outcome: "succeeded" | "failed";
+              statusCode: number | null;
+              response: string | null;
+              error: string | null;
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiWebhooksByIdDeliveriesByDeliveryIdReplay: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        deliveryId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Due now */
+      202: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiWebhooksByIdReplay: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** Format: date-time */
+          since: string;
+          /** Format: date-time */
+          until?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Deliveries now due */
+      202: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            replayed: number;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAdminUsers: {
+    parameters: {
+      query?: {
+        email?: string;
+        role?: "user" | "admin";
+        cursor?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of accounts */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              hasPassword: boolean;
+              created: string;
+              updated: string;
+            }[];
+            /** @description Pass as ?cursor= for the next page; null at the end */
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAdminUsersById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Account */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "user" | "admin";
+            emailVerified: boolean;
+            hasPassword: boolean;
+            created: string;
+            updated: string;
+            sessions: {
+              id: string;
+              created: string;
+              lastUsed: string;
+              userAgent: string;
+              expiresAt: string;
+              revokedAt: string | null;
+            }[];
+            apiKeys: {
+              id: string;
+              name: string;
+              prefix: string;
+              scopes: string[];
+              created: string;
+              expiresAt: string | null;
+              lastUsed: string | null;
+              revokedAt: string | null;
+            }[];
+            identities: {
+              provider: string;
+              providerUserId: string;
+              created: string;
+            }[];
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiAdminUsersById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  patchApiAdminUsersById: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @enum {string} */
+          role: "user" | "admin";
+        };
+      };
+    };
+    responses: {
+      /** @description Account */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            id: string;
+            email: string;
+            name: string;
+            /** @enum {string} */
+            role: "user" | "admin";
+            emailVerified: boolean;
+            hasPassword: boolean;
+            created: string;
+            updated: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiAdminUsersByIdSessions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description How many were revoked */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            revoked: number;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteApiAdminUsersByIdSessionsBySessionId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        sessionId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAdminUsersByIdPasswordReset: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Mail queued */
+      202: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiRealtime: {
+    parameters: {
+      query?: {
+        topic?: string[];
+        since?: string;
+      };
+      header?: {
+        "Last-Event-ID"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Switched to a WebSocket (with `Upgrade: websocket`) */
+      101: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description An event stream (`text/event-stream`) of JSON messages */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "text/event-stream": string;
+        };
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
+    };
+  };
+  postApiRealtimeByClientIdSubscriptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description `posts` or `posts/*` (every record), `posts/*?filter=<url-encoded filter>`, `posts/<id>` */
+          topics: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Subscriptions replaced */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            clientId: string;
+            topics: string[];
+          };
+        };
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+}

@@ -1,0 +1,123 @@
+import { getTableColumns, getTableName, is } from "drizzle-orm";
+import { getTableConfig, type SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import * as schema from "../db/schema";
+import { columnName } from "../records/columns";
+
+/*
+ * The auth tables under the same declarations as collections: what each holds about an account,
+ * how the export shows it (metadata only — never a hash, secret or key), what erasure does, why it
+ * is kept. Every system table with a foreign key to `nb_users.id` is found from the schema (so
+ * tables added later, e.g. strong sign-in's, are covered without being listed here); `known`
+ * below adds the purpose and legal basis of the ones we know.
+ */
+
+export interface SystemTable {
+  table: string;
+  /** The column naming the account. */
+  userColumn: string;
+  /** Columns the export shows (secrets excluded), as `[column, field name]`. */
+  exported: [string, string][];
+  /** Columns left out of the export because they hold secrets or their hashes. */
+  withheld: string[];
+  purpose: string;
+  legalBasis: string;
+  erasure: string;
+  retention: string;
+}
+
+/** A column that holds a secret, a hash of one or sealed material: never exported. */
+const secretColumn = /hash|secret|sealed|public_key|code|challenge|^data$/i;
+
+const known: Record<string, { purpose: string; legalBasis: string; retention: string }> = {
+  nb_sessions: {
+    purpose: "signed-in devices (user agent, times)",
+    legalBasis: "contract (Art. 6(1)(b) GDPR): keeping you signed in",
+    retention: "until expiry + 1 day (expired-credentials job)",
+  },
+  nb_api_keys: {
+    purpose: "API keys you created (name, prefix, scopes, times)",
+    legalBasis: "contract (Art. 6(1)(b) GDPR)",
+    retention: "until you revoke and the account is erased",
+  },
+  nb_one_time_tokens: {
+    purpose: "password-reset and verification links (hashed)",
+    legalBasis: "contract (Art. 6(1)(b) GDPR): account recovery",
+    retention: "until expiry + 1 day (expired-credentials job)",
+  },
+  nb_oauth_accounts: {
+    purpose: "identities at sign-in providers linked to the account",
+    legalBasis: "contract (Art. 6(1)(b) GDPR): signing in with a provider",
+    retention: "until unlinked or the account is erased",
+  },
+};
+
+const fallback = {
+  purpose: "sign-in credentials and their metadata",
+  legalBasis: "contract (Art. 6(1)(b) GDPR) and security (Art. 32 GDPR)",
+  retention: "until the account is erased",
+};
+
+let cached: SystemTable[] | undefined;
+
+/** Every system table that holds rows about an account (found once from the schema). */
+export function systemTables(): SystemTable[] {
+  if (cached !== undefined) return cached;
+  const found: SystemTable[] = [];
+  for (const value of Object.values(schema)) {
+    if (!is(value, SQLiteTable) || value === schema.users) continue;
+    const fk = getTableConfig(value).foreignKeys.find((k) => {
+      const ref = k.reference();
+      return ref.foreignTable === schema.users && ref.columns.length === 1;
+    });
+    if (fk === undefined) continue;
+    const userColumn = columnName(fk.reference().columns[0]! as SQLiteColumn);
+    const columns = Object.entries(getTableColumns(value) as Record<string, SQLiteColumn>);
+    const exported: [string, string][] = [];
+    const withheld: string[] = [];
+    for (const [key, column] of columns) {
+      const name = columnName(column);
+      if (name === userColumn) continue;
+      if (secretColumn.test(name)) withheld.push(key);
+      else exported.push([name, key]);
+    }
+    const table = getTableName(value);
+    found.push({
+      table,
+      userColumn,
+      exported,
+      withheld,
+      ...(known[table] ?? fallback),
+      erasure: "delete (with the account)",
+    });
+  }
+  cached = found;
+  return found;
+}
+
+/** The account row itself: what the export shows (never the password hash). */
+export const accountDeclaration = {
+  table: "nb_users",
+  personal: ["email", "name"],
+  purpose: "your account: email address, name, role",
+  legalBasis: "contract (Art. 6(1)(b) GDPR)",
+  erasure: "delete",
+  retention: "until the account is erased",
+} as const;
+
+/** Refresh tokens belong to sessions, not directly to accounts: exported as metadata. */
+export const refreshTokenDeclaration = {
+  table: "nb_refresh_tokens",
+  purpose: "rotating refresh tokens of your sessions (hashed; metadata only)",
+  legalBasis: "contract (Art. 6(1)(b) GDPR): keeping you signed in",
+  erasure: "delete (with the sessions)",
+  retention: "until expiry + 1 day (expired-credentials job)",
+} as const;
+
+/** The audit log: kept after erasure, entries name accounts by id only. */
+export const auditDeclaration = {
+  table: "nb_audit_log",
+  purpose: "security and privacy audit trail (sign-ins, keys, exports, erasures)",
+  legalBasis:
+    "legal obligation and legitimate interest in security (Art. 6(1)(c), 6(1)(f), Art. 32 GDPR); entries hold no personal values, only account ids",
+  erasure: "keep (no personal values; the account id no longer resolves after erasure)",
+} as const;

@@ -1,0 +1,4 @@
+import { defineContractSuite } from "../contract.suite";
+import { makeNodeHome } from "../node-home";
+
+defineContractSuite(makeNodeHome);

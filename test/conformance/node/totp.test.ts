@@ -1,0 +1,4 @@
+import { makeNodeHome } from "../node-home";
+import { defineTotpSuite } from "../totp.suite";
+
+defineTotpSuite(makeNodeHome);

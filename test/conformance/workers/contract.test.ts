@@ -1,0 +1,4 @@
+import { defineContractSuite } from "../contract.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineContractSuite(makeWorkersHome);

@@ -1,0 +1,4 @@
+import { defineTotpSuite } from "../totp.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineTotpSuite(makeWorkersHome);

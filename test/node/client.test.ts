@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNearbaseClient, type RecordOf } from "../../src/client/index";
+import { appContract } from "../conformance/home";
+import { createTestApp, type TestApp } from "../harness";
+
+// Written the way an app developer would use the typed client: no casts, no hand-written types.
+// It talks to the Node home in-process; every answer is also held to /openapi.json.
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ env: { PASSWORD_ITERATIONS: "10000" } });
+});
+afterAll(() => t.close());
+
+async function send(request: Request): Promise<Response> {
+  const res = await t.app.request(request);
+  await appContract().check({ method: request.method, path: request.url }, res);
+  return res;
+}
+
+const email = () => `client-${crypto.randomUUID().slice(0, 8)}@example.com`;
+const password = "correct horse battery staple";
+
+describe("typed client", () => {
+  it("signs up, signs in, and CRUDs a post and a bookmark; a stale ETag is a 412", async () => {
+    const nb = createNearbaseClient({ baseUrl: "http://localhost", fetch: send });
+    const address = email();
+    const signedUp = await nb.signUp({ email: address, password, name: "Ada" });
+    expect(signedUp.user.email).toBe(address);
+    await nb.signOut();
+    expect(nb.session).toBeUndefined();
+    const signedIn = await nb.signIn({ email: address, password });
+    expect(nb.session?.accessToken).toBe(signedIn.accessToken);
+
+    const created = await nb.api.POST("/api/collections/posts/records", {
+      body: { title: "Hello", status: "published", tags: ["intro"] },
+    });
+    if (created.data === undefined) throw new Error(created.error.code);
+    const post: RecordOf<"posts"> = created.data;
+    expect(post.tags).toEqual(["intro"]);
+    expect(post.author).toBe(signedIn.user.id);
+
+    const read = await nb.api.GET("/api/collections/posts/records/{id}", {
+      params: { path: { id: post.id } },
+    });
+    expect(read.data?.title).toBe("Hello");
+    const etag = read.response.headers.get("etag") ?? "";
+
+    const updated = await nb.api.PATCH("/api/collections/posts/records/{id}", {
+      params: { path: { id: post.id }, header: { "If-Match": etag } },
+      body: { title: "Hello again" },
+    });
+    expect(updated.data?.title).toBe("Hello again");
+
+    // The first ETag is stale now: the API says so with a 412 and the current one.
+    const stale = await nb.api.PATCH("/api/collections/posts/records/{id}", {
+      params: { path: { id: post.id }, header: { "If-Match": etag } },
+      body: { title: "Lost update" },
+    });
+    expect(stale.response.status).toBe(412);
+    expect(stale.error?.code).toBe("PRECONDITION_FAILED");
+    expect(stale.response.headers.get("etag")).not.toBe(etag);
+
+    const bookmark = await nb.api.POST("/api/collections/bookmarks/records", {
+      body: { post: post.id, note: "read later" },
+    });
+    if (bookmark.data === undefined) throw new Error(bookmark.error.code);
+    const mine = await nb.api.GET("/api/collections/bookmarks/records", {
+      params: { query: { expand: "post", limit: 10 } },
+    });
+    const first = mine.data?.items[0];
+    expect(first?.id).toBe(bookmark.data.id);
+    expect(first?.expand?.post?.title).toBe("Hello again");
+
+    const removed = await nb.api.DELETE("/api/collections/bookmarks/records/{id}", {
+      params: { path: { id: bookmark.data.id } },
+    });
+    expect(removed.response.status).toBe(204);
+    const gone = await nb.api.GET("/api/collections/bookmarks/records/{id}", {
+      params: { path: { id: bookmark.data.id } },
+    });
+    expect(gone.error?.code).toBe("NOT_FOUND");
+    await nb.api.DELETE("/api/collections/posts/records/{id}", {
+      params: { path: { id: post.id } },
+    });
+  });
+
+  it("refreshes once on a 401 and sends the request again", async () => {
+    const nb = createNearbaseClient({ baseUrl: "http://localhost", fetch: send });
+    await nb.signUp({ email: email(), password });
+    const refreshToken = nb.session?.refreshToken;
+    // An access token the server no longer accepts (as after it expires).
+    nb.setSession({ ...nb.session, accessToken: "expired.access.token" });
+    const me = await nb.api.GET("/api/auth/me");
+    expect(me.response.status).toBe(200);
+    expect(nb.session?.accessToken).not.toBe("expired.access.token");
+    expect(nb.session?.refreshToken).not.toBe(refreshToken);
+    // A body survives the retry.
+    nb.setSession({ ...nb.session, accessToken: "expired.again" });
+    const created = await nb.api.POST("/api/collections/posts/records", {
+      body: { title: "after refresh" },
+    });
+    expect(created.data?.title).toBe("after refresh");
+  });
+
+  it("carries the consistency token from a write to the reads after it", async () => {
+    const seen: (string | null)[] = [];
+    const nb = createNearbaseClient({
+      baseUrl: "http://localhost",
+      fetch: (request) => {
+        seen.push(request.headers.get("nearbase-consistency"));
+        return send(request);
+      },
+    });
+    await nb.signUp({ email: email(), password });
+    const created = await nb.api.POST("/api/collections/posts/records", {
+      body: { title: "consistent" },
+    });
+    const token = created.response.headers.get("nearbase-consistency");
+    expect(token).toEqual(expect.any(String));
+    await nb.api.GET("/api/collections/posts/records", { params: { query: { limit: 1 } } });
+    expect(seen.at(-1)).toBe(token);
+  });
+});
