@@ -91,7 +91,7 @@ describe("errors are problem+json", () => {
 
 describe("request log", () => {
   it("writes one line per request with route pattern, status, duration and request id", async () => {
-    const res = await t.request("/ready?token=super-secret-value", {
+    const res = await t.request("/api/auth/me?token=super-secret-value", {
       headers: { authorization: "Bearer hunter2-token" },
     });
     const id = res.headers.get("x-request-id");

@@ -115,7 +115,15 @@ async function optionalBody(c: Context<AppEnv>): Promise<Record<string, unknown>
 /** Privacy routes: export, erasure (self and admin), retention. */
 export function privacyRoutes() {
   const app = new Hono<AppEnv>();
-  app.use(noStore);
+  // Scoped to these paths: mounted at "/", a bare use() would run (and name the route) for every
+  // request, marking cacheable public answers no-store and every metric "(unmatched)".
+  for (const path of [
+    "/api/me",
+    "/api/me/export",
+    "/api/admin/users/:id/*",
+    "/api/admin/privacy/*",
+  ])
+    app.use(path, noStore);
 
   app.get("/api/me/export", async (c) =>
     download(c, await c.get("services").privacy.exportData(c.get("principal"))),
