@@ -1,6 +1,6 @@
 // `npm run graphql:schema`: prints the GraphQL schema (SDL) generated from the collections, the
 // same one /graphql serves. `-- --write` writes it to docs/schema.graphql, which is committed so
-// reviews see every change to the API's shape; test/node/graphql-schema.test.ts fails when the
+// reviews see every change to the API's shape; src/http/graphql/sdl.test.ts fails when the
 // committed file and the collections drift apart.
 import { writeFileSync } from "node:fs";
 import { collections } from "../src/collections/index";
