@@ -194,7 +194,8 @@ if ((await wrangler(["deploy", "--config", configPath, "--env", envName])) !== 0
 step("deployed");
 
 // 5. Ready: the database reachable, migrations applied, keys loading.
-const base = values.url ?? process.env.PUBLIC_URL;
+// The environment's PUBLIC_URL (checked above: an https origin, not the placeholder) unless --url.
+const base = values.url ?? (typeof publicUrl === "string" ? publicUrl : undefined);
 if (base === undefined) {
   step("pass --url (or PUBLIC_URL) to wait for /ready after a deploy");
 } else {
