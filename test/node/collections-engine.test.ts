@@ -184,16 +184,45 @@ describe("relations in the example app", () => {
   });
 });
 
-describe("options the engine does not enforce yet", () => {
-  it("fail when the collection is defined, naming the option", () => {
-    for (const option of ["personal", "encrypted", "retention"] as const) {
-      expect(() =>
-        defineCollection(lists, {
-          idPrefix: "lst",
-          [option]: option === "retention" ? { days: 30 } : ["name"],
-        } as never),
-      ).toThrow(new RegExp(`option "${option}" .* is not implemented yet`));
-    }
+describe("privacy options are enforced when the collection is defined", () => {
+  it("refuses declarations that cannot hold, naming the collection and the option", () => {
+    const define = (options: Record<string, unknown>) => () =>
+      defineCollection(lists, { idPrefix: "lst", ...options } as never);
+    // personal data is someone's: without an owner there is nobody to export it to or erase it for.
+    expect(define({ personal: ["name"] })).toThrow(
+      /Collection lists: personal fields need an owner/,
+    );
+    expect(define({ personal: ["nope"], owner: "name" })).toThrow(
+      /personal names unknown field nope/,
+    );
+    expect(define({ encrypted: ["id"] })).toThrow(/Collection lists: id cannot be encrypted/);
+    expect(define({ retention: { days: 0 } })).toThrow(/Collection lists: retention\.days/);
+    expect(define({ retention: { days: 30, field: "name", action: "anonymize" } })).toThrow(
+      /retention action anonymize needs erasure/,
+    );
+    expect(define({ erasure: "delete" })).toThrow(/erasure policy needs an owner/);
+  });
+
+  it("accepts the ones that hold, and a readable encrypted field turns the shared cache off", () => {
+    const ok = defineCollection(lists, {
+      idPrefix: "lst",
+      owner: "name",
+      encrypted: [],
+      retention: { days: 30 },
+    });
+    expect(ok.options.retention).toEqual({ days: 30 });
+    const withNote = sqliteTable("notes", {
+      ...recordColumns(),
+      owner: text().notNull(),
+      note: text(),
+    });
+    const sealed = defineCollection(withNote, {
+      idPrefix: "nte",
+      owner: "owner",
+      personal: ["note"],
+      encrypted: ["note"],
+    });
+    expect(sealed.options.cache).toBe(false);
   });
 });
 

@@ -48,18 +48,20 @@ async function makeApp(env: Record<string, string> = {}) {
 }
 
 /** Every text-ish cell of every table, with where it sits (the "scan every table" of the issue). */
-async function scanAll(t: TestApp): Promise<{ table: string; column: string; value: string }[]> {
+async function scanAll(
+  t: TestApp,
+): Promise<{ table: string; row: number; column: string; value: string }[]> {
   const tables = await t.client.execute(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%' AND name NOT LIKE '%_fts%'",
   );
-  const cells: { table: string; column: string; value: string }[] = [];
+  const cells: { table: string; row: number; column: string; value: string }[] = [];
   for (const { name } of tables.rows) {
     const rs = await t.client.execute(`SELECT * FROM "${String(name)}"`);
-    for (const row of rs.rows)
+    for (const [i, row] of rs.rows.entries())
       for (const column of rs.columns) {
         const v = row[column];
         if (v !== null && v !== undefined)
-          cells.push({ table: String(name), column, value: String(v) });
+          cells.push({ table: String(name), row: i, column, value: String(v) });
       }
   }
   return cells;
@@ -298,8 +300,11 @@ describe("export and erasure", () => {
   });
   afterAll(() => t.close());
 
-  /** A user with data in every collection (and an API key, a password, a session). */
-  async function populated() {
+  /**
+   * A user with data in every collection (and an API key, a password, a session); with
+   * `elsewhere`, also a comment on that (someone else's) post.
+   */
+  async function populated(elsewhere?: string) {
     const u = await t.signIn();
     const name = `Name${u.id.slice(4, 12)}`;
     await t.client.execute({
@@ -322,11 +327,25 @@ describe("export and erasure", () => {
       title: `diary of ${name}`,
       secret: `secret of ${name}`,
     });
+    const away =
+      elsewhere === undefined
+        ? undefined
+        : await post(t, "/api/collections/comments/records", u.headers, {
+            post: elsewhere,
+            body: `a word from ${name}`,
+          });
     const key = await post(t, "/api/keys", u.headers, { name: "laptop", scopes: ["read"] });
     return {
       u,
       name,
-      ids: { post: p.id, comment: c.id, profile: prof.id, diary: d.id, key: key.id },
+      ids: {
+        post: p.id,
+        comment: c.id,
+        commentElsewhere: away?.id,
+        profile: prof.id,
+        diary: d.id,
+        key: key.id,
+      },
     };
   }
 
@@ -378,16 +397,27 @@ describe("export and erasure", () => {
     // Nothing of the other user.
     expect(text).not.toContain(other.u.id);
     expect(text).not.toContain(other.name);
-    // Every table cell mentioning the user appears in the export, except operational tables
-    // (outbox, rate limits, versions) and the audit log (exported as entries).
-    const cells = (await scanAll(t)).filter((c) => c.value === u.id);
-    const tables = new Set(cells.map((c) => c.table));
-    for (const table of tables) {
-      if (["nb_events", "nb_rate_limits", "nb_audit_log"].includes(table)) continue;
-      expect(
-        text.includes(table) || table in doc.collections,
-        `table ${table} holds the user but is not exported`,
-      ).toBe(true);
+    // Every row of every table that names the user is in the export — the account row as
+    // `account`, credential rows under their table, records under their collection, audit entries
+    // about the user — and as many rows as the scan finds. Only operational tables (outbox, rate
+    // limits) are left out: they are not data about the user and erasure removes them.
+    const naming = new Map<string, Set<number>>();
+    for (const c of await scanAll(t)) {
+      if (c.value !== u.id) continue;
+      const rows = naming.get(c.table) ?? new Set<number>();
+      rows.add(c.row);
+      naming.set(c.table, rows);
+    }
+    expect([...naming.keys()]).toEqual(expect.arrayContaining(["nb_users", "nb_sessions"]));
+    for (const [table, rows] of naming) {
+      if (["nb_events", "nb_rate_limits"].includes(table)) continue;
+      const exported =
+        table === "nb_users"
+          ? [doc.account]
+          : table === "nb_audit_log"
+            ? doc.audit.entries.filter((e) => e.subject === u.id)
+            : (doc.credentials[table]?.rows ?? doc.collections[table]?.records);
+      expect(exported?.length, `${table}: rows naming the user vs rows exported`).toBe(rows.size);
     }
     // The export itself is audited.
     const audited = await t.client.execute({
@@ -427,12 +457,16 @@ describe("export and erasure", () => {
   });
 
   it("after erasure no personal value of the user remains anywhere, and no cached answer serves it", async () => {
-    const { u, name, ids } = await populated();
+    // The user also comments on someone else's post: that comment outlives the erasure,
+    // anonymised (the comment on the user's own post goes with the post, by the foreign key).
+    const host = await populated();
+    const { u, name, ids } = await populated(host.ids.post);
     const anon = {};
     // Fill the shared cache with public answers that hold the user's data.
     const listPath = "/api/collections/profiles/records?sort=-created&limit=50";
     const commentPath = `/api/collections/comments/records/${ids.comment}`;
-    for (const path of [listPath, commentPath]) {
+    const elsewherePath = `/api/collections/comments/records/${ids.commentElsewhere}`;
+    for (const path of [listPath, commentPath, elsewherePath]) {
       await t.request(path, { headers: anon });
       await t.platform.settle();
       const again = await t.request(path, { headers: anon });
@@ -450,8 +484,11 @@ describe("export and erasure", () => {
     const list = await t.request(listPath, { headers: anon });
     expect(await list.text()).not.toContain(name);
     const comment = await t.request(commentPath, { headers: anon });
-    // The post was deleted with the author, so the comment (on it) went too; either way no name.
-    expect(await comment.text()).not.toContain(name);
+    // The post was deleted with the author, so the comment on it went too.
+    expect(comment.status).toBe(404);
+    const elsewhere = await t.request(elsewherePath, { headers: anon });
+    expect(elsewhere.status).toBe(200);
+    expect(await elsewhere.json()).toMatchObject({ body: "[deleted]", author: "erased" });
     // Scan every table and column for the email, the name and every personal value.
     const cells = await scanAll(t);
     for (const needle of [u.email, name, `contact-${u.id}@example.test`, `secret of ${name}`]) {
@@ -616,7 +653,8 @@ describe("retention", () => {
 describe("audit log", () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeApp({ WEBHOOK_SECRET_KEY: "k".repeat(40) });
+    // Loopback allowed: a webhook address is resolved when it is saved, and a test has no DNS.
+    t = await makeApp({ WEBHOOK_SECRET_KEY: "k".repeat(40), WEBHOOK_ALLOW_LOOPBACK: "true" });
   });
   afterAll(() => t.close());
 
@@ -674,18 +712,43 @@ describe("audit log", () => {
     ]);
   });
 
-  it("records webhook changes", async () => {
+  it("records webhook changes, by whom, without the secret", async () => {
     const admin = await t.signIn("admin");
     const hook = await post(t, "/api/webhooks", admin.headers, {
-      url: "https://hooks.example.com/x",
+      url: "http://127.0.0.1:9/hook",
       patterns: ["posts.*"],
     });
-    await t.request(`/api/webhooks/${hook.id}`, { method: "DELETE", headers: admin.headers });
+    const patched = await t.request(`/api/webhooks/${hook.id}`, {
+      method: "PATCH",
+      headers: admin.headers,
+      json: { patterns: ["comments.*"] },
+    });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    const rotated = await t.request(`/api/webhooks/${hook.id}/rotate-secret`, {
+      method: "POST",
+      headers: admin.headers,
+    });
+    expect(rotated.status, await rotated.clone().text()).toBeLessThan(300);
+    const newSecret = String(((await rotated.json()) as { secret: string }).secret);
+    const del = await t.request(`/api/webhooks/${hook.id}`, {
+      method: "DELETE",
+      headers: admin.headers,
+    });
+    expect(del.status).toBe(204);
     const rs = await t.client.execute({
-      sql: "SELECT action FROM nb_audit_log WHERE target = ? ORDER BY id",
+      sql: "SELECT action, actor, details FROM nb_audit_log WHERE target = ? ORDER BY id",
       args: [hook.id],
     });
-    expect(rs.rows.map((r) => r.action)).toEqual(["webhook.created", "webhook.deleted"]);
+    expect(rs.rows.map((r) => r.action)).toEqual([
+      "webhook.created",
+      "webhook.updated",
+      "webhook.secret_rotated",
+      "webhook.deleted",
+    ]);
+    expect(new Set(rs.rows.map((r) => r.actor))).toEqual(new Set([`user:${admin.id}`]));
+    const text = JSON.stringify(rs.rows);
+    expect(text).not.toContain(String(hook.secret));
+    expect(text).not.toContain(newSecret);
   });
 
   it("cannot be altered: no route writes it, the database refuses UPDATE; bad queries are 400", async () => {

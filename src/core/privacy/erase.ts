@@ -119,15 +119,19 @@ export async function eraseAccount(
     });
   }
 
-  // 2. Each collection's policy.
-  for (const model of owned) {
-    const planned = collectionStatements(model, userId, nowIso);
+  // 2. Each collection's policy: deletions first, so what they cascade into (other users'
+  //    comments on a deleted post, and the account's own) is gone before anonymisation runs, and
+  //    the counts say what each policy did to records that still exist after the commit.
+  const planned = owned
+    .map((model) => ({ model, ...collectionStatements(model, userId, nowIso) }))
+    .sort((a, b) => Number(a.policy !== "delete") - Number(b.policy !== "delete"));
+  for (const { model, ...p } of planned) {
     counts.push({
       collection: model.name,
-      policy: planned.policy,
-      index: planned.counted ? statements.length : undefined,
+      policy: p.policy,
+      index: p.counted ? statements.length : undefined,
     });
-    statements.push(...planned.statements);
+    statements.push(...p.statements);
   }
 
   // 3. Throttle rows keyed by the address or the id.
