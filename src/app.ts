@@ -9,6 +9,7 @@ import { authConfigLoader } from "./core/accounts/config";
 import { oauthProviders } from "./core/accounts/oauth/providers";
 import { createAccountService } from "./core/accounts/service";
 import { relyingPartyFrom } from "./core/accounts/webauthn";
+import { VersionMemo } from "./core/edge/versions";
 import { engineSources } from "./core/events/outbox";
 import { createWebhookService } from "./core/events/webhooks";
 import { ApiError } from "./core/kernel/errors";
@@ -183,8 +184,12 @@ export function createApp({
     consistencyWindowMs: config.consistencyWindowMs,
   });
   const sharedLimits = libsqlStore(platform.sql);
+  // One version memo for the REST and GraphQL edge layers: a write through either API moves
+  // this isolate's cache keys for both at once.
+  const versionMemo = new VersionMemo(config.cacheVersionMemoMs);
   const localLimits = sharedRateLimits ? sharedLimits : memoryStore();
   const policies = Object.fromEntries(
+    memo: versionMemo,
     (["read", "write", "auth"] as const)
       .filter((cls) => config.rateLimits[cls] !== "off")
       .map((cls) => [cls, parsePolicy(cls, config.rateLimits[cls])]),
@@ -279,7 +284,7 @@ export function createApp({
   // GraphQL: the same services, edge cache and read-your-writes as the REST routes above.
   const graphql = graphqlModule(models, {
     introspection: config.graphqlIntrospection,
-    memoMs: config.cacheVersionMemoMs,
+    memo: versionMemo,
     sharedCache: config.sharedCache,
     consistencyWindowMs: config.consistencyWindowMs,
   });

@@ -335,6 +335,13 @@ export function defineGraphQLSuite(makeHome: MakeHome) {
       const third = await get();
       expect(third.headers.get("x-cache")).toBe("MISS");
       expect(field<{ items: unknown[] }>(third, "posts").items).toHaveLength(2);
+      // One invalidation for both APIs: a REST write drops the GraphQL answer at once too.
+      await t.settle();
+      expect((await get()).headers.get("x-cache")).toBe("HIT");
+      await publishPost(t, user.headers, `${tag} 3`);
+      const fourth = await get();
+      expect(fourth.headers.get("x-cache")).toBe("MISS");
+      expect(field<{ items: unknown[] }>(fourth, "posts").items).toHaveLength(3);
 
       const mine = await gql(t, `{ me { id } }`, {}, { method: "GET", headers: user.headers });
       expect(mine.headers.get("cache-control")).toBe("private, no-store");

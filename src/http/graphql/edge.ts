@@ -7,7 +7,7 @@ import {
   encodeToken,
   mergeToken,
 } from "../../core/edge/consistency";
-import { VersionMemo } from "../../core/edge/versions";
+import type { VersionMemo } from "../../core/edge/versions";
 import { randomToken } from "../../core/kernel/crypto";
 import type { Models } from "../../core/records/model";
 import type { AppEnv } from "../context";
@@ -16,7 +16,12 @@ import type { GraphQLEngine } from "./engine";
 import { shareForGraphQL } from "./route";
 
 export interface GraphQLEdgeOptions {
-  memoMs: number;
+  /**
+   * The REST edge layer's version memo: one per app, so a write through either API moves this
+   * isolate's cache keys for both at once (a GraphQL delete is not served from REST's cache,
+   * nor a REST write from GraphQL's, for up to `memoMs`).
+   */
+  memo: VersionMemo;
   enabled: boolean;
   consistencyWindowMs: number;
 }
@@ -26,15 +31,15 @@ export interface GraphQLEdgeOptions {
  * middleware (`sharedCache`) with a share decision made from the query (`shareForGraphQL`), so a
  * public GET query is stored under the data versions it read and invalidated by any write to
  * them, exactly as a REST list; and after a mutation, the same read-your-writes token (header
- * and cookie). Its version memo is its own: a REST write is seen here within `memoMs`, the same
- * bound every other location has (and at once by a caller holding the write's token).
+ * and cookie). It shares the REST layer's version memo, so writes through either API are learned
+ * by both at once in this isolate; other locations see them within `memoMs`, as for REST.
  */
 export function graphqlEdge(
   engine: GraphQLEngine,
   models: Models,
   options: GraphQLEdgeOptions,
 ): MiddlewareHandler<AppEnv> {
-  const memo = new VersionMemo(options.memoMs);
+  const memo = options.memo;
   // Random values are refused at global scope on Workers, where the app is built.
   let secret: string | undefined;
   const revalidateSecret = () => (secret ??= randomToken(24));

@@ -1,3 +1,4 @@
+import type { VersionMemo } from "../../core/edge/versions";
 import type { Models } from "../../core/records/model";
 import { graphqlEdge } from "./edge";
 import { createGraphQLEngine } from "./engine";
@@ -8,8 +9,8 @@ export { graphqlPaths } from "./route";
 export interface GraphQLOptions {
   /** Introspection answered and GraphiQL shown (GRAPHQL_INTROSPECTION). */
   introspection: boolean;
-  /** The shared cache's settings, as for the REST API. */
-  memoMs: number;
+  /** The shared cache's settings: the REST API's version memo (one per app) and switch. */
+  memo: VersionMemo;
   sharedCache: boolean;
   consistencyWindowMs: number;
 }
@@ -23,7 +24,7 @@ export function graphqlModule(models: Models, options: GraphQLOptions) {
   return {
     engine,
     edge: graphqlEdge(engine, models, {
-      memoMs: options.memoMs,
+      memo: options.memo,
       enabled: options.sharedCache,
       consistencyWindowMs: options.consistencyWindowMs,
     }),

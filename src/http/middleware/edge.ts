@@ -44,6 +44,8 @@ function safeDecode(segment: string): string {
 
 export interface EdgeOptions {
   memoMs: number;
+  /** A version memo shared with another edge layer (GraphQL's), so each learns the other's writes. */
+  memo?: VersionMemo;
   /** False: nothing is stored in the shared cache (answers still get ETags and 304s). */
   enabled: boolean;
   consistencyWindowMs: number;
@@ -55,7 +57,7 @@ export interface EdgeOptions {
  * (header for API clients, cookie for browsers).
  */
 export function collectionEdge(models: Models, options: EdgeOptions) {
-  const memo = new VersionMemo(options.memoMs);
+  const memo = options.memo ?? new VersionMemo(options.memoMs);
   // Random values are refused at global scope on Workers, where the app is built: made on first use.
   let secret: string | undefined;
   const revalidateSecret = () => (secret ??= randomToken(24));
