@@ -119,8 +119,8 @@ async function main() {
 }
 
 /**
- * NODE_WORKERS > 1: this process migrates the database and makes the signing keys (so workers
- * never race to create either), then runs that many workers, each the whole app on the one WAL
+ * NODE_WORKERS > 1: this process migrates the database and makes the signing and data keys (so
+ * workers never race to create them), then runs that many workers, each the whole app on the one WAL
  * file; connections are shared among them round-robin (node:cluster). What several processes
  * must agree on is in libSQL already — data versions, the outbox and its job leases, sessions,
  * credential failures, auth rate limits — and read/write limits move there too. A worker that
@@ -164,6 +164,9 @@ async function supervise(config: Config, workers: number, log: LogSink) {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+  // Made here, once: workers creating the file side by side would each seal with a key of their
+  // own, and values sealed by one would not open in the others.
+  if (!process.env.DATA_ENCRYPTION_KEYS) ensureDataKeys(config.privacy.dataKeysFile);
     log.write({ level: "info", msg: "shutting down workers", signal });
     stopAll(signal);
   };
