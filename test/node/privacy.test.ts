@@ -712,6 +712,113 @@ describe("audit log", () => {
     ]);
   });
 
+  it("records refresh reuse, password reset, sign-out everywhere, role changes, admin actions, exports and erasures", async () => {
+    const admin = await t.signIn("admin");
+    const by = `user:${admin.id}`;
+    const entries = async (subject: string) => {
+      const rs = await t.client.execute({
+        sql: "SELECT action, outcome, actor, details FROM nb_audit_log WHERE subject = ? ORDER BY id",
+        args: [subject],
+      });
+      return rs.rows.map((r) => ({
+        action: String(r.action),
+        outcome: String(r.outcome),
+        actor: String(r.actor),
+        details: JSON.parse(String(r.details)) as Record<string, unknown>,
+      }));
+    };
+    // A refresh token used twice: the reuse is recorded (and the family dies).
+    const u = await t.signIn();
+    const first = await t.request("/api/auth/refresh", {
+      method: "POST",
+      json: { refreshToken: u.refreshToken },
+    });
+    expect(first.status).toBe(200);
+    const reuse = await t.request("/api/auth/refresh", {
+      method: "POST",
+      json: { refreshToken: u.refreshToken },
+    });
+    expect(reuse.status).toBe(401);
+    expect(await entries(u.id)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: "auth.refresh_reused" })]),
+    );
+
+    // Password reset through the mailed link; sign-out everywhere.
+    const email = `reset-${crypto.randomUUID()}@example.test`;
+    const signup = await t.request("/api/auth/signup", {
+      method: "POST",
+      json: { email, password: "correct horse battery staple 9" },
+    });
+    const { user } = (await signup.json()) as { user: { id: string } };
+    await t.request("/api/auth/password/forgot", { method: "POST", json: { email } });
+    await t.platform.settle();
+    const token = /#token=([\w-]+)/.exec(t.mail.at(-1)!.text)?.[1];
+    const reset = await t.request("/api/auth/password/reset", {
+      method: "POST",
+      json: { token, password: "a brand new passphrase 7" },
+    });
+    expect(reset.status, await reset.clone().text()).toBeLessThan(300);
+    const login = await t.request("/api/auth/login", {
+      method: "POST",
+      json: { email, password: "a brand new passphrase 7" },
+    });
+    const fresh = {
+      authorization: `Bearer ${((await login.json()) as { accessToken: string }).accessToken}`,
+    };
+    expect(
+      (await t.request("/api/auth/logout-all", { method: "POST", headers: fresh })).status,
+    ).toBeLessThan(300);
+
+    // An admin changes the role, revokes sessions, mails a reset link; exports; erases.
+    const target = await t.signIn();
+    const admined = [
+      ["PATCH", `/api/admin/users/${target.id}`, { role: "admin" }],
+      ["DELETE", `/api/admin/users/${target.id}/sessions`, undefined],
+      ["POST", `/api/admin/users/${target.id}/password-reset`, undefined],
+      ["GET", `/api/admin/users/${target.id}/export`, undefined],
+      ["POST", `/api/admin/users/${target.id}/erase`, undefined],
+    ] as const;
+    for (const [method, path, json] of admined) {
+      const res = await t.request(path, { method, headers: admin.headers, json });
+      expect(res.status, `${method} ${path}: ${await res.clone().text()}`).toBeLessThan(300);
+      await res.arrayBuffer();
+    }
+    await t.platform.settle();
+    const gone = await t.signIn();
+    const del = await t.request(`/api/admin/users/${gone.id}`, {
+      method: "DELETE",
+      headers: admin.headers,
+    });
+    expect(del.status).toBeLessThan(300);
+    const retention = await t.request("/api/admin/privacy/retention", {
+      method: "POST",
+      headers: admin.headers,
+    });
+    expect(retention.status).toBe(200);
+
+    expect((await entries(user.id)).map((e) => e.action)).toEqual(
+      expect.arrayContaining(["auth.password_reset", "auth.sign_in", "auth.credentials_revoked"]),
+    );
+    const about = await entries(target.id);
+    expect(about.map((e) => [e.action, e.actor, e.details.op])).toEqual([
+      ["auth.sign_in", `user:${target.id}`, undefined],
+      ["user.role_changed", by, undefined],
+      ["admin.action", by, "sessions_revoked"],
+      ["admin.action", by, "password_reset_sent"],
+      ["privacy.exported", by, undefined],
+      ["privacy.erased", by, undefined],
+    ]);
+    expect((await entries(gone.id)).map((e) => e.action)).toContain("user.deleted");
+    const ran = await t.client.execute({
+      sql: "SELECT details FROM nb_audit_log WHERE action = 'admin.action' AND actor = ? AND subject IS NULL",
+      args: [by],
+    });
+    expect(String(ran.rows[0]?.details)).toContain("retention");
+    // No entry anywhere holds an address.
+    const all = await t.client.execute("SELECT * FROM nb_audit_log");
+    expect(JSON.stringify(all.rows)).not.toMatch(/@example\.test/);
+  });
+
   it("records webhook changes, by whom, without the secret", async () => {
     const admin = await t.signIn("admin");
     const hook = await post(t, "/api/webhooks", admin.headers, {

@@ -299,6 +299,17 @@ export function adminUserOperations(deps: AccountDeps) {
       const actor = admin(principal);
       if (!(await revokeSession(db, userId, sessionId, clock.now(), "admin", actor)))
         throw new ApiError("NOT_FOUND", "The user has no such live session.");
+      await writeAudit(
+        deps.sql,
+        {
+          action: "admin.action",
+          actor,
+          subject: userId,
+          target: sessionId,
+          details: { op: "session_revoked" },
+        },
+        clock.now().getTime(),
+      );
     },
 
     /** Revokes every session of the account, one `session.revoked` each, in one batch. */
@@ -313,15 +324,26 @@ export function adminUserOperations(deps: AccountDeps) {
           .set({ revokedAt: now.toISOString() })
           .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
           .returning({ id: sessions.id }),
+        db.run(
+          auditSql(
+            { action: "admin.action", actor, subject: userId, details: { op: "sessions_revoked" } },
+            now.getTime(),
+          ),
+        ),
       ]);
       return { revoked: revoked.length };
     },
 
     /** Mails the account a password-reset link (as forgot-password does, same throttle). */
     async sendPasswordReset(principal: Principal, userId: string, defer: Defer) {
-      admin(principal);
+      const actor = admin(principal);
       const user = await existing(userId);
       await recovery.forgotPassword({ email: user.email }, defer);
+      await writeAudit(
+        deps.sql,
+        { action: "admin.action", actor, subject: userId, details: { op: "password_reset_sent" } },
+        clock.now().getTime(),
+      );
     },
 
     /**
