@@ -473,6 +473,27 @@ describe("export and erasure", () => {
       expect(again.headers.get("x-cache"), path).toBe("HIT");
       expect(await again.text()).toContain(name);
     }
+    // Credentials beyond sessions and keys: a mailed sign-in code, a pending passkey challenge
+    // (that table has no foreign key to the account).
+    const otp = await t.request("/api/auth/otp/request", {
+      method: "POST",
+      json: { email: u.email },
+    });
+    expect(otp.status).toBe(202);
+    const challenge = await t.request("/api/auth/passkeys/register/options", {
+      method: "POST",
+      headers: u.headers,
+      json: {},
+    });
+    expect(challenge.status, await challenge.clone().text()).toBe(200);
+    await t.platform.settle();
+    for (const table of ["nb_email_otps", "nb_webauthn_challenges"]) {
+      const rs = await t.client.execute({
+        sql: `SELECT count(*) AS n FROM ${table} WHERE user_id = ?`,
+        args: [u.id],
+      });
+      expect(Number(rs.rows[0]!.n), table).toBe(1);
+    }
     const res = await t.request("/api/me", { method: "DELETE", headers: u.headers });
     expect(res.status, await res.clone().text()).toBe(200);
     const body = (await res.json()) as {

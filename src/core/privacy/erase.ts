@@ -9,6 +9,7 @@ import { statement, toDriver } from "../records/sql";
 import { auditStatement } from "./audit";
 import { erasureOf } from "./declarations";
 import { ownedCollections } from "./export";
+import { systemTables } from "./system";
 
 /*
  * Erasure (GDPR Art. 17, CCPA deletion): everything of an account goes in ONE libSQL batch (one
@@ -134,11 +135,27 @@ export async function eraseAccount(
     statements.push(...p.statements);
   }
 
-  // 3. Throttle rows keyed by the address or the id.
-  statements.push({
-    sql: "DELETE FROM nb_rate_limits WHERE instr(key, ?) > 0 OR instr(key, ?) > 0",
-    args: [String(email), userId],
-  });
+  // 3. Throttle rows keyed by the address or the id; WebAuthn challenges naming the account or
+  //    carrying the address (they have no foreign key); every credential table, explicitly, so
+  //    erasure does not depend on the connection enforcing ON DELETE CASCADE.
+  statements.push(
+    {
+      sql: "DELETE FROM nb_rate_limits WHERE instr(key, ?) > 0 OR instr(key, ?) > 0",
+      args: [String(email), userId],
+    },
+    {
+      sql: "DELETE FROM nb_webauthn_challenges WHERE user_id = ? OR instr(data, ?) > 0",
+      args: [userId, String(email)],
+    },
+    {
+      sql: "DELETE FROM nb_refresh_tokens WHERE session_id IN (SELECT id FROM nb_sessions WHERE user_id = ?)",
+      args: [userId],
+    },
+    ...systemTables().map((t) => ({
+      sql: `DELETE FROM "${t.table}" WHERE "${t.userColumn}" = ?`,
+      args: [userId],
+    })),
+  );
 
   // 4. Events about the erasure (the id only), the account row (its credentials cascade), a
   //    guard that rolls everything back if the account vanished meanwhile, and the audit entry.
