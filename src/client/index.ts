@@ -25,13 +25,25 @@ export type RecordOf<C extends string> = `${C}Record` extends keyof Schemas
   : never;
 /** The problem+json body every error answers with. */
 export type Problem = Schemas["Problem"];
-type SignedIn = operations["postApiAuthLogin"]["responses"]["200"]["content"]["application/json"];
-type SignUpBody = NonNullable<
-  operations["postApiAuthSignup"]["requestBody"]
->["content"]["application/json"];
-type SignInBody = NonNullable<
-  operations["postApiAuthLogin"]["requestBody"]
->["content"]["application/json"];
+type JsonAnswer<
+  O extends keyof operations,
+  S extends keyof operations[O]["responses"],
+> = operations[O]["responses"][S] extends { content: { "application/json": infer T } } ? T : never;
+type JsonBody<O extends keyof operations> =
+  NonNullable<operations[O]["requestBody"]> extends { content: { "application/json": infer T } }
+    ? T
+    : never;
+/** A sign-in's answer when it is complete: the tokens and the account. */
+export type SignedIn = JsonAnswer<"postApiAuthSignup", 201>;
+/** A password sign-in's answer for an account with two-factor sign-in: finish with `verifyMfa`. */
+export type MfaRequired = Extract<JsonAnswer<"postApiAuthLogin", 200>, { status: "mfa_required" }>;
+type SignUpBody = JsonBody<"postApiAuthSignup">;
+type SignInBody = JsonBody<"postApiAuthLogin">;
+type MfaBody = JsonBody<"postApiAuthMfaVerify">;
+
+/** Whether a sign-in still needs a second factor (narrows the answer, no cast needed). */
+export const needsMfa = (answer: SignedIn | MfaRequired): answer is MfaRequired =>
+  "status" in answer && answer.status === "mfa_required";
 
 /** What the client keeps between requests. */
 export interface Session {
@@ -62,7 +74,13 @@ export interface NearbaseClient {
   /** Replaces the session (e.g. one restored from storage); `undefined` forgets it. */
   setSession(session: Session | undefined): void;
   signUp(body: SignUpBody): Promise<SignedIn>;
-  signIn(body: SignInBody): Promise<SignedIn>;
+  /**
+   * Password sign-in. An account with two-factor sign-in answers `mfa_required` (see `needsMfa`)
+   * and no session starts until `verifyMfa` with the ticket and a code.
+   */
+  signIn(body: SignInBody): Promise<SignedIn | MfaRequired>;
+  /** Finishes a sign-in that answered `mfa_required`: the ticket and a TOTP or recovery code. */
+  verifyMfa(body: MfaBody): Promise<SignedIn>;
   /** Rotates the refresh token for a new pair; false when the session is gone (signed out). */
   refresh(): Promise<boolean>;
   signOut(): Promise<void>;
@@ -80,7 +98,12 @@ export class NearbaseError extends Error {
 }
 
 const consistencyHeader = "nearbase-consistency";
-const authPaths = ["/api/auth/login", "/api/auth/signup", "/api/auth/refresh"];
+const authPaths = [
+  "/api/auth/login",
+  "/api/auth/signup",
+  "/api/auth/refresh",
+  "/api/auth/mfa/verify",
+];
 
 export function createNearbaseClient(options: NearbaseClientOptions): NearbaseClient {
   let session = options.session;
@@ -138,8 +161,11 @@ export function createNearbaseClient(options: NearbaseClientOptions): NearbaseCl
 
   const query = cookie ? { cookie: "1" as const } : {};
 
-  async function signedIn(data: SignedIn | undefined, error: unknown, status: number) {
-    if (data === undefined) throw new NearbaseError(status, error as Problem | undefined);
+  function failed(error: Problem | undefined, status: number): never {
+    throw new NearbaseError(status, error);
+  }
+
+  function signedIn(data: SignedIn) {
     setSession({
       accessToken: data.accessToken,
       ...(data.refreshToken === undefined ? {} : { refreshToken: data.refreshToken }),
@@ -182,14 +208,19 @@ export function createNearbaseClient(options: NearbaseClientOptions): NearbaseCl
         params: { query },
         body,
       });
-      return signedIn(data, error, response.status);
+      return data === undefined ? failed(error, response.status) : signedIn(data);
     },
     async signIn(body) {
       const { data, error, response } = await api.POST("/api/auth/login", {
         params: { query },
         body,
       });
-      return signedIn(data, error, response.status);
+      if (data === undefined) return failed(error, response.status);
+      return needsMfa(data) ? data : signedIn(data);
+    },
+    async verifyMfa(body) {
+      const { data, error, response } = await api.POST("/api/auth/mfa/verify", { body });
+      return data === undefined ? failed(error, response.status) : signedIn(data);
     },
     refresh,
     async signOut() {

@@ -842,6 +842,114 @@ export interface paths {
     patch: operations["patchApiAuthPasskeysById"];
     trace?: never;
   };
+  "/api/auth/mfa": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in account's two-factor sign-in */
+    get: operations["getApiAuthMfa"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/mfa/totp/enroll": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start TOTP enrolment: a new key, shown once (otpauth:// URI for a QR code)
+     * @description Needs a recent sign-in (STEP_UP_REQUIRED otherwise). 409 when two-factor sign-in is on.
+     */
+    post: operations["postApiAuthMfaTotpEnroll"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/mfa/totp/confirm": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Turn TOTP on with a first code; answers 10 single-use recovery codes (shown once) */
+    post: operations["postApiAuthMfaTotpConfirm"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/mfa/totp/disable": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Turn two-factor sign-in off (a current TOTP or recovery code, and a recent sign-in) */
+    post: operations["postApiAuthMfaTotpDisable"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/mfa/recovery-codes": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Replace the recovery codes (a current TOTP or recovery code) */
+    post: operations["postApiAuthMfaRecoveryCodes"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/mfa/verify": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Finish a sign-in that answered mfa_required: the ticket and a code give tokens
+     * @description The ticket lives 5 minutes and takes 5 attempts; a TOTP code works once; throttled per account.
+     */
+    post: operations["postApiAuthMfaVerify"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/keys": {
     parameters: {
       query?: never;
@@ -1016,6 +1124,121 @@ export interface paths {
     put?: never;
     /** Replay a time range: dead deliveries and missed events in [since, until) */
     post: operations["postApiWebhooksByIdReplay"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me/export": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Download everything held about the signed-in account (GDPR Art. 15/20, CCPA)
+     * @description Account, sessions, refresh-token and API-key metadata (never secrets), linked identities, every owned record in every collection (encrypted fields decrypted), the audit entries about the account, and each part's legal basis, erasure policy and retention. Rate limited per account (EXPORT_LIMIT_PER_ACCOUNT); audited.
+     */
+    get: operations["getApiMeExport"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/me": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Erase the signed-in account and its data (GDPR Art. 17, CCPA deletion)
+     * @description Applies every collection's erasure policy (delete, anonymise, or keep with a legal basis) to the account's records, deletes the account with its sessions, refresh tokens, API keys, one-time tokens and linked identities, removes outbox events that carry its data, moves every touched collection's cache version (no cached answer holding the data is served after the commit), emits `user.erased` and `user.deleted` (id only) and writes an audit entry without personal values — all in one transaction. Needs re-authentication: the password (`{ "password": "…" }`), or, for accounts without one, a sign-in within ERASE_REAUTH_MINUTES.
+     */
+    delete: operations["deleteApiMe"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/export": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Export any account's data (admins) */
+    get: operations["getApiAdminUsersByIdExport"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/users/{id}/erase": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Erase any account and its data (admins)
+     * @description Applies every collection's erasure policy (delete, anonymise, or keep with a legal basis) to the account's records, deletes the account with its sessions, refresh tokens, API keys, one-time tokens and linked identities, removes outbox events that carry its data, moves every touched collection's cache version (no cached answer holding the data is served after the commit), emits `user.erased` and `user.deleted` (id only) and writes an audit entry without personal values — all in one transaction.
+     */
+    post: operations["postApiAdminUsersByIdErase"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/privacy/retention": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Retention dry run: what the retention job would remove now */
+    get: operations["getApiAdminPrivacyRetention"];
+    put?: never;
+    /** Run retention now (the scheduled job does the same every hour) */
+    post: operations["postApiAdminPrivacyRetention"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/admin/audit": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log, newest first (admins; read-only — no route changes an entry)
+     * @description Entries for sign-ins (ok and failed), refresh-token reuse, password changes and resets, API keys, role changes, admin actions, exports, erasures and webhook changes. `filter` takes the filter language over `id`, `at` (epoch ms), `action`, `outcome`, `actor`, `subject`, `target`, e.g. `action = 'auth.sign_in_failed' && at > 1764000000000`. Entries older than AUDIT_RETENTION_DAYS are removed by the retention job.
+     */
+    get: operations["getApiAdminAudit"];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -4535,6 +4758,20 @@ export interface operations {
       /** @description A GraphQL response: `data` and/or `errors` (each with `extensions.code`). Errors met while executing (a refused write, a stale `ifMatch`) come with 200; a request that could not run (does not parse or validate, passes a limit) with 400. */
       200: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4555,6 +4792,20 @@ export interface operations {
       /** @description Not modified (If-None-Match) */
       304: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content?: never;
@@ -4562,6 +4813,20 @@ export interface operations {
       /** @description The request could not run */
       400: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4582,6 +4847,20 @@ export interface operations {
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4594,6 +4873,20 @@ export interface operations {
       /** @description Mutations need POST */
       405: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4613,6 +4906,20 @@ export interface operations {
       /** @description Executing failed on the server's side */
       500: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4652,6 +4959,20 @@ export interface operations {
       /** @description A GraphQL response: `data` and/or `errors` (each with `extensions.code`). Errors met while executing (a refused write, a stale `ifMatch`) come with 200; a request that could not run (does not parse or validate, passes a limit) with 400. */
       200: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4671,6 +4992,20 @@ export interface operations {
       /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4678,12 +5013,37 @@ export interface operations {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "VALIDATION_FAILED";
           };
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: unknown[];
+              locations?: unknown[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
+          };
         };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4696,6 +5056,20 @@ export interface operations {
       /** @description A mutation with a read-only API key */
       403: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4715,6 +5089,20 @@ export interface operations {
       /** @description PAYLOAD_TOO_LARGE: Payload too large */
       413: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4727,6 +5115,20 @@ export interface operations {
       /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
       415: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4739,6 +5141,20 @@ export interface operations {
       /** @description Executing failed on the server's side */
       500: {
         headers: {
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5275,7 +5691,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Signed in */
+      /** @description Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie) */
       200: {
         headers: {
           /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
@@ -5285,26 +5701,35 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
-            accessToken: string;
-            /** @constant */
-            tokenType: "Bearer";
-            /** @description Seconds until the access token expires */
-            expiresIn: number;
-            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
-            refreshToken?: string;
-            sessionId: string;
-            user: {
-              id: string;
-              email: string;
-              name: string;
-              /** @enum {string} */
-              role: "user" | "admin";
-              emailVerified: boolean;
-              created: string;
-            };
-          };
+          "application/json":
+            | {
+                /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+                accessToken: string;
+                /** @constant */
+                tokenType: "Bearer";
+                /** @description Seconds until the access token expires */
+                expiresIn: number;
+                /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+                refreshToken?: string;
+                sessionId: string;
+                user: {
+                  id: string;
+                  email: string;
+                  name: string;
+                  /** @enum {string} */
+                  role: "user" | "admin";
+                  emailVerified: boolean;
+                  created: string;
+                };
+              }
+            | {
+                /** @constant */
+                status: "mfa_required";
+                /** @description Present with a code at /api/auth/mfa/verify; single use, 5 min */
+                mfaTicket: string;
+                methods: ("totp" | "recovery_code")[];
+                expiresIn: number;
+              };
         };
       };
       /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
@@ -7948,6 +8373,644 @@ export interface operations {
       };
     };
   };
+  getApiAuthMfa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Status */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            totp: boolean;
+            enabledAt: string | null;
+            recoveryCodesLeft: number;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthMfaTotpEnroll: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Base32 key; shown once */
+            secret: string;
+            /** @description otpauth:// URI (render as a QR code) */
+            uri: string;
+          };
+        };
+      };
+      /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthMfaTotpConfirm: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description On */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Each works once; shown only in this answer */
+            recoveryCodes: string[];
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthMfaTotpDisable: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description A 6-digit authenticator code, or one of the recovery codes */
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Off */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthMfaRecoveryCodes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description A 6-digit authenticator code, or one of the recovery codes */
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description New codes; the old ones no longer work */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Each works once; shown only in this answer */
+            recoveryCodes: string[];
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthMfaVerify: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          mfaTicket: string;
+          /** @description A 6-digit authenticator code, or one of the recovery codes */
+          code: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Signed in */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh */
+            refreshToken: string;
+            sessionId: string;
+            user: {
+              id: string;
+              email: string;
+              name: string;
+              /** @enum {string} */
+              role: "user" | "admin";
+              emailVerified: boolean;
+              created: string;
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
   getApiKeys: {
     parameters: {
       query?: never;
@@ -9426,6 +10489,790 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiMeExport: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The export as one JSON document, streamed (rows are read in pages, so memory stays flat for large accounts) */
+      200: {
+        headers: {
+          /** @description attachment; filename=nearbase-export-<id>-<date>.json */
+          "Content-Disposition"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @constant */
+            format: "nearbase.export/v1";
+            generatedAt: string;
+            /** @description The account's id */
+            subject: string;
+            account: {
+              id: string;
+              email: string;
+              emailVerifiedAt: string | null;
+              name: string;
+              role: string;
+              hasPassword: boolean;
+              created: string;
+              updated: string;
+              purpose: string;
+              legalBasis: string;
+            };
+            /** @description Sessions, refresh tokens, API keys, one-time tokens, OAuth identities and other credential tables: metadata only, never secrets */
+            credentials: {
+              [key: string]: {
+                purpose: string;
+                legalBasis: string;
+                retention: string;
+                /** @description Columns never exported (secrets and their hashes) */
+                withheld: string[];
+                rows: {
+                  [key: string]: unknown;
+                }[];
+              };
+            };
+            collections: {
+              [key: string]: {
+                legalBasis: string;
+                /** @description What erasing the account does to these records */
+                erasure: string;
+                retention: string;
+                personalFields: string[];
+                encryptedFields: string[];
+                /** @description Every record the account owns (encrypted fields decrypted) */
+                records: {
+                  [key: string]: unknown;
+                }[];
+              };
+            };
+            audit: {
+              purpose: string;
+              legalBasis: string;
+              entries: {
+                [key: string]: unknown;
+              }[];
+            };
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  deleteApiMe: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description The account's password. Accounts without one (signed up through a provider) instead need a sign-in within the last ERASE_REAUTH_MINUTES. */
+          password?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Erased */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @constant */
+            erased: true;
+            userId: string;
+            collections: {
+              [key: string]: {
+                /** @enum {string} */
+                policy: "delete" | "anonymize" | "keep";
+                records: number;
+              };
+            };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden; REAUTHENTICATION_REQUIRED: Re-authentication required */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN" | "REAUTHENTICATION_REQUIRED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAdminUsersByIdExport: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The export as one JSON document, streamed (rows are read in pages, so memory stays flat for large accounts) */
+      200: {
+        headers: {
+          /** @description attachment; filename=nearbase-export-<id>-<date>.json */
+          "Content-Disposition"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @constant */
+            format: "nearbase.export/v1";
+            generatedAt: string;
+            /** @description The account's id */
+            subject: string;
+            account: {
+              id: string;
+              email: string;
+              emailVerifiedAt: string | null;
+              name: string;
+              role: string;
+              hasPassword: boolean;
+              created: string;
+              updated: string;
+              purpose: string;
+              legalBasis: string;
+            };
+            /** @description Sessions, refresh tokens, API keys, one-time tokens, OAuth identities and other credential tables: metadata only, never secrets */
+            credentials: {
+              [key: string]: {
+                purpose: string;
+                legalBasis: string;
+                retention: string;
+                /** @description Columns never exported (secrets and their hashes) */
+                withheld: string[];
+                rows: {
+                  [key: string]: unknown;
+                }[];
+              };
+            };
+            collections: {
+              [key: string]: {
+                legalBasis: string;
+                /** @description What erasing the account does to these records */
+                erasure: string;
+                retention: string;
+                personalFields: string[];
+                encryptedFields: string[];
+                /** @description Every record the account owns (encrypted fields decrypted) */
+                records: {
+                  [key: string]: unknown;
+                }[];
+              };
+            };
+            audit: {
+              purpose: string;
+              legalBasis: string;
+              entries: {
+                [key: string]: unknown;
+              }[];
+            };
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAdminUsersByIdErase: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Erased */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @constant */
+            erased: true;
+            userId: string;
+            collections: {
+              [key: string]: {
+                /** @enum {string} */
+                policy: "delete" | "anonymize" | "keep";
+                records: number;
+              };
+            };
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAdminPrivacyRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Report */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @constant */
+            dryRun: true;
+            collections: {
+              collection: string;
+              /** @enum {string} */
+              action: "delete" | "anonymize";
+              days: number;
+              field: string;
+              expired: number;
+              cutoff: string;
+            }[];
+            audit: {
+              expired: number;
+              cutoff: string;
+            };
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAdminPrivacyRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed per collection */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            removed: {
+              [key: string]: number;
+            };
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAdminAudit: {
+    parameters: {
+      query?: {
+        filter?: string;
+        limit?: number;
+        /** @description The previous page's nextCursor */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of entries */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: {
+              id: string;
+              /** @description ISO time */
+              at: string;
+              action: string;
+              /** @enum {string} */
+              outcome: "ok" | "failed";
+              actor: string;
+              subject: string | null;
+              target: string | null;
+              details: {
+                [key: string]: unknown;
+              };
+            }[];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
           };
         };
       };

@@ -1,5 +1,7 @@
+import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNearbaseClient, type RecordOf } from "../../src/client/index";
+import { createNearbaseClient, needsMfa, type RecordOf } from "../../src/client/index";
+import { generateDataKey } from "../../src/core/kernel/seal";
 import { appContract } from "../conformance/home";
 import { createTestApp, type TestApp } from "../harness";
 
@@ -8,7 +10,12 @@ import { createTestApp, type TestApp } from "../harness";
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await createTestApp({ env: { PASSWORD_ITERATIONS: "10000" } });
+  t = await createTestApp({
+    env: {
+      PASSWORD_ITERATIONS: "10000",
+      DATA_ENCRYPTION_KEYS: JSON.stringify([generateDataKey()]),
+    },
+  });
 });
 afterAll(() => t.close());
 
@@ -30,6 +37,7 @@ describe("typed client", () => {
     await nb.signOut();
     expect(nb.session).toBeUndefined();
     const signedIn = await nb.signIn({ email: address, password });
+    if (needsMfa(signedIn)) throw new Error("this account has no second factor");
     expect(nb.session?.accessToken).toBe(signedIn.accessToken);
 
     const created = await nb.api.POST("/api/collections/posts/records", {
@@ -83,6 +91,29 @@ describe("typed client", () => {
     await nb.api.DELETE("/api/collections/posts/records/{id}", {
       params: { path: { id: post.id } },
     });
+  });
+
+  it("finishes a two-factor sign-in with the ticket and a code", async () => {
+    const nb = createNearbaseClient({ baseUrl: "http://localhost", fetch: send });
+    const address = email();
+    await nb.signUp({ email: address, password });
+    const enroll = await nb.api.POST("/api/auth/mfa/totp/enroll");
+    if (enroll.data === undefined) throw new Error(enroll.error.code);
+    const totp = OTPAuth.URI.parse(enroll.data.uri);
+    const confirmed = await nb.api.POST("/api/auth/mfa/totp/confirm", {
+      body: { code: totp.generate() },
+    });
+    if (confirmed.data === undefined) throw new Error(confirmed.error.code);
+    await nb.signOut();
+
+    const first = await nb.signIn({ email: address, password });
+    expect(needsMfa(first)).toBe(true);
+    expect(nb.session).toBeUndefined();
+    if (!needsMfa(first)) return;
+    const [recoveryCode] = confirmed.data.recoveryCodes;
+    const signedIn = await nb.verifyMfa({ mfaTicket: first.mfaTicket, code: recoveryCode ?? "" });
+    expect(signedIn.user.email).toBe(address);
+    expect((await nb.api.GET("/api/auth/me")).data?.email).toBe(address);
   });
 
   it("refreshes once on a 401 and sends the request again", async () => {
