@@ -58,6 +58,8 @@ interface Attachment {
 }
 
 const connectHeader = "x-nearbase-realtime";
+/** Outbox rows read per query. */
+const batchSize = 500;
 const attachmentLimit = 2048;
 
 /** FNV-1a: the shard of an owner. */
@@ -127,15 +129,22 @@ export function workersRealtime(env: Env, config: Config): RealtimeHome {
     },
   });
   const bridges = new Map<string, WebSocket>();
+  /** The shard's socket for a new connection, or its refusal (caps, a revoked session) as a problem. */
+  const openAtShard = async (
+    request: Omit<StreamRequest, "since"> & { since?: string | undefined },
+  ) => {
+    const res = await stubFor(request.principal, request.address).fetch(
+      "https://realtime/connect",
+      connectInit(request),
+    );
+    if (res.webSocket !== null) return res.webSocket;
+    const body = (await res.json().catch(() => ({}))) as Frame;
+    throw problemOf(body);
+  };
 
   const gateway: RealtimeGateway = {
     async connect(request) {
-      const res = await stubFor(request.principal, request.address).fetch(
-        "https://realtime/connect",
-        connectInit(request),
-      );
-      const ws = res.webSocket;
-      if (ws === null) throw new ApiError("UNAVAILABLE", "The realtime shard refused the stream.");
+      const ws = await openAtShard(request);
       ws.accept();
       return new Promise<string>((resolve, reject) => {
         let clientId: string | undefined;
@@ -192,10 +201,9 @@ export function workersRealtime(env: Env, config: Config): RealtimeHome {
     gateway: () => gateway,
     // The client's own WebSocket goes to the shard: it hibernates there between events.
     async websocket(_c, request) {
-      return stubFor(request.principal, request.address).fetch(
-        "https://realtime/connect",
-        connectInit(request),
-      );
+      // A fresh 101: the stub's response has immutable headers, and the middleware on the way
+      // out (rate-limit fields, request id) sets some.
+      return new Response(null, { status: 101, webSocket: await openAtShard(request) });
     },
     wake(c) {
       const work = pokeShards(env, shards).catch(() => {});
@@ -210,7 +218,9 @@ export function workersRealtime(env: Env, config: Config): RealtimeHome {
  * One realtime shard: the WebSocket Hibernation API (`ctx.acceptWebSocket`), each socket's state
  * in its attachment, the outbox position in storage. Pings are answered by the runtime without
  * waking it (`setWebSocketAutoResponse`); an alarm closes connections at their token expiry,
- * idle timeout or lifetime.
+ * idle timeout or lifetime. Outbox passes and the catch-up of a joining socket run one at a time
+ * (`exclusive`), so a socket joins the live tail exactly where its replay ended: nothing missed,
+ * nothing sent twice.
  */
 export class RealtimeShard extends DurableObject<Env> {
   private config: Config;
@@ -219,8 +229,9 @@ export class RealtimeShard extends DurableObject<Env> {
   private log: LogSink;
   private cursor: number | undefined;
   private checkedAt = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private lock: Promise<unknown> = Promise.resolve();
+  /** A pass waiting for its turn: later pokes share it. */
+  private queued: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -235,8 +246,9 @@ export class RealtimeShard extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  private attachment(ws: WebSocket): Attachment {
-    return ws.deserializeAttachment() as Attachment;
+  /** A socket's state; undefined for one accepted by an older version without one. */
+  private attachment(ws: WebSocket): Attachment | undefined {
+    return (ws.deserializeAttachment() as Attachment | null) ?? undefined;
   }
 
   private save(ws: WebSocket, a: Attachment) {
@@ -256,11 +268,23 @@ export class RealtimeShard extends DurableObject<Env> {
     } catch {}
   }
 
+  /** Runs `fn` after every earlier exclusive task has settled. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.catch(() => {});
+    return run;
+  }
+
   private async position(): Promise<number> {
     if (this.cursor !== undefined) return this.cursor;
     const stored = await this.ctx.storage.get<number>("cursor");
     this.cursor = stored ?? (await headSeq(this.db));
     return this.cursor;
+  }
+
+  private async moveTo(seq: number) {
+    this.cursor = seq;
+    await this.ctx.storage.put("cursor", seq);
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -279,79 +303,105 @@ export class RealtimeShard extends DurableObject<Env> {
     }
   }
 
+  /**
+   * A new connection: refusals (bad subscriptions, the owner's cap, an ended session) are
+   * answered before the upgrade, as problems; an accepted socket gets `connected`, then its
+   * missed events (from `since`), then joins the live tail.
+   */
   private async open(request: Request): Promise<Response> {
-    const info = JSON.parse(request.headers.get(connectHeader) ?? "null") as ConnectInfo;
+    const info = JSON.parse(request.headers.get(connectHeader) ?? "null") as ConnectInfo | null;
+    if (info === null || request.headers.get("upgrade")?.toLowerCase() !== "websocket")
+      throw new ApiError("BAD_REQUEST", "A realtime connection is a WebSocket upgrade.");
+    const subs = checkSubscriptions(this.models, info.principal, info.subs);
+    const owner = ownerKey(info.principal, info.address);
+    const cap = owner.startsWith("user:")
+      ? this.config.realtime.maxPerUser
+      : this.config.realtime.maxPerAddress;
+    const now = Date.now();
+    if (credentialKey(info.credential) !== undefined) {
+      const live = await liveCredentials(this.db, [info.credential], now);
+      if (!live.has(credentialKey(info.credential)!))
+        throw new ApiError("UNAUTHENTICATED", "The session behind this token has ended.");
+    }
+    const a: Attachment = {
+      clientId: randomId("rtc"),
+      principal: info.principal,
+      credential: info.credential,
+      owner,
+      subs: info.subs,
+      connectedAt: now,
+      lastActivity: now,
+      lastSeq: 0,
+      ready: false,
+    };
+    if (JSON.stringify(a).length > attachmentLimit)
+      throw new ApiError(
+        "INVALID_QUERY",
+        "These subscriptions are too long for one connection here; use fewer or shorter filters.",
+      );
+    // No await from this count to the accept: the cap holds under concurrent connects.
+    const owned = this.ctx.getWebSockets().filter((ws) => this.attachment(ws)?.owner === owner);
+    if (owned.length >= cap)
+      throw new ApiError(
+        "RATE_LIMITED",
+        `At most ${cap} realtime connections per ${owner.startsWith("user:") ? "user" : "address"}; close one first.`,
+      );
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
+    this.save(server, a);
+    this.send(server, {
+      type: "connected",
+      clientId: a.clientId,
+      topics: subs.map((s) => s.topic),
+    });
     try {
-      const subs = checkSubscriptions(this.models, info.principal, info.subs);
-      const owner = ownerKey(info.principal, info.address);
-      const cap = owner.startsWith("user:")
-        ? this.config.realtime.maxPerUser
-        : this.config.realtime.maxPerAddress;
-      const open = this.ctx.getWebSockets().filter((ws) => this.attachment(ws)?.owner === owner);
-      if (open.length >= cap)
-        throw new ApiError("RATE_LIMITED", `At most ${cap} realtime connections; close one first.`);
-      const now = Date.now();
-      if (credentialKey(info.credential) !== undefined) {
-        const live = await liveCredentials(this.db, [info.credential], now);
-        if (!live.has(credentialKey(info.credential)!))
-          throw new ApiError("UNAUTHENTICATED", "The session behind this token has ended.");
-      }
-      const upTo = await this.position();
-      const a: Attachment = {
-        clientId: randomId("rtc"),
-        principal: info.principal,
-        credential: info.credential,
-        owner,
-        subs: info.subs,
-        connectedAt: now,
-        lastActivity: now,
-        lastSeq: upTo,
-        ready: false,
-      };
-      if (JSON.stringify(a).length > attachmentLimit)
-        throw new ApiError(
-          "INVALID_QUERY",
-          "These subscriptions are too long for one connection here; use fewer or shorter filters.",
-        );
-      this.save(server, a);
-      this.send(server, {
-        type: "connected",
-        clientId: a.clientId,
-        topics: subs.map((s) => s.topic),
-      });
-      if (info.since !== undefined) {
-        const from = await resumePoint(
-          this.db,
-          info.since,
-          now - this.config.realtime.replayWindowMs,
-        );
-        if (from === undefined) this.send(server, { type: "refetch", reason: "too_old" });
-        else {
-          let at = from;
-          while (at < upTo) {
-            const events = await eventsAfter(this.db, at, 500, upTo);
-            if (events.length === 0) break;
-            const [mine] = await decide(this.db, this.models, events, [
-              { principal: a.principal, subs },
-            ]);
-            for (const d of mine!) this.send(server, changeFrame(d));
-            at = events[events.length - 1]!.seq;
-          }
-        }
-      }
-      a.ready = true;
-      this.save(server, a);
+      await this.exclusive(() => this.join(server, a.clientId, info.since, now));
       await this.scheduleAlarm();
-      // Events that arrived meanwhile: the next pass sends them (lastSeq guards duplicates).
-      this.ctx.waitUntil(this.tail());
     } catch (err) {
       this.send(server, errorFrame(err));
-      server.close(1008, "refused");
+      try {
+        server.close(1011, "failed");
+      } catch {}
     }
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * Brings a socket up to the tail's position (replaying from `since` within the replay window,
+   * else a refetch message) and marks it ready. Runs exclusively: no pass is half-way meanwhile.
+   */
+  private async join(ws: WebSocket, clientId: string, since: string | undefined, now: number) {
+    const others = this.ctx
+      .getWebSockets()
+      .some((s) => this.attachment(s)?.ready === true && this.attachment(s)?.clientId !== clientId);
+    // Nobody else relies on the position: a stored one may be stale (no pass since the last
+    // socket left), so start from the head.
+    if (!others) await this.moveTo(await headSeq(this.db));
+    const upTo = await this.position();
+    const a = this.attachment(ws);
+    if (a === undefined) return;
+    if (since !== undefined) {
+      const from = await resumePoint(this.db, since, now - this.config.realtime.replayWindowMs);
+      if (from === undefined) this.send(ws, { type: "refetch", reason: "too_old" });
+      else {
+        const subs = checkSubscriptions(this.models, a.principal, a.subs);
+        let at = from;
+        while (at < upTo) {
+          const events = await eventsAfter(this.db, at, batchSize, upTo);
+          if (events.length === 0) break;
+          const [mine] = await decide(this.db, this.models, events, [
+            { principal: a.principal, subs },
+          ]);
+          for (const d of mine!) this.send(ws, changeFrame(d));
+          at = events[events.length - 1]!.seq;
+        }
+      }
+    }
+    // Read again: a subscription change may have landed during the replay.
+    const current = this.attachment(ws);
+    if (current === undefined) return;
+    this.save(ws, { ...current, ready: true, lastSeq: upTo });
   }
 
   private async subscribe(request: Request): Promise<Response> {
@@ -430,48 +480,43 @@ export class RealtimeShard extends DurableObject<Env> {
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 10));
   }
 
-  /** Reads the outbox after this shard's position and delivers to its sockets. */
-  async tail(): Promise<void> {
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pass();
-        } catch (err) {
-          this.log.write({
-            level: "error",
-            msg: "realtime shard pass failed",
-            error: describeError(err),
-          });
-        }
-      } while (this.again);
-    })().finally(() => {
-      this.running = undefined;
+  /** Reads the outbox after this shard's position and delivers to its ready sockets. */
+  tail(): Promise<void> {
+    if (this.queued !== undefined) return this.queued;
+    const run = this.exclusive(async () => {
+      this.queued = undefined;
+      try {
+        await this.pass();
+      } catch (err) {
+        this.log.write({
+          level: "error",
+          msg: "realtime shard pass failed",
+          error: describeError(err),
+        });
+      }
     });
-    return this.running;
+    this.queued = run;
+    return run;
   }
 
   private async pass() {
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) {
       // Nobody listens: start from the head when someone does.
-      this.cursor = undefined;
-      await this.ctx.storage.delete("cursor");
+      if (this.cursor !== undefined) {
+        this.cursor = undefined;
+        await this.ctx.storage.delete("cursor");
+      }
       return;
     }
     let cursor = await this.position();
     for (;;) {
-      const events = await eventsAfter(this.db, cursor, 500);
+      const events = await eventsAfter(this.db, cursor, batchSize);
       if (events.length === 0) break;
       await this.deliver(events);
       cursor = events[events.length - 1]!.seq;
-      this.cursor = cursor;
-      await this.ctx.storage.put("cursor", cursor);
-      if (events.length < 500) break;
+      await this.moveTo(cursor);
+      if (events.length < batchSize) break;
     }
   }
 
@@ -514,20 +559,20 @@ export class RealtimeShard extends DurableObject<Env> {
       subs: checkSubscriptions(this.models, a.principal, a.subs),
     }));
     const decided = await decide(this.db, this.models, events, audience);
-    live.forEach(({ ws, a }, i) => {
+    const last = events[events.length - 1]!.seq;
+    live.forEach(({ ws }, i) => {
+      // Read again: a subscription change during `decide` must not be written over.
+      const a = this.attachment(ws);
+      if (a === undefined || ws.readyState !== WebSocket.OPEN) return;
       let sent = false;
       for (const d of decided[i]!) {
         if (d.event.seq <= a.lastSeq) continue;
         this.send(ws, changeFrame(d));
-        a.lastSeq = d.event.seq;
         sent = true;
       }
-      const last = events[events.length - 1]!.seq;
-      if (sent || a.lastSeq < last) {
-        if (sent) a.lastActivity = now;
-        a.lastSeq = Math.max(a.lastSeq, last);
-        this.save(ws, a);
-      }
+      if (sent) a.lastActivity = now;
+      a.lastSeq = Math.max(a.lastSeq, last);
+      this.save(ws, a);
     });
   }
 }
