@@ -25,6 +25,14 @@ export default defineConfig({
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // The Rate Limiting bindings wrangler.toml declares, made loose for suites that are
+              // not about limits; TEST_LIMITER (3 a minute) is what test/workers/rate-limit.test.ts
+              // hands a home as its READ_LIMITER / WRITE_LIMITER.
+              ratelimits: {
+                READ_LIMITER: { namespace_id: "2201", simple: { limit: 1_000_000, period: 60 } },
+                WRITE_LIMITER: { namespace_id: "2202", simple: { limit: 1_000_000, period: 60 } },
+                TEST_LIMITER: { namespace_id: "2299", simple: { limit: 3, period: 60 } },
+              },
               bindings: {
                 DATABASE_URL: inject("libsqlUrl"),
                 JWT_PRIVATE_KEYS: inject("jwtKeys"),

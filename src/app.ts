@@ -18,7 +18,7 @@ import { loadSealer } from "./core/kernel/seal";
 import { eventMetrics } from "./core/observability/metrics";
 import { createPrivacyService } from "./core/privacy/service";
 import { parsePolicy } from "./core/rate-limit/gcra";
-import { libsqlStore, memoryStore } from "./core/rate-limit/stores";
+import { libsqlStore, memoryStore, type RateLimitStore } from "./core/rate-limit/stores";
 import { createHub } from "./core/realtime/hub";
 import type { CollectionDefinition } from "./core/records/define";
 import { buildModels } from "./core/records/model";
@@ -99,6 +99,11 @@ export interface AppOptions {
    */
   sharedRateLimits?: boolean;
 }
+  /**
+   * Read and write limits kept elsewhere than this process's memory: the Workers home adds the
+   * Rate Limiting binding to the isolate's own state (src/platform/workers/rate-limit.ts).
+   */
+  rateLimitStores?: { read: RateLimitStore; write: RateLimitStore };
 
 const anonymous = { kind: "anonymous" } as const;
 
@@ -114,6 +119,7 @@ export function createApp({
   realtime,
   sharedRateLimits,
 }: AppOptions) {
+  rateLimitStores,
   const app = new Hono<AppEnv>();
   const models = buildModels(collections);
   // Signing keys load once, on first use (Workers secrets are only readable per request).
@@ -261,7 +267,11 @@ export function createApp({
     rateLimit({
       policies,
       // Auth limits must hold across processes and locations; read/write limits are local.
-      stores: { auth: sharedLimits, read: localLimits, write: localLimits },
+      stores: {
+        auth: sharedLimits,
+        read: rateLimitStores?.read ?? localLimits,
+        write: rateLimitStores?.write ?? localLimits,
+      },
       clientIp: (c) => platform.clientIp(c),
     }),
   );

@@ -8,8 +8,10 @@ import { problemResponse, toProblem } from "../../core/kernel/errors";
 import { describeError } from "../../core/kernel/log";
 import { retentionJob } from "../../core/privacy/retention";
 import { deleteExpiredRateLimits } from "../../core/rate-limit/cleanup";
+import { memoryStore } from "../../core/rate-limit/stores";
 import { buildModels } from "../../core/records/model";
 import { createWorkersPlatform, type EventsMessage, type WorkersPlatform } from "./platform";
+import { bindingStore } from "./rate-limit";
 import { pokeShards, workersRealtime } from "./realtime";
 
 /** The realtime Durable Object (wrangler.toml `REALTIME` binding). */
@@ -32,10 +34,23 @@ function build(env: Env, unclaimed: boolean): Built {
     config,
     collections,
     realtime: workersRealtime(env, config),
+    rateLimitStores: rateLimitStores(env),
   });
   // Hono compiles its router on the first match; do it now rather than in a request.
   app.router.match("GET", "/");
   return { env, app, platform, unclaimed };
+}
+
+/**
+ * Read/write limits: the isolate's memory, plus the READ_LIMITER / WRITE_LIMITER Rate Limiting
+ * bindings when wrangler.toml declares them (each class on its own, so a home may have one).
+ */
+function rateLimitStores(env: Env) {
+  const local = memoryStore();
+  const bindings = env as unknown as Record<string, RateLimit | undefined>;
+  const withBinding = (binding: RateLimit | undefined) =>
+    binding === undefined ? local : bindingStore(binding, local);
+  return { read: withBinding(bindings.READ_LIMITER), write: withBinding(bindings.WRITE_LIMITER) };
 }
 
 /** The same bindings: workerd hands handlers another object than `cloudflare:workers`' env. */
