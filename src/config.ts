@@ -14,6 +14,8 @@ export interface Config {
   databasePrimaryUrl: string | undefined;
   /** Node home, embedded file: how long one read may run before it is interrupted. */
   queryBudgetMs: number;
+  /** Node home: how long SIGTERM waits for in-flight requests and deferred work before exiting. */
+  shutdownGraceMs: number;
   /** "off" turns shared (edge) caching off; ETags and 304s stay. */
   sharedCache: boolean;
   /** GraphQL introspection (and GraphiQL at GET /graphql): on in development by default. */
@@ -318,6 +320,14 @@ export const settings = {
     fallback: "1000",
     homes: ["node"],
     parse: integer(50, 60_000),
+  }),
+  shutdownGraceMs: setting({
+    name: "SHUTDOWN_GRACE_MS",
+    group: "db",
+    doc: "Node home: on SIGTERM/SIGINT, how long in-flight requests and deferred work may take",
+    fallback: "10000",
+    homes: ["node"],
+    parse: integer(0, 600_000),
   }),
 
   jwtIssuer: setting({
@@ -882,6 +892,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     databaseAuthToken: v.databaseAuthToken,
     databasePrimaryUrl: v.databasePrimaryUrl,
     queryBudgetMs: v.queryBudgetMs,
+    shutdownGraceMs: v.shutdownGraceMs,
     sharedCache: v.sharedCache,
     graphqlIntrospection:
       v.graphqlIntrospection === "auto"

@@ -102,17 +102,43 @@ async function main() {
   }, jobsIntervalMs);
   housekeeping.unref();
 
+  // Graceful shutdown: stop accepting, close idle keep-alive connections, let in-flight requests
+  // and deferred work finish within SHUTDOWN_GRACE_MS, close libSQL, exit 0. Past the bound the
+  // remaining connections are cut and the exit code is 1 (the log says what was still open).
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    const started = performance.now();
     clearInterval(housekeeping);
-    log.write({ level: "info", msg: "shutting down", signal });
+    log.write({ level: "info", msg: "shutting down", signal, graceMs: config.shutdownGraceMs });
+    const deadline = setTimeout(() => {
+      log.write({
+        level: "warn",
+        msg: "shutdown grace period over: cutting the remaining connections",
+        graceMs: config.shutdownGraceMs,
+      });
+      if ("closeAllConnections" in server) server.closeAllConnections();
+      database.close();
+      process.exit(1);
+    }, config.shutdownGraceMs);
     // Open streams would hold the server open: they get a `closing` message (clients reconnect elsewhere).
     void realtime.hub.stop();
     server.close(async () => {
       await platform.dispatcher.stop();
       await platform.settle();
       database.close();
+      clearTimeout(deadline);
+      log.write({
+        level: "info",
+        msg: "stopped",
+        signal,
+        durationMs: Math.round(performance.now() - started),
+      });
       process.exit(0);
     });
+    // Connections between requests would keep close() waiting until their keep-alive timeout.
+    if ("closeIdleConnections" in server) server.closeIdleConnections();
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
@@ -138,6 +164,9 @@ async function supervise(config: Config, workers: number, log: LogSink) {
   });
   database.close();
   if (!process.env.JWT_PRIVATE_KEYS) await ensureSigningKeys(config.signingKeysFile);
+  // Made here, once: workers creating the file side by side would each seal with a key of their
+  // own, and values sealed by one would not open in the others.
+  if (!process.env.DATA_ENCRYPTION_KEYS) ensureDataKeys(config.privacy.dataKeysFile);
 
   let stopping = false;
   const started = new Map<number, number>();
@@ -164,9 +193,6 @@ async function supervise(config: Config, workers: number, log: LogSink) {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-  // Made here, once: workers creating the file side by side would each seal with a key of their
-  // own, and values sealed by one would not open in the others.
-  if (!process.env.DATA_ENCRYPTION_KEYS) ensureDataKeys(config.privacy.dataKeysFile);
     log.write({ level: "info", msg: "shutting down workers", signal });
     stopAll(signal);
   };
