@@ -146,8 +146,9 @@ function withCommonHeaders(path: string, status: string, response: Json): Json {
   }
   if (status === "429" || status === "503")
     headers["Retry-After"] = { $ref: "#/components/headers/RetryAfter" };
+  // Inline: beside a $ref only summary and description count (`required` would be ignored).
   if (/^3\d\d$/.test(status) && status !== "304")
-    headers.Location = { $ref: "#/components/headers/Location", required: true };
+    headers.Location = { ...headerComponents.Location, required: true };
   if (status === "412")
     headers.ETag = {
       $ref: "#/components/headers/ETag",
