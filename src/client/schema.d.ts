@@ -6667,7 +6667,8 @@ export interface operations {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
           "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-          Location: components["headers"]["Location"];
+          /** @description The new resource's URL */
+          Location: string;
           [name: string]: unknown;
         };
         content?: never;
@@ -6810,7 +6811,8 @@ export interface operations {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
           "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-          Location: components["headers"]["Location"];
+          /** @description The new resource's URL */
+          Location: string;
           [name: string]: unknown;
         };
         content?: never;
