@@ -313,7 +313,7 @@ export function createApp({
   app.route("/api/auth", oauthRoutes());
   app.route("/api/auth", otpRoutes());
   app.route("/api/auth", passkeyRoutes());
-  app.route("/api/auth", mfaRoutes());
+  app.route("/api/auth", mfaRoutes({ refreshTokenTtlDays: config.refreshTokenTtlDays }));
   if (config.passkeys.testPage) app.route("/", passkeyTestPageRoutes());
   app.route("/api/keys", apiKeyRoutes());
   app.route("/api/webhooks", webhookRoutes());

@@ -54,7 +54,14 @@ export interface Config {
   /** Node home: worker processes serving the one database ("auto": one per core). */
   nodeWorkers: number | "auto";
   /** Passkeys: RP ID (default PUBLIC_URL's host), RP name, extra origins, the development test page. */
-  passkeys: { rpId: string | undefined; rpName: string; origins: string[]; testPage: boolean };
+  passkeys: {
+    rpId: string | undefined;
+    rpName: string;
+    origins: string[];
+    testPage: boolean;
+    /** A user-verified passkey sign-in satisfies two-factor sign-in (no TOTP code asked). */
+    satisfiesMfa: boolean;
+  };
   oauth: {
     github?: { clientId: string; clientSecret: string };
     google?: { clientId: string; clientSecret: string };
@@ -529,6 +536,13 @@ export const settings = {
       return list;
     },
   }),
+  passkeySatisfiesMfa: setting({
+    name: "PASSKEY_SATISFIES_MFA",
+    group: "auth",
+    doc: "a user-verified passkey sign-in counts as two factors (false: accounts with TOTP are asked for a code after a passkey too)",
+    fallback: "true",
+    parse: boolean,
+  }),
   passkeyTestPage: setting({
     name: "PASSKEY_TEST_PAGE",
     group: "auth",
@@ -925,6 +939,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
       rpName: v.passkeyRpName,
       origins: v.passkeyOrigins,
       testPage: v.passkeyTestPage,
+      satisfiesMfa: v.passkeySatisfiesMfa,
     },
     nodeWorkers: v.nodeWorkers,
     oauth,

@@ -1,17 +1,22 @@
 import * as OTPAuth from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDataKey } from "../../src/core/kernel/seal";
-import { bearer, freshEmail, signup, strong } from "./auth-helpers";
-import { type Home, type MakeHome, readProblem } from "./home";
+import { bearer, createKey, freshEmail, refresh, signup, strong } from "./auth-helpers";
+import { fakeOidcClient } from "./fake-oidc-client";
+import { type Home, type MakeHome, readProblem, unique } from "./home";
+import { SoftAuthenticator } from "./soft-authenticator";
 
 /**
  * TOTP two-factor sign-in over HTTP in every home. Codes come from `otpauth`, an implementation
  * independent of the server's (@oslojs/otp): enrol, confirm, password (and mailed-code) sign-in
  * answering mfa_required, the ticket + code, replay refused, recovery codes single use and
  * regenerable, disabling, the ticket's attempt cap and per-account throttling, and the key sealed
- * at rest.
+ * at rest. Then every other first factor (OAuth against the loopback OIDC fake at `fakesUrl`,
+ * passkeys under PASSKEY_SATISFIES_MFA) and step-up: sensitive actions refuse a token whose
+ * `auth_time` is old or absent (a refreshed one) with 401 STEP_UP_REQUIRED, until the session
+ * steps up with a code, a password (accounts without a second factor) or a passkey.
  */
-export function defineTotpSuite(makeHome: MakeHome) {
+export function defineTotpSuite(makeHome: MakeHome, fakesUrl: () => Promise<string>) {
   const dataKeys = JSON.stringify([generateDataKey()]);
   let t: Home;
   beforeAll(async () => {
@@ -218,6 +223,289 @@ export function defineTotpSuite(makeHome: MakeHome) {
       const res = await verify(strict, b.mfaTicket, "000000");
       expect(res.status).toBe(429);
       expect((await readProblem(res)).code).toBe("RATE_LIMITED");
+    });
+  });
+
+  /** An access token of the same session without `auth_time`, as a refresh gives it. */
+  async function staleToken(h: Home, refreshToken: string) {
+    const res = await refresh(h, refreshToken);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { accessToken: string }).accessToken;
+  }
+
+  async function expectStepUpRequired(res: Response) {
+    expect(res.status, await res.clone().text()).toBe(401);
+    expect((await readProblem(res)).code).toBe("STEP_UP_REQUIRED");
+    expect(res.headers.get("www-authenticate")).toMatch(
+      /error="insufficient_user_authentication", max_age=600/,
+    );
+  }
+
+  const stepUp = (h: Home, token: string, json: unknown) =>
+    h.request("/api/auth/step-up", { method: "POST", headers: bearer(token), json });
+
+  describe("step-up (recent authentication)", () => {
+    it("refuses sensitive actions to a refreshed token until it steps up with the password", async () => {
+      const account = await signup(t, freshEmail("stepup"));
+      // A fresh sign-in is recent: a key can be made at once.
+      expect((await createKey(t, account.accessToken)).status).toBe(201);
+      const stale = await staleToken(t, account.refreshToken);
+      expect((await t.request("/api/auth/me", { headers: bearer(stale) })).status).toBe(200);
+      await expectStepUpRequired(await createKey(t, stale));
+      await expectStepUpRequired(
+        await t.request("/api/auth/mfa/totp/enroll", { method: "POST", headers: bearer(stale) }),
+      );
+      await expectStepUpRequired(
+        await t.request("/api/auth/passkeys/register/options", {
+          method: "POST",
+          headers: bearer(stale),
+          json: {},
+        }),
+      );
+
+      const wrong = await stepUp(t, stale, { password: "not the password at all" });
+      expect(wrong.status).toBe(401);
+      expect((await readProblem(wrong)).code).toBe("UNAUTHENTICATED");
+      const ok = await stepUp(t, stale, { password: strong });
+      expect(ok.status, await ok.clone().text()).toBe(200);
+      expect(ok.headers.get("cache-control")).toBe("no-store");
+      const { accessToken } = (await ok.json()) as { accessToken: string };
+      expect((await createKey(t, accessToken)).status).toBe(201);
+      // Same session: the session list still shows one, and it is the caller's.
+      const sessions = await t.request("/api/auth/sessions", { headers: bearer(accessToken) });
+      expect(((await sessions.json()) as { items: unknown[] }).items).toHaveLength(1);
+    });
+
+    it("takes an authenticator code, not the password, once two-factor sign-in is on; a code once", async () => {
+      const { account, totp } = await enrolled();
+      const stale = await staleToken(t, account.refreshToken);
+      await expectStepUpRequired(
+        await t.request("/api/auth/mfa/totp/disable", {
+          method: "POST",
+          headers: bearer(stale),
+          json: { code: codeAt(totp, 0) },
+        }),
+      );
+      const byPassword = await stepUp(t, stale, { password: strong });
+      expect(byPassword.status).toBe(400);
+      expect((await readProblem(byPassword)).errors?.map((e) => e.path)).toEqual(["/code"]);
+      const code = codeAt(totp, 0);
+      const ok = await stepUp(t, stale, { code });
+      expect(ok.status, await ok.clone().text()).toBe(200);
+      // The same code again is a replay.
+      expect((await stepUp(t, stale, { code })).status).toBe(401);
+      const { accessToken } = (await ok.json()) as { accessToken: string };
+      const off = await t.request("/api/auth/mfa/totp/disable", {
+        method: "POST",
+        headers: bearer(accessToken),
+        json: { code: codeAt(totp, 1) },
+      });
+      expect(off.status, await off.clone().text()).toBe(204);
+    });
+
+    it("refuses malformed step-ups and anonymous callers", async () => {
+      expect((await t.request("/api/auth/step-up", { method: "POST", json: {} })).status).toBe(401);
+      const account = await signup(t, freshEmail("stepbad"));
+      for (const json of [{}, { code: "12345" }, { code: "123456", password: strong }]) {
+        const res = await stepUp(t, account.accessToken, json);
+        expect(res.status, JSON.stringify(json)).toBe(400);
+        expect((await readProblem(res)).code).toBe("VALIDATION_FAILED");
+      }
+    });
+
+    it("steps up with a passkey, on a challenge bound to the session", async () => {
+      const origin = "http://localhost:8787";
+      const account = await signup(t, freshEmail("steppk"));
+      const headers = bearer(account.accessToken);
+      const authenticator = new SoftAuthenticator(origin);
+      const created = await t.request("/api/auth/passkeys/register/options", {
+        method: "POST",
+        headers,
+        json: {},
+      });
+      const reg = await t.request("/api/auth/passkeys/register", {
+        method: "POST",
+        headers,
+        json: await authenticator.register((await created.json()) as Record<string, unknown>),
+      });
+      expect(reg.status, await reg.clone().text()).toBe(201);
+      const passkey = (await reg.json()) as { id: string };
+      const stale = await staleToken(t, account.refreshToken);
+      await expectStepUpRequired(
+        await t.request(`/api/auth/passkeys/${passkey.id}`, {
+          method: "DELETE",
+          headers: bearer(stale),
+        }),
+      );
+      const options = async (token: string) => {
+        const res = await t.request("/api/auth/step-up/passkey/options", {
+          method: "POST",
+          headers: bearer(token),
+        });
+        expect(res.status, await res.clone().text()).toBe(200);
+        return (await res.json()) as Record<string, unknown>;
+      };
+      // A challenge asked for by another session of the account does not step this one up.
+      const elsewhere = await t.request("/api/auth/login", {
+        method: "POST",
+        json: { email: account.email, password: strong },
+      });
+      const other = await options(
+        ((await elsewhere.json()) as { accessToken: string }).accessToken,
+      );
+      const crossed = await t.request("/api/auth/step-up/passkey", {
+        method: "POST",
+        headers: bearer(stale),
+        json: await authenticator.assert(other),
+      });
+      expect(crossed.status).toBe(401);
+      const mine = await options(stale);
+      expect((mine.allowCredentials as unknown[]).length).toBe(1);
+      const ok = await t.request("/api/auth/step-up/passkey", {
+        method: "POST",
+        headers: bearer(stale),
+        json: await authenticator.assert(mine),
+      });
+      expect(ok.status, await ok.clone().text()).toBe(200);
+      const { accessToken } = (await ok.json()) as { accessToken: string };
+      const removed = await t.request(`/api/auth/passkeys/${passkey.id}`, {
+        method: "DELETE",
+        headers: bearer(accessToken),
+      });
+      expect(removed.status).toBe(204);
+    });
+  });
+
+  describe("second factor after every first factor", () => {
+    let o: Home;
+    let issuer: string;
+    beforeAll(async () => {
+      issuer = `${await fakesUrl()}/oidc`;
+      o = await makeHome({
+        env: {
+          DATA_ENCRYPTION_KEYS: dataKeys,
+          OAUTH_OIDC_ISSUER: issuer,
+          OAUTH_OIDC_CLIENT_ID: fakeOidcClient.id,
+          OAUTH_OIDC_CLIENT_SECRET: fakeOidcClient.secret,
+          OAUTH_OIDC_NAME: "acme",
+          PUBLIC_URL: "http://localhost:8787",
+          CORS_ORIGINS: "http://app.localhost:5173",
+        },
+      });
+    });
+    afterAll(() => o.close());
+
+    /** Signs in through the fake provider as `profile`; `redirect` for the browser-app flow. */
+    async function viaProvider(profile: Record<string, unknown>, redirect?: string) {
+      const query = redirect ? `?redirect=${encodeURIComponent(redirect)}` : "";
+      const start = await o.request(`/api/auth/oauth/acme/start${query}`);
+      expect(start.status).toBe(302);
+      const location = new URL(start.headers.get("location")!);
+      const cookie = start.headers.get("set-cookie")!.split(";")[0]!;
+      const approved = await fetch(`${issuer}/__approve`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ authorizeUrl: location.href, profile }),
+      });
+      const { code } = (await approved.json()) as { code: string };
+      const state = location.searchParams.get("state")!;
+      return o.request(
+        `/api/auth/oauth/acme/callback?state=${encodeURIComponent(state)}&code=${encodeURIComponent(code)}`,
+        { headers: { cookie } },
+      );
+    }
+
+    it("asks an OAuth sign-in for the code, directly and through a browser app's exchange", async () => {
+      const profile = {
+        sub: unique("acme-"),
+        email: `${unique("oauthmfa")}@example.com`,
+        email_verified: true,
+      };
+      const first = await viaProvider(profile);
+      expect(first.status, await first.clone().text()).toBe(200);
+      const { accessToken } = (await first.json()) as { accessToken: string };
+      const headers = bearer(accessToken);
+      const enrol = await o.request("/api/auth/mfa/totp/enroll", { method: "POST", headers });
+      const totp = OTPAuth.URI.parse(((await enrol.json()) as { uri: string }).uri) as OTPAuth.TOTP;
+      const confirm = await o.request("/api/auth/mfa/totp/confirm", {
+        method: "POST",
+        headers,
+        json: { code: codeAt(totp, -1) },
+      });
+      expect(confirm.status).toBe(200);
+
+      const direct = (await (await viaProvider(profile)).json()) as Record<string, unknown>;
+      expect(direct).toMatchObject({ status: "mfa_required" });
+      expect(direct.accessToken).toBeUndefined();
+      expect((await verify(o, direct.mfaTicket, codeAt(totp, 0))).status).toBe(200);
+
+      const back = await viaProvider(profile, "http://app.localhost:5173/after");
+      expect(back.status).toBe(302);
+      const code = new URL(back.headers.get("location")!).hash.replace("#code=", "");
+      const exchanged = await o.request("/api/auth/oauth/exchange?cookie=1", {
+        method: "POST",
+        json: { code },
+      });
+      expect(exchanged.status).toBe(200);
+      expect(exchanged.headers.get("set-cookie")).toBeNull();
+      const ticket = (await exchanged.json()) as Record<string, unknown>;
+      expect(ticket).toMatchObject({ status: "mfa_required" });
+      // /mfa/verify honours ?cookie=1 as /login does.
+      const done = await o.request("/api/auth/mfa/verify?cookie=1", {
+        method: "POST",
+        json: { mfaTicket: ticket.mfaTicket, code: codeAt(totp, 1) },
+      });
+      expect(done.status, await done.clone().text()).toBe(200);
+      expect(done.headers.get("set-cookie")).toMatch(/^nb_refresh=/);
+      expect(((await done.json()) as Record<string, unknown>).refreshToken).toBeUndefined();
+    });
+
+    it("lets a passkey stand for both factors by default, and not with PASSKEY_SATISFIES_MFA=false", async () => {
+      const strict = await makeHome({
+        env: {
+          DATA_ENCRYPTION_KEYS: dataKeys,
+          PUBLIC_URL: "http://localhost:8787",
+          PASSKEY_SATISFIES_MFA: "false",
+        },
+      });
+      try {
+        for (const [h, asksForCode] of [
+          [o, false],
+          [strict, true],
+        ] as const) {
+          const { account, headers, totp } = await enrolled(h);
+          const authenticator = new SoftAuthenticator("http://localhost:8787");
+          const created = await h.request("/api/auth/passkeys/register/options", {
+            method: "POST",
+            headers,
+            json: {},
+          });
+          const reg = await h.request("/api/auth/passkeys/register", {
+            method: "POST",
+            headers,
+            json: await authenticator.register((await created.json()) as Record<string, unknown>),
+          });
+          expect(reg.status).toBe(201);
+          const options = await h.request("/api/auth/passkeys/sign-in/options", {
+            method: "POST",
+            json: { email: account.email },
+          });
+          const res = await h.request("/api/auth/passkeys/sign-in", {
+            method: "POST",
+            json: await authenticator.assert((await options.json()) as Record<string, unknown>),
+          });
+          expect(res.status, await res.clone().text()).toBe(200);
+          const body = (await res.json()) as Record<string, unknown>;
+          if (!asksForCode) {
+            expect(body.accessToken).toBeTruthy();
+            continue;
+          }
+          expect(body).toMatchObject({ status: "mfa_required" });
+          expect((await verify(h, body.mfaTicket, codeAt(totp, 0))).status).toBe(200);
+        }
+      } finally {
+        await strict.close();
+      }
     });
   });
 }

@@ -20,6 +20,8 @@ export interface AuthConfig {
   forgotPerAccount: string;
   /** How recent a sign-in sensitive actions need (STEP_UP_MAX_AGE_SECONDS). */
   stepUpMaxAgeSeconds: number;
+  /** Whether a user-verified passkey sign-in skips the TOTP code (PASSKEY_SATISFIES_MFA). */
+  passkeySatisfiesMfa: boolean;
   /** How new password hashes are made; stored hashes made otherwise are rewritten at log-in. */
   passwordHash: HashParams;
 }
@@ -38,6 +40,7 @@ export async function loadAuthConfig(
     credentialFailureLimit: string;
     forgotLimitPerAccount: string;
     stepUpMaxAgeSeconds?: number;
+    passkeys?: { satisfiesMfa?: boolean };
     passwordHash: HashParams;
   },
 ): Promise<AuthConfig> {
@@ -59,6 +62,7 @@ export async function loadAuthConfig(
     credentialFailures: config.credentialFailureLimit,
     forgotPerAccount: config.forgotLimitPerAccount,
     stepUpMaxAgeSeconds: config.stepUpMaxAgeSeconds ?? 600,
+    passkeySatisfiesMfa: config.passkeys?.satisfiesMfa ?? true,
     passwordHash: config.passwordHash,
   };
 }

@@ -15,7 +15,7 @@ export const mfaTicketTtlMs = 5 * 60_000;
 export const mfaTicketAttempts = 5;
 
 /** How a first factor was passed. */
-export type FirstFactor = "password" | "otp";
+export type FirstFactor = "password" | "otp" | "oauth" | "passkey";
 
 /** Whether `userId` has confirmed TOTP two-factor sign-in. */
 export async function hasTotp(db: Database, userId: string): Promise<boolean> {
@@ -27,10 +27,11 @@ export async function hasTotp(db: Database, userId: string): Promise<boolean> {
 }
 
 /**
- * The end of every first-factor sign-in (password, mailed code): tokens — the same issuance
- * everywhere (access token with `auth_time`, rotating refresh token) — unless the account has
- * two-factor sign-in, in which case a short-lived, single-use MFA ticket to present with a code.
- * Passkeys are not a first factor here: a user-verified passkey is already two (see passkeys.ts).
+ * The end of every first-factor sign-in (password, mailed code, OAuth provider, and passkeys
+ * when PASSKEY_SATISFIES_MFA is false): tokens — the same issuance everywhere (access token with
+ * `auth_time`, rotating refresh token) — unless the account has two-factor sign-in, in which case
+ * a short-lived, single-use MFA ticket to present with a code. By default a user-verified passkey
+ * is two factors in one (something held, and a PIN or biometric) and does not come here.
  */
 export async function finishSignIn(
   db: Database,

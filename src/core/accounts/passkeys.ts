@@ -8,11 +8,13 @@ import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
 import type { AccountDeps, Caller } from "./deps";
 import { rejectedCredential } from "./failures";
+import { finishSignIn } from "./mfa";
 import type { SignedIn } from "./schemas";
 import { startSession } from "./sessions";
 import { requireRecentAuth } from "./step-up";
 import {
   assertionResponseInput,
+  type MfaRequired,
   type PasskeyView,
   passkeyNameInput,
   passkeyRegisterOptionsInput,
@@ -101,7 +103,8 @@ export async function spendChallenge(
  * or by email, list, rename and remove. Challenges are single use, live 5 minutes and are bound
  * to who asked: the account and session registering, the account signing in by email, the
  * address a sign-up is for. A user-verified passkey is two factors in one, so passkey sign-in
- * skips TOTP. Any refusal is the same 401 (a rejected credential); the reason is logged.
+ * skips TOTP (unless PASSKEY_SATISFIES_MFA=false). Adding or removing a passkey needs a recent
+ * sign-in (step-up). Any refusal is the same 401 (a rejected credential); the reason is logged.
  */
 export function passkeyOperations(deps: AccountDeps) {
   const { db, clock, log, auth, relyingParty: rp } = deps;
@@ -274,6 +277,8 @@ export function passkeyOperations(deps: AccountDeps) {
     /** Creation options for a signed-in account's new passkey (bound to this session). */
     async passkeyRegisterOptions(principal: Principal, input: unknown) {
       const me = requireUser(principal);
+      // A new passkey is a new way in (past TOTP, by default): a stolen, refreshed session may not add one.
+      requireRecentAuth(principal, clock.now().getTime(), (await auth()).stepUpMaxAgeSeconds);
       const body = validate(passkeyRegisterOptionsInput, input);
       const user = await currentUser(db, principal);
       const existing = await passkeysOf(me.id);
@@ -382,12 +387,18 @@ export function passkeyOperations(deps: AccountDeps) {
       };
     },
 
-    /** Signs in with a passkey assertion: tokens, as a password sign-in gives them. */
-    async passkeySignIn(input: unknown, caller: Caller): Promise<SignedIn> {
+    /**
+     * Signs in with a passkey assertion: tokens, as a password sign-in gives them — or, with
+     * PASSKEY_SATISFIES_MFA=false and TOTP on, a ticket for the code.
+     */
+    async passkeySignIn(input: unknown, caller: Caller): Promise<SignedIn | MfaRequired> {
       const { userId, now } = await asserted(input, "sign_in", "sign_in");
       const user = await userById(db, userId);
       if (user === undefined) throw notVerified();
-      const pair = await startSession(db, await auth(), user, caller.userAgent, now);
+      const config = await auth();
+      if (!config.passkeySatisfiesMfa)
+        return finishSignIn(db, config, user, caller, now, "passkey");
+      const pair = await startSession(db, config, user, caller.userAgent, now);
       return { user: publicUser(user), ...pair };
     },
 

@@ -70,9 +70,20 @@ export const stepUpInput = z
     code: z
       .string()
       .regex(/^\d{6}$/, "must be 6 digits")
-      .describe("An authenticator code"),
+      .optional()
+      .describe("An authenticator code (accounts with two-factor sign-in)"),
+    password: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe("The account's password (accounts without two-factor sign-in)"),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    if ((v.code === undefined) === (v.password === undefined))
+      ctx.addIssue({ code: "custom", path: ["code"], message: "give either code or password" });
+  });
 export const steppedUpSchema = z.object({
   accessToken: z.string().describe("Same session, with a fresh auth_time"),
   tokenType: z.literal("Bearer"),

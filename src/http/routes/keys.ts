@@ -18,11 +18,11 @@ const docs = {
   "post /": {
     tags,
     summary: "Create an API key (the secret is in this answer only)",
-    description: `Keys act as their owner under the rules, limited by their scopes, never as an admin. At most ${maxApiKeysPerUser} active keys per account.`,
+    description: `Keys act as their owner under the rules, limited by their scopes, never as an admin. At most ${maxApiKeysPerUser} active keys per account. Needs a recent sign-in (STEP_UP_REQUIRED otherwise: step up at /api/auth/step-up).`,
     auth: "user",
     body: createApiKeyInput,
     responses: { "201": { description: "Created", schema: createdApiKeySchema } },
-    raises: ["API_KEY_LIMIT"],
+    raises: ["API_KEY_LIMIT", "STEP_UP_REQUIRED"],
   },
   "get /": {
     tags,

@@ -1,10 +1,13 @@
 import { Hono } from "hono";
-import { signedInSchema } from "../../core/accounts/schemas";
 import {
+  assertionResponseInput,
   mfaCodeInput,
   mfaStatusSchema,
   mfaVerifyInput,
   recoveryCodesSchema,
+  requestOptionsSchema,
+  steppedUpSchema,
+  stepUpInput,
   totpCodeInput,
   totpEnrolledSchema,
 } from "../../core/accounts/strong-schemas";
@@ -12,6 +15,12 @@ import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
 import { noStore } from "../middleware/no-store";
+import {
+  cookieParameter,
+  setCookieHeader,
+  signedInAnswer,
+  withRefreshCookie,
+} from "../refresh-cookie";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["auth"];
@@ -65,18 +74,52 @@ const docs = {
     description:
       "The ticket lives 5 minutes and takes 5 attempts; a TOTP code works once; throttled per account.",
     body: mfaVerifyInput,
-    responses: { "200": { description: "Signed in", schema: signedInSchema } },
+    parameters: [cookieParameter],
+    responses: {
+      "200": { description: "Signed in", schema: signedInAnswer, headers: setCookieHeader },
+    },
+    raises: ["CONFIG_INVALID"],
+  },
+  "post /step-up": {
+    tags,
+    summary: "Prove the person again: a fresh access token (same session) for sensitive actions",
+    description:
+      "Answers STEP_UP_REQUIRED routes. An authenticator code for accounts with two-factor sign-in, else the password (VALIDATION_FAILED at /code when the account needs a code). A wrong one is 401; throttled per account.",
+    auth: "user",
+    body: stepUpInput,
+    responses: { "200": { description: "Stepped up", schema: steppedUpSchema } },
+    raises: ["CONFIG_INVALID"],
+  },
+  "post /step-up/passkey/options": {
+    tags,
+    summary:
+      "Request options to step up with one of the account's passkeys (bound to this session)",
+    auth: "user",
+    responses: { "200": { description: "Options", schema: requestOptionsSchema } },
+  },
+  "post /step-up/passkey": {
+    tags,
+    summary: "Step up with a passkey assertion: a fresh access token (same session)",
+    auth: "user",
+    body: assertionResponseInput,
+    responses: { "200": { description: "Stepped up", schema: steppedUpSchema } },
     raises: ["CONFIG_INVALID"],
   },
 } satisfies RouteDocs;
 
 export const mfaPaths = () => openApiPaths("/api/auth", docs);
 
-/** /api/auth/mfa: TOTP two-factor sign-in and recovery codes (core/accounts/totp.ts). */
-export function mfaRoutes() {
+/**
+ * /api/auth/mfa: TOTP two-factor sign-in and recovery codes (core/accounts/totp.ts);
+ * /api/auth/step-up: a fresh `auth_time` for sensitive actions (core/accounts/step-up-flow.ts).
+ */
+export function mfaRoutes(options: { refreshTokenTtlDays?: number } = {}) {
+  const refreshTokenTtlDays = options.refreshTokenTtlDays ?? 30;
   const app = new Hono<AppEnv>();
   app.use("/mfa/*", noStore);
   app.use("/mfa", noStore);
+  app.use("/step-up/*", noStore);
+  app.use("/step-up", noStore);
 
   app.get("/mfa", async (c) => {
     return c.json(await c.get("services").accounts.mfaStatus(c.get("principal")));
@@ -106,7 +149,23 @@ export function mfaRoutes() {
 
   app.post("/mfa/verify", async (c) => {
     const { accounts } = c.get("services");
-    return c.json(await accounts.verifyMfa(await readJsonObject(c), callerOf(c)));
+    // Like /login: with ?cookie=1 the refresh token goes into the HttpOnly cookie.
+    const signedIn = await accounts.verifyMfa(await readJsonObject(c), callerOf(c));
+    return c.json(withRefreshCookie(c, signedIn, refreshTokenTtlDays * 86_400));
+  });
+
+  app.post("/step-up", async (c) => {
+    const { accounts } = c.get("services");
+    return c.json(await accounts.stepUp(c.get("principal"), await readJsonObject(c)));
+  });
+
+  app.post("/step-up/passkey/options", async (c) => {
+    return c.json(await c.get("services").accounts.stepUpPasskeyOptions(c.get("principal")));
+  });
+
+  app.post("/step-up/passkey", async (c) => {
+    const { accounts } = c.get("services");
+    return c.json(await accounts.stepUpWithPasskey(c.get("principal"), await readJsonObject(c)));
   });
 
   return app;

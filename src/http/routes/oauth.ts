@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { oauthExchangeInput, signedInSchema } from "../../core/accounts/schemas";
+import { z } from "zod";
+import { oauthExchangeInput } from "../../core/accounts/schemas";
+import { mfaRequiredSchema, signInResultSchema } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
@@ -49,7 +51,11 @@ const docs = {
       schema: { type: "string" },
     })),
     responses: {
-      "200": { description: "Signed in (no redirect was asked for)", schema: signedInSchema },
+      "200": {
+        description:
+          "Signed in (no redirect was asked for); or `mfa_required` with a ticket for /api/auth/mfa/verify",
+        schema: signInResultSchema,
+      },
       "302": redirect,
     },
     raises: ["NOT_FOUND", "BAD_REQUEST", "EMAIL_NOT_VERIFIED", "UNAVAILABLE", "CONFIG_INVALID"],
@@ -60,7 +66,12 @@ const docs = {
     body: oauthExchangeInput,
     parameters: [cookieParameter],
     responses: {
-      "200": { description: "Signed in", schema: signedInAnswer, headers: setCookieHeader },
+      "200": {
+        description:
+          "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
+        schema: z.union([signedInAnswer, mfaRequiredSchema]),
+        headers: setCookieHeader,
+      },
     },
     raises: ["CONFIG_INVALID"],
   },
@@ -108,6 +119,7 @@ export function oauthRoutes() {
   app.post("/oauth/exchange", async (c) => {
     const { accounts } = c.get("services");
     const signedIn = await accounts.oauthExchange(await readJsonObject(c), callerOf(c));
+    if ("mfaTicket" in signedIn) return c.json(signedIn);
     // The refresh token's lifetime is the server's to enforce; the cookie keeps it 30 days.
     return c.json(withRefreshCookie(c, signedIn, 30 * 86_400));
   });

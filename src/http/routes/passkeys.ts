@@ -11,6 +11,7 @@ import {
   passkeyViewSchema,
   registrationResponseInput,
   requestOptionsSchema,
+  signInResultSchema,
 } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
@@ -29,11 +30,11 @@ const docs = {
     tags,
     summary:
       "Start registering a passkey for the signed-in account (options for navigator.credentials.create)",
-    description: `${optional.description}: \`name\` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session.`,
+    description: `${optional.description}: \`name\` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session. Needs a recent sign-in (STEP_UP_REQUIRED otherwise): a passkey is a new way in.`,
     auth: "user",
     body: passkeyRegisterOptionsInput,
     responses: { "200": { description: "Creation options", schema: creationOptionsSchema } },
-    raises: ["CONFLICT"],
+    raises: ["CONFLICT", "STEP_UP_REQUIRED"],
   },
   "post /passkeys/register": {
     tags,
@@ -73,7 +74,13 @@ const docs = {
     summary: "Finish signing in with a passkey",
     description: `${credential}. A user-verified passkey is two factors: no TOTP step follows.`,
     body: assertionResponseInput,
-    responses: { "200": { description: "Signed in", schema: signedInSchema } },
+    responses: {
+      "200": {
+        description:
+          "Signed in; or, with PASSKEY_SATISFIES_MFA=false and two-factor sign-in on, `mfa_required` with a ticket for /api/auth/mfa/verify",
+        schema: signInResultSchema,
+      },
+    },
     raises: ["CONFIG_INVALID"],
   },
   "get /passkeys": {
@@ -95,9 +102,10 @@ const docs = {
   "delete /passkeys/:id": {
     tags,
     summary: "Remove a passkey (not the account's last way to sign in)",
+    description: "Needs a recent sign-in (STEP_UP_REQUIRED otherwise).",
     auth: "user",
     responses: { "204": { description: "Removed" } },
-    raises: ["NOT_FOUND", "CONFLICT"],
+    raises: ["NOT_FOUND", "CONFLICT", "STEP_UP_REQUIRED"],
   },
 } satisfies RouteDocs;
 

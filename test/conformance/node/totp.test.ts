@@ -1,4 +1,11 @@
+import { afterAll } from "vitest";
+import { startLoopbackFakes } from "../loopback-fakes";
 import { makeNodeHome } from "../node-home";
 import { defineTotpSuite } from "../totp.suite";
 
-defineTotpSuite(makeNodeHome);
+let fakes: ReturnType<typeof startLoopbackFakes> | undefined;
+defineTotpSuite(makeNodeHome, async () => {
+  fakes ??= startLoopbackFakes();
+  return (await fakes).base;
+});
+afterAll(async () => (await fakes)?.close());

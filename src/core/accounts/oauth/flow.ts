@@ -5,10 +5,11 @@ import { unauthenticated } from "../../kernel/refusals";
 import { validate } from "../../kernel/validate";
 import type { AccountDeps, Caller } from "../deps";
 import { rejectedCredential } from "../failures";
+import { finishSignIn } from "../mfa";
 import { issueOneTimeToken, spendOneTimeToken } from "../one-time-tokens";
 import { oauthExchangeInput, type SignedIn } from "../schemas";
-import { startSession } from "../sessions";
-import { publicUser, userById } from "../users";
+import type { MfaRequired } from "../strong-schemas";
+import { userById } from "../users";
 import { findOrCreateUser } from "./link";
 import type { OAuthProfile } from "./provider";
 
@@ -29,8 +30,11 @@ export interface OAuthReturn {
   flowState: string | undefined;
 }
 
-/** A browser app gets a single-use code at `location`; an API client gets tokens. */
-export type OAuthFinished = { redirectTo: string } | { signedIn: SignedIn };
+/**
+ * A browser app gets a single-use code at `location`; an API client gets tokens (or, for an
+ * account with two-factor sign-in, an MFA ticket: a provider is a first factor like a password).
+ */
+export type OAuthFinished = { redirectTo: string } | { signedIn: SignedIn | MfaRequired };
 
 const invalidAttempt = () =>
   new ApiError("BAD_REQUEST", "The sign-in attempt is invalid or expired; start again.");
@@ -105,12 +109,11 @@ export function oauthOperations(deps: AccountDeps) {
         await insert;
         return { redirectTo: `${target}#code=${raw}` };
       }
-      const pair = await startSession(db, config, user, caller.userAgent, now);
-      return { signedIn: { user: publicUser(user), ...pair } };
+      return { signedIn: await finishSignIn(db, config, user, caller, now, "oauth") };
     },
 
-    /** Spends a browser app's single-use sign-in code for a session. */
-    async oauthExchange(input: unknown, caller: Caller): Promise<SignedIn> {
+    /** Spends a browser app's single-use sign-in code for a session (or an MFA ticket). */
+    async oauthExchange(input: unknown, caller: Caller): Promise<SignedIn | MfaRequired> {
       const body = validate(oauthExchangeInput, input);
       const now = clock.now();
       const userId = await spendOneTimeToken(db, body.code, "oauth_login", now.getTime());
@@ -118,8 +121,7 @@ export function oauthOperations(deps: AccountDeps) {
         throw rejectedCredential("The sign-in code is invalid, expired or used.");
       const user = await userById(db, userId);
       if (user === undefined) throw unauthenticated("This account no longer exists.");
-      const pair = await startSession(db, await auth(), user, caller.userAgent, now);
-      return { user: publicUser(user), ...pair };
+      return finishSignIn(db, await auth(), user, caller, now, "oauth");
     },
   };
 }
