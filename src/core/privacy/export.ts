@@ -9,6 +9,7 @@ import { openFields, type SealerSource } from "./fields";
 import {
   accountDeclaration,
   auditDeclaration,
+  challengeDeclaration,
   refreshTokenDeclaration,
   systemTables,
 } from "./system";
@@ -100,6 +101,13 @@ async function* documentOf(
   yield `${first ? "" : ","}${json(refreshTokenDeclaration.table)}:{"purpose":${json(refreshTokenDeclaration.purpose)},"legalBasis":${json(refreshTokenDeclaration.legalBasis)},"retention":${json(refreshTokenDeclaration.retention)},"withheld":["hash"],"rows":[`;
   yield* pagedRows(deps.sql, (after) => ({
     sql: `SELECT r.rowid AS nb_rowid, r.session_id AS "sessionId", r.expires_at AS "expiresAt", r.used_at AS "usedAt" FROM nb_refresh_tokens r JOIN nb_sessions s ON s.id = r.session_id WHERE s.user_id = ? AND r.rowid > ? ORDER BY r.rowid LIMIT ${pageSize}`,
+    args: [userId, after ?? -1],
+  }));
+  yield "]}";
+  // Passkey ceremonies in progress (minutes long): what they are for, never the challenge.
+  yield `,${json(challengeDeclaration.table)}:{"purpose":${json(challengeDeclaration.purpose)},"legalBasis":${json(challengeDeclaration.legalBasis)},"retention":${json(challengeDeclaration.retention)},"withheld":["hash","data"],"rows":[`;
+  yield* pagedRows(deps.sql, (after) => ({
+    sql: `SELECT rowid AS nb_rowid, purpose, session_id AS "sessionId", expires_at AS "expiresAt" FROM nb_webauthn_challenges WHERE user_id = ? AND rowid > ? ORDER BY rowid LIMIT ${pageSize}`,
     args: [userId, after ?? -1],
   }));
   yield "]}}";

@@ -12,7 +12,8 @@ import { erasedOwner } from "./erase";
  * Retention: records older than their collection's window (`retention: { days, field?, action? }`)
  * are deleted or anonymised by a scheduled job (src/core/events/jobs.ts: lease row, so one runner
  * at a time), in bounded batches so no statement holds the write lock for long; the audit log
- * keeps AUDIT_RETENTION_DAYS. `retentionReport` is the same selection counted, changing nothing
+ * keeps AUDIT_RETENTION_DAYS, and expired sign-in codes, MFA tickets and WebAuthn challenges go a
+ * day after they expire. `retentionReport` is the same selection counted, changing nothing
  * (the admin API's dry run).
  */
 
@@ -146,8 +147,28 @@ export async function applyRetention(
     if (rs.rowsAffected < batchSize) break;
   }
   done.audit = audit;
+  // Short-lived sign-in material the expired-credentials job does not cover (mailed codes, MFA
+  // tickets, WebAuthn challenges — the last may hold a sign-up's address): a day after expiry.
+  for (const [table, key] of expiringTables) {
+    let removed = 0;
+    for (let round = 0; round < maxRounds; round++) {
+      const rs = await client.execute({
+        sql: `DELETE FROM ${table} WHERE ${key} IN (SELECT ${key} FROM ${table} WHERE expires_at <= ? LIMIT ?)`,
+        args: [now - day, batchSize],
+      });
+      removed += rs.rowsAffected;
+      if (rs.rowsAffected < batchSize) break;
+    }
+    done[table] = removed;
+  }
   return done;
 }
+
+const expiringTables = [
+  ["nb_email_otps", "id"],
+  ["nb_auth_tickets", "hash"],
+  ["nb_webauthn_challenges", "hash"],
+] as const;
 
 /** The retention job for the scheduler (src/core/events/jobs.ts runs it under its lease row). */
 export function retentionJob(client: Client, models: Models, settings: RetentionSettings): Job {

@@ -19,6 +19,8 @@ export interface SystemTable {
   exported: [string, string][];
   /** Columns left out of the export because they hold secrets or their hashes. */
   withheld: string[];
+  /** Fields that identify or describe the person (user agents, names they chose, provider ids). */
+  personal: string[];
   purpose: string;
   legalBasis: string;
   erasure: string;
@@ -28,32 +30,71 @@ export interface SystemTable {
 /** A column that holds a secret, a hash of one or sealed material: never exported. */
 const secretColumn = /hash|secret|sealed|public_key|code|challenge|^data$/i;
 
-const known: Record<string, { purpose: string; legalBasis: string; retention: string }> = {
+interface Known {
+  purpose: string;
+  legalBasis: string;
+  retention: string;
+  personal?: string[];
+}
+
+const contract = "contract (Art. 6(1)(b) GDPR)";
+const security = "contract (Art. 6(1)(b) GDPR) and security of processing (Art. 32 GDPR)";
+
+const known: Record<string, Known> = {
   nb_sessions: {
     purpose: "signed-in devices (user agent, times)",
-    legalBasis: "contract (Art. 6(1)(b) GDPR): keeping you signed in",
+    legalBasis: `${contract}: keeping you signed in`,
     retention: "until expiry + 1 day (expired-credentials job)",
+    personal: ["userAgent"],
   },
   nb_api_keys: {
     purpose: "API keys you created (name, prefix, scopes, times)",
-    legalBasis: "contract (Art. 6(1)(b) GDPR)",
+    legalBasis: contract,
     retention: "until you revoke and the account is erased",
+    personal: ["name"],
   },
   nb_one_time_tokens: {
     purpose: "password-reset and verification links (hashed)",
-    legalBasis: "contract (Art. 6(1)(b) GDPR): account recovery",
+    legalBasis: `${contract}: account recovery`,
     retention: "until expiry + 1 day (expired-credentials job)",
   },
   nb_oauth_accounts: {
     purpose: "identities at sign-in providers linked to the account",
-    legalBasis: "contract (Art. 6(1)(b) GDPR): signing in with a provider",
+    legalBasis: `${contract}: signing in with a provider`,
     retention: "until unlinked or the account is erased",
+    personal: ["providerUserId"],
+  },
+  nb_email_otps: {
+    purpose: "mailed sign-in codes (hashed), attempts and times",
+    legalBasis: security,
+    retention: "until used, or a day after expiry (privacy-retention job)",
+  },
+  nb_passkeys: {
+    purpose: "passkeys you registered (name, public key, authenticator model, times)",
+    legalBasis: security,
+    retention: "until you remove them or the account is erased",
+    personal: ["name", "credentialId"],
+  },
+  nb_totp: {
+    purpose: "your authenticator-app key (sealed at rest), when it was enabled",
+    legalBasis: security,
+    retention: "until you disable two-factor sign-in or the account is erased",
+  },
+  nb_recovery_codes: {
+    purpose: "two-factor recovery codes (hashed, single use)",
+    legalBasis: security,
+    retention: "until used, replaced, or the account is erased",
+  },
+  nb_auth_tickets: {
+    purpose: "a sign-in between its first and second factor (hashed, minutes)",
+    legalBasis: security,
+    retention: "until used, or a day after expiry (privacy-retention job)",
   },
 };
 
-const fallback = {
+const fallback: Known = {
   purpose: "sign-in credentials and their metadata",
-  legalBasis: "contract (Art. 6(1)(b) GDPR) and security (Art. 32 GDPR)",
+  legalBasis: security,
   retention: "until the account is erased",
 };
 
@@ -81,12 +122,14 @@ export function systemTables(): SystemTable[] {
       else exported.push([name, key]);
     }
     const table = getTableName(value);
+    const { personal = [], ...about } = known[table] ?? fallback;
     found.push({
       table,
       userColumn,
       exported,
       withheld,
-      ...(known[table] ?? fallback),
+      personal,
+      ...about,
       erasure: "delete (with the account)",
     });
   }
@@ -111,6 +154,16 @@ export const refreshTokenDeclaration = {
   legalBasis: "contract (Art. 6(1)(b) GDPR): keeping you signed in",
   erasure: "delete (with the sessions)",
   retention: "until expiry + 1 day (expired-credentials job)",
+} as const;
+
+/** Pending passkey ceremonies: no foreign key (a sign-up's has no account yet), minutes long. */
+export const challengeDeclaration = {
+  table: "nb_webauthn_challenges",
+  purpose:
+    "passkey ceremonies in progress (the account, a sign-up's address and name; hashed challenge)",
+  legalBasis: security,
+  erasure: "delete (with the account, by id or address)",
+  retention: "until used, or a day after expiry (privacy-retention job)",
 } as const;
 
 /** The audit log: kept after erasure, entries name accounts by id only. */
