@@ -2,61 +2,128 @@
 // prints its raw and gzip size; exits 1 when gzip exceeds the budget. The budget is about cold
 // start (a bigger script takes longer to parse at every new isolate), not Cloudflare's 64 MiB
 // script limit. wrangler.toml sets `minify = true`, so `wrangler deploy` uploads the same bytes
-// measured here. `npm run bundle:size -- --why` also lists what weighs (esbuild's metafile, bytes
-// in the minified output per package or source folder).
+// measured here. `npm run bundle:size -- --why` also lists what weighs: the script's bytes by
+// package or source folder (through its source map), minified and gzipped per group.
 //
-// Measured November 2026 (gzip -9 of what wrangler uploads):
-//   842 KiB raw / 218 KiB gzip  before: zod with its 64 locales, deploy unminified
+// Measured (gzip -9 of what wrangler uploads):
+//   842 KiB raw / 218 KiB gzip  Nov 2026, before: zod with its 64 locales, deploy unminified
 //   538 KiB raw / 166 KiB gzip  zod aliased without locales (src/platform/workers/zod-*.js)
-//   see the commit log and the README "Workers home" for later steps; budget below.
+//   889 KiB raw / 273 KiB gzip  Dec 2026, with GraphQL (#15), passkeys/TOTP/OTP (#19), privacy
+//                               (#13), realtime Durable Objects (#14). By `--why` (each group
+//                               gzipped alone): zod 41.8, graphql 38.7, drizzle-orm + drizzle-zod
+//                               22.3, @libsql/hrana-client + client + core + js-base64 20.5,
+//                               hono 12.3, jose 8.3, oslo (webauthn, cbor, crypto, encoding,
+//                               binary) 9.7, arctic 1.7; our src ~140 (accounts 20.6, routes
+//                               14.3, records 11.8, graphql 11.0, events 10.2, workers 8.4,
+//                               privacy 8.2, realtime 6.5, config 6.5, …).
+// The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
+// without removing features. What was looked at and not cut: zod's JSON-Schema code (its classic
+// schemas import the processors themselves, so it ships whether or not OpenAPI is built at run
+// time; building /openapi.json at build time would drop ~10 KiB gzip of ours for a generated
+// artifact every route change must regenerate); the libSQL WebSocket client (@libsql/client/http
+// instead of /web changes nothing: hrana-client is imported as a namespace). The budget is what
+// ships now plus a little room, so new weight has to be measured and argued for.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 170);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 285);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";
-const metafile = join(outdir, "bundle-meta.json");
-execFileSync(
-  "wrangler",
-  ["deploy", "--dry-run", "--outdir", outdir, "--minify", ...(why ? ["--metafile", metafile] : [])],
-  {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  },
-);
+execFileSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir, "--minify", "--env", ""], {
+  stdio: ["ignore", "ignore", "inherit"],
+  env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
 let raw = 0;
 let gzip = 0;
 for (const file of readdirSync(outdir)) {
   // Every module wrangler uploads (scripts, wasm, text and data modules), not maps or notes.
-  if (/\.(map|md)$/.test(file) || file === "bundle-meta.json") continue;
+  if (/\.(map|md|json)$/.test(file)) continue;
   const bytes = readFileSync(join(outdir, file));
   raw += bytes.length;
   gzip += gzipSync(bytes, { level: 9 }).length;
 }
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 if (why) {
-  const meta = JSON.parse(readFileSync(metafile, "utf8")) as {
-    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+  // Which source each byte of the uploaded script came from (its source map), grouped by package
+  // or source folder; each group's bytes gzipped on their own estimate what it costs compressed
+  // (the sum is a little above the whole, which compresses across groups).
+  const script = readdirSync(outdir).find((f) => f.endsWith(".js"));
+  const code = readFileSync(join(outdir, script!), "utf8");
+  const map = JSON.parse(readFileSync(join(outdir, `${script}.map`), "utf8")) as {
+    sources: string[];
+    mappings: string;
   };
-  const weights = new Map<string, number>();
-  for (const output of Object.values(meta.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const group = input.startsWith("node_modules/")
-        ? input.replace(/^node_modules\/((?:@[^/]+\/)?[^/]+)\/.*/, "$1")
-        : input.split("/").slice(0, 3).join("/");
-      weights.set(group, (weights.get(group) ?? 0) + bytesInOutput);
-    }
-  }
-  console.log("minified bytes by package / source folder (before gzip):");
-  for (const [group, bytes] of [...weights].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
-    console.log(`${kib(bytes).padStart(10)}  ${group}`);
+  const groupOf = (source: string) => {
+    const path = source.replace(/^(\.\.\/)+/, "");
+    // drizzle-orm and drizzle-zod ship source maps whose sources are ../src/*.ts: esbuild chains
+    // them, so their bytes come out as node_modules/src/… (no other package here does that).
+    if (path.startsWith("node_modules/src/")) return "drizzle-orm + drizzle-zod";
+    return path.includes("node_modules/")
+      ? path.replace(/^.*node_modules\/((?:@[^/]+\/)?[^/]+)\/.*/, "$1")
+      : path.split("/").slice(0, 3).join("/");
+  };
+  const parts = new Map<string, string[]>();
+  const lines = code.split("\n");
+  decodeMappings(map.mappings).forEach((spans, line) => {
+    const text = lines[line] ?? "";
+    spans.forEach(([column, source], i) => {
+      const group = source === undefined ? "(unmapped)" : groupOf(map.sources[source]!);
+      const piece = text.slice(column, spans[i + 1]?.[0] ?? text.length);
+      const list = parts.get(group) ?? [];
+      list.push(piece);
+      parts.set(group, list);
+    });
+  });
+  const rows = [...parts].map(([group, pieces]) => {
+    const text = pieces.join("");
+    return { group, raw: Buffer.byteLength(text), gzip: gzipSync(text, { level: 9 }).length };
+  });
+  rows.sort((a, b) => b.gzip - a.gzip);
+  console.log("what weighs (minified bytes, and gzip of each group alone):");
+  for (const { group, raw: r, gzip: g } of rows.slice(0, 40)) {
+    console.log(`${kib(r).padStart(10)} ${kib(g).padStart(10)} gz  ${group}`);
   }
 }
 console.log(`worker bundle: ${kib(raw)} raw, ${kib(gzip)} gzip (budget ${budgetKiB} KiB gzip)`);
 if (gzip > budgetKiB * 1024) {
   console.error(`worker bundle is over budget by ${kib(gzip - budgetKiB * 1024)}`);
   process.exit(1);
+}
+
+/** A source map's mappings: per generated line, [generated column, source index] per segment. */
+function decodeMappings(mappings: string): [number, number | undefined][][] {
+  let source = 0; // relative across the whole string; columns are relative within a line
+  return mappings.split(";").map((line) => {
+    const out: [number, number | undefined][] = [];
+    let column = 0;
+    for (const segment of line.split(",")) {
+      if (segment === "") continue;
+      const fields = vlq(segment);
+      column += fields[0]!;
+      if (fields.length > 1) source += fields[1]!;
+      out.push([column, fields.length > 1 ? source : undefined]);
+    }
+    return out;
+  });
+}
+
+function vlq(segment: string): number[] {
+  const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const out: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of segment) {
+    const digit = chars.indexOf(ch);
+    value += (digit & 31) << shift;
+    if (digit & 32) shift += 5;
+    else {
+      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
 }
