@@ -23,7 +23,13 @@ const result = await build({
     js: 'import { createRequire as __nearbaseRequire } from "node:module"; const require = __nearbaseRequire(import.meta.url);',
   },
   sourcemap: "linked",
+  // Whitespace and comments out (names kept, for readable stack traces): V8 holds the whole
+  // source as a string, and undici's comments made it non-ASCII, so two bytes a character —
+  // 6.6 MiB of heap for 3.4 MB of text; now 2.4 MB of ASCII. Measured on a seeded file: heap
+  // used at idle 25.6 -> 21.3 MiB, CPU to the first 200 ~420 -> ~360 ms. Mangling names as
+  // well saved nothing more once keepNames was needed.
   minifySyntax: true,
+  minifyWhitespace: true,
   legalComments: "none",
   logLevel: "warning",
   metafile: true,
