@@ -4960,6 +4960,33 @@ export interface operations {
       200: {
         headers: {
           /** @description The answer's entity tag (GET) */
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
@@ -4989,7 +5016,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description The request could not run. INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           /** @description The answer's entity tag (GET) */
@@ -5053,7 +5080,7 @@ export interface operations {
           };
         };
       };
-      /** @description A mutation with a read-only API key */
+      /** @description A read-only API key: every POST needs `write` (send its queries as GET). The authentication middleware answers it as a problem before GraphQL runs. FORBIDDEN: Forbidden */
       403: {
         headers: {
           /** @description The answer's entity tag (GET) */
@@ -5130,6 +5157,10 @@ export interface operations {
           /** @description POST, when a mutation came by GET */
           allow?: string;
           [name: string]: unknown;
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
         };
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
@@ -5195,6 +5226,33 @@ export interface operations {
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
           [name: string]: unknown;
         };
         content: {

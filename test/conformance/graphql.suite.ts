@@ -1,5 +1,6 @@
 import { ClientError, GraphQLClient, gql as graphql } from "graphql-request";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKey } from "./auth-helpers";
 import { type Home, type MakeHome, publishPost, q, unique } from "./home";
 
 /** What /graphql answers: its status, and the GraphQL body. */
@@ -130,6 +131,43 @@ export function defineGraphQLSuite(makeHome: MakeHome) {
       expect(codes(hidden)).toEqual(["INVALID_FILTER"]);
       const tooMany = await gql(t, `{ posts(limit: 100000) { items { id } } }`);
       expect(codes(tooMany)).toEqual(["INVALID_QUERY"]);
+    });
+
+    it("applies the related collection's view rule to nested records", async () => {
+      const author = await t.signIn();
+      const reader = await t.signIn();
+      const post = (await publishPost(t, author.headers, unique("rel"))).id;
+      const saved = await t.request("/api/collections/bookmarks/records", {
+        method: "POST",
+        headers: reader.headers,
+        json: { post },
+      });
+      expect(saved.status).toBe(201);
+      const bookmark = ((await saved.json()) as { id: string }).id;
+      const query = `query($id: ID!) { bookmark(id: $id) { postId post { id title } } }`;
+      const before = await gql(t, query, { id: bookmark }, { headers: reader.headers });
+      expect(before.data?.bookmark).toMatchObject({ postId: post, post: { id: post } });
+      // The author takes the post back to draft: the reader may no longer view it.
+      const draft = await t.request(`/api/collections/posts/records/${post}`, {
+        method: "PATCH",
+        headers: author.headers,
+        json: { status: "draft" },
+      });
+      expect(draft.status).toBe(200);
+      const after = await gql(t, query, { id: bookmark }, { headers: reader.headers });
+      expect(after.errors).toBeUndefined();
+      expect(after.data?.bookmark).toEqual({ postId: post, post: null });
+      const list = await gql(
+        t,
+        `{ bookmarks { items { id post { title } } } }`,
+        {},
+        { headers: reader.headers },
+      );
+      expect(field<{ items: unknown[] }>(list, "bookmarks").items).toEqual([
+        { id: bookmark, post: null },
+      ]);
+      const own = await gql(t, query, { id: bookmark }, { headers: author.headers });
+      expect(own.data?.bookmark).toBeNull();
     });
 
     it("answers me for the caller and null for anonymous", async () => {
@@ -269,6 +307,49 @@ export function defineGraphQLSuite(makeHome: MakeHome) {
       const viaGet = await gql(t, `mutation { deletePost(id: "pst_x") }`, {}, { method: "GET" });
       expect(viaGet.status).toBe(405);
       expect(codes(viaGet)).toEqual(["METHOD_NOT_ALLOWED"]);
+
+      // API keys in either header, as for REST: a read key queries by GET and cannot write.
+      const user = await t.signIn();
+      const key = async (scopes: string[]) => {
+        const res = await createKey(t, user.accessToken, scopes);
+        expect(res.status).toBe(201);
+        return ((await res.json()) as { key: string }).key;
+      };
+      const readKey = { "x-api-key": await key(["read"]) };
+      const writeKey = { authorization: `Bearer ${await key(["read", "write"])}` };
+      const draft = await t.request("/api/collections/posts/records", {
+        method: "POST",
+        headers: user.headers,
+        json: { title: unique("key"), status: "draft" },
+      });
+      const own = ((await draft.json()) as { id: string }).id;
+      // The key reads as its owner: the owner's draft is visible to it, not to anyone else.
+      const byKey = await gql(
+        t,
+        `query($id: ID!) { post(id: $id) { id } }`,
+        { id: own },
+        {
+          method: "GET",
+          headers: readKey,
+        },
+      );
+      expect(byKey.data?.post).toEqual({ id: own });
+      const anon = await gql(t, `query($id: ID!) { post(id: $id) { id } }`, { id: own });
+      expect(anon.data?.post).toBeNull();
+      // `me` is GET /api/auth/me's: an access token's account, not a key's.
+      const me = await gql(t, `{ me { id } }`, {}, { method: "GET", headers: readKey });
+      expect(codes(me)).toEqual(["UNAUTHENTICATED"]);
+      const create = `mutation($d: PostCreateInput!) { createPost(data: $d) { id author } }`;
+      const d = { title: unique("key"), status: "draft" };
+      const refused = await t.request("/graphql", {
+        method: "POST",
+        headers: readKey,
+        json: { query: create, variables: { d } },
+      });
+      expect(refused.status).toBe(403);
+      expect((await t.sql("SELECT id FROM posts WHERE title = ?", [d.title])).length).toBe(0);
+      const written = await gql(t, create, { d }, { headers: writeKey });
+      expect(written.data?.createPost).toMatchObject({ author: user.id });
     });
   });
 

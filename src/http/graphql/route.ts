@@ -146,6 +146,8 @@ const docs = {
       "405": { ...graphqlResponse, description: "Mutations need POST" },
       "500": { ...graphqlResponse, description: "Executing failed on the server's side" },
     },
+    // /graphql spends the REST read budget (GET) and write budget (POST).
+    raises: ["RATE_LIMITED"],
   },
   "get /graphql/graphiql.js": {
     tags: ["graphql"],
@@ -165,10 +167,21 @@ const docs = {
     responses: {
       "200": graphqlResponse,
       "400": { ...graphqlResponse, description: "The request could not run" },
-      "403": { ...graphqlResponse, description: "A mutation with a read-only API key" },
+      "403": {
+        ...graphqlResponse,
+        description:
+          "A read-only API key: every POST needs `write` (send its queries as GET). The authentication middleware answers it as a problem before GraphQL runs",
+      },
       "500": { ...graphqlResponse, description: "Executing failed on the server's side" },
     },
-    raises: ["INVALID_JSON", "VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+    raises: [
+      "INVALID_JSON",
+      "VALIDATION_FAILED",
+      "PAYLOAD_TOO_LARGE",
+      "UNSUPPORTED_MEDIA_TYPE",
+      "FORBIDDEN",
+      "RATE_LIMITED",
+    ],
   },
 } satisfies RouteDocs;
 
@@ -200,8 +213,13 @@ export const graphqlPaths = () => {
         ...((response.content as Json | undefined) ?? {}),
         ...((mine?.content as Json | undefined) ?? {}),
       };
+      // Both answers' descriptions: GraphQL's own, and the problem codes middleware may answer.
+      const description = [mine?.description, response.description]
+        .filter((d, i, all) => d !== undefined && all.indexOf(d) === i)
+        .join(". ");
       responses[status] = {
         ...response,
+        description,
         ...(Object.keys(content).length > 0 ? { content } : {}),
         headers: { ...((response.headers as Json | undefined) ?? {}), ...answerHeaders },
       };

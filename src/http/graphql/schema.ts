@@ -226,7 +226,8 @@ export function buildGraphQLApi(models: Models): GraphQLApi {
   });
   query.me = {
     type: me,
-    description: "The caller's account (an API key's owner); null when anonymous.",
+    description:
+      "The caller's account; null when anonymous. As GET /api/auth/me, it needs an access token: with an API key it is an UNAUTHENTICATED error.",
     resolve: (_root, _args, ctx) =>
       ctx.principal.kind === "anonymous" ? null : ctx.services.accounts.me(ctx.principal),
   };
