@@ -67,7 +67,7 @@ async function main() {
   });
   const server = serve(
     {
-      fetch: app.fetch,
+      fetch: closeAfterRefusedBody(app.fetch),
       port: config.port,
       hostname: config.host,
       websocket: { server: realtime.wss },
@@ -142,6 +142,23 @@ async function main() {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+/**
+ * A body refused as too large (413) is answered before the rest of it is read, and Node then
+ * closes the connection: say so in the answer (`Connection: close`), or a keep-alive client (fetch,
+ * undici, browsers) sends its next request into the closing socket and sees "other side closed".
+ */
+function closeAfterRefusedBody<A extends unknown[]>(
+  fetch: (request: Request, ...rest: A) => Response | Promise<Response>,
+) {
+  return async (request: Request, ...rest: A) => {
+    const res = await fetch(request, ...rest);
+    if (res.status !== 413) return res;
+    const headers = new Headers(res.headers);
+    headers.set("connection", "close");
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  };
 }
 
 /**
