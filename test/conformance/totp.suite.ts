@@ -303,6 +303,41 @@ export function defineTotpSuite(makeHome: MakeHome, fakesUrl: () => Promise<stri
       expect(off.status, await off.clone().text()).toBe(204);
     });
 
+    it("changes the password after a recent sign-in only, ending the other sessions", async () => {
+      const account = await signup(t, freshEmail("chpw"));
+      const change = (token: string, password: string) =>
+        t.request("/api/auth/password/change", {
+          method: "POST",
+          headers: bearer(token),
+          json: { password },
+        });
+      const next = "another long passphrase 42";
+      await expectStepUpRequired(await change(await staleToken(t, account.refreshToken), next));
+      const other = await t.request("/api/auth/login", {
+        method: "POST",
+        json: { email: account.email, password: strong },
+      });
+      const otherRefresh = ((await other.json()) as { refreshToken: string }).refreshToken;
+      const weak = await change(account.accessToken, "password");
+      expect(weak.status).toBe(400);
+      expect((await readProblem(weak)).errors?.map((e) => e.path)).toEqual(["/password"]);
+      expect((await change(account.accessToken, next)).status).toBe(204);
+      const login = (password: string) =>
+        t.request("/api/auth/login", { method: "POST", json: { email: account.email, password } });
+      expect((await login(strong)).status).toBe(401);
+      expect((await login(next)).status).toBe(200);
+      // The other session is over; this one goes on.
+      expect((await refresh(t, otherRefresh)).status).toBe(401);
+      expect(
+        (await t.request("/api/auth/me", { headers: bearer(account.accessToken) })).status,
+      ).toBe(200);
+      const [entry] = await t.sql(
+        "SELECT actor FROM nb_audit_log WHERE action = 'auth.password_changed' AND subject = ?",
+        [account.user.id],
+      );
+      expect(entry?.actor).toBe(`user:${account.user.id}`);
+    });
+
     it("refuses malformed step-ups and anonymous callers", async () => {
       expect((await t.request("/api/auth/step-up", { method: "POST", json: {} })).status).toBe(401);
       const account = await signup(t, freshEmail("stepbad"));

@@ -3,6 +3,7 @@ import { randomToken } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
+import { auditSql } from "../privacy/audit";
 import type { AccountDeps, Defer } from "./deps";
 import { dropUnprovenFactorsStatements } from "./factors";
 import {
@@ -14,7 +15,10 @@ import {
 import { hashPassword, passwordProblem } from "./passwords";
 import { mailboxProvenStatements, revokeAllCredentials } from "./revoke";
 import { confirmEmailInput, forgotPasswordInput, resetPasswordInput } from "./schemas";
+import { activeSessions, revokeSession } from "./sessions";
 import { weakPassword } from "./sign-in";
+import { requireRecentAuth } from "./step-up";
+import { changePasswordInput } from "./strong-schemas";
 import { throttleAccount } from "./throttle";
 import { currentUser, requireUser, setPasswordHash, userByEmail, userById } from "./users";
 
@@ -114,6 +118,42 @@ export function recoveryOperations({ db, sql, clock, log, mailer, auth }: Accoun
           // Passkeys and a TOTP key set up before the mailbox was proven may be a squatter's.
           ...(proven.wasVerified ? [] : dropUnprovenFactorsStatements(db, user.id)),
         ],
+      });
+    },
+
+    /**
+     * Sets a new password for the signed-in account (or a first one for an account without):
+     * needs a recent sign-in (STEP_UP_REQUIRED otherwise), so a stolen, refreshed session cannot
+     * take the account over. The account's other sessions end; this one, its API keys and its
+     * passkeys stay. Audited as auth.password_changed.
+     */
+    async changePassword(principal: Principal, input: unknown): Promise<void> {
+      const me = requireUser(principal);
+      const config = await auth();
+      const now = clock.now();
+      requireRecentAuth(principal, now.getTime(), config.stepUpMaxAgeSeconds);
+      const body = validate(changePasswordInput, input);
+      const user = await currentUser(db, principal);
+      const problem = passwordProblem(body.password, user.email);
+      if (problem) throw weakPassword(problem);
+      const passwordHash = await hashPassword(body.password, config.passwordHash);
+      await db.batch([
+        ...setPasswordHash(db, me.id, passwordHash, now),
+        db.run(
+          auditSql(
+            { action: "auth.password_changed", actor: `user:${me.id}`, subject: me.id },
+            now.getTime(),
+          ),
+        ),
+      ]);
+      for (const session of await activeSessions(db, me.id, me.sessionId, now)) {
+        if (session.id !== me.sessionId) await revokeSession(db, me.id, session.id, now);
+      }
+      log.write({
+        level: "info",
+        msg: "security: password changed",
+        event: "password_changed",
+        userId: me.id,
       });
     },
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { emailSchema, plainTextSchema } from "./identifiers";
-import { signedInSchema } from "./schemas";
+import { resetPasswordInput, signedInSchema } from "./schemas";
 
 /**
  * What the strong sign-in operations (one-time codes, passkeys, TOTP, step-up, sign-in methods)
@@ -84,6 +84,10 @@ export const stepUpInput = z
     if ((v.code === undefined) === (v.password === undefined))
       ctx.addIssue({ code: "custom", path: ["code"], message: "give either code or password" });
   });
+/** A new password for the signed-in account (after a recent sign-in). */
+export const changePasswordInput = z
+  .object({ password: resetPasswordInput.shape.password })
+  .strict();
 export const steppedUpSchema = z.object({
   accessToken: z.string().describe("Same session, with a fresh auth_time"),
   tokenType: z.literal("Bearer"),

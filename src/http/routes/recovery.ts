@@ -5,6 +5,7 @@ import {
   resetPasswordInput,
   statusSchema,
 } from "../../core/accounts/schemas";
+import { changePasswordInput } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";
 import { deferOf } from "../caller";
 import type { AppEnv } from "../context";
@@ -31,6 +32,16 @@ const docs = {
     body: resetPasswordInput,
     responses: { "204": { description: "Password changed" } },
     raises: ["BAD_REQUEST", "CONFIG_INVALID"],
+  },
+  "post /password/change": {
+    tags,
+    summary: "Set a new password for the signed-in account (or a first one)",
+    description:
+      "Needs a recent sign-in (STEP_UP_REQUIRED otherwise: step up at /api/auth/step-up). Ends the account's other sessions.",
+    auth: "user",
+    body: changePasswordInput,
+    responses: { "204": { description: "Password changed" } },
+    raises: ["STEP_UP_REQUIRED", "CONFIG_INVALID"],
   },
   "post /email/verify/request": {
     tags,
@@ -68,6 +79,12 @@ export function recoveryRoutes() {
 
   app.post("/password/reset", async (c) => {
     await c.get("services").accounts.resetPassword(await readJsonObject(c));
+    return c.body(null, 204);
+  });
+
+  app.post("/password/change", async (c) => {
+    const { accounts } = c.get("services");
+    await accounts.changePassword(c.get("principal"), await readJsonObject(c));
     return c.body(null, 204);
   });
 
