@@ -27,6 +27,13 @@ const exportAnswer = {
   content: { "application/json": { schema: jsonSchema(exportDocumentSchema, "output") } },
 };
 
+/** An erasure is a write: it answers with the read-your-writes token, as record writes do. */
+const erased = {
+  description: "Erased",
+  schema: erasureResultSchema,
+  headers: { "Nearbase-Consistency": { $ref: "#/components/headers/ConsistencyToken" } },
+};
+
 const erasureDescription =
   "Applies every collection's erasure policy (delete, anonymise, or keep with a legal basis) to the account's records, deletes the account with its sessions, refresh tokens, API keys, one-time tokens and linked identities, removes outbox events that carry its data, moves every touched collection's cache version (no cached answer holding the data is served after the commit), emits `user.erased` and `user.deleted` (id only) and writes an audit entry without personal values — all in one transaction.";
 
@@ -47,7 +54,7 @@ const docs = {
     description: `${erasureDescription} Needs re-authentication: the password (\`{ "password": "…" }\`), or, for accounts without one, a sign-in within ERASE_REAUTH_MINUTES.`,
     auth: "user",
     body: eraseInput,
-    responses: { "200": { description: "Erased", schema: erasureResultSchema } },
+    responses: { "200": erased },
     raises: ["FORBIDDEN", "NOT_FOUND", "REAUTHENTICATION_REQUIRED"],
   },
   "get /api/admin/users/:id/export": {
@@ -62,7 +69,7 @@ const docs = {
     summary: "Erase any account and its data (admins)",
     description: erasureDescription,
     auth: "admin",
-    responses: { "200": { description: "Erased", schema: erasureResultSchema } },
+    responses: { "200": erased },
     raises: ["NOT_FOUND"],
   },
   "get /api/admin/privacy/retention": {

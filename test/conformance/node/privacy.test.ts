@@ -1,0 +1,4 @@
+import { makeNodeHome } from "../node-home";
+import { definePrivacySuite } from "../privacy.suite";
+
+definePrivacySuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { definePrivacySuite } from "../privacy.suite";
+import { makeWorkersHome } from "../workers-home";
+
+definePrivacySuite(makeWorkersHome);
