@@ -16,7 +16,10 @@ export interface Audience {
   subs: readonly ParsedSubscription[];
 }
 
-/** What one subscriber receives for one event: the record as it may see it, and why. */
+/**
+ * What one subscriber receives for one event: the record as it may see it, and why. Shared by
+ * subscribers that receive the same event through the same topics: never mutate one.
+ */
 export interface Delivery {
   event: OutboxEvent;
   record: Record<string, unknown>;
@@ -85,16 +88,26 @@ export async function decide(
     });
   }
   const holds = (o: Outcome) => (typeof o === "boolean" ? o : passed.has(o.key));
+  // Subscribers that receive the same event through the same topics share one Delivery (and so
+  // one encoded frame: see `frameText`), so fan-out serialises once per event, not per socket.
+  const shared = new Map<string, Delivery>();
+  const records = new Map<number, Record<string, unknown>>();
   for (const plan of plans) {
     if (!holds(plan.rule)) continue;
     const topics = plan.filters.filter(([, o]) => holds(o)).map(([t]) => t);
     if (topics.length === 0) continue;
-    const model = models.get(plan.event.collection)!;
-    out[plan.member]!.push({
-      event: plan.event,
-      record: readable(model, plan.event.record),
-      topics,
-    });
+    const key = `${plan.event.seq}\n${topics.join("\n")}`;
+    let delivery = shared.get(key);
+    if (delivery === undefined) {
+      let record = records.get(plan.event.seq);
+      if (record === undefined) {
+        record = readable(models.get(plan.event.collection)!, plan.event.record);
+        records.set(plan.event.seq, record);
+      }
+      delivery = { event: plan.event, record, topics };
+      shared.set(key, delivery);
+    }
+    out[plan.member]!.push(delivery);
   }
   return out;
 }

@@ -56,15 +56,34 @@ export type Frame =
   /** WebSocket only: a refused connection or message, as the problem's code and detail. */
   | { type: "error"; status: number; code: string; detail: string };
 
+const frames = new WeakMap<Delivery, Frame>();
+const texts = new WeakMap<Frame, string>();
+
+/** The change frame of a delivery (one object per shared Delivery: never mutate it). */
 export function changeFrame(d: Delivery): Frame {
-  return {
-    type: "change",
-    id: d.event.id,
-    action: d.event.action,
-    collection: d.event.collection,
-    record: d.record,
-    topics: d.topics,
-  };
+  let frame = frames.get(d);
+  if (frame === undefined) {
+    frame = {
+      type: "change",
+      id: d.event.id,
+      action: d.event.action,
+      collection: d.event.collection,
+      record: d.record,
+      topics: d.topics,
+    };
+    frames.set(d, frame);
+  }
+  return frame;
+}
+
+/** A frame as JSON text, serialised once however many sockets it goes to. */
+export function frameText(frame: Frame): string {
+  let text = texts.get(frame);
+  if (text === undefined) {
+    text = JSON.stringify(frame);
+    texts.set(frame, text);
+  }
+  return text;
 }
 
 /** Where a connection's messages go (an SSE stream, a WebSocket, a Durable Object bridge). */

@@ -4,7 +4,12 @@ import { z } from "zod";
 import { ApiError } from "../../core/kernel/errors";
 import type { Principal } from "../../core/kernel/principal";
 import type { RealtimeGateway } from "../../core/realtime/hub";
-import type { Credential, Frame, RealtimeSettings } from "../../core/realtime/protocol";
+import {
+  type Credential,
+  type Frame,
+  frameText,
+  type RealtimeSettings,
+} from "../../core/realtime/protocol";
 import {
   checkSubscriptions,
   type ParsedSubscription,
@@ -137,7 +142,19 @@ function parseTopics(c: Context<AppEnv>, topics: readonly string[], principal: P
 /** One frame as Server-Sent Events: `event:` its type, `id:` the event id of a change. */
 export function sseText(frame: Frame): string {
   const id = frame.type === "change" ? `id: ${frame.id}\n` : "";
-  return `${id}event: ${frame.type}\ndata: ${JSON.stringify(frame)}\n\n`;
+  return `${id}event: ${frame.type}\ndata: ${frameText(frame)}\n\n`;
+}
+
+const encoded = new WeakMap<Frame, Uint8Array>();
+const encoder = new TextEncoder();
+/** A frame's SSE bytes, encoded once however many streams it goes to. */
+function sseBytes(frame: Frame): Uint8Array {
+  let bytes = encoded.get(frame);
+  if (bytes === undefined) {
+    bytes = encoder.encode(sseText(frame));
+    encoded.set(frame, bytes);
+  }
+  return bytes;
 }
 
 /** Frames a slow reader may leave unread before its stream is dropped. */
@@ -154,7 +171,6 @@ async function openEventStream(
   request: StreamRequest,
 ): Promise<Response> {
   const gateway = home.gateway(c);
-  const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let clientId: string | undefined;
   let closed = false;
@@ -187,7 +203,7 @@ async function openEventStream(
         controller.enqueue(encoder.encode(sseText({ type: "closing", reason: "slow" })));
         return finish();
       }
-      controller.enqueue(encoder.encode(sseText(frame)));
+      controller.enqueue(sseBytes(frame));
     },
     close: finish,
   };

@@ -1,7 +1,7 @@
 import { upgradeWebSocket } from "@hono/node-server";
 import { WebSocketServer } from "ws";
 import type { Hub } from "../../core/realtime/hub";
-import type { Frame } from "../../core/realtime/protocol";
+import { type Frame, frameText } from "../../core/realtime/protocol";
 import { errorFrame, readSocketMessage } from "../../core/realtime/socket";
 import type { RealtimeHome } from "../../http/routes/realtime";
 
@@ -23,7 +23,7 @@ export function nodeRealtime(hub: Hub): RealtimeHome & { hub: Hub; wss: WebSocke
       let gone = false;
       const upgrade = upgradeWebSocket(() => ({
         onOpen(_event, ws) {
-          const send = (frame: Frame) => ws.send(JSON.stringify(frame));
+          const send = (frame: Frame) => ws.send(frameText(frame));
           hub
             .connect({
               ...request,

@@ -15,6 +15,7 @@ import {
   changeFrame,
   credentialKey,
   type Frame,
+  frameText,
   liveCredentials,
   ownerKey,
 } from "../../core/realtime/protocol";
@@ -257,7 +258,7 @@ export class RealtimeShard extends DurableObject<Env> {
 
   private send(ws: WebSocket, frame: Frame) {
     try {
-      ws.send(JSON.stringify(frame));
+      ws.send(frameText(frame));
     } catch {}
   }
 
