@@ -1,5 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { databaseUnavailable, unavailableRetryAfterSeconds } from "../core/db/unavailable";
 import { ApiError, type ErrorCode, problemContentType, toProblem } from "../core/kernel/errors";
 import { describeError } from "../core/kernel/log";
 import type { AppEnv } from "./context";
@@ -30,8 +31,9 @@ function problemJson(c: Context<AppEnv>, err: ApiError): Response {
  * Turns anything thrown into a problem+json response. ApiErrors carry their own safe detail;
  * Hono's HTTPExceptions keep their status; a URIError is always bad input (malformed
  * percent-encoding reaching `decodeURIComponent` on a path segment or parameter, wherever that
- * happens) and answers 400 MALFORMED_URI; everything else is a 500 whose cause is logged with
- * its stack and never sent (no stack traces, no SQL in responses).
+ * happens) and answers 400 MALFORMED_URI; a database that cannot be reached (or is locked, full,
+ * read-only) is a 503 UNAVAILABLE with Retry-After; everything else is a 500. The cause of
+ * either is logged with its stack and never sent (no stack traces, no SQL in responses).
  */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) {
@@ -49,6 +51,14 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     return problemJson(c, new ApiError(code, undefined, { cause: err }));
   }
   logFailure(c, err);
+  if (databaseUnavailable(err)) {
+    return problemJson(
+      c,
+      new ApiError("UNAVAILABLE", "The database cannot be reached right now; retry shortly.", {
+        headers: { "retry-after": String(unavailableRetryAfterSeconds) },
+      }),
+    );
+  }
   return problemJson(
     c,
     new ApiError(
