@@ -37,10 +37,14 @@ export function arbitraryOf(schema: unknown, document: Json, depth = 0): fc.Arbi
         noNaN: true,
       });
     case "string": {
-      if (typeof s.pattern === "string")
+      if (typeof s.pattern === "string") {
+        // fast-check cannot generate from lookaheads: generate from the rest, keep what matches.
+        const full = new RegExp(s.pattern, "u");
         return fc
-          .stringMatching(new RegExp(s.pattern))
+          .stringMatching(new RegExp(withoutLookaheads(s.pattern)))
+          .filter((v) => full.test(v))
           .filter((v) => v.length <= ((s.maxLength as number | undefined) ?? Infinity));
+      }
       return fc.string({
         minLength: (s.minLength as number | undefined) ?? 0,
         maxLength: Math.min((s.maxLength as number | undefined) ?? 40, 40),
@@ -66,6 +70,25 @@ export function arbitraryOf(schema: unknown, document: Json, depth = 0): fc.Arbi
   }
 }
 
+/** A regular expression's source without its `(?!…)`/`(?=…)` groups (which only restrict). */
+function withoutLookaheads(source: string): string {
+  let out = "";
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] === "\\") {
+      out += source.slice(i, i + 2);
+      i++;
+    } else if (source.startsWith("(?!", i) || source.startsWith("(?=", i)) {
+      let depth = 0;
+      for (; i < source.length; i++) {
+        if (source[i] === "\\") i++;
+        else if (source[i] === "(") depth++;
+        else if (source[i] === ")" && --depth === 0) break;
+      }
+    } else out += source[i];
+  }
+  return out;
+}
+
 /** Follows `$ref`s (local JSON pointers) to the schema they name. */
 export function resolve(schema: unknown, document: Json): Json {
   let s = (schema ?? {}) as Json;
@@ -77,4 +100,104 @@ export function resolve(schema: unknown, document: Json): Json {
       .reduce<Json>((node, key) => node[key] as Json, document);
   }
   return s;
+}
+
+/** A body that breaks its schema in one named way. */
+export interface Broken {
+  kind: "unknown key" | "wrong type" | "missing" | "too long";
+  /** The property at fault (the problem's `errors[].path` names it). */
+  field?: string;
+  body: Json;
+}
+
+/** The JSON types a schema admits (through anyOf/oneOf, enum and const too). */
+function jsonTypesOf(schema: unknown, document: Json): Set<string> {
+  const s = resolve(schema, document);
+  const options = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (options !== undefined) return new Set(options.flatMap((o) => [...jsonTypesOf(o, document)]));
+  const values = "const" in s ? [s.const] : Array.isArray(s.enum) ? (s.enum as unknown[]) : [];
+  if (values.length > 0)
+    return new Set(
+      values.map((v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v)),
+    );
+  if (s.type === undefined)
+    return new Set(["string", "number", "boolean", "null", "array", "object"]);
+  const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
+  return new Set(types.map((t) => (t === "integer" ? "number" : t)));
+}
+
+/** The largest string a schema admits, if it bounds one (through anyOf/oneOf too). */
+function maxLengthOf(schema: unknown, document: Json): number | undefined {
+  const s = resolve(schema, document);
+  const options = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
+  if (options !== undefined) {
+    const limits = options.map((o) => maxLengthOf(o, document));
+    return limits.some((l) => l === undefined) ? undefined : Math.max(...(limits as number[]));
+  }
+  return typeof s.maxLength === "number" ? s.maxLength : undefined;
+}
+
+const samples: Record<string, unknown> = {
+  string: "text",
+  number: 12345,
+  boolean: true,
+  null: null,
+  array: ["x"],
+  object: { a: 1 },
+};
+
+/**
+ * Bodies that break an object schema, each from a valid body (`valid`) changed in one way: a key
+ * the schema does not allow, a property of a JSON type it does not admit, a required property
+ * left out, or a string one to twenty characters over its maxLength.
+ */
+export function brokenBodyOf(
+  schema: unknown,
+  document: Json,
+  valid: fc.Arbitrary<unknown>,
+): fc.Arbitrary<Broken> {
+  const s = resolve(schema, document);
+  const properties = (s.properties ?? {}) as Record<string, unknown>;
+  const required = (s.required ?? []) as string[];
+  const ways: fc.Arbitrary<Broken>[] = [];
+  const base = valid as fc.Arbitrary<Json>;
+  if (s.additionalProperties === false) {
+    const key = fc
+      .stringMatching(/^[a-z][A-Za-z]{0,11}$/)
+      .filter((k) => !(k in properties) && k !== "__proto__");
+    ways.push(
+      fc
+        .tuple(base, key, fc.jsonValue({ maxDepth: 1 }))
+        .map(([body, k, v]) => ({ kind: "unknown key", field: k, body: { ...body, [k]: v } })),
+    );
+  }
+  for (const [name, property] of Object.entries(properties)) {
+    const admitted = jsonTypesOf(property, document);
+    const wrong = Object.keys(samples).filter((type) => !admitted.has(type));
+    if (wrong.length > 0)
+      ways.push(
+        fc.tuple(base, fc.constantFrom(...wrong)).map(([body, type]) => ({
+          kind: "wrong type",
+          field: name,
+          body: { ...body, [name]: samples[type] },
+        })),
+      );
+    const max = maxLengthOf(property, document);
+    if (max !== undefined)
+      ways.push(
+        fc.tuple(base, fc.integer({ min: 1, max: 20 })).map(([body, over]) => ({
+          kind: "too long",
+          field: name,
+          body: { ...body, [name]: "x".repeat(max + over) },
+        })),
+      );
+  }
+  if (required.length > 0)
+    ways.push(
+      fc.tuple(base, fc.constantFrom(...required)).map(([body, name]) => {
+        const { [name]: _, ...rest } = body;
+        return { kind: "missing", field: name, body: rest };
+      }),
+    );
+  return fc.oneof(...ways);
 }

@@ -134,6 +134,9 @@ describe("OpenAPI", () => {
     const sort = new RegExp(param("sort").pattern as string);
     expect(sort.test("-created,title")).toBe(true);
     expect(sort.test("tags")).toBe(false);
+    // What the server refuses the pattern refuses: a repeat (whatever its sign), a fifth key.
+    expect(sort.test("title,-created,+title")).toBe(false);
+    expect(sort.test("title,created,updated,id,body")).toBe(false);
     const batch = (
       doc.paths["/api/batch"]!.post!.requestBody as {
         content: {

@@ -101,11 +101,18 @@ function recordSchemas(model: CollectionModel): Json {
   };
 }
 
-/** A comma-separated list of names, as a regular expression (spaces around names are allowed). */
-function listPattern(names: readonly string[], sign = ""): string {
+/**
+ * A comma-separated list of names, as a regular expression (spaces around names are allowed).
+ * `distinct` adds what sort checks: each name at most once, at most that many names.
+ */
+function listPattern(names: readonly string[], sign = "", distinct?: number): string {
   if (names.length === 0) return "^\\s*$";
   const item = `\\s*${sign}(?:${names.map((n) => n.replace(/[^\w]/g, "\\$&")).join("|")})\\s*`;
-  return `^(?:\\s*|${item}(?:,${item})*)$`;
+  const limits =
+    distinct === undefined
+      ? ""
+      : `(?!(?:[^,]*,){${distinct}})(?!(?:[\\s\\S]*,)?\\s*${sign}(\\w+)\\s*,(?:[\\s\\S]*,)?\\s*${sign}\\1\\s*(?:,|$))`;
+  return `^${limits}(?:\\s*|${item}(?:,${item})*)$`;
 }
 
 const pascal = (name: string) =>
@@ -147,7 +154,11 @@ function readParameters(model: CollectionModel) {
     q(
       "sort",
       `Comma-separated fields, each with an optional - (descending) or + prefix; at most ${maxSortKeys}, no repeats (default -created; id breaks ties). Sortable: ${sortKeys.join(", ")}`,
-      { type: "string", maxLength: maxSortLength, pattern: listPattern(sortKeys, "[-+]?") },
+      {
+        type: "string",
+        maxLength: maxSortLength,
+        pattern: listPattern(sortKeys, "[-+]?", maxSortKeys),
+      },
       { example: "-created" },
     ),
     fields,

@@ -1,0 +1,4 @@
+import { defineGeneratedRequestsSuite } from "../generated.suite";
+import { makeNodeHome } from "../node-home";
+
+defineGeneratedRequestsSuite(makeNodeHome);

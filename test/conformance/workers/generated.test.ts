@@ -1,0 +1,4 @@
+import { defineGeneratedRequestsSuite } from "../generated.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineGeneratedRequestsSuite(makeWorkersHome);
