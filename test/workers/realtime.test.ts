@@ -2,9 +2,12 @@ import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
+import { loadAuthConfig } from "../../src/core/accounts/config";
+import { accessTokenFor } from "../../src/core/accounts/sessions";
 import { ownerKey } from "../../src/core/realtime/protocol";
 import worker from "../../src/platform/workers/main";
-import { shardOf } from "../../src/platform/workers/realtime";
+import { createWorkersPlatform } from "../../src/platform/workers/platform";
+import { type RealtimeShard, shardOf } from "../../src/platform/workers/realtime";
 import type { Home, SignedIn } from "../conformance/home";
 import { makeWorkersHome } from "../conformance/workers-home";
 
@@ -154,6 +157,143 @@ describe("realtime in workerd (Durable Object shards, hibernation API)", () => {
     ws.send("ping");
     await until(() => frames.some((f) => f.type === "pong"));
     ws.close();
+  });
+
+  it("resumes an SSE stream from Last-Event-ID through the bridge, and says refetch for an unknown id", async () => {
+    const first = await post("published");
+    const [event] = await home.sql(
+      "SELECT id FROM nb_events WHERE record_id = ? AND type = 'posts.created'",
+      [first],
+    );
+    const missed = await post("draft");
+    const res = await home.request("/api/realtime?topic=posts", {
+      headers: { ...alice.headers, "last-event-id": String(event!.id) },
+    });
+    expect(res.status).toBe(200);
+    const s = sseReader(res);
+    await s.until(changeOf(missed, "create"));
+    expect(changeOf(first, "create")(s.messages)).toBe(false);
+    // Replayed in outbox order, once each; then live.
+    const live = await post("published");
+    await home.settle();
+    await s.until(changeOf(live, "create"));
+    const ids = s.messages.filter((m) => m.event === "change").map((m) => m.data.record!.id);
+    expect(ids).toEqual([missed, live]);
+    await s.cancel();
+
+    const lost = await home.request("/api/realtime?topic=posts", {
+      headers: { "last-event-id": "evt_0000000000000unknown" },
+    });
+    const l = sseReader(lost);
+    await l.until((all) => all.some((m) => m.event === "refetch"));
+    await l.cancel();
+  });
+
+  it("a log-out mid-stream ends the stream at the shard; later changes never reach it", async () => {
+    const bob = await home.signIn();
+    const mine = sseReader(
+      await home.request("/api/realtime?topic=posts", { headers: bob.headers }),
+    );
+    const watcher = sseReader(await home.request("/api/realtime?topic=posts"));
+    await mine.until((all) => all.some((m) => m.event === "connected"));
+    await watcher.until((all) => all.some((m) => m.event === "connected"));
+    const out = await home.request("/api/auth/logout", { method: "POST", headers: bob.headers });
+    expect(out.status).toBe(204);
+    // A write pokes the shards: each reads session.revoked before the new post.
+    const after = await post("published");
+    await home.settle();
+    await watcher.until(changeOf(after, "create"));
+    await mine.until((all) =>
+      all.some((m) => m.event === "closing" && m.data.reason === "revoked"),
+    );
+    expect(changeOf(after, "create")(mine.messages)).toBe(false);
+    await watcher.cancel();
+    // The same token is refused before any stream opens.
+    const again = await home.request("/api/realtime?topic=posts", { headers: bob.headers });
+    expect(again.status).toBe(401);
+  });
+
+  it("with no write after a log-out, the shard's periodic alarm reads the revocation and ends the stream", async () => {
+    const erin = await home.signIn();
+    const s = sseReader(await home.request("/api/realtime?topic=posts", { headers: erin.headers }));
+    await s.until((all) => all.some((m) => m.event === "connected"));
+    const out = await home.request("/api/auth/logout", { method: "POST", headers: erin.headers });
+    expect(out.status).toBe(204);
+    const shard = env.REALTIME.get(
+      env.REALTIME.idFromName(
+        `shard-${shardOf(ownerKey({ kind: "user", id: erin.id, role: "user" }, ""), shards)}`,
+      ),
+    );
+    // The alarm is due within REALTIME_AUTH_CHECK_SECONDS while sockets are open; run it now.
+    const due = await runInDurableObject(shard, async (instance: RealtimeShard, state) => {
+      const at = await state.storage.getAlarm();
+      await instance.alarm();
+      return at;
+    });
+    expect(due).not.toBeNull();
+    await s.until((all) => all.some((m) => m.event === "closing" && m.data.reason === "revoked"));
+  });
+
+  it("the shard's alarm ends a stream when its token expires, and at its lifetime", async () => {
+    const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
+    const auth = await loadAuthConfig(createWorkersPlatform(config, env as Env), config);
+    const carol = await home.signIn();
+    const sid = JSON.parse(
+      atob(carol.accessToken.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")),
+    ).sid as string;
+    const short = await accessTokenFor(
+      { ...auth, accessTokenTtlSeconds: 2 },
+      { id: carol.id, role: "user" },
+      sid,
+    );
+    const expiring = sseReader(
+      await home.request("/api/realtime?topic=posts", {
+        headers: { authorization: `Bearer ${short}` },
+      }),
+    );
+    await expiring.until((all) =>
+      all.some((m) => m.event === "closing" && m.data.reason === "expired"),
+    );
+
+    // Lifetime: the socket's attachment says it connected long ago; the alarm closes it.
+    const old = sseReader(
+      await home.request("/api/realtime?topic=posts", { headers: carol.headers }),
+    );
+    await old.until((all) => all.some((m) => m.event === "connected"));
+    const clientId = old.messages[0]!.data.clientId as string;
+    const shard = env.REALTIME.get(
+      env.REALTIME.idFromName(
+        `shard-${shardOf(ownerKey({ kind: "user", id: carol.id, role: "user" }, ""), shards)}`,
+      ),
+    );
+    await runInDurableObject(shard, async (instance: RealtimeShard, state) => {
+      for (const ws of state.getWebSockets()) {
+        const a = ws.deserializeAttachment() as { clientId: string; connectedAt: number };
+        if (a.clientId === clientId) ws.serializeAttachment({ ...a, connectedAt: 0 });
+      }
+      await instance.alarm();
+    });
+    await old.until((all) =>
+      all.some((m) => m.event === "closing" && m.data.reason === "lifetime"),
+    );
+  });
+
+  it("caps a user's connections at the shard: one more is a 429 problem, not a broken stream", async () => {
+    const dave = await home.signIn();
+    const cap = loadConfig(env as unknown as Record<string, unknown>, "workers").realtime
+      .maxPerUser;
+    const open = [];
+    for (let i = 0; i < cap; i++) {
+      const res = await home.request("/api/realtime?topic=posts", { headers: dave.headers });
+      expect(res.status).toBe(200);
+      const r = sseReader(res);
+      await r.until((all) => all.some((m) => m.event === "connected"));
+      open.push(r);
+    }
+    const refused = await home.request("/api/realtime?topic=posts", { headers: dave.headers });
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { code: string }).code).toBe("RATE_LIMITED");
+    for (const r of open) await r.cancel();
   });
 
   it("refuses bad topics before any stream opens", async () => {

@@ -449,7 +449,36 @@ export class RealtimeShard extends DurableObject<Env> {
   /** Closes what is due (expiry, idle, lifetime) and sets the alarm for the next deadline. */
   override async alarm() {
     this.sweep();
+    // Revocations no write poked this shard about (log-out, sign-out everywhere, erasure) are in
+    // the outbox: read it, then check the credentials that are due, so such streams end within
+    // REALTIME_AUTH_CHECK_SECONDS even on a quiet database.
+    await this.tail();
+    await this.exclusive(async () => {
+      const live = this.ctx
+        .getWebSockets()
+        .map((ws) => ({ ws, a: this.attachment(ws) }))
+        .filter((e): e is { ws: WebSocket; a: Attachment } => e.a?.ready === true);
+      await this.checkCredentials(live);
+    });
     await this.scheduleAlarm();
+  }
+
+  /** Closes sockets whose session, API key or user is gone (one batch), at most every authCheckMs. */
+  private async checkCredentials(entries: { ws: WebSocket; a: Attachment }[]) {
+    const now = Date.now();
+    if (now - this.checkedAt < this.config.realtime.authCheckMs) return;
+    this.checkedAt = now;
+    const withCredential = entries.filter(
+      ({ ws, a }) => ws.readyState === WebSocket.OPEN && credentialKey(a.credential) !== undefined,
+    );
+    if (withCredential.length === 0) return;
+    const ok = await liveCredentials(
+      this.db,
+      withCredential.map(({ a }) => a.credential),
+      now,
+    );
+    for (const { ws, a } of withCredential)
+      if (!ok.has(credentialKey(a.credential)!)) this.close(ws, "revoked");
   }
 
   private sweep() {
@@ -466,12 +495,13 @@ export class RealtimeShard extends DurableObject<Env> {
   }
 
   private async scheduleAlarm() {
-    const { idleTimeoutMs, maxLifetimeMs } = this.config.realtime;
+    const { idleTimeoutMs, maxLifetimeMs, authCheckMs } = this.config.realtime;
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets()) {
       const a = this.attachment(ws);
       if (a === undefined) continue;
       next = Math.min(
+        Date.now() + authCheckMs,
         next,
         a.credential.expiresAt ?? Number.POSITIVE_INFINITY,
         a.connectedAt + maxLifetimeMs,
@@ -539,21 +569,8 @@ export class RealtimeShard extends DurableObject<Env> {
           this.close(ws, "revoked");
       }
     }
-    let live = entries.filter(({ ws }) => ws.readyState === WebSocket.OPEN);
-    if (now - this.checkedAt >= this.config.realtime.authCheckMs) {
-      this.checkedAt = now;
-      const withCredential = live.filter(({ a }) => credentialKey(a.credential) !== undefined);
-      if (withCredential.length > 0) {
-        const ok = await liveCredentials(
-          this.db,
-          withCredential.map(({ a }) => a.credential),
-          now,
-        );
-        for (const { ws, a } of withCredential)
-          if (!ok.has(credentialKey(a.credential)!)) this.close(ws, "revoked");
-        live = live.filter(({ ws }) => ws.readyState === WebSocket.OPEN);
-      }
-    }
+    await this.checkCredentials(entries);
+    const live = entries.filter(({ ws }) => ws.readyState === WebSocket.OPEN);
     if (live.length === 0) return;
     const audience = live.map(({ a }) => ({
       principal: a.principal,
