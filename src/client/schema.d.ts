@@ -562,6 +562,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/auth/password/change": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Set a new password for the signed-in account (or a first one)
+     * @description Needs a recent sign-in (STEP_UP_REQUIRED otherwise: step up at /api/auth/step-up). Ends the account's other sessions.
+     */
+    post: operations["postApiAuthPasswordChange"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/auth/email/verify/request": {
     parameters: {
       query?: never;
@@ -698,7 +718,7 @@ export interface paths {
     put?: never;
     /**
      * Start registering a passkey for the signed-in account (options for navigator.credentials.create)
-     * @description Options (may be `{}`): `name` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session.
+     * @description Options (may be `{}`): `name` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session. Needs a recent sign-in (STEP_UP_REQUIRED otherwise): a passkey is a new way in.
      */
     post: operations["postApiAuthPasskeysRegisterOptions"];
     delete?: never;
@@ -834,7 +854,10 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Remove a passkey (not the account's last way to sign in) */
+    /**
+     * Remove a passkey (not the account's last way to sign in)
+     * @description Needs a recent sign-in (STEP_UP_REQUIRED otherwise).
+     */
     delete: operations["deleteApiAuthPasskeysById"];
     options?: never;
     head?: never;
@@ -950,6 +973,60 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/auth/step-up": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Prove the person again: a fresh access token (same session) for sensitive actions
+     * @description Answers STEP_UP_REQUIRED routes. An authenticator code for accounts with two-factor sign-in, else the password (VALIDATION_FAILED at /code when the account needs a code). A wrong one is 401; throttled per account.
+     */
+    post: operations["postApiAuthStepUp"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/step-up/passkey/options": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Request options to step up with one of the account's passkeys (bound to this session) */
+    post: operations["postApiAuthStepUpPasskeyOptions"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/auth/step-up/passkey": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Step up with a passkey assertion: a fresh access token (same session) */
+    post: operations["postApiAuthStepUpPasskey"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/keys": {
     parameters: {
       query?: never;
@@ -962,7 +1039,7 @@ export interface paths {
     put?: never;
     /**
      * Create an API key (the secret is in this answer only)
-     * @description Keys act as their owner under the rules, limited by their scopes, never as an admin. At most 20 active keys per account.
+     * @description Keys act as their owner under the rules, limited by their scopes, never as an admin. At most 20 active keys per account. Needs a recent sign-in (STEP_UP_REQUIRED otherwise: step up at /api/auth/step-up).
      */
     post: operations["postApiKeys"];
     delete?: never;
@@ -4903,6 +4980,33 @@ export interface operations {
           };
         };
       };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
       /** @description Executing failed on the server's side */
       500: {
         headers: {
@@ -4960,33 +5064,6 @@ export interface operations {
       200: {
         headers: {
           /** @description The answer's entity tag (GET) */
-      /** @description RATE_LIMITED: Too many requests */
-      429: {
-        headers: {
-          "Retry-After": components["headers"]["RetryAfter"];
-          /** @description The answer's entity tag (GET) */
-          etag?: string;
-          /** @description Who may keep the answer: public for anonymous cacheable queries */
-          "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
-          "x-cache"?: string;
-          /** @description Read-your-writes token after a mutation (send it back) */
-          "nearbase-consistency"?: string;
-          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
-          ratelimit?: string;
-          /** @description The limit */
-          "ratelimit-policy"?: string;
-          /** @description POST, when a mutation came by GET */
-          allow?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"] & {
-            /** @enum {unknown} */
-            code?: "RATE_LIMITED";
-          };
-        };
-      };
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
@@ -5100,6 +5177,10 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -5157,15 +5238,38 @@ export interface operations {
           /** @description POST, when a mutation came by GET */
           allow?: string;
           [name: string]: unknown;
-          "application/problem+json": components["schemas"]["Problem"] & {
-            /** @enum {unknown} */
-            code?: "FORBIDDEN";
-          };
         };
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          /** @description The answer's entity tag (GET) */
+          etag?: string;
+          /** @description Who may keep the answer: public for anonymous cacheable queries */
+          "cache-control"?: string;
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          "x-cache"?: string;
+          /** @description Read-your-writes token after a mutation (send it back) */
+          "nearbase-consistency"?: string;
+          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
+          ratelimit?: string;
+          /** @description The limit */
+          "ratelimit-policy"?: string;
+          /** @description POST, when a mutation came by GET */
+          allow?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
           };
         };
       };
@@ -5226,33 +5330,6 @@ export interface operations {
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
-      /** @description RATE_LIMITED: Too many requests */
-      429: {
-        headers: {
-          "Retry-After": components["headers"]["RetryAfter"];
-          /** @description The answer's entity tag (GET) */
-          etag?: string;
-          /** @description Who may keep the answer: public for anonymous cacheable queries */
-          "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
-          "x-cache"?: string;
-          /** @description Read-your-writes token after a mutation (send it back) */
-          "nearbase-consistency"?: string;
-          /** @description Remaining budget (draft-ietf-httpapi-ratelimit-headers) */
-          ratelimit?: string;
-          /** @description The limit */
-          "ratelimit-policy"?: string;
-          /** @description POST, when a mutation came by GET */
-          allow?: string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"] & {
-            /** @enum {unknown} */
-            code?: "RATE_LIMITED";
-          };
-        };
-      };
           [name: string]: unknown;
         };
         content: {
@@ -6527,6 +6604,119 @@ export interface operations {
       };
     };
   };
+  postApiAuthPasswordChange: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description At least 10 characters; not a common password, nor containing the email's name */
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Password changed */
+      204: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
   postApiAuthEmailVerifyRequest: {
     parameters: {
       query?: never;
@@ -6834,7 +7024,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Signed in (no redirect was asked for) */
+      /** @description Signed in (no redirect was asked for); or `mfa_required` with a ticket for /api/auth/mfa/verify */
       200: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -6842,26 +7032,35 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
-            accessToken: string;
-            /** @constant */
-            tokenType: "Bearer";
-            /** @description Seconds until the access token expires */
-            expiresIn: number;
-            /** @description Opaque, single use: rotate it at /api/auth/refresh */
-            refreshToken: string;
-            sessionId: string;
-            user: {
-              id: string;
-              email: string;
-              name: string;
-              /** @enum {string} */
-              role: "user" | "admin";
-              emailVerified: boolean;
-              created: string;
-            };
-          };
+          "application/json":
+            | {
+                /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+                accessToken: string;
+                /** @constant */
+                tokenType: "Bearer";
+                /** @description Seconds until the access token expires */
+                expiresIn: number;
+                /** @description Opaque, single use: rotate it at /api/auth/refresh */
+                refreshToken: string;
+                sessionId: string;
+                user: {
+                  id: string;
+                  email: string;
+                  name: string;
+                  /** @enum {string} */
+                  role: "user" | "admin";
+                  emailVerified: boolean;
+                  created: string;
+                };
+              }
+            | {
+                /** @constant */
+                status: "mfa_required";
+                /** @description Present with a code at /api/auth/mfa/verify; single use, 5 min */
+                mfaTicket: string;
+                methods: ("totp" | "recovery_code")[];
+                expiresIn: number;
+              };
         };
       };
       /** @description To the provider, or back to the browser app */
@@ -6996,7 +7195,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Signed in */
+      /** @description Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie) */
       200: {
         headers: {
           /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
@@ -7006,26 +7205,35 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
-            accessToken: string;
-            /** @constant */
-            tokenType: "Bearer";
-            /** @description Seconds until the access token expires */
-            expiresIn: number;
-            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
-            refreshToken?: string;
-            sessionId: string;
-            user: {
-              id: string;
-              email: string;
-              name: string;
-              /** @enum {string} */
-              role: "user" | "admin";
-              emailVerified: boolean;
-              created: string;
-            };
-          };
+          "application/json":
+            | {
+                /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+                accessToken: string;
+                /** @constant */
+                tokenType: "Bearer";
+                /** @description Seconds until the access token expires */
+                expiresIn: number;
+                /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+                refreshToken?: string;
+                sessionId: string;
+                user: {
+                  id: string;
+                  email: string;
+                  name: string;
+                  /** @enum {string} */
+                  role: "user" | "admin";
+                  emailVerified: boolean;
+                  created: string;
+                };
+              }
+            | {
+                /** @constant */
+                status: "mfa_required";
+                /** @description Present with a code at /api/auth/mfa/verify; single use, 5 min */
+                mfaTicket: string;
+                methods: ("totp" | "recovery_code")[];
+                expiresIn: number;
+              };
         };
       };
       /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
@@ -7420,7 +7628,7 @@ export interface operations {
           };
         };
       };
-      /** @description UNAUTHENTICATED: Authentication required */
+      /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -7431,7 +7639,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "UNAUTHENTICATED";
+            code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
           };
         };
       };
@@ -8047,7 +8255,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Signed in */
+      /** @description Signed in; or, with PASSKEY_SATISFIES_MFA=false and two-factor sign-in on, `mfa_required` with a ticket for /api/auth/mfa/verify */
       200: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -8055,26 +8263,35 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          "application/json": {
-            /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
-            accessToken: string;
-            /** @constant */
-            tokenType: "Bearer";
-            /** @description Seconds until the access token expires */
-            expiresIn: number;
-            /** @description Opaque, single use: rotate it at /api/auth/refresh */
-            refreshToken: string;
-            sessionId: string;
-            user: {
-              id: string;
-              email: string;
-              name: string;
-              /** @enum {string} */
-              role: "user" | "admin";
-              emailVerified: boolean;
-              created: string;
-            };
-          };
+          "application/json":
+            | {
+                /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
+                accessToken: string;
+                /** @constant */
+                tokenType: "Bearer";
+                /** @description Seconds until the access token expires */
+                expiresIn: number;
+                /** @description Opaque, single use: rotate it at /api/auth/refresh */
+                refreshToken: string;
+                sessionId: string;
+                user: {
+                  id: string;
+                  email: string;
+                  name: string;
+                  /** @enum {string} */
+                  role: "user" | "admin";
+                  emailVerified: boolean;
+                  created: string;
+                };
+              }
+            | {
+                /** @constant */
+                status: "mfa_required";
+                /** @description Present with a code at /api/auth/mfa/verify; single use, 5 min */
+                mfaTicket: string;
+                methods: ("totp" | "recovery_code")[];
+                expiresIn: number;
+              };
         };
       };
       /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
@@ -8248,7 +8465,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description UNAUTHENTICATED: Authentication required */
+      /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -8259,7 +8476,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "UNAUTHENTICATED";
+            code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
           };
         };
       };
@@ -8938,7 +9155,10 @@ export interface operations {
   };
   postApiAuthMfaVerify: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description 1: the refresh token comes as the HttpOnly, Secure, SameSite=Strict cookie nb_refresh (path /api/auth), not in the body */
+        cookie?: "1";
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -8956,6 +9176,8 @@ export interface operations {
       /** @description Signed in */
       200: {
         headers: {
+          /** @description With ?cookie=1: nb_refresh=…; Path=/api/auth; HttpOnly; Secure; SameSite=Strict */
+          "Set-Cookie"?: string;
           RateLimit: components["headers"]["RateLimit"];
           "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
           [name: string]: unknown;
@@ -8968,8 +9190,8 @@ export interface operations {
             tokenType: "Bearer";
             /** @description Seconds until the access token expires */
             expiresIn: number;
-            /** @description Opaque, single use: rotate it at /api/auth/refresh */
-            refreshToken: string;
+            /** @description Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1 */
+            refreshToken?: string;
             sessionId: string;
             user: {
               id: string;
@@ -8980,6 +9202,320 @@ export interface operations {
               emailVerified: boolean;
               created: string;
             };
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthStepUp: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description An authenticator code (accounts with two-factor sign-in) */
+          code?: string;
+          /** @description The account's password (accounts without two-factor sign-in) */
+          password?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Stepped up */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Same session, with a fresh auth_time */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            expiresIn: number;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthStepUpPasskeyOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Options */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthStepUpPasskey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          id: string;
+          rawId: string;
+          /** @constant */
+          type: "public-key";
+          response: {
+            clientDataJSON: string;
+            authenticatorData: string;
+            signature: string;
+            userHandle?: string | null;
+          } & {
+            [key: string]: unknown;
+          };
+          authenticatorAttachment?: string | null;
+          clientExtensionResults?: {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description Stepped up */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @description Same session, with a fresh auth_time */
+            accessToken: string;
+            /** @constant */
+            tokenType: "Bearer";
+            expiresIn: number;
           };
         };
       };
@@ -9187,7 +9723,7 @@ export interface operations {
           };
         };
       };
-      /** @description UNAUTHENTICATED: Authentication required */
+      /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
           "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -9198,7 +9734,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "UNAUTHENTICATED";
+            code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
           };
         };
       };
@@ -10736,6 +11272,7 @@ export interface operations {
       /** @description Erased */
       200: {
         headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
           RateLimit: components["headers"]["RateLimit"];
           "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
           [name: string]: unknown;
@@ -11021,6 +11558,7 @@ export interface operations {
       /** @description Erased */
       200: {
         headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
           RateLimit: components["headers"]["RateLimit"];
           "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
           [name: string]: unknown;
