@@ -105,8 +105,15 @@ const graphqlResponse = {
               type: "object",
               properties: {
                 message: { type: "string" },
-                path: { type: "array" },
-                locations: { type: "array" },
+                path: { type: "array", items: { type: ["string", "integer"] } },
+                locations: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: { line: { type: "integer" }, column: { type: "integer" } },
+                    required: ["line", "column"],
+                  },
+                },
                 extensions: {
                   type: "object",
                   properties: { code: { type: "string" } },
