@@ -180,15 +180,17 @@ export function subscribe<M = Record<string, Record<string, unknown>>>(
     }
   }
 
-  /** One WebSocket connection (Node/undici sends the token as a header; browsers cannot). */
+  /**
+   * One WebSocket connection. The token rides as a subprotocol (`bearer.<token>` after
+   * `nearbase.v1`): browsers cannot set headers on a WebSocket, and a URL would end up in logs.
+   */
   function overWebSocket(token: string | undefined) {
     return new Promise<void>((resolve, reject) => {
       const WS = options.WebSocket ?? WebSocket;
       const params = query();
       if (lastEventId) params.set("since", lastEventId);
       const url = `${base.replace(/^http/, "ws")}/api/realtime?${params}`;
-      const init = token ? { headers: { authorization: `Bearer ${token}` } } : undefined;
-      const ws = new (WS as unknown as new (u: string, o?: unknown) => WebSocket)(url, init);
+      const ws = new WS(url, token ? ["nearbase.v1", `bearer.${token}`] : ["nearbase.v1"]);
       socket = ws;
       let opened = false;
       ws.addEventListener("open", () => {

@@ -159,6 +159,39 @@ describe("realtime in workerd (Durable Object shards, hibernation API)", () => {
     ws.close();
   });
 
+  it("a browser WebSocket carries its token as a subprotocol (no header, nothing in the URL)", async () => {
+    const res = await upgrade("/api/realtime?topic=posts", {
+      "sec-websocket-protocol": `nearbase.v1, bearer.${alice.accessToken}`,
+    });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("sec-websocket-protocol")).toBe("nearbase.v1");
+    const ws = res.webSocket!;
+    ws.accept();
+    const frames: Record<string, unknown>[] = [];
+    const waiters: (() => void)[] = [];
+    ws.addEventListener("message", (e) => {
+      frames.push(JSON.parse(String(e.data)));
+      for (const w of waiters.splice(0)) w();
+    });
+    const until = async (test: () => boolean) => {
+      while (!test()) await new Promise<void>((r) => waiters.push(r));
+    };
+    await until(() => frames.some((f) => f.type === "connected"));
+    // A draft reaches only its author: this socket is alice's.
+    const draft = await post("draft");
+    await home.settle();
+    await until(() =>
+      frames.some((f) => f.type === "change" && (f.record as { id: string }).id === draft),
+    );
+    ws.close();
+
+    const forged = await upgrade("/api/realtime?topic=posts", {
+      "sec-websocket-protocol": "nearbase.v1, bearer.not-a-token",
+    });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as { code: string }).code).toBe("UNAUTHENTICATED");
+  });
+
   it("resumes an SSE stream from Last-Event-ID through the bridge, and says refetch for an unknown id", async () => {
     const first = await post("published");
     const [event] = await home.sql(

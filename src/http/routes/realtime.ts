@@ -68,7 +68,7 @@ const docs = {
       "Topics (repeat `topic`): `posts` or `posts/*` (every record of a collection), `posts/*?filter=<url-encoded filter>` (the filter language), `posts/<id>` (one record).",
       "An event reaches a subscriber only if the record passes the collection's view rule for that subscriber and the topic's filter at the time of the change; hidden fields never appear; a delete is announced only to subscribers who could see the record before it.",
       "SSE events: `connected` (first, with `clientId`), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.",
-      'Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`.',
+      'Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`. Browsers, which cannot set headers on a WebSocket, offer the subprotocols `nearbase.v1` and `bearer.<access token>`; the server answers `nearbase.v1`.',
     ].join("\n\n"),
     parameters: [
       {
@@ -117,11 +117,41 @@ export function realtimePaths() {
   return openApiPaths("/api/realtime", docs);
 }
 
+/**
+ * The WebSocket subprotocol a client names first (browsers cannot set Authorization on a
+ * WebSocket): `new WebSocket(url, ["nearbase.v1", "bearer." + token])`. The server answers with
+ * `nearbase.v1`; the token never appears in a URL (URLs end up in logs).
+ */
+export const realtimeSubprotocol = "nearbase.v1";
+
+function subprotocolToken(c: Context<AppEnv>): string | undefined {
+  const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  return offered.find((p) => p.startsWith("bearer."))?.slice("bearer.".length) || undefined;
+}
+
+/** The principal of a browser WebSocket that carries its token as a subprotocol. */
+async function subprotocolPrincipal(c: Context<AppEnv>, token: string): Promise<Principal> {
+  const { accounts } = c.get("services");
+  const ip = c.get("platform").clientIp(c);
+  try {
+    return await accounts.authenticate(
+      { authorization: `Bearer ${token}`, apiKey: undefined },
+      ip,
+      {
+        defer: (work) => c.get("platform").defer(c, work),
+      },
+    );
+  } catch (err) {
+    await accounts.countRejected(err, ip);
+    throw err;
+  }
+}
+
 /** What the caller's credential allows and until when (the token was verified by `authenticate`). */
-function credentialOf(c: Context<AppEnv>, principal: Principal): Credential {
+function credentialOf(c: Context<AppEnv>, principal: Principal, token?: string): Credential {
   if (principal.kind === "apiKey") return { apiKeyId: principal.id, userId: principal.ownerId };
   if (principal.kind !== "user") return {};
-  const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  const bearer = token ?? /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
   let expiresAt: number | undefined;
   try {
     const exp = bearer === undefined ? undefined : decodeJwt(bearer).exp;
@@ -234,7 +264,12 @@ export function realtimeRoutes(home: RealtimeHome, settings: RealtimeSettings) {
   const app = new Hono<AppEnv>();
 
   app.get("/", async (c) => {
-    const principal = c.get("principal");
+    const upgrade = c.req.header("upgrade")?.toLowerCase() === "websocket";
+    const token = upgrade ? subprotocolToken(c) : undefined;
+    if (token !== undefined && c.get("principal").kind !== "anonymous")
+      throw new ApiError("BAD_REQUEST", "Send one credential: a header or the bearer subprotocol.");
+    const principal =
+      token === undefined ? c.get("principal") : await subprotocolPrincipal(c, token);
     const known = new Set(["topic", "since"]);
     const unknown = Object.keys(c.req.queries()).filter((k) => !known.has(k));
     if (unknown.length > 0)
@@ -247,12 +282,12 @@ export function realtimeRoutes(home: RealtimeHome, settings: RealtimeSettings) {
       );
     const request: StreamRequest = {
       principal,
-      credential: credentialOf(c, principal),
+      credential: credentialOf(c, principal, token),
       subs: parseTopics(c, c.req.queries("topic") ?? [], principal),
       since: c.req.header("last-event-id") ?? c.req.query("since"),
       address: c.get("platform").clientIp(c),
     };
-    if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
+    if (upgrade) {
       if (home.websocket === undefined)
         throw new ApiError("UNAVAILABLE", "This server offers realtime over SSE only.");
       return home.websocket(c, request);

@@ -3,7 +3,7 @@ import { WebSocketServer } from "ws";
 import type { Hub } from "../../core/realtime/hub";
 import { type Frame, frameText } from "../../core/realtime/protocol";
 import { errorFrame, readSocketMessage } from "../../core/realtime/socket";
-import type { RealtimeHome } from "../../http/routes/realtime";
+import { type RealtimeHome, realtimeSubprotocol } from "../../http/routes/realtime";
 
 /**
  * The Node home's realtime: the in-process hub (which tails the outbox in libSQL, so several
@@ -11,7 +11,12 @@ import type { RealtimeHome } from "../../http/routes/realtime";
  * to `serve({ websocket: { server: wss } })`.
  */
 export function nodeRealtime(hub: Hub): RealtimeHome & { hub: Hub; wss: WebSocketServer } {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    // Answer only our own subprotocol (never echo a `bearer.<token>` one back).
+    handleProtocols: (offered) => (offered.has(realtimeSubprotocol) ? realtimeSubprotocol : false),
+  });
   return {
     hub,
     wss,

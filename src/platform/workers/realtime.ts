@@ -22,7 +22,11 @@ import {
 import { errorFrame, readSocketMessage } from "../../core/realtime/socket";
 import { checkSubscriptions, type Subscription } from "../../core/realtime/topics";
 import { buildModels, type Models } from "../../core/records/model";
-import type { RealtimeHome, StreamRequest } from "../../http/routes/realtime";
+import {
+  type RealtimeHome,
+  realtimeSubprotocol,
+  type StreamRequest,
+} from "../../http/routes/realtime";
 
 /**
  * Realtime in the Workers home. Connections live in Durable Objects (`RealtimeShard`), spread over
@@ -201,10 +205,20 @@ export function workersRealtime(env: Env, config: Config): RealtimeHome {
   return {
     gateway: () => gateway,
     // The client's own WebSocket goes to the shard: it hibernates there between events.
-    async websocket(_c, request) {
+    async websocket(c, request) {
       // A fresh 101: the stub's response has immutable headers, and the middleware on the way
-      // out (rate-limit fields, request id) sets some.
-      return new Response(null, { status: 101, webSocket: await openAtShard(request) });
+      // out (rate-limit fields, request id) sets some. A browser that offered our subprotocol
+      // (its token rides in another) must get it back, or it drops the connection.
+      const offered = (c.req.header("sec-websocket-protocol") ?? "")
+        .split(",")
+        .map((p) => p.trim());
+      return new Response(null, {
+        status: 101,
+        webSocket: await openAtShard(request),
+        headers: offered.includes(realtimeSubprotocol)
+          ? { "sec-websocket-protocol": realtimeSubprotocol }
+          : {},
+      });
     },
     wake(c) {
       const work = pokeShards(env, shards).catch(() => {});
