@@ -1427,7 +1427,7 @@ export interface paths {
      *
      *     SSE events: `connected` (first, with `clientId`), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.
      *
-     *     Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`. Browsers, which cannot set headers on a WebSocket, offer the subprotocols `nearbase.v1` and `bearer.<access token>`; the server answers `nearbase.v1`.
+     *     Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`.
      */
     get: operations["getApiRealtime"];
     put?: never;
@@ -4856,8 +4856,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -4911,8 +4914,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -4971,8 +4977,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -5031,8 +5040,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -5084,8 +5096,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -5121,8 +5136,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -5185,8 +5203,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
@@ -5297,8 +5318,11 @@ export interface operations {
             data?: Record<string, never> | null;
             errors?: {
               message: string;
-              path?: unknown[];
-              locations?: unknown[];
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
               extensions?: {
                 code?: string;
               };
