@@ -32,6 +32,7 @@ export const credentialFreePaths: ReadonlySet<string> = new Set([
   "/docs",
   "/.well-known/jwks.json",
   "/.well-known/openid-configuration",
+  "/api/auth/methods",
 ]);
 
 const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -450,6 +450,26 @@ export function defineTotpSuite(makeHome: MakeHome, fakesUrl: () => Promise<stri
       );
     }
 
+    it("lists the sign-in methods for login pages, whatever credentials come along", async () => {
+      for (const headers of [{}, bearer("not-a-token")]) {
+        const res = await o.request("/api/auth/methods", { headers });
+        expect(res.status).toBe(200);
+        expect(await res.json()).toEqual({
+          password: true,
+          otp: true,
+          passkey: true,
+          mfa: ["totp"],
+          providers: [
+            {
+              name: "acme",
+              displayName: "acme",
+              startUrl: "http://localhost:8787/api/auth/oauth/acme/start",
+            },
+          ],
+        });
+      }
+    });
+
     it("asks an OAuth sign-in for the code, directly and through a browser app's exchange", async () => {
       const profile = {
         sub: unique("acme-"),

@@ -1,5 +1,6 @@
 import { adminUserOperations } from "./admin-users";
 import { apiKeyOperations } from "./api-keys";
+import { authMethodOperations } from "./auth-methods";
 import { authenticator } from "./authenticate";
 import type { AccountDeps } from "./deps";
 import { discoveryOperations } from "./discovery";
@@ -27,6 +28,7 @@ export function createAccountService(deps: AccountDeps) {
     ...oauthOperations(deps),
     ...authenticator(deps),
     ...discoveryOperations(deps),
+    ...authMethodOperations(deps),
     ...emailOtpOperations(deps),
     ...passkeyOperations(deps),
     ...totpOperations(deps),

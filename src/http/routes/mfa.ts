@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import {
   assertionResponseInput,
+  authMethodsSchema,
   mfaCodeInput,
   mfaStatusSchema,
   mfaVerifyInput,
@@ -27,6 +28,14 @@ const tags = ["auth"];
 
 /** What each route below does, for /openapi.json (mounted at /api/auth). */
 const docs = {
+  "get /methods": {
+    tags,
+    auth: "none",
+    summary:
+      "The sign-in methods this server offers, for login pages (OAuth providers with their start URLs)",
+    responses: { "200": { description: "Methods", schema: authMethodsSchema } },
+    raises: ["CONFIG_INVALID"],
+  },
   "get /mfa": {
     tags,
     summary: "The signed-in account's two-factor sign-in",
@@ -120,6 +129,10 @@ export function mfaRoutes(options: { refreshTokenTtlDays?: number } = {}) {
   app.use("/mfa", noStore);
   app.use("/step-up/*", noStore);
   app.use("/step-up", noStore);
+
+  app.get("/methods", async (c) => {
+    return c.json(await c.get("services").accounts.authMethods());
+  });
 
   app.get("/mfa", async (c) => {
     return c.json(await c.get("services").accounts.mfaStatus(c.get("principal")));

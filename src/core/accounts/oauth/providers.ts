@@ -20,6 +20,8 @@ export interface OAuthConfig {
 export interface OAuthProviders {
   /** 404 for a name that is not configured; 503 while the provider cannot be reached. */
   get(name: string): Promise<OAuthProvider>;
+  /** The configured providers' names (for login pages: GET /api/auth/methods). */
+  names(): string[];
 }
 
 /**
@@ -49,6 +51,7 @@ export function oauthProviders(
   }
   const built = new Map<string, Promise<OAuthProvider>>();
   return {
+    names: () => [...makers.keys()],
     get(name) {
       const make = makers.get(name);
       if (make === undefined) {
