@@ -436,6 +436,34 @@ describe("export and erasure", () => {
     expect(Number(audited.rows[0]!.n)).toBe(1);
   });
 
+  it("a large account's export holds every record once, across pages, in one valid document", async () => {
+    const u = await t.signIn();
+    const now = new Date().toISOString();
+    const n = 1203; // more than two pages of 500
+    for (let start = 0; start < n; start += 100) {
+      const rows = Array.from({ length: Math.min(100, n - start) }, (_, i) => start + i);
+      await t.client.execute({
+        sql: `INSERT INTO posts (id, created, updated, title, status, author) VALUES ${rows.map(() => "(?, ?, ?, ?, 'draft', ?)").join(", ")}`,
+        args: rows.flatMap((i) => [
+          `pst_many${String(i).padStart(5, "0")}${u.id.slice(4, 8)}`,
+          now,
+          now,
+          `t${i}`,
+          u.id,
+        ]),
+      });
+    }
+    const doc = await exportOf(t, u.headers);
+    const ids = doc.collections.posts!.records.map((r) => String(r.id));
+    expect(ids).toHaveLength(n);
+    expect(new Set(ids).size).toBe(n);
+    const stored = await t.client.execute({
+      sql: "SELECT id FROM posts WHERE author = ?",
+      args: [u.id],
+    });
+    expect(ids.sort()).toEqual(stored.rows.map((r) => String(r.id)).sort());
+  });
+
   it("export of another user is 403 for a user, allowed for an admin (audited)", async () => {
     const { u } = await populated();
     const someone = await t.signIn();

@@ -1,4 +1,4 @@
-import type { Client, InValue } from "@libsql/client";
+import type { Client, InStatement, ResultSet, Row } from "@libsql/client";
 import { sql } from "drizzle-orm";
 import { columnName } from "../records/columns";
 import type { CollectionModel, Models } from "../records/model";
@@ -77,132 +77,164 @@ export async function exportAccount(
   });
 }
 
+/**
+ * One part of the document: the text before its rows, the statement for the page after a
+ * cursor, how a row is written, and the text after. Every part's first page is read in ONE batch
+ * (one round trip, one read transaction: a consistent view for most accounts, and on Workers
+ * ~10 fewer round trips of CPU); parts with more rows than a page go on page by page.
+ */
+interface Part {
+  before: string;
+  page(after: number | string | undefined): InStatement;
+  write(row: Record<string, unknown>): Promise<string> | string;
+  cursor(row: Record<string, unknown>): number | string;
+  after: string;
+}
+
+function credentialsHead(
+  first: boolean,
+  d: { table: string; purpose: string; legalBasis: string; retention: string },
+  withheld: readonly string[],
+) {
+  return `${first ? "" : ","}${json(d.table)}:{"purpose":${json(d.purpose)},"legalBasis":${json(d.legalBasis)},"retention":${json(d.retention)},"withheld":${json(withheld)},"rows":[`;
+}
+
+const withoutRowid = (row: Record<string, unknown>) => {
+  const { nb_rowid: _r, ...rest } = row;
+  return json(rest);
+};
+const byRowid = (row: Record<string, unknown>) => Number(row.nb_rowid);
+
+function partsOf(deps: ExportDeps, userId: string): Part[] {
+  const parts: Part[] = [];
+  const tables = systemTables();
+  tables.forEach((t, i) => {
+    const select = t.exported.map(([c, k]) => `"${c}" AS "${k}"`).join(", ");
+    parts.push({
+      before: (i === 0 ? `,"credentials":{` : "") + credentialsHead(i === 0, t, t.withheld),
+      page: (after) => ({
+        sql: `SELECT rowid AS nb_rowid, ${select} FROM "${t.table}" WHERE "${t.userColumn}" = ? AND rowid > ? ORDER BY rowid LIMIT ${pageSize}`,
+        args: [userId, after ?? -1],
+      }),
+      write: withoutRowid,
+      cursor: byRowid,
+      after: "]}",
+    });
+  });
+  // Refresh tokens hang off sessions: metadata only (never the hash).
+  parts.push({
+    before:
+      (tables.length === 0 ? `,"credentials":{` : "") +
+      credentialsHead(tables.length === 0, refreshTokenDeclaration, ["hash"]),
+    page: (after) => ({
+      sql: `SELECT r.rowid AS nb_rowid, r.session_id AS "sessionId", r.expires_at AS "expiresAt", r.used_at AS "usedAt" FROM nb_refresh_tokens r JOIN nb_sessions s ON s.id = r.session_id WHERE s.user_id = ? AND r.rowid > ? ORDER BY r.rowid LIMIT ${pageSize}`,
+      args: [userId, after ?? -1],
+    }),
+    write: withoutRowid,
+    cursor: byRowid,
+    after: "]}",
+  });
+  // Passkey ceremonies in progress (minutes long): what they are for, never the challenge.
+  parts.push({
+    before: credentialsHead(false, challengeDeclaration, ["hash", "data"]),
+    page: (after) => ({
+      sql: `SELECT rowid AS nb_rowid, purpose, session_id AS "sessionId", expires_at AS "expiresAt" FROM nb_webauthn_challenges WHERE user_id = ? AND rowid > ? ORDER BY rowid LIMIT ${pageSize}`,
+      args: [userId, after ?? -1],
+    }),
+    write: withoutRowid,
+    cursor: byRowid,
+    after: "]}}",
+  });
+
+  const owned = ownedCollections(deps.models);
+  owned.forEach((model, i) => {
+    const o = model.def.options;
+    const meta = json({
+      legalBasis: o.legalBasis ?? "not declared",
+      erasure: describeErasure(erasureOf(o)),
+      retention:
+        o.retention === undefined
+          ? "not limited"
+          : `${o.retention.days} days from ${o.retention.field ?? "created"}, then ${o.retention.action ?? "delete"}`,
+      personalFields: o.personal ?? [],
+      encryptedFields: o.encrypted ?? [],
+    });
+    const fields = fieldsOf(model, exportedFields(model));
+    const owner = model.fields.get(model.owner!)!.column;
+    parts.push({
+      before: `${i === 0 ? `,"collections":{` : ","}${json(model.name)}:${meta.slice(0, -1)},"records":[`,
+      // By rowid: an index on the owner column holds (owner, rowid) in order, so each page is a
+      // range seek; by id, every page re-read and re-sorted all the owner's rows (100k records
+      // took 18.2 s, now 2.7 s: npm run bench:privacy). Without an index: one forward pass.
+      page: (after) =>
+        statement(
+          sql`SELECT rowid AS nb_rowid, ${selectList(fields)} FROM ${model.table} WHERE ${owner} = ${userId} AND rowid > ${after ?? -1} ORDER BY rowid LIMIT ${pageSize}`,
+        ),
+      async write(row) {
+        const record = fromRow(fields, row as Row);
+        if (model.encrypted.size > 0) await openFields(deps.sealer, deps.models, model, record);
+        return json(record);
+      },
+      cursor: byRowid,
+      after: i === owned.length - 1 ? "]}}" : "]}",
+    });
+  });
+  if (owned.length === 0) parts.push(emptyPart(`,"collections":{}`));
+
+  parts.push({
+    before: `,"audit":{"purpose":${json(auditDeclaration.purpose)},"legalBasis":${json(auditDeclaration.legalBasis)},"entries":[`,
+    page: (after) => ({
+      sql: `SELECT id, at, action, outcome, actor, subject, target, details FROM nb_audit_log WHERE (subject = ? OR actor = ?) AND id > ? ORDER BY id LIMIT ${pageSize}`,
+      args: [userId, `user:${userId}`, after ?? ""],
+    }),
+    write: (row) => json(toAuditRow(row)),
+    cursor: (row) => String(row.id),
+    after: "]}",
+  });
+  return parts;
+}
+
+function emptyPart(text: string): Part {
+  return {
+    before: text,
+    page: () => ({ sql: "SELECT 1 WHERE 0", args: [] }),
+    write: () => "",
+    cursor: () => 0,
+    after: "",
+  };
+}
+
 async function* documentOf(
   deps: ExportDeps,
   userId: string,
   account: Record<string, unknown>,
 ): AsyncGenerator<string> {
+  const parts = partsOf(deps, userId);
+  const firstPages = await deps.sql.batch(
+    parts.map((p) => p.page(undefined)),
+    "read",
+  );
   yield `{"format":${json(exportFormat)},"generatedAt":${json(deps.now().toISOString())},"subject":${json(userId)}`;
   yield `,"account":${json({ ...account, purpose: accountDeclaration.purpose, legalBasis: accountDeclaration.legalBasis })}`;
-
-  yield `,"credentials":{`;
-  let first = true;
-  for (const t of systemTables()) {
-    yield `${first ? "" : ","}${json(t.table)}:{"purpose":${json(t.purpose)},"legalBasis":${json(t.legalBasis)},"retention":${json(t.retention)},"withheld":${json(t.withheld)},"rows":[`;
-    first = false;
-    const select = t.exported.map(([c, k]) => `"${c}" AS "${k}"`).join(", ");
-    yield* pagedRows(deps.sql, (after) => ({
-      sql: `SELECT rowid AS nb_rowid, ${select} FROM "${t.table}" WHERE "${t.userColumn}" = ? AND rowid > ? ORDER BY rowid LIMIT ${pageSize}`,
-      args: [userId, after ?? -1],
-    }));
-    yield "]}";
-  }
-  // Refresh tokens hang off sessions: metadata only (never the hash).
-  yield `${first ? "" : ","}${json(refreshTokenDeclaration.table)}:{"purpose":${json(refreshTokenDeclaration.purpose)},"legalBasis":${json(refreshTokenDeclaration.legalBasis)},"retention":${json(refreshTokenDeclaration.retention)},"withheld":["hash"],"rows":[`;
-  yield* pagedRows(deps.sql, (after) => ({
-    sql: `SELECT r.rowid AS nb_rowid, r.session_id AS "sessionId", r.expires_at AS "expiresAt", r.used_at AS "usedAt" FROM nb_refresh_tokens r JOIN nb_sessions s ON s.id = r.session_id WHERE s.user_id = ? AND r.rowid > ? ORDER BY r.rowid LIMIT ${pageSize}`,
-    args: [userId, after ?? -1],
-  }));
-  yield "]}";
-  // Passkey ceremonies in progress (minutes long): what they are for, never the challenge.
-  yield `,${json(challengeDeclaration.table)}:{"purpose":${json(challengeDeclaration.purpose)},"legalBasis":${json(challengeDeclaration.legalBasis)},"retention":${json(challengeDeclaration.retention)},"withheld":["hash","data"],"rows":[`;
-  yield* pagedRows(deps.sql, (after) => ({
-    sql: `SELECT rowid AS nb_rowid, purpose, session_id AS "sessionId", expires_at AS "expiresAt" FROM nb_webauthn_challenges WHERE user_id = ? AND rowid > ? ORDER BY rowid LIMIT ${pageSize}`,
-    args: [userId, after ?? -1],
-  }));
-  yield "]}}";
-
-  yield `,"collections":{`;
-  first = true;
-  for (const model of ownedCollections(deps.models)) {
-    const o = model.def.options;
-    const meta = {
-      purpose: o.legalBasis === undefined ? undefined : undefined,
-      legalBasis: o.legalBasis ?? "not declared",
-      erasure: describeErasure(erasureOf(o)),
-      retention: o.retention === undefined ? "not limited" : `${o.retention.days} days`,
-      personalFields: o.personal ?? [],
-      encryptedFields: o.encrypted ?? [],
-    };
-    const metaText = json(meta);
-    yield `${first ? "" : ","}${json(model.name)}:${metaText.slice(0, -1)},"records":[`;
-    first = false;
-    yield* collectionRecords(deps, model, userId);
-    yield "]}";
+  for (const [i, part] of parts.entries()) {
+    yield part.before;
+    let rs: ResultSet = firstPages[i]!;
+    let sep = "";
+    for (;;) {
+      const out: string[] = [];
+      for (const r of rs.rows) out.push(await part.write(r as unknown as Record<string, unknown>));
+      if (out.length > 0) {
+        yield sep + out.join(",");
+        sep = ",";
+      }
+      if (rs.rows.length < pageSize) break;
+      rs = await deps.sql.execute(
+        part.page(part.cursor(rs.rows.at(-1) as unknown as Record<string, unknown>)),
+      );
+    }
+    yield part.after;
   }
   yield "}";
-
-  yield `,"audit":{"purpose":${json(auditDeclaration.purpose)},"legalBasis":${json(auditDeclaration.legalBasis)},"entries":[`;
-  let after: string | undefined;
-  let sep = "";
-  for (;;) {
-    const rs = await deps.sql.execute({
-      sql: `SELECT id, at, action, outcome, actor, subject, target, details FROM nb_audit_log WHERE (subject = ? OR actor = ?) AND id > ? ORDER BY id LIMIT ${pageSize}`,
-      args: [userId, `user:${userId}`, after ?? ""],
-    });
-    const chunk = rs.rows.map((r) => json(toAuditRow(r as unknown as Record<string, unknown>)));
-    if (chunk.length > 0) {
-      yield sep + chunk.join(",");
-      sep = ",";
-    }
-    if (rs.rows.length < pageSize) break;
-    after = String(rs.rows.at(-1)!.id);
-  }
-  yield "]}}";
-}
-
-/** Rows of a system table, page by page, as JSON objects separated by commas. */
-async function* pagedRows(
-  client: Client,
-  page: (after: number | undefined) => { sql: string; args: InValue[] },
-): AsyncGenerator<string> {
-  let after: number | undefined;
-  let sep = "";
-  for (;;) {
-    const rs = await client.execute(page(after));
-    const out: string[] = [];
-    for (const r of rs.rows) {
-      const { nb_rowid: _r, ...rest } = r as unknown as Record<string, unknown>;
-      out.push(json(rest));
-    }
-    if (out.length > 0) {
-      yield sep + out.join(",");
-      sep = ",";
-    }
-    if (rs.rows.length < pageSize) return;
-    after = Number(rs.rows.at(-1)!.nb_rowid);
-  }
-}
-
-async function* collectionRecords(
-  deps: ExportDeps,
-  model: CollectionModel,
-  userId: string,
-): AsyncGenerator<string> {
-  const fields = fieldsOf(model, exportedFields(model));
-  const owner = model.fields.get(model.owner!)!.column;
-  const id = model.fields.get("id")!.column;
-  let after = "";
-  let sep = "";
-  for (;;) {
-    const rs = await deps.sql.execute(
-      statement(
-        sql`SELECT ${selectList(fields)} FROM ${model.table} WHERE ${owner} = ${userId} AND ${id} > ${after} ORDER BY ${id} LIMIT ${pageSize}`,
-      ),
-    );
-    const out: string[] = [];
-    for (const r of rs.rows) {
-      const record = fromRow(fields, r);
-      if (model.encrypted.size > 0) await openFields(deps.sealer, deps.models, model, record);
-      out.push(json(record));
-    }
-    if (out.length > 0) {
-      yield sep + out.join(",");
-      sep = ",";
-    }
-    if (rs.rows.length < pageSize) return;
-    after = String(rs.rows.at(-1)!.id);
-  }
 }
 
 /** Column names of a collection's exported fields (tests compare them with a raw scan). */
