@@ -121,7 +121,15 @@ const pascal = (name: string) =>
 /** The query parameters of collection reads, with their grammar and the collection's names. */
 function readParameters(model: CollectionModel) {
   const relations = [...model.relations.keys()];
-  const sortKeys = model.readable.filter((k) => sortable(model.fields.get(k)!));
+  // Encrypted fields hold ciphertext at rest: neither sortable nor filterable (400).
+  const sortKeys = model.readable.filter(
+    (k) => sortable(model.fields.get(k)!) && !model.encrypted.has(k),
+  );
+  const sealed = [...model.encrypted];
+  const sealedNote =
+    sealed.length === 0
+      ? ""
+      : ` Encrypted at rest, so refused in filters and sorts (400 INVALID_FILTER / INVALID_QUERY): ${sealed.join(", ")}.`;
   const q = (name: string, description: string, schema: Json, extra: Json = {}) => ({
     name,
     in: "query",
@@ -147,7 +155,7 @@ function readParameters(model: CollectionModel) {
   const list = [
     q(
       "filter",
-      "A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).",
+      `A filter expression: \`field op value\` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (\`2026-01-01T03:00:00Z\`; PocketBase's \`2026-01-01 03:00:00.000Z\` is read the same).${sealedNote}`,
       { type: "string", maxLength: 2048 },
       { example: "created > '2026-01-01T00:00:00Z'" },
     ),
