@@ -153,6 +153,17 @@ export function defineTotpSuite(makeHome: MakeHome, fakesUrl: () => Promise<stri
       const ticket = (await login(t, account.email)).mfaTicket;
       for (let i = 0; i < 5; i++) expect((await verify(t, ticket, "000000")).status).toBe(401);
       expect((await verify(t, ticket, codeAt(totp, 0))).status).toBe(401);
+      // Each wrong code is in the audit log (the attempt past the cap never reached a code).
+      const entries = await t.sql(
+        "SELECT outcome, details FROM nb_audit_log WHERE action = 'auth.sign_in_failed' AND subject = ?",
+        [account.user.id],
+      );
+      expect(entries).toHaveLength(5);
+      expect(JSON.parse(String(entries[0]!.details))).toEqual({
+        method: "totp",
+        firstFactor: "password",
+        reason: "wrong_code",
+      });
     });
 
     it("asks mailed-code sign-ins for the second factor too", async () => {

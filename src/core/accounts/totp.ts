@@ -6,6 +6,7 @@ import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { loadSealer, SealError, type Sealer } from "../kernel/seal";
 import { validate } from "../kernel/validate";
+import { writeAudit } from "../privacy/audit";
 import type { AccountDeps, Caller } from "./deps";
 import { rejectedCredential } from "./failures";
 import { attemptMfaTicket, spendMfaTicket } from "./mfa";
@@ -278,7 +279,25 @@ export function totpOperations(deps: AccountDeps) {
       if (ticket === undefined)
         throw rejectedCredential("The sign-in ticket is invalid, expired or used; sign in again.");
       await throttle(ticket.userId);
-      if (!(await acceptSecondFactor(ticket.userId, body.code))) throw wrongCode();
+      if (!(await acceptSecondFactor(ticket.userId, body.code))) {
+        // Who holds the password but not the second factor is worth an entry.
+        await writeAudit(
+          sql,
+          {
+            action: "auth.sign_in_failed",
+            actor: "anonymous",
+            subject: ticket.userId,
+            outcome: "failed",
+            details: {
+              method: /^\d{6}$/.test(body.code) ? "totp" : "recovery_code",
+              firstFactor: ticket.method,
+              reason: "wrong_code",
+            },
+          },
+          now.getTime(),
+        );
+        throw wrongCode();
+      }
       if (!(await spendMfaTicket(db, body.mfaTicket, now.getTime())))
         throw rejectedCredential("The sign-in ticket is invalid, expired or used; sign in again.");
       const user = await userById(db, ticket.userId);
