@@ -52,6 +52,12 @@ export interface RealtimeOptions<M> {
   /** Backoff between reconnects: from `minDelayMs`, doubling, up to `maxDelayMs` (full jitter). */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * A connection that brings nothing for this long is taken for dead and reopened (the server
+   * sends SSE heartbeats every 25 s by default; over a WebSocket the client pings at half this).
+   * Default 60,000; 0 turns the watchdog off.
+   */
+  heartbeatTimeoutMs?: number;
   /** For tests and other runtimes: the fetch and WebSocket to use. */
   fetch?: typeof fetch;
   WebSocket?: typeof WebSocket;
@@ -108,6 +114,19 @@ export function subscribe<M = Record<string, Record<string, unknown>>>(
     finish = resolve;
   });
 
+  const silence = options.heartbeatTimeoutMs ?? 60_000;
+  /** Calls `dead` when `feed` has not been called for `silence` ms; `stop` ends the watch. */
+  const watchdog = (dead: () => void) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const feed = () => {
+      if (silence <= 0) return;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(dead, silence);
+    };
+    feed();
+    return { feed, stop: () => timer !== undefined && clearTimeout(timer) };
+  };
+
   const query = () => {
     const params = new URLSearchParams();
     for (const t of topics) params.append("topic", t);
@@ -163,20 +182,29 @@ export function subscribe<M = Record<string, Record<string, unknown>>>(
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     let data = "";
-    for (;;) {
-      const { done: ended, value } = await reader.read();
-      if (ended) return;
-      buffer += value;
-      let nl = buffer.indexOf("\n");
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl).replace(/\r$/, "");
-        buffer = buffer.slice(nl + 1);
-        if (line === "") {
-          if (data !== "") handle(JSON.parse(data) as Frame);
-          data = "";
-        } else if (line.startsWith("data:")) data += line.slice(5).trimStart();
-        nl = buffer.indexOf("\n");
+    const watch = watchdog(() => {
+      abort?.abort();
+      reader.cancel().catch(() => {});
+    });
+    try {
+      for (;;) {
+        const { done: ended, value } = await reader.read();
+        if (ended) return;
+        watch.feed();
+        buffer += value;
+        let nl = buffer.indexOf("\n");
+        while (nl >= 0) {
+          const line = buffer.slice(0, nl).replace(/\r$/, "");
+          buffer = buffer.slice(nl + 1);
+          if (line === "") {
+            if (data !== "") handle(JSON.parse(data) as Frame);
+            data = "";
+          } else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+          nl = buffer.indexOf("\n");
+        }
       }
+    } finally {
+      watch.stop();
     }
   }
 
@@ -193,10 +221,18 @@ export function subscribe<M = Record<string, Record<string, unknown>>>(
       const ws = new WS(url, token ? ["nearbase.v1", `bearer.${token}`] : ["nearbase.v1"]);
       socket = ws;
       let opened = false;
+      const watch = watchdog(() => ws.close());
+      const pinger =
+        silence > 0
+          ? setInterval(() => {
+              if (ws.readyState === 1) ws.send("ping");
+            }, silence / 2)
+          : undefined;
       ws.addEventListener("open", () => {
         opened = true;
       });
       ws.addEventListener("message", (event: MessageEvent) => {
+        watch.feed();
         if (event.data === "pong") return;
         try {
           handle(JSON.parse(String(event.data)) as Frame);
@@ -209,6 +245,8 @@ export function subscribe<M = Record<string, Record<string, unknown>>>(
         if (!opened) reject(new Error("WebSocket connection failed"));
       });
       ws.addEventListener("close", () => {
+        watch.stop();
+        if (pinger !== undefined) clearInterval(pinger);
         socket = undefined;
         resolve();
       });

@@ -216,6 +216,42 @@ describe("realtime (Node home)", { timeout: 30_000 }, () => {
     l.close();
   });
 
+  it("the client takes a silent stream for dead, reconnects and resumes (heartbeat watchdog)", async () => {
+    const alice = await one.signIn();
+    let calls = 0;
+    let silent = false;
+    const l = listen(one.base, ["posts"], {
+      token: () => alice.token,
+      heartbeatTimeoutMs: 400,
+      // The first stream goes silent on demand, as a half-open connection does: bytes stop
+      // arriving and nothing closes it.
+      fetch: async (input, init) => {
+        calls++;
+        const res = await fetch(input, init);
+        if (calls > 1 || res.body === null) return res;
+        const reader = res.body.getReader();
+        const body = new ReadableStream<Uint8Array>({
+          async pull(ctl) {
+            const { done, value } = await reader.read();
+            if (done) return ctl.close();
+            if (!silent) ctl.enqueue(value);
+          },
+          cancel: () => reader.cancel(),
+        });
+        return new Response(body, { status: res.status, headers: res.headers });
+      },
+    });
+    await l.open;
+    const before = await post(alice, { status: "draft" });
+    await l.got(before.id, "create");
+    silent = true;
+    const during = await post(alice, { status: "draft" });
+    await l.got(during.id, "create");
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(l.changes.map((c) => c.record.id)).toEqual([before.id, during.id]);
+    l.close();
+  });
+
   it("says refetch when the resume point is unknown or older than the replay window", async () => {
     const l = listen(one.base, ["posts"], { lastEventId: "evt_0000000000000unknown" });
     await l.until(() => l.refetches === 1);
