@@ -219,7 +219,10 @@ export function createNearbaseClient(options: NearbaseClientOptions): NearbaseCl
       return needsMfa(data) ? data : signedIn(data);
     },
     async verifyMfa(body) {
-      const { data, error, response } = await api.POST("/api/auth/mfa/verify", { body });
+      const { data, error, response } = await api.POST("/api/auth/mfa/verify", {
+        params: { query },
+        body,
+      });
       return data === undefined ? failed(error, response.status) : signedIn(data);
     },
     refresh,

@@ -865,6 +865,23 @@ export interface paths {
     patch: operations["patchApiAuthPasskeysById"];
     trace?: never;
   };
+  "/api/auth/methods": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The sign-in methods this server offers, for login pages (OAuth providers with their start URLs) */
+    get: operations["getApiAuthMethods"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/auth/mfa": {
     parameters: {
       query?: never;
@@ -1427,7 +1444,7 @@ export interface paths {
      *
      *     SSE events: `connected` (first, with `clientId`), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.
      *
-     *     Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`.
+     *     Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`. Browsers, which cannot set headers on a WebSocket, offer the subprotocols `nearbase.v1` and `bearer.<access token>`; the server answers `nearbase.v1`.
      */
     get: operations["getApiRealtime"];
     put?: never;
@@ -3084,7 +3101,7 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same). Encrypted at rest, so refused in filters and sorts (400 INVALID_FILTER / INVALID_QUERY): email.
          * @example created > '2026-01-01T00:00:00Z'
          */
         filter?: string;
@@ -8669,6 +8686,70 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiAuthMethods: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Methods */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            password: boolean;
+            /** @description Mailed one-time codes */
+            otp: boolean;
+            passkey: boolean;
+            /** @description Second factors accounts may enrol */
+            mfa: string[];
+            providers: {
+              name: string;
+              displayName: string;
+              /** @description GET it to start (optionally with ?redirect=) */
+              startUrl: string;
+            }[];
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description CONFIG_INVALID: Server misconfigured */
+      500: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFIG_INVALID";
           };
         };
       };
