@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collections } from "../../src/collections/index";
@@ -974,6 +975,11 @@ describe("audit log", () => {
 });
 
 describe("data map (npm run privacy:map)", () => {
+  it("the README's data map is the current output for the example app", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(readme).toContain(dataMapMarkdown(dataMap(buildModels(collections))));
+  });
+
   it("lists every collection and every table that names an account, with its policy and basis", async () => {
     const t = await makeApp();
     try {

@@ -133,6 +133,9 @@ export function systemTables(): SystemTable[] {
       erasure: "delete (with the account)",
     });
   }
+  // By name: the schema module's key order differs between module loaders (ESM namespaces sort
+  // their keys, CommonJS keeps definition order), and the export and the data map must not.
+  found.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
   cached = found;
   return found;
 }
