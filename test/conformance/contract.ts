@@ -216,7 +216,8 @@ export function createContract(document: Json): Contract {
         problems.push(`sends header ${name}, which is not documented for ${res.status}`);
     }
 
-    // Body.
+    // Body. A 101 (WebSocket handshake) has none, and its response cannot be cloned.
+    if (res.status === 101) return finish(where, problems);
     const content = response.content as Record<string, Json> | undefined;
     if (content === undefined || res.status === 304 || method === "head") {
       if (method !== "head" && res.status !== 304 && content === undefined) {
