@@ -134,6 +134,35 @@ describe("typed client", () => {
     expect(created.data?.title).toBe("after refresh");
   });
 
+  it("with refreshCookie, never holds the refresh token: the cookie carries it", async () => {
+    // A browser's cookie jar, for nb_refresh only (path /api/auth).
+    let jar: string | undefined;
+    const browser = async (request: Request) => {
+      if (jar !== undefined && new URL(request.url).pathname.startsWith("/api/auth"))
+        request.headers.set("cookie", `nb_refresh=${jar}`);
+      const res = await send(request);
+      const set = res.headers.getSetCookie().find((c) => c.startsWith("nb_refresh="));
+      if (set !== undefined) jar = set.slice("nb_refresh=".length).split(";")[0];
+      return res;
+    };
+    const nb = createNearbaseClient({
+      baseUrl: "http://localhost",
+      fetch: browser,
+      refreshCookie: true,
+    });
+    await nb.signUp({ email: email(), password });
+    expect(nb.session?.refreshToken).toBeUndefined();
+    const first = jar;
+    expect(first?.length).toBeGreaterThan(20);
+    nb.setSession({ ...nb.session, accessToken: "expired.access.token" });
+    const me = await nb.api.GET("/api/auth/me");
+    expect(me.response.status).toBe(200);
+    expect(jar).not.toBe(first);
+    expect(nb.session?.refreshToken).toBeUndefined();
+    await nb.signOut();
+    expect(jar).toBe("");
+  });
+
   it("carries the consistency token from a write to the reads after it", async () => {
     const seen: (string | null)[] = [];
     const nb = createNearbaseClient({
