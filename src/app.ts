@@ -33,6 +33,7 @@ import { createObservability } from "./http/middleware/observe";
 import { rateLimit } from "./http/middleware/rate-limit";
 import { selfFetch } from "./http/middleware/shared-cache";
 import { apiDocument, credentialFreePaths } from "./http/openapi";
+import { adminUiHeaders, adminUiRoutes } from "./http/routes/admin-ui";
 import { adminUserRoutes } from "./http/routes/admin-users";
 import { auditRoutes } from "./http/routes/audit";
 import { authRoutes } from "./http/routes/auth";
@@ -213,6 +214,7 @@ export function createApp({
   app.use(requestId({ limitLength: 128 }));
   app.use(timing({ total: true, crossOrigin: false }));
   app.use(observability.middleware);
+  app.use("/_/*", adminUiHeaders);
   app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   if (config.corsOrigins.length > 0) {
     const anyOrigin = config.corsOrigins.includes("*");
@@ -320,6 +322,7 @@ export function createApp({
   app.route("/", privacyRoutes());
   app.route("/api/admin/audit", auditRoutes());
   app.route("/api/admin/users", adminUserRoutes());
+  app.route("/", adminUiRoutes());
   app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
   app.route("/", collectionRoutes());
   app.route("/", graphql.routes);

@@ -1,0 +1,67 @@
+// `npm run build:ui`: the admin dashboard (ui/) into ui/dist/_/, which both homes serve at /_/
+// (src/http/routes/admin-ui.ts). Runs on `npm install` (prepare) and before `npm start`
+// (prestart), so the README's two commands still do everything; ~0.3 s. Preact + esbuild:
+// esbuild is already the project's bundler (scripts/build.ts), so a ~1 kLOC single-page app
+// needs no second toolchain. Prints the first load's gzip size and fails over the budget.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+/** Issue #16: ≤ 150 KiB gzip for the first load (HTML + script + styles). */
+const budgetBytes = 150 * 1024;
+const root = join(import.meta.dirname, "..", "ui");
+const out = join(root, "dist", "_");
+
+const started = performance.now();
+rmSync(join(root, "dist"), { recursive: true, force: true });
+mkdirSync(join(out, "assets"), { recursive: true });
+
+const result = await build({
+  entryPoints: { app: join(root, "src", "main.tsx") },
+  outdir: join(out, "assets"),
+  entryNames: "[name]-[hash]",
+  assetNames: "[name]-[hash]",
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["chrome120", "firefox121", "safari17"],
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  minify: true,
+  sourcemap: false,
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+  define: { "process.env.NODE_ENV": '"production"' },
+});
+
+const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
+const script = outputs.find((f) => f.endsWith(".js"));
+const styles = outputs.find((f) => f.endsWith(".css"));
+if (script === undefined || styles === undefined)
+  throw new Error("build:ui made no script or styles");
+
+const template = readFileSync(join(root, "index.html"), "utf8");
+const html = template
+  .replace("%SCRIPT%", `/_/assets/${script}`)
+  .replace("%STYLES%", `/_/assets/${styles}`);
+writeFileSync(join(out, "index.html"), html);
+writeFileSync(join(out, "favicon.svg"), readFileSync(join(root, "favicon.svg")));
+
+const gz = (bytes: Buffer) => gzipSync(bytes, { level: 9 }).byteLength;
+const first = [
+  Buffer.from(html),
+  readFileSync(join(out, "assets", script)),
+  readFileSync(join(out, "assets", styles)),
+];
+const raw = first.reduce((n, b) => n + b.byteLength, 0);
+const gzip = first.reduce((n, b) => n + gz(b), 0);
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(
+  `ui/dist/_: first load ${kib(gzip)} gzip (${kib(raw)} raw; budget ${kib(budgetBytes)}) in ${Math.round(performance.now() - started)} ms`,
+);
+if (gzip > budgetBytes) {
+  console.error(`build:ui: the first load is over its budget (${kib(gzip)} > ${kib(budgetBytes)})`);
+  process.exit(1);
+}

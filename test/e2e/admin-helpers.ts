@@ -1,0 +1,94 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import type { Page } from "playwright-core";
+import { makeAdmin } from "../../src/core/accounts/users";
+import { createTestApp, type TestApp } from "../harness";
+
+/**
+ * The admin dashboard's end-to-end tests run the Node home on a real socket (the browser needs
+ * one), with the UI as `npm run build:ui` builds it (prepare/prestart; the tests build it when
+ * it is missing). `http://localhost` is a secure context for Chromium, so the Secure refresh
+ * cookie works as it does behind HTTPS.
+ */
+export interface AdminServer {
+  t: TestApp;
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(): Promise<AdminServer> {
+  type Listener = (...args: Parameters<ReturnType<typeof getRequestListener>>) => unknown;
+  let listener: Listener = (_req, res) => res.end();
+  const server = createServer((req, res) => {
+    listener(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://localhost:${(server.address() as AddressInfo).port}`;
+  const t = await createTestApp({ env: { PUBLIC_URL: base, PASSWORD_ITERATIONS: "10000" } });
+  listener = getRequestListener(t.app.fetch);
+  return {
+    t,
+    base,
+    async close() {
+      await t.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+export const password = "correct horse battery staple";
+
+/** An account with a password, signed up through the API; `admin` promotes it as admin:create does. */
+export async function account(t: TestApp, role: "user" | "admin", userAgent = "e2e-setup") {
+  const email = `${role}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const res = await t.request("/api/auth/signup", {
+    method: "POST",
+    headers: { "user-agent": userAgent },
+    json: { email, password, name: role === "admin" ? "Ada Admin" : "Uma User" },
+  });
+  if (res.status !== 201) throw new Error(`signup: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as {
+    user: { id: string };
+    accessToken: string;
+    refreshToken: string;
+  };
+  if (role === "admin") await makeAdmin(t.platform.db, body.user.id, new Date());
+  // A fresh token: the sign-up's was issued with the old role.
+  const login = await t.request("/api/auth/login", {
+    method: "POST",
+    headers: { "user-agent": userAgent },
+    json: { email, password },
+  });
+  const pair = (await login.json()) as {
+    accessToken: string;
+    refreshToken: string;
+    sessionId: string;
+  };
+  return {
+    id: body.user.id,
+    email,
+    ...pair,
+    headers: { authorization: `Bearer ${pair.accessToken}` },
+  };
+}
+
+/** Signs in through the dashboard's form and waits for the navigation to show. */
+export async function signInThroughUi(page: Page, base: string, email: string) {
+  await page.goto(`${base}/_/`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Sections" }).waitFor();
+}
+
+/** Collects what the page logs as errors (CSP violations show up here). */
+export function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(e.message));
+  return errors;
+}

@@ -1,0 +1,285 @@
+import { useState } from "preact/hooks";
+import { api, qs, request } from "../api";
+import { Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
+import { href, navigate } from "../router";
+
+interface Endpoint {
+  id: string;
+  url: string;
+  description: string;
+  patterns: string[];
+  enabled: boolean;
+  disabledReason: string | null;
+  failureStreak: number;
+  created: string;
+}
+interface Delivery {
+  id: string;
+  eventId: string;
+  eventType: string;
+  status: "pending" | "delivering" | "succeeded" | "dead";
+  attempts: number;
+  nextAttemptAt: string | null;
+  created: string;
+  completed: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+export function WebhooksPage() {
+  const list = useLoad(() => api<{ items: Endpoint[] }>("/api/webhooks"), []);
+  const [url, setUrl] = useState("");
+  const [patterns, setPatterns] = useState("*");
+  const [secret, setSecret] = useState<string>();
+  const act = useAction();
+  const create = (e: Event) => {
+    e.preventDefault();
+    void act.run(async () => {
+      const created = await api<Endpoint & { secret: string }>("/api/webhooks", {
+        method: "POST",
+        json: {
+          url: url.trim(),
+          patterns: patterns
+            .split(",")
+            .map((p) => p.trim())
+            .filter(Boolean),
+        },
+      });
+      setSecret(created.secret);
+      setUrl("");
+      list.reload();
+    });
+  };
+  return (
+    <Page title="Webhooks">
+      <ProblemBox error={list.error} onRetry={list.reload} />
+      <ProblemBox error={act.error} />
+      {secret !== undefined && (
+        <div class="secret" role="status">
+          <p>Signing secret (Standard Webhooks) — shown only this once:</p>
+          <input readOnly aria-label="Signing secret" value={secret} />
+          <button type="button" class="link" onClick={() => setSecret(undefined)}>
+            I have stored it
+          </button>
+        </div>
+      )}
+      <form class="card inline-form" onSubmit={create} aria-label="Add an endpoint">
+        <label class="grow">
+          URL
+          <input
+            type="url"
+            name="url"
+            required
+            placeholder="https://example.com/hooks"
+            value={url}
+            onInput={(e) => setUrl(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Events (comma-separated)
+          <input
+            name="patterns"
+            required
+            value={patterns}
+            onInput={(e) => setPatterns(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={act.busy}>
+          Add endpoint
+        </button>
+      </form>
+      <div class="scroll">
+        <table class="grid" aria-label="Webhook endpoints">
+          <thead>
+            <tr>
+              <th scope="col">URL</th>
+              <th scope="col">Events</th>
+              <th scope="col">State</th>
+              <th scope="col" class="num">
+                Failures in a row
+              </th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data?.items.map((w) => (
+              <tr key={w.id} data-id={w.id}>
+                <td>
+                  <a href={href("webhooks", w.id)}>{w.url}</a>
+                </td>
+                <td>{w.patterns.join(", ")}</td>
+                <td>
+                  {w.enabled
+                    ? "enabled"
+                    : `disabled${w.disabledReason ? `: ${w.disabledReason}` : ""}`}
+                </td>
+                <td class="num">{w.failureStreak}</td>
+                <td>{when(w.created)}</td>
+              </tr>
+            ))}
+            {list.data?.items.length === 0 && (
+              <tr>
+                <td colSpan={5} class="muted">
+                  No endpoints yet.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+    </Page>
+  );
+}
+
+export function WebhookPage({ id }: { id: string }) {
+  const base = `/api/webhooks/${encodeURIComponent(id)}`;
+  const endpoint = useLoad(() => api<Endpoint>(base), [id]);
+  const [status, setStatus] = useState("");
+  const deliveries = useLoad(
+    () => api<{ items: Delivery[] }>(`${base}/deliveries${qs({ status, limit: 50 })}`),
+    [id, status],
+  );
+  const act = useAction();
+  const [notice, setNotice] = useState<string>();
+  const run = (work: () => Promise<unknown>, done: string) =>
+    void act.run(async () => {
+      setNotice(undefined);
+      await work();
+      setNotice(done);
+      endpoint.reload();
+      deliveries.reload();
+    });
+  const e = endpoint.data;
+  return (
+    <Page
+      title={
+        <>
+          <a href="#/webhooks">Webhooks</a> / {e?.url ?? id}
+        </>
+      }
+    >
+      <ProblemBox error={endpoint.error} onRetry={endpoint.reload} />
+      <ProblemBox error={act.error} />
+      {notice !== undefined && (
+        <p class="ok" role="status">
+          {notice}
+        </p>
+      )}
+      {e !== undefined && (
+        <div class="actions">
+          <button
+            type="button"
+            disabled={act.busy}
+            onClick={() =>
+              run(
+                () => request(base, { method: "PATCH", json: { enabled: !e.enabled } }),
+                e.enabled ? "Endpoint disabled." : "Endpoint enabled.",
+              )
+            }
+          >
+            {e.enabled ? "Disable" : "Enable"}
+          </button>
+          <button
+            type="button"
+            disabled={act.busy}
+            onClick={() =>
+              run(() => request(`${base}/test`, { method: "POST" }), "Test event sent.")
+            }
+          >
+            Send a test event
+          </button>
+          <button
+            type="button"
+            class="danger"
+            disabled={act.busy}
+            onClick={() => {
+              if (!confirm(`Delete the endpoint ${e.url}?`)) return;
+              void act.run(async () => {
+                await request(base, { method: "DELETE" });
+                navigate("#/webhooks");
+              });
+            }}
+          >
+            Delete endpoint
+          </button>
+        </div>
+      )}
+      <section class="card" aria-labelledby="deliveries-title">
+        <div class="row">
+          <h2 id="deliveries-title">Deliveries</h2>
+          <label>
+            <span class="sr-only">Status</span>
+            <select
+              name="status"
+              value={status}
+              onChange={(ev) => setStatus(ev.currentTarget.value)}
+            >
+              <option value="">All</option>
+              <option value="pending">Pending</option>
+              <option value="delivering">Delivering</option>
+              <option value="succeeded">Succeeded</option>
+              <option value="dead">Dead letters</option>
+            </select>
+          </label>
+        </div>
+        <ProblemBox error={deliveries.error} onRetry={deliveries.reload} />
+        <div class="scroll">
+          <table class="grid" aria-label="Deliveries">
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Status</th>
+                <th scope="col" class="num">
+                  Attempts
+                </th>
+                <th scope="col">Last answer</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {deliveries.data?.items.map((d) => (
+                <tr key={d.id} data-id={d.id}>
+                  <td>{d.eventType}</td>
+                  <td>{d.status}</td>
+                  <td class="num">{d.attempts}</td>
+                  <td>{d.lastStatusCode ?? d.lastError ?? "—"}</td>
+                  <td>{when(d.created)}</td>
+                  <td>
+                    {(d.status === "dead" || d.status === "succeeded") && (
+                      <button
+                        type="button"
+                        class="link"
+                        disabled={act.busy}
+                        onClick={() =>
+                          run(
+                            () =>
+                              request(`${base}/deliveries/${encodeURIComponent(d.id)}/replay`, {
+                                method: "POST",
+                              }),
+                            "Delivery replayed.",
+                          )
+                        }
+                      >
+                        Replay
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+              {deliveries.data?.items.length === 0 && (
+                <tr>
+                  <td colSpan={6} class="muted">
+                    No deliveries{status === "dead" ? " in the dead letters" : ""}.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </Page>
+  );
+}
