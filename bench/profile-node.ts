@@ -137,6 +137,9 @@ function place(frame: Frame): { area: string; source: string } {
   }
   const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string };
   const source = (entry.originalSource ?? "?").replace(/^.*?(node_modules\/|src\/)/, "$1");
+  // drizzle-orm's own source maps point one level too high (../src/…), so its files land
+  // in node_modules/src/.
+  if (source.startsWith("node_modules/src/")) return { area: "drizzle-orm", source };
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1];
   if (pkg !== undefined) return { area: pkg, source };
   const parts = source.split("/");

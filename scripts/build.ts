@@ -3,6 +3,8 @@
 // memory are gone) and one file to load instead of hundreds of modules. The native libSQL
 // binding stays an import from node_modules; migrations are read from ../migrations next to
 // dist/, so ship dist/, migrations/, node_modules (production deps) and package.json together.
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { build } from "esbuild";
 
 const started = performance.now();
@@ -33,7 +35,17 @@ const result = await build({
   legalComments: "none",
   logLevel: "warning",
   metafile: true,
+  write: false,
 });
+// Each file is written beside its place and renamed over it: a process starting from dist/
+// (a test, the peer benchmark) while another build runs reads the old bundle or the new one,
+// never half of one.
+for (const file of result.outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  const partial = `${file.path}.${process.pid}.partial`;
+  writeFileSync(partial, file.contents);
+  renameSync(partial, file.path);
+}
 const bytes = Object.entries(result.metafile.outputs)
   .filter(([file]) => file.endsWith(".js"))
   .reduce((sum, [, out]) => sum + out.bytes, 0);

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LibsqlBatchError, LibsqlError } from "@libsql/client";
 import { afterEach, describe, expect, it } from "vitest";
 import { type NodeDatabase, openNodeDatabase } from "./database";
 import { busyTimeoutMs } from "./embedded-reader";
@@ -108,5 +109,95 @@ describe("Node home database (embedded file)", () => {
     ).rejects.toMatchObject({ code: "SQLITE_INTERRUPT" });
     // The connection is usable afterwards.
     expect((await db.replica.execute("SELECT 7 AS n")).rows[0]?.n).toBe(7);
+  });
+
+  it("writes through the primary as @libsql/client does: counts, row ids, RETURNING rows", async () => {
+    const db = await open();
+    await db.client.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+    const insert = "INSERT INTO notes (body) VALUES (?)";
+    const first = await db.client.execute({ sql: insert, args: ["a"] });
+    const second = await db.client.execute({ sql: insert, args: ["b"] });
+    expect([first.rowsAffected, first.lastInsertRowid]).toEqual([1, 1n]);
+    expect([second.rowsAffected, second.lastInsertRowid]).toEqual([1, 2n]);
+    const updated = await db.client.execute({
+      sql: "UPDATE notes SET body = upper(body) WHERE n <= :max",
+      args: { ":max": 2 },
+    });
+    expect(updated.rowsAffected).toBe(2);
+    // The same statement text again, other arguments: prepared once, bound anew.
+    const returned = await db.client.execute({
+      sql: "INSERT INTO notes (body) VALUES (?) RETURNING n, body",
+      args: ["c"],
+    });
+    const again = await db.client.execute({
+      sql: "INSERT INTO notes (body) VALUES (?) RETURNING n, body",
+      args: ["d"],
+    });
+    expect(returned.columns).toEqual(["n", "body"]);
+    expect({ ...returned.rows[0] }).toEqual({ n: 3, body: "c" });
+    expect(again.rows[0]?.[1]).toBe("d");
+    const all = await db.client.execute("SELECT body FROM notes ORDER BY n");
+    expect(all.rows.map((r) => r.body)).toEqual(["A", "B", "c", "d"]);
+  });
+
+  it("reports SQLite errors with @libsql/client's codes, and a failed batch leaves nothing", async () => {
+    const db = await open();
+    await db.client.execute("CREATE TABLE tags (name TEXT PRIMARY KEY)");
+    await db.client.execute({ sql: "INSERT INTO tags VALUES (?)", args: ["x"] });
+    const duplicate = await db.client
+      .execute({ sql: "INSERT INTO tags VALUES (?)", args: ["x"] })
+      .catch((e: unknown) => e);
+    expect(duplicate).toBeInstanceOf(LibsqlError);
+    expect(duplicate).toMatchObject({
+      code: "SQLITE_CONSTRAINT",
+      extendedCode: "SQLITE_CONSTRAINT_PRIMARYKEY",
+    });
+    const failed = await db.client
+      .batch(
+        [
+          { sql: "INSERT INTO tags VALUES (?)", args: ["y"] },
+          { sql: "INSERT INTO tags VALUES (?)", args: ["x"] },
+        ],
+        "write",
+      )
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(LibsqlBatchError);
+    expect(failed).toMatchObject({ statementIndex: 1, code: "SQLITE_CONSTRAINT" });
+    const names = await db.client.execute("SELECT name FROM tags ORDER BY name");
+    expect(names.rows.map((r) => r.name)).toEqual(["x"]);
+    // The connection is out of the failed transaction: the next batch commits.
+    await db.client.batch([{ sql: "INSERT INTO tags VALUES (?)", args: ["z"] }], "write");
+    expect((await db.client.execute("SELECT count(*) AS n FROM tags")).rows[0]?.n).toBe(2);
+    await expect(db.client.execute("SELECT nope FROM tags")).rejects.toMatchObject({
+      code: "SQLITE_ERROR",
+    });
+  });
+
+  it("sees a changed schema in statements it has prepared before", async () => {
+    const db = await open();
+    await db.client.execute("CREATE TABLE t (a)");
+    await db.client.execute("INSERT INTO t VALUES (1)");
+    expect((await db.client.execute("SELECT * FROM t")).columns).toEqual(["a"]);
+    await db.client.execute("ALTER TABLE t ADD COLUMN b DEFAULT 2");
+    const rs = await db.client.execute("SELECT * FROM t");
+    expect(rs.columns).toEqual(["a", "b"]);
+    expect({ ...rs.rows[0] }).toEqual({ a: 1, b: 2 });
+  });
+
+  it("refuses integers past 2^53 as numbers, keeps interactive transactions, and closes", async () => {
+    const db = await open();
+    await expect(db.client.execute("SELECT 9007199254740993 AS big")).rejects.toThrow(RangeError);
+    await db.client.execute("CREATE TABLE t (x)");
+    const tx = await db.client.transaction("write");
+    await tx.execute("INSERT INTO t VALUES (1)");
+    await tx.rollback();
+    const tx2 = await db.client.transaction("write");
+    await tx2.execute("INSERT INTO t VALUES (2)");
+    await tx2.commit();
+    tx2.close();
+    expect((await db.client.execute("SELECT x FROM t")).rows.map((r) => r.x)).toEqual([2]);
+    db.client.close();
+    expect(db.client.closed).toBe(true);
+    await expect(db.client.execute("SELECT 1")).rejects.toMatchObject({ code: "CLIENT_CLOSED" });
   });
 });

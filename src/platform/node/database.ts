@@ -1,5 +1,7 @@
 import { type Client, createClient } from "@libsql/client";
+import { defaultDatabaseTimeoutMs, fetchWithTimeout } from "../../core/db/unavailable";
 import { busyTimeoutMs, embeddedReader } from "./embedded-reader";
+import { embeddedWriter } from "./embedded-writer";
 import { migrateDatabase } from "./migrate";
 
 export interface NodeDatabaseOptions {
@@ -12,6 +14,8 @@ export interface NodeDatabaseOptions {
   readConnections?: number;
   /** How long one read on an embedded file may run before it is interrupted. */
   readBudgetMs?: number;
+  /** DATABASE_TIMEOUT_MS: longest wait for one call to a libSQL server over HTTP. */
+  timeoutMs?: number;
 }
 
 export interface NodeDatabase {
@@ -34,17 +38,19 @@ export const defaultReadBudgetMs = 1000;
  */
 export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<NodeDatabase> {
   const path = embeddedPath(options.primaryUrl === undefined ? options.url : undefined);
-  const nearest = createClient({
-    url: options.url,
-    authToken: options.authToken,
-    // An embedded file: one connection (see `useWal`), waiting up to busyTimeoutMs for a lock
-    // another process (NODE_WORKERS) holds instead of failing with SQLITE_BUSY.
-    ...(path === undefined ? {} : { concurrency: 1, timeout: busyTimeoutMs }),
-  });
+  // Over HTTP every call is bounded: a server that hangs is a 503, not a hung request.
+  const fetch = fetchWithTimeout(options.timeoutMs ?? defaultDatabaseTimeoutMs);
+  // An embedded file: one connection with its statements prepared once (see `useWal` and
+  // `embeddedWriter`), waiting up to busyTimeoutMs for a lock another process (NODE_WORKERS)
+  // holds instead of failing with SQLITE_BUSY.
+  const nearest =
+    path === undefined
+      ? createClient({ url: options.url, authToken: options.authToken, fetch })
+      : embeddedWriter(path);
   const client =
     options.primaryUrl === undefined
       ? nearest
-      : createClient({ url: options.primaryUrl, authToken: options.authToken });
+      : createClient({ url: options.primaryUrl, authToken: options.authToken, fetch });
   if (path !== undefined) await useWal(client);
   await migrateDatabase(client);
   if (path === undefined) {
@@ -81,9 +87,9 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
  * Durability: a commit is atomic and survives a crash of the process; after a power loss or an
  * OS crash the last transactions committed since the previous checkpoint may be rolled back,
  * never half-applied (SQLite's WAL + NORMAL guarantee). `journal_mode` is stored in the file;
- * `synchronous` belongs to the connection, so the client keeps a single connection
- * (`concurrency: 1`; its calls run synchronously, so one connection costs no parallelism, and
- * nothing here holds an interactive transaction).
+ * `synchronous` belongs to the connection, so the primary keeps a single connection
+ * (`embeddedWriter`; its calls run synchronously, so one connection costs no parallelism;
+ * interactive transactions get a second connection with the same setting).
  */
 async function useWal(client: Client): Promise<void> {
   await client.execute("PRAGMA journal_mode = WAL");

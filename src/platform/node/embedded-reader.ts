@@ -165,13 +165,13 @@ async function run(connection: Connection, stmt: InStatement): Promise<ResultSet
   };
 }
 
-function namedArgs(args: Record<string, InValue>): Record<string, unknown> {
+export function namedArgs(args: Record<string, InValue>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(args)) out[name.replace(/^[@$:]/, "")] = toSql(value);
   return out;
 }
 
-function toSql(value: InValue): unknown {
+export function toSql(value: InValue): unknown {
   if (typeof value === "boolean") return value ? 1 : 0;
   if (value instanceof ArrayBuffer) return Buffer.from(value);
   if (value instanceof Date) return value.valueOf();
@@ -186,7 +186,7 @@ const rowValues = Symbol("values");
  * The shared part of every row with `width` columns: `length` and values by index, as
  * non-enumerable getters over the row's value array (made once per statement, not per row).
  */
-function rowPrototype(width: number): object {
+export function rowPrototype(width: number): object {
   const proto: PropertyDescriptorMap = { length: { value: width } };
   for (let i = 0; i < width; i++)
     proto[i] = {
@@ -202,7 +202,7 @@ function rowPrototype(width: number): object {
  * are own properties, set by plain assignment — defining every property of every row one by one
  * was a visible share of a list's CPU time.
  */
-function toRow(values: unknown[], names: (string | undefined)[], proto: object): Row {
+export function toRow(values: unknown[], names: (string | undefined)[], proto: object): Row {
   const row = Object.create(proto) as Record<string | number | symbol, unknown>;
   for (let i = 0; i < values.length; i++) values[i] = fromSql(values[i]);
   Object.defineProperty(row, rowValues, { value: values });
@@ -217,7 +217,7 @@ function toRow(values: unknown[], names: (string | undefined)[], proto: object):
  * Which column names become properties, by position: the first of duplicates, and never a
  * name that is also an index of the row (as @libsql/client) or `__proto__`.
  */
-function propertyNames(columns: string[]): (string | undefined)[] {
+export function propertyNames(columns: string[]): (string | undefined)[] {
   const seen = new Set<string>();
   return columns.map((name) => {
     const index = /^(0|[1-9]\d*)$/.test(name) && Number(name) < columns.length;
@@ -238,7 +238,7 @@ function fromSql(value: unknown): unknown {
   return value;
 }
 
-function toLibsqlError(err: unknown): unknown {
+export function toLibsqlError(err: unknown): unknown {
   if (err instanceof LibsqlError) return err;
   const e = err as { code?: unknown; message?: unknown; rawCode?: unknown };
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) {

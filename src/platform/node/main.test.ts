@@ -86,7 +86,8 @@ describe("node dist/server.js with NODE_WORKERS=2 on one file", () => {
         PASSWORD_ITERATIONS: "10000",
         RATE_LIMIT_WRITE: `${writesPerMinute}/60s`,
         LOG_LEVEL: "warn",
-      },
+        // Only these: none of the test run's own settings reach the server.
+      } as unknown as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
     });
     server.stdout?.on("data", (chunk) => {
