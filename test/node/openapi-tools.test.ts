@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   clientTypesPath,
@@ -21,6 +21,15 @@ describe("OpenAPI tooling", { timeout: 60_000 }, () => {
       at === -1 && generated.length === committed.length,
       `${clientTypesPath} has drifted from the OpenAPI document (first at line ${at + 1}: ${JSON.stringify(committed[at])} should be ${JSON.stringify(generated[at])}): run \`npm run client:generate\` and commit it`,
     ).toBe(true);
+  });
+
+  it("the typed client's own test uses it without casts, any or ts-comments (it typechecks with the tree)", () => {
+    const source = readFileSync("test/node/client.test.ts", "utf8");
+    const code = source
+      .replace(/^import .*$/gm, "")
+      .replace(/\/\/.*$/gm, "")
+      .replace(/\/\*[\s\S]*?\*\//g, "");
+    expect(code.match(/\bas (?!const\b)\w+|<any>|: any\b|@ts-|!\./g) ?? []).toEqual([]);
   });
 
   // The linters read the document from the path their configs name it under.
