@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collections } from "../../src/collections/index";
+import { dispatchOnce } from "../../src/core/events/dispatch";
 import { runJobs } from "../../src/core/events/jobs";
 import { generateDataKey, Sealer } from "../../src/core/kernel/seal";
 import { dataMap, dataMapMarkdown } from "../../src/core/privacy/map";
@@ -645,6 +648,59 @@ describe("export and erasure", () => {
       expect(byKey.status).toBe(403);
     } finally {
       await late.close();
+    }
+  });
+});
+
+describe("erasure and the webhook delivery log", () => {
+  it("removes the account's events and every delivery of them, with receivers' answers echoing the data", async () => {
+    // A receiver that answers with what it got (its answer's first bytes land in the log).
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => res.end(Buffer.concat(chunks)));
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const { port } = server.address() as AddressInfo;
+    const t = await makeApp({
+      WEBHOOK_SECRET_KEY: "k".repeat(40),
+      WEBHOOK_ALLOW_LOOPBACK: "true",
+    });
+    try {
+      const admin = await t.signIn("admin");
+      await post(t, "/api/webhooks", admin.headers, {
+        url: `http://127.0.0.1:${port}/hook`,
+        patterns: ["profiles.*", "posts.*"],
+      });
+      const u = await t.signIn();
+      const name = `Echo${u.id.slice(4, 12)}`;
+      const profile = await post(t, "/api/collections/profiles/records", u.headers, {
+        displayName: name,
+      });
+      await t.request(`/api/collections/profiles/records/${profile.id}`, {
+        method: "PATCH",
+        headers: u.headers,
+        json: { bio: `about ${name}` },
+      });
+      await t.platform.settle();
+      for (let i = 0; i < 5; i++) await dispatchOnce(t.platform.delivery);
+      const attempts = await t.client.execute(
+        "SELECT count(*) AS n FROM nb_webhook_attempts WHERE instr(response, ?) > 0",
+        [name],
+      );
+      expect(Number(attempts.rows[0]!.n)).toBeGreaterThanOrEqual(2);
+      const del = await t.request("/api/me", { method: "DELETE", headers: u.headers });
+      expect(del.status, await del.clone().text()).toBe(200);
+      const left = await scanAll(t);
+      expect(left.filter((c) => c.value.includes(name))).toEqual([]);
+      const deliveries = await t.client.execute(
+        "SELECT count(*) AS n FROM nb_webhook_deliveries d LEFT JOIN nb_events e ON e.id = d.event_id WHERE e.id IS NULL",
+      );
+      expect(Number(deliveries.rows[0]!.n), "deliveries of removed events").toBe(0);
+    } finally {
+      await t.close();
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Client, InStatement, InValue } from "@libsql/client";
 import { getTableName, sql } from "drizzle-orm";
 import { bumpVersion } from "../edge/versions";
 import { engineEventSql } from "../events/outbox";
@@ -100,25 +100,33 @@ export async function eraseAccount(
   const counts: { collection: string; policy: string; index: number | undefined }[] = [];
   const owned = ownedCollections(models);
 
-  // 1. Outbox rows that carry the account's data (its records' events, its account events, any
-  //    event whose payload names it) and the deliveries still waiting to send them.
-  const eventMatch = `instr(data, ?) > 0 OR actor = ? OR record_id = ? OR actor IN (SELECT 'apiKey:' || id FROM nb_api_keys WHERE user_id = ?)`;
-  const eventArgs = [userId, `user:${userId}`, userId, userId];
-  statements.push(
-    {
-      sql: `DELETE FROM nb_webhook_deliveries WHERE status IN ('pending', 'delivering') AND event_id IN (SELECT id FROM nb_events WHERE ${eventMatch})`,
-      args: eventArgs,
-    },
-    { sql: `DELETE FROM nb_events WHERE ${eventMatch}`, args: eventArgs },
-  );
-  // Records' events name the record, not always the owner (e.g. an update event's payload).
+  // 1. Outbox rows that carry the account's data — its account events, any event whose payload
+  //    or actor names it, and every event of its records (an update's payload need not name the
+  //    owner) — with their deliveries of any status: a finished one's attempts keep the first
+  //    bytes of the receiver's answer, which may echo the data.
+  const conditions = [
+    "instr(data, ?) > 0 OR actor = ? OR record_id = ? OR actor IN (SELECT 'apiKey:' || id FROM nb_api_keys WHERE user_id = ?)",
+  ];
+  const eventArgs: InValue[] = [userId, `user:${userId}`, userId, userId];
   for (const model of owned) {
     const owner = columnName(model.fields.get(model.owner!)!.column);
-    statements.push({
-      sql: `DELETE FROM nb_events WHERE collection = ? AND record_id IN (SELECT id FROM "${getTableName(model.table)}" WHERE "${owner}" = ?)`,
-      args: [model.name, userId],
-    });
+    conditions.push(
+      `(collection = ? AND record_id IN (SELECT id FROM "${getTableName(model.table)}" WHERE "${owner}" = ?))`,
+    );
+    eventArgs.push(model.name, userId);
   }
+  const events = `SELECT id FROM nb_events WHERE ${conditions.join(" OR ")}`;
+  statements.push(
+    {
+      sql: `DELETE FROM nb_webhook_attempts WHERE delivery_id IN (SELECT d.id FROM nb_webhook_deliveries d WHERE d.event_id IN (${events}))`,
+      args: eventArgs,
+    },
+    {
+      sql: `DELETE FROM nb_webhook_deliveries WHERE event_id IN (${events})`,
+      args: eventArgs,
+    },
+    { sql: `DELETE FROM nb_events WHERE id IN (${events})`, args: eventArgs },
+  );
 
   // 2. Each collection's policy: deletions first, so what they cascade into (other users'
   //    comments on a deleted post, and the account's own) is gone before anonymisation runs, and
