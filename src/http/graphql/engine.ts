@@ -16,6 +16,7 @@ import {
 import type { Models } from "../../core/records/model";
 import type { GraphQLContext } from "./context";
 import { type GraphQLErrorCode, requestError, sanitize } from "./errors";
+import { type FastPlan, planFast, runFast } from "./fast";
 import { checkLimits, graphqlLimits } from "./limits";
 import { buildGraphQLApi, type GraphQLApi } from "./schema";
 
@@ -82,6 +83,16 @@ export function createGraphQLEngine(models: Models, options: GraphQLEngineOption
     ? specifiedRules
     : [...specifiedRules, NoSchemaIntrospectionCustomRule];
   const documents = new Lru<Outcome<DocumentNode>>(500);
+  // Per operation of a memoised document: its fast plan, or null when it has none.
+  const plans = new WeakMap<OperationDefinitionNode, FastPlan | null>();
+  const planOf = (operation: OperationDefinitionNode) => {
+    let plan = plans.get(operation);
+    if (plan === undefined) {
+      plan = planFast(api.schema, operation, api.roots) ?? null;
+      plans.set(operation, plan);
+    }
+    return plan;
+  };
   const persisted = new Lru<string>(1000);
 
   /** Parses and validates `text` (memoised, failures too: a bad query is bad every time). */
@@ -200,19 +211,26 @@ export function createGraphQLEngine(models: Models, options: GraphQLEngineOption
 
   /**
    * Runs a prepared operation for one caller. Limits are checked first (nothing runs past
-   * them); `internal` lists errors that were not the caller's doing, for the log.
+   * them); `internal` lists errors that were not the caller's doing, for the log; `fast` says
+   * the read was answered by fast.ts rather than graphql-js's `execute`.
    */
   async function run(
     prepared: Prepared,
     variables: Record<string, unknown> | undefined,
     context: GraphQLContext,
-  ): Promise<{ result: ExecutionResult; internal: unknown[] }> {
+  ): Promise<{ result: ExecutionResult; internal: unknown[]; fast: boolean }> {
     try {
       checkLimits(prepared.operation, prepared.fragments, variables ?? {}, (name) =>
         prepared.operation.operation === "query" ? api.roots.get(name)?.kind === "list" : false,
       );
     } catch (err) {
-      return { result: { errors: [err as GraphQLError] }, internal: [] };
+      return { result: { errors: [err as GraphQLError] }, internal: [], fast: false };
+    }
+    // Simple reads skip graphql-js's per-field execution (fast.ts), with the same answer.
+    const plan = planOf(prepared.operation);
+    if (plan !== null) {
+      const fast = await runFast(api.schema, prepared.operation, plan, variables, context);
+      if (fast !== undefined) return { result: fast, internal: [], fast: true };
     }
     const result = await execute({
       schema: api.schema,
@@ -222,13 +240,13 @@ export function createGraphQLEngine(models: Models, options: GraphQLEngineOption
       contextValue: context,
     });
     const internal: unknown[] = [];
-    if (result.errors === undefined) return { result, internal };
+    if (result.errors === undefined) return { result, internal, fast: false };
     const errors = result.errors.map((e) => {
       const safe = sanitize(e);
       if (safe.internal) internal.push(e.originalError ?? e);
       return safe.error;
     });
-    return { result: { ...result, errors }, internal };
+    return { result: { ...result, errors }, internal, fast: false };
   }
 
   return { api, schema: api.schema, knownQuery, queryOf, prepare, run };

@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
+import { setMetric } from "hono/timing";
 import { requireScope } from "../../core/accounts/authenticate";
 import { consistencyCookie, consistencyHeader, decodeToken } from "../../core/edge/consistency";
 import { ApiError } from "../../core/kernel/errors";
@@ -315,7 +316,10 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
       loader: new RelationLoader(services.records, principal, read),
       wrote: undefined,
     };
-    const { result, internal } = await engine.run(prepared.value, request.variables, context);
+    const started = performance.now();
+    const { result, internal, fast } = await engine.run(prepared.value, request.variables, context);
+    // Server-Timing: how long executing took, and which path ran it (fast.ts or graphql-js).
+    setMetric(c, "graphql", performance.now() - started, fast ? "fast" : "execute");
     for (const err of internal) {
       c.get("platform").log.write({
         level: "error",
