@@ -6,6 +6,7 @@
 // ANALYZE, and Directus restarted — the start that is measured.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createClient, type InStatement, type InValue } from "@libsql/client";
 import { startProcess, type Target } from "../lib/target";
@@ -26,7 +27,7 @@ export async function setupDirectus(
 ): Promise<{ start(): Promise<Target>; userId: string; samplePostId: string; notes: string[] }> {
   const cli = directusCli();
   const cwd = ensurePeer("directus");
-  const node = resolve("node_modules/.bin/node");
+  const node = nodeFor(cwd);
   const dbFile = join(dir, "directus.db");
   const env = {
     DB_CLIENT: "sqlite3",
@@ -280,7 +281,27 @@ export async function setupDirectus(
     userId,
     samplePostId,
     notes: [
+      `Directus runs on Node ${execFileSync(node, ["--version"], { encoding: "utf8" }).trim()} (${node}).`,
       "Directus: timestamps stored as its SQLite driver writes them (epoch ms); ids are uuids (its generated key type), mapped one to one from Nearbase's rows.",
     ],
   };
+}
+
+/**
+ * The Node that loads Directus's native modules: the project's Node 22, or else the machine's
+ * own `node`. isolated-vm is built against V8's ABI with the headers node-gyp finds, and
+ * without a network to fetch Node 22's it builds against the machine's (Debian's Node 20 here:
+ * "compiled against NODE_MODULE_VERSION 115"). The report names the version used.
+ */
+function nodeFor(cwd: string): string {
+  const candidates = [resolve("node_modules/.bin/node"), "/usr/bin/node", "/usr/local/bin/node"];
+  for (const node of candidates.filter((c) => existsSync(c))) {
+    try {
+      execFileSync(node, ["-e", "require('isolated-vm')"], { cwd, stdio: "ignore" });
+      return node;
+    } catch {
+      // This Node cannot load it: try the next.
+    }
+  }
+  throw new Error("no Node on this machine loads Directus's isolated-vm (npm rebuild it)");
 }

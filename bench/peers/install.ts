@@ -1,7 +1,8 @@
 // Peers are installed on demand into bench/.peers/<name>/ (gitignored), each its own npm
 // project pinned to an exact version, so the project's `npm ci` stays fast and these heavy
 // packages never enter its lockfile. Only the npm registry is needed. Installs run with the
-// project's Node 22 first on PATH, so native modules (Directus's sqlite3) build for it.
+// project's Node 22 first on PATH; node-gyp still builds against the Node headers it finds (the
+// machine's, without a network), so Directus runs on whichever Node loads them (directus.ts).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
