@@ -49,6 +49,18 @@ describe("PASSWORD_PROFILE", () => {
 });
 
 describe("self-describing hashes", () => {
+  it("still verify as stored by an earlier build (the vectors test/workers/passwords.test.ts checks in workerd)", async () => {
+    for (const stored of [
+      "scrypt$16384$8$5$VZETpk4PUffvi_6ai4eKAQ$F47Wk5ntCfH6g7QPPcAsXyLP38Or-UhnzA5zgep81Bs",
+      "pbkdf2-sha256$25000$uVOUFotq3q0aNioLuoztUw$Xg6xULagfJI2YkUTC0DAZCp3Ua_lDC4SNnGromwO4l4",
+    ]) {
+      expect(await verifyPassword(password, stored, passwordProfiles.free)).toEqual({
+        ok: true,
+        rehash: stored.startsWith("scrypt"),
+      });
+    }
+  });
+
   it("carry their parameters and verify; a wrong password does not", async () => {
     const free = await hashPassword(password, passwordProfiles.free);
     expect(free).toMatch(/^pbkdf2-sha256\$25000\$[\w-]{22}\$[\w-]{43}$/);
