@@ -8,7 +8,13 @@
 //                  scope, config, platform and app built on first use), median of FIRST_SAMPLES
 //   steady state   N sequential requests per scenario on a warmed process
 //
-// Env: N (default 400), FIRST_SAMPLES (default 5), SKIP_BUILD=1 to reuse dist/bench-worker,
+//   log-in         POST /api/auth/login per password profile (PASSWORD_PROFILE free, standard,
+//                  strong; PASSWORD_ITERATIONS=10000), each in a workerd of its own, N_LOGIN times;
+//                  and the hash alone (bench/workers/pbkdf2-probe.ts, same workerd, same /proc
+//                  method): the difference is log-in's non-hash work (rate-limit rows, user
+//                  lookup, session insert, token signing, the libSQL round trips).
+//
+// Env: N (default 400), N_LOGIN (default 60; a quarter for scrypt), FIRST_SAMPLES (default 5), SKIP_BUILD=1 to reuse dist/bench-worker,
 // DIST=<dir> to measure another build (e.g. an older commit's `wrangler deploy --dry-run`).
 // /proc counts in clock ticks (10 ms here): single-request figures are medians of coarse samples.
 // The bare workerd has no cache service, so the shared cache is off: list/get are uncached reads.
@@ -37,6 +43,7 @@ import { migrateDatabase } from "../src/platform/node/migrate";
 import { startLibsqlServer } from "../tools/libsql-server/server";
 
 const N = Number(process.env.N ?? 400);
+const N_LOGIN = Number(process.env.N_LOGIN ?? 60);
 const FIRST_SAMPLES = Number(process.env.FIRST_SAMPLES ?? 5);
 const root = resolve(import.meta.dirname, "..");
 const workerd = join(root, "node_modules/workerd/bin/workerd");
@@ -147,12 +154,21 @@ const worker :Workerd.Worker = (
   };
 }
 
-/** Idle CPU of a process, ms per wall ms. */
+/**
+ * Idle CPU of a process, ms per wall ms: the lower of two 1 s windows after a 0.5 s pause. Right
+ * after start (or a request) workerd's background threads still work for a while; counting that
+ * as idle subtracted too much from what followed (negative costs on a loaded machine).
+ */
 async function idleRate(pid: number) {
-  const c0 = cpuMs(pid);
-  const t0 = performance.now();
-  await sleep(2000);
-  return (cpuMs(pid) - c0) / (performance.now() - t0);
+  await sleep(500);
+  const rates: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c0 = cpuMs(pid);
+    const t0 = performance.now();
+    await sleep(1000);
+    rates.push((cpuMs(pid) - c0) / (performance.now() - t0));
+  }
+  return Math.min(...rates);
 }
 
 type Req = () => Request;
@@ -349,7 +365,89 @@ async function main() {
     rows.push([name, await measure(proc, idle, N, make, status), floor]);
   }
   await proc.stop();
+  if (process.env.ONLY !== "reads") await logins(env, work, app.dir, rows, floor);
   return report(rows, work, client, db);
+}
+
+/** The password profiles (src/core/accounts/passwords.ts) as a home configures them. */
+const loginProfiles: [string, string, Record<string, string>][] = [
+  ["free", "free (PBKDF2-SHA256 25k)", { PASSWORD_PROFILE: "free" }],
+  ["standard", "standard, the default (PBKDF2-SHA256 100k)", {}],
+  ["strong", "strong (scrypt N=2^14 r=8 p=5)", { PASSWORD_PROFILE: "strong" }],
+  ["10000", "PASSWORD_ITERATIONS=10000", { PASSWORD_ITERATIONS: "10000" }],
+];
+
+/**
+ * Log-in per profile (a workerd each, one account signed up through the API, then N_LOGIN
+ * sequential log-ins) and one hash alone in the probe worker: CPU of `n` hashes per request
+ * minus CPU of empty requests, per hash.
+ */
+async function logins(
+  env: Record<string, string>,
+  work: string,
+  appDir: string,
+  rows: [string, number, number][],
+  floor: number,
+) {
+  const probe: Worker = { dir: join(work, "probe"), bindings: {} };
+  mkdirSync(probe.dir);
+  await build({
+    entryPoints: [join(root, "bench/workers/pbkdf2-probe.ts")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "neutral",
+    external: ["node:*"],
+    nodePaths: [join(root, "node_modules")],
+    outfile: join(probe.dir, "main.js"),
+    logLevel: "error",
+  });
+  const probeProc = await startWorkerd(probe);
+  const probeIdle = await idleRate(probeProc.pid);
+  for (const [profile, label, extra] of loginProfiles) {
+    const proc = await startWorkerd({
+      dir: appDir,
+      bindings: {
+        ...env,
+        ...extra,
+        LOGIN_LIMIT_PER_ACCOUNT: "999999/1s",
+        LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "999999/1s",
+      },
+    });
+    const email = `login-${profile}@example.test`;
+    const password = "correct horse battery staple";
+    const signup = await fetch(`${proc.base}/api/auth/signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    });
+    if (signup.status !== 201) unexpected.add(`signup (${profile}) answered ${signup.status}`);
+    await signup.arrayBuffer();
+    const idle = await idleRate(proc.pid);
+    const n = profile === "strong" ? Math.ceil(N_LOGIN / 4) : N_LOGIN;
+    const login = await measure(
+      proc,
+      idle,
+      n,
+      () =>
+        new Request(`${proc.base}/api/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email, password }),
+        }),
+      200,
+    );
+    await proc.stop();
+    const ops = profile === "strong" ? 2 : 10;
+    const url = (n: number) => new Request(`${probeProc.base}/?op=hash&profile=${profile}&n=${n}`);
+    const withHashes = await measure(probeProc, probeIdle, n, () => url(ops), 200);
+    const empty = await measure(probeProc, probeIdle, n, () => url(0), 200);
+    const hash = (withHashes - empty) / ops;
+    rows.push([`log-in, ${label}`, login, floor]);
+    rows.push([`  hash alone, ${label}`, hash, 0]);
+    rows.push([`  log-in without the hash, ${label}`, login - hash, floor]);
+  }
+  await probeProc.stop();
 }
 
 async function report(

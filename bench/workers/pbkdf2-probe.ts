@@ -2,7 +2,12 @@
 // per request, so the cost of one operation in workerd is (time(n) − time(0)) / n measured from
 // outside (workerd's clock does not advance during computation, so it cannot time itself).
 
-import { hashPassword, verifyPassword } from "../../src/core/accounts/passwords";
+import {
+  hashPassword,
+  type PasswordProfile,
+  passwordProfiles,
+  verifyPassword,
+} from "../../src/core/accounts/passwords";
 import { generateSigningJwk, KeySet } from "../../src/core/accounts/signing-keys";
 
 const password = "correct horse battery staple";
@@ -18,8 +23,14 @@ export default {
     const url = new URL(request.url);
     const n = Math.min(Number(url.searchParams.get("n") ?? 0), 500);
     const op = url.searchParams.get("op");
+    // ?profile=free|standard|strong, or a number of PBKDF2 iterations (default: standard).
+    const named = url.searchParams.get("profile") ?? "standard";
+    const params =
+      named in passwordProfiles
+        ? passwordProfiles[named as PasswordProfile]
+        : { kind: "pbkdf2-sha256" as const, iterations: Number(named) };
     for (let i = 0; i < n; i++) {
-      if (op === "hash") await hashPassword(password);
+      if (op === "hash") await hashPassword(password, params);
       else if (op === "verify") await verifyPassword(password, stored);
       else if (op === "sign")
         await keys.sign(
