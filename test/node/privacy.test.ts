@@ -956,6 +956,31 @@ describe("audit log", () => {
     expect(JSON.stringify(all.rows)).not.toMatch(/@example\.test/);
   });
 
+  it("records a wrong mailed sign-in code as a failed sign-in of that account", async () => {
+    const u = await t.signIn();
+    const asked = await t.request("/api/auth/otp/request", {
+      method: "POST",
+      json: { email: u.email },
+    });
+    const { otpId } = (await asked.json()) as { otpId: string };
+    await t.platform.settle();
+    const code = /code is (\d{8})/.exec(t.mail.at(-1)!.text)![1]!;
+    const wrong = String((Number(code) + 1) % 100_000_000).padStart(8, "0");
+    const res = await t.request("/api/auth/otp/verify", {
+      method: "POST",
+      json: { otpId, code: wrong },
+    });
+    expect(res.status).toBe(401);
+    const rs = await t.client.execute({
+      sql: "SELECT outcome, details FROM nb_audit_log WHERE subject = ? AND action = 'auth.sign_in_failed'",
+      args: [u.id],
+    });
+    expect(rs.rows.map((r) => [r.outcome, JSON.parse(String(r.details)).method])).toEqual([
+      ["failed", "otp"],
+    ]);
+    expect(JSON.stringify(rs.rows)).not.toContain(wrong);
+  });
+
   it("records webhook changes, by whom, without the secret", async () => {
     const admin = await t.signIn("admin");
     const hook = await post(t, "/api/webhooks", admin.headers, {

@@ -3,6 +3,7 @@ import { emailOtps } from "../db/schema/strong-auth";
 import { constantTimeEqual, randomId, sha256 } from "../kernel/crypto";
 import { unauthenticated } from "../kernel/refusals";
 import { validate } from "../kernel/validate";
+import { writeAudit } from "../privacy/audit";
 import type { AccountDeps, Caller, Defer } from "./deps";
 import { rejectedCredential } from "./failures";
 import { finishSignIn } from "./mfa";
@@ -103,8 +104,22 @@ export function emailOtpOperations({ db, sql: client, clock, log, mailer, auth }
         )
         .returning({ userId: emailOtps.userId, codeHash: emailOtps.codeHash });
       const given = await codeHash(body.otpId, body.code);
-      if (row === undefined || !constantTimeEqual(utf8.encode(given), utf8.encode(row.codeHash)))
+      if (row === undefined) throw badCode();
+      if (!constantTimeEqual(utf8.encode(given), utf8.encode(row.codeHash))) {
+        // A wrong code for a live one: the account is known, so the failure is audited.
+        await writeAudit(
+          client,
+          {
+            action: "auth.sign_in_failed",
+            actor: "anonymous",
+            subject: row.userId,
+            outcome: "failed",
+            details: { method: "otp", reason: "wrong_code" },
+          },
+          at,
+        );
         throw badCode();
+      }
       // Spend it and every other pending code of the account; only one concurrent spend wins.
       const spent = await db
         .update(emailOtps)
