@@ -52,7 +52,11 @@ export default defineConfig({
           // The first request in a file starts workerd: seconds on a loaded 2-core machine.
           testTimeout: 30_000,
           include: ["test/workers/**/*.test.ts", "test/conformance/workers/**/*.test.ts"],
-          globalSetup: ["test/workers/global-setup.ts", "test/conformance/workers-global-setup.ts"],
+          globalSetup: [
+            "test/workers/global-setup.ts",
+            "test/conformance/workers-global-setup.ts",
+            "test/workers/reliability-global-setup.ts",
+          ],
         },
       },
     ],

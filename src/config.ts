@@ -16,6 +16,8 @@ export interface Config {
   queryBudgetMs: number;
   /** Node home: how long SIGTERM waits for in-flight requests and deferred work before exiting. */
   shutdownGraceMs: number;
+  /** Longest wait for one libSQL call over HTTP (a hanging server becomes a 503, not a hung request). */
+  databaseTimeoutMs: number;
   /** "off" turns shared (edge) caching off; ETags and 304s stay. */
   sharedCache: boolean;
   /** GraphQL introspection (and GraphiQL at GET /graphql): on in development by default. */
@@ -51,6 +53,8 @@ export interface Config {
   passwordHash: HashParams;
   /** Node home: where signing keys are kept (created on first start) unless JWT_PRIVATE_KEYS is set. */
   signingKeysFile: string;
+  /** Node home: requests handled at once per process before new ones get 503 (0: no limit). */
+  maxInFlight: number;
   /** Node home: worker processes serving the one database ("auto": one per core). */
   nodeWorkers: number | "auto";
   /** Passkeys: RP ID (default PUBLIC_URL's host), RP name, extra origins, the development test page. */
@@ -265,6 +269,14 @@ export const settings = {
   }),
   trustProxy: setting({
     name: "TRUST_PROXY",
+  maxInFlight: setting({
+    name: "MAX_IN_FLIGHT_REQUESTS",
+    group: "server",
+    doc: "Node home: requests handled at once per process; more are refused 503 + Retry-After (0 = no limit)",
+    fallback: "256",
+    homes: ["node"],
+    parse: integer(0, 1_000_000),
+  }),
     group: "server",
     doc: "client address from X-Forwarded-For",
     fallback: "false",
@@ -338,6 +350,13 @@ export const settings = {
   }),
 
   jwtIssuer: setting({
+  databaseTimeoutMs: setting({
+    name: "DATABASE_TIMEOUT_MS",
+    group: "db",
+    doc: "longest wait for one libSQL call over HTTP before the request answers 503",
+    fallback: "5000",
+    parse: integer(100, 300_000),
+  }),
     name: "JWT_ISSUER",
     group: "auth",
     doc: "pinned issuer",
@@ -917,6 +936,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     consistencyWindowMs: v.consistencyWindowMs,
     rateLimits: { read: v.rateLimitRead, write: v.rateLimitWrite, auth: v.rateLimitAuth },
     trustProxy: v.trustProxy,
+    databaseTimeoutMs: v.databaseTimeoutMs,
     trustProxyHops: v.trustProxyHops,
     jwtIssuer: v.jwtIssuer,
     jwtAudience: v.jwtAudience,
@@ -953,6 +973,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     metricsToken: v.metricsToken,
     webhooks: {
       secretKey: v.webhookSecretKey,
+    maxInFlight: v.maxInFlight,
       allowLoopback: v.webhookAllowLoopback,
       maxAttempts: v.webhookMaxAttempts,
       maxAgeMs: v.webhookMaxAgeSeconds * 1000,

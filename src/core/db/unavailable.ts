@@ -24,6 +24,8 @@ export function databaseUnavailable(err: unknown): boolean {
 }
 
 const unavailableCodes = new Set([
+  // fetchWithTimeout: no answer from a libSQL server over HTTP
+  "DATABASE_UNREACHABLE",
   // libSQL / Hrana transport
   "HRANA_WEBSOCKET_ERROR",
   "HRANA_CLOSED_ERROR",
@@ -47,3 +49,48 @@ const unavailableCodes = new Set([
 
 /** Seconds a client is told to wait before retrying a request the database could not take. */
 export const unavailableRetryAfterSeconds = 5;
+
+/**
+ * A `fetch` for `@libsql/client`'s HTTP transport that gives up after `timeoutMs`: every libSQL
+ * call over HTTP (each pipeline or cursor request, the body included) is bounded, so a server
+ * that hangs yields a `TimeoutError` — a 503 UNAVAILABLE (see `databaseUnavailable`) — rather
+ * than a request that never ends; a 5xx answer is kept recognisable as the server's trouble. A write cut off this way may still have committed on the server
+ * (a batch commits whole or not at all); the client sees 503 and does not know which.
+ */
+export function fetchWithTimeout(
+  timeoutMs: number,
+  fetchFn: typeof fetch = (...args) => fetch(...args),
+): (request: Request) => Promise<Response> {
+  return async function databaseFetch(request: Request) {
+    let res: Response;
+    try {
+      res = await fetchFn(request, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      // No answer at all — refused, reset, timed out — whatever each runtime calls it (workerd
+      // says a plain Error "Network connection lost.", undici a TypeError "fetch failed").
+      throw new DatabaseUnreachable(err);
+    }
+    if (res.status < 500) return res;
+    // The client turns a JSON error body into an error with the body's code and drops the HTTP
+    // status, so an overloaded server's 503 would read like a bad statement (a 500 here). As
+    // plain text it stays the client's SERVER_ERROR "HTTP status 5xx", which is unavailability.
+    const text = (await res.text()).slice(0, 200);
+    return new Response(text, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: { "content-type": "text/plain" },
+    });
+  };
+}
+
+/** A libSQL server over HTTP gave no answer (the cause says why: timeout, refused, reset). */
+export class DatabaseUnreachable extends Error {
+  readonly code = "DATABASE_UNREACHABLE";
+  constructor(cause: unknown) {
+    super("The libSQL server did not answer", { cause });
+    this.name = "DatabaseUnreachable";
+  }
+}
+
+/** DATABASE_TIMEOUT_MS's default: longest wait for one libSQL call over HTTP. */
+export const defaultDatabaseTimeoutMs = 5000;

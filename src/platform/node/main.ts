@@ -8,6 +8,7 @@ import { collections } from "../../collections/index";
 import { type Config, ConfigError, loadConfig } from "../../config";
 import { runJobs, standardJobs } from "../../core/events/jobs";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
+import { filesJob } from "../../core/files/sweep";
 import { retentionJob } from "../../core/privacy/retention";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
@@ -15,6 +16,7 @@ import { ensureDataKeys } from "./data-keys";
 import { openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
 import { nodeRealtime } from "./realtime";
+import { shedLoad, shedLog } from "./shed-load";
 import { ensureSigningKeys } from "./signing-keys";
 
 /** Scheduled jobs (the Workers home runs the same from its cron trigger). */
@@ -38,6 +40,7 @@ async function main() {
     primaryUrl: config.databasePrimaryUrl,
     authToken: config.databaseAuthToken,
     readBudgetMs: config.queryBudgetMs,
+    timeoutMs: config.databaseTimeoutMs,
   });
 
   const env = {
@@ -67,7 +70,10 @@ async function main() {
   });
   const server = serve(
     {
-      fetch: closeAfterRefusedBody(app.fetch),
+      fetch: shedLoad(closeAfterRefusedBody(app.fetch), {
+        maxInFlight: config.maxInFlight,
+        onShed: shedLog(log),
+      }),
       port: config.port,
       hostname: config.host,
       websocket: { server: realtime.wss },
@@ -94,6 +100,7 @@ async function main() {
   // expired credentials and rate-limit rows, delivery-log pruning.
   const jobs = standardJobs(platform.delivery, [
     retentionJob(platform.sql, buildModels(collections), config.privacy),
+    filesJob({ sql: platform.sql, storage: platform.files, log }),
   ]);
   const housekeeping = setInterval(() => {
     runJobs(platform.sql, jobs, { now: () => Date.now(), log }).catch((err: unknown) =>
@@ -178,6 +185,7 @@ async function supervise(config: Config, workers: number, log: LogSink) {
     primaryUrl: config.databasePrimaryUrl,
     authToken: config.databaseAuthToken,
     readConnections: 1,
+    timeoutMs: config.databaseTimeoutMs,
   });
   database.close();
   if (!process.env.JWT_PRIVATE_KEYS) await ensureSigningKeys(config.signingKeysFile);

@@ -1,6 +1,7 @@
 import { createClient } from "@libsql/client/web";
 import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
+import { fetchWithTimeout } from "../../core/db/unavailable";
 import type { DeliveryDeps } from "../../core/events/deliver";
 import { jsonLogger } from "../../core/kernel/log";
 import type { DeferContext, Platform } from "../../core/kernel/ports";
@@ -8,6 +9,7 @@ import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { eventMetrics } from "../../core/observability/metrics";
 import { edgeCache } from "./edge-cache";
+import { r2Storage } from "./storage-r2";
 
 /**
  * The Workers home: libSQL over HTTP (Turso in production, the local server in dev and tests),
@@ -23,6 +25,8 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
         url,
         authToken: config.databaseAuthToken,
         concurrency: Number.MAX_SAFE_INTEGER,
+        // Every call bounded: a libSQL server that hangs is a 503, not a hung request.
+        fetch: fetchWithTimeout(config.databaseTimeoutMs),
       }),
     );
   // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set it is a read replica.
@@ -32,6 +36,7 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
   const bindings = env as unknown as Record<string, unknown>;
   const analytics = bindings.ANALYTICS as AnalyticsEngineDataset | undefined;
   const queue = bindings.EVENTS_QUEUE as Queue<EventsMessage> | undefined;
+  const bucket = bindings.FILES as R2Bucket | undefined;
   function defer(c: DeferContext, work: Promise<unknown>) {
     try {
       c.executionCtx?.waitUntil(work);
@@ -75,6 +80,7 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
         );
       },
     },
+    files: bucket === undefined ? undefined : r2Storage(bucket),
     delivery: {
       sql,
       settings: config.webhooks,
