@@ -8,7 +8,6 @@ import { collections } from "../../collections/index";
 import { type Config, ConfigError, loadConfig } from "../../config";
 import { runJobs, standardJobs } from "../../core/events/jobs";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
-import { filesJob } from "../../core/files/sweep";
 import { retentionJob } from "../../core/privacy/retention";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
