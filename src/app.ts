@@ -12,6 +12,8 @@ import { relyingPartyFrom } from "./core/accounts/webauthn";
 import { VersionMemo } from "./core/edge/versions";
 import { engineSources } from "./core/events/outbox";
 import { createWebhookService } from "./core/events/webhooks";
+import { createFileService } from "./core/files/service";
+import { fileTokenKeys } from "./core/files/tokens";
 import { ApiError } from "./core/kernel/errors";
 import type { Platform } from "./core/kernel/ports";
 import { loadSealer } from "./core/kernel/seal";
@@ -38,6 +40,7 @@ import { adminUserRoutes } from "./http/routes/admin-users";
 import { auditRoutes } from "./http/routes/audit";
 import { authRoutes } from "./http/routes/auth";
 import { docsRoutes } from "./http/routes/docs";
+import { fileRoutes, isMultipart } from "./http/routes/files";
 import { healthRoutes } from "./http/routes/health";
 import { apiKeyRoutes } from "./http/routes/keys";
 import { mfaRoutes } from "./http/routes/mfa";
@@ -127,14 +130,24 @@ export function createApp({
   const auth = authConfigLoader(platform, config);
   // Data keys for encrypted fields (DATA_ENCRYPTION_KEYS), read from the secret store on use.
   const sealer = () => loadSealer(platform.secrets);
+  const records = createRecordService({
+    models,
+    primary: platform.sql,
+    replica: platform.replica,
+    now: () => platform.clock.now(),
+    sealer,
+  });
   // The engine's services, once per process/isolate; handlers reach them on c.get("services").
   const services: Services = {
-    records: createRecordService({
+    records,
+    files: createFileService({
       models,
-      primary: platform.sql,
-      replica: platform.replica,
+      records,
+      sql: platform.sql,
+      storage: platform.files,
+      tokenKeys: fileTokenLoader(platform),
       now: () => platform.clock.now(),
-      sealer,
+      log: platform.log,
     }),
     accounts: createAccountService({
       db: platform.db,
@@ -254,6 +267,9 @@ export function createApp({
     // GET and HEAD bodies are never read; asking for one makes @hono/node-server build a full
     // Request for every read (4 % of a get-by-id's CPU in a profile).
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    // Uploads have their collection's own limit, enforced while the body is read
+    // (src/http/routes/files.ts readForm): the records routes are the only ones taking multipart.
+    if (c.req.path.startsWith("/api/collections/") && isMultipart(c)) return next();
     return limitBody(c, next);
   });
 
@@ -325,6 +341,7 @@ export function createApp({
   app.route("/", adminUiRoutes());
   app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
   app.route("/", collectionRoutes());
+  app.route("/", fileRoutes());
   app.route("/", graphql.routes);
 
   // A known path asked with a method it does not take: 405 with Allow, not 404.
@@ -340,6 +357,21 @@ export function createApp({
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** File-token keys from JWT_PRIVATE_KEYS, derived on first use (retried after a failure). */
+function fileTokenLoader(platform: Platform) {
+  let loaded: ReturnType<typeof fileTokenKeys> | undefined;
+  return () => {
+    loaded ??= platform.secrets.get("JWT_PRIVATE_KEYS").then((json) => {
+      if (json === undefined || json === "") throw new Error("JWT_PRIVATE_KEYS is not set");
+      return fileTokenKeys(json);
+    });
+    loaded.catch(() => {
+      loaded = undefined;
+    });
+    return loaded;
+  };
+}
 
 /** The default realtime home: an in-process hub over the primary (built lazily, idle until a stream opens). */
 function inProcessRealtime(

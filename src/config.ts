@@ -53,6 +53,8 @@ export interface Config {
   passwordHash: HashParams;
   /** Node home: where signing keys are kept (created on first start) unless JWT_PRIVATE_KEYS is set. */
   signingKeysFile: string;
+  /** Node home: where uploaded files are stored (the Workers home uses the FILES R2 binding). */
+  filesDir: string;
   /** Node home: requests handled at once per process before new ones get 503 (0: no limit). */
   maxInFlight: number;
   /** Node home: worker processes serving the one database ("auto": one per core). */
@@ -400,6 +402,14 @@ export const settings = {
     group: "auth",
     doc: "PBKDF2-SHA256 iterations for new hashes, instead of a profile (tests)",
     parse: integer(10_000, 100_000),
+  }),
+  filesDir: setting({
+    name: "FILES_DIR",
+    group: "server",
+    doc: "where the Node home stores uploaded files (Workers: the FILES R2 binding)",
+    fallback: "./data/files",
+    homes: ["node"],
+    parse: text,
   }),
   signingKeysFile: setting({
     name: "SIGNING_KEYS_FILE",
@@ -954,6 +964,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
         ? passwordProfiles[v.passwordProfile]
         : { kind: "pbkdf2-sha256", iterations: v.passwordIterations },
     signingKeysFile: v.signingKeysFile,
+    filesDir: v.filesDir,
     passkeys: {
       rpId: v.passkeyRpId,
       rpName: v.passkeyRpName,

@@ -49,6 +49,8 @@ export async function createTestApp(options: TestAppOptions = {}) {
     ...generousLimits,
     JWT_PRIVATE_KEYS: await testKeys(),
     DATA_ENCRYPTION_KEYS: JSON.stringify([generateDataKey()]),
+    // Uploaded files beside the database, removed with it.
+    FILES_DIR: join(dir, "files"),
     ...options.env,
   };
   const config = loadConfig(env, "node");

@@ -1,9 +1,11 @@
 import type { CollectionDefinition } from "../core/records/define";
+import { attachmentsCollection } from "./attachments";
 import { bookmarksCollection } from "./bookmarks";
 import { commentsCollection } from "./comments";
 import { postsCollection } from "./posts";
 import { profilesCollection } from "./profiles";
 
+export * from "./attachments";
 export * from "./bookmarks";
 export * from "./comments";
 export * from "./posts";
@@ -18,4 +20,5 @@ export const collections: readonly CollectionDefinition[] = [
   commentsCollection,
   profilesCollection,
   bookmarksCollection,
+  attachmentsCollection,
 ];

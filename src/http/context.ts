@@ -1,6 +1,7 @@
 import type { TimingVariables } from "hono/timing";
 import type { AccountService } from "../core/accounts/service";
 import type { WebhookService } from "../core/events/webhooks";
+import type { FileService } from "../core/files/service";
 import type { Platform } from "../core/kernel/ports";
 import type { Principal } from "../core/kernel/principal";
 import type { Telemetry } from "../core/observability/telemetry";
@@ -15,6 +16,7 @@ export interface Services {
   accounts: AccountService;
   webhooks: WebhookService;
   privacy: PrivacyService;
+  files: FileService;
 }
 
 /** The one Hono environment type every route and middleware in Nearbase uses. */

@@ -1,3 +1,4 @@
+import { addMultipartBodies } from "../core/files/openapi";
 import type { Models } from "../core/records/model";
 import { headerComponents, openApiDocument, problemSchema } from "../core/records/openapi";
 import { graphqlPaths } from "./graphql";
@@ -5,6 +6,7 @@ import { adminUserPaths } from "./routes/admin-users";
 import { auditPaths } from "./routes/audit";
 import { authPaths } from "./routes/auth";
 import { docsPaths } from "./routes/docs";
+import { filePaths } from "./routes/files";
 import { healthPaths } from "./routes/health";
 import { apiKeyPaths } from "./routes/keys";
 import { mfaPaths } from "./routes/mfa";
@@ -57,6 +59,7 @@ const tagDescriptions: Record<string, string> = {
   discovery: "Public keys and discovery metadata",
   docs: "This document and its reference page",
   graphql: "GraphQL over the collections (schema: npm run graphql:schema)",
+  files: "Files on records: downloads and tokens for protected files",
 };
 
 /**
@@ -86,6 +89,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     auditPaths(),
     adminUserPaths(),
     realtimePaths(),
+    filePaths(),
   ]) {
     for (const [path, operations] of Object.entries(module)) {
       // Two modules may serve one path with different methods (they are mounted side by side).
@@ -93,6 +97,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
       documented.add(path);
     }
   }
+  addMultipartBodies(paths, models);
   const tags = new Set<string>();
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) {

@@ -1,5 +1,6 @@
 import type { Client } from "@libsql/client";
 import type { Database } from "../db/client";
+import type { FileStorage } from "../files/storage";
 import type { LogSink } from "./log";
 
 /**
@@ -33,6 +34,11 @@ export interface Platform {
   readonly defer: (c: DeferContext, work: Promise<unknown>) => void;
   /** Hands committed events to this home's dispatcher. */
   readonly events: EventsPort;
+  /**
+   * Object storage for file fields (src/core/files): local disk in Node, the FILES R2 bucket on
+   * Workers. Absent when a Worker has no FILES binding: uploads are then refused (501).
+   */
+  readonly files?: FileStorage;
 }
 
 /**

@@ -2,6 +2,7 @@ import { getTableName } from "drizzle-orm";
 import { integer, type SQLiteTable, text } from "drizzle-orm/sqlite-core";
 import type { ZodType } from "zod";
 import type { CachePolicy } from "../edge/cache-policy";
+import { checkFileOptions, type FileFieldOptions } from "../files/spec";
 import {
   checkPrivacyOptions,
   type ErasurePolicy,
@@ -72,6 +73,12 @@ export interface CollectionOptions {
   erasure?: ErasurePolicy;
   /** Why the data is processed (e.g. "contract, Art. 6(1)(b) GDPR"), shown in the export and map. */
   legalBasis?: string;
+  /**
+   * File fields (src/core/files): column → limits, accepted (sniffed) media types and whether
+   * files are protected. Set by multipart create/update only (read-only in JSON bodies); served
+   * at /api/files/<collection>/<record>/<name> under the view rule. README "Files".
+   */
+  files?: Record<string, FileFieldOptions>;
 }
 
 export type { ErasurePolicy, RetentionPolicy };
@@ -112,6 +119,11 @@ export function defineCollection<T extends SQLiteTable>(
     throw new Error(`Collection ${name}: idPrefix must be 2–8 lowercase letters.`);
   }
   checkPrivacyOptions(name, table, options);
+  checkFileOptions(name, table, options.files);
+  // File columns are written by uploads only: JSON bodies may read them, never set them.
+  const fileColumns = Object.keys(options.files ?? {});
+  if (fileColumns.length > 0)
+    options = { ...options, readonly: [...new Set([...(options.readonly ?? []), ...fileColumns])] };
   // Decrypted values are never put in the shared cache: a readable encrypted field turns it off.
   const readableEncrypted = (options.encrypted ?? []).some((f) => !options.hidden?.includes(f));
   return { name, table, options: readableEncrypted ? { ...options, cache: false } : options };

@@ -201,11 +201,21 @@ export function createRecordService(deps: RecordServiceDeps) {
       return found;
     },
 
-    async create(principal: Principal, name: string, body: unknown): Promise<Written<Saved>> {
+    /**
+     * `options.id` is the new record's id when the caller needs it first (files are stored
+     * under it before the insert); `options.set` are server-set fields (file names), applied
+     * after the body is validated.
+     */
+    async create(
+      principal: Principal,
+      name: string,
+      body: unknown,
+      options: { id?: string; set?: Record_ } = {},
+    ): Promise<Written<Saved>> {
       const model = modelOf(name);
-      const data = validate(model.createSchema, body);
+      const data = { ...validate(model.createSchema, body), ...options.set };
       const ctx = context(principal);
-      const id = newRecordId(model);
+      const id = options.id ?? newRecordId(model);
       const create = createStatement(ctx, model, await sealFields(sealer, model, id, data), id);
       const done = await run(
         ctx,
@@ -232,11 +242,11 @@ export function createRecordService(deps: RecordServiceDeps) {
       name: string,
       id: string,
       body: unknown,
-      options: { ifMatch?: string | undefined } = {},
+      options: { ifMatch?: string | undefined; set?: Record_ } = {},
     ): Promise<Written<Saved>> {
       const model = modelOf(name);
       checkId(model, id);
-      const data = validate(model.updateSchema, body);
+      const data = { ...validate(model.updateSchema, body), ...options.set };
       const ctx = context(principal);
       const update = updateStatement(
         ctx,

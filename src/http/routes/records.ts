@@ -7,6 +7,7 @@ import {
 } from "../../core/records/list-params";
 import { readJsonObject } from "../body";
 import type { AppEnv } from "../context";
+import { createWithFiles, isMultipart, updateWithFiles } from "./files";
 
 /**
  * The REST API over every collection: list/view/create/update/delete under
@@ -49,6 +50,7 @@ export function collectionRoutes() {
   app.post("/api/collections/:name/records", async (c) => {
     const name = c.req.param("name");
     c.get("services").records.target(name);
+    if (isMultipart(c)) return createWithFiles(c, name);
     const { value, versions } = await c
       .get("services")
       .records.create(c.get("principal"), name, await readJsonObject(c));
@@ -63,6 +65,7 @@ export function collectionRoutes() {
     const name = c.req.param("name");
     const id = c.req.param("id");
     c.get("services").records.target(name, id);
+    if (isMultipart(c)) return updateWithFiles(c, name, id);
     const { value, versions } = await c
       .get("services")
       .records.update(c.get("principal"), name, id, await readJsonObject(c), {
@@ -81,6 +84,10 @@ export function collectionRoutes() {
         ifMatch: c.req.header("if-match"),
       });
     c.set("wrote", versions);
+    // The delete enqueued its files (a trigger, same transaction): remove them now.
+    const { files, records } = c.get("services");
+    if (files.fieldsOf(records.target(c.req.param("name"))).length > 0)
+      c.get("platform").defer(c, files.sweep());
     return c.body(null, 204);
   });
 

@@ -7,6 +7,7 @@ import { createApp } from "../../app";
 import { collections } from "../../collections/index";
 import { type Config, ConfigError, loadConfig } from "../../config";
 import { runJobs, standardJobs } from "../../core/events/jobs";
+import { filesJob } from "../../core/files/sweep";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import { retentionJob } from "../../core/privacy/retention";
 import { createHub } from "../../core/realtime/hub";

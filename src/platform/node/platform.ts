@@ -4,6 +4,7 @@ import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
 import type { DeliveryDeps } from "../../core/events/deliver";
 import { createDispatcher, type Dispatcher } from "../../core/events/dispatcher";
+import type { FileStorage } from "../../core/files/storage";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import type { Clock, Mailer, Platform } from "../../core/kernel/ports";
 import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
@@ -12,6 +13,7 @@ import { eventMetrics } from "../../core/observability/metrics";
 import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 import { writeToOutbox } from "./outbox";
+import { diskStorage } from "./storage-disk";
 import { guardedDispatchers } from "./webhook-connect";
 
 export interface NodePlatformOptions {
@@ -24,6 +26,8 @@ export interface NodePlatformOptions {
   clock?: Clock;
   /** Defaults to the configured mailer (HTTP provider, else mail files under ./data/outbox). */
   mailer?: Mailer;
+  /** File storage; defaults to local disk under FILES_DIR. */
+  files?: FileStorage;
 }
 
 export interface NodePlatform extends Platform {
@@ -100,6 +104,7 @@ export function createNodePlatform(config: Config, options: NodePlatformOptions)
       while (pending.size > 0) await Promise.all(pending);
     },
     events: { notify: () => dispatcher.wake(), resolve },
+    files: options.files ?? diskStorage(config.filesDir),
     dispatcher,
     delivery,
   };

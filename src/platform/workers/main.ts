@@ -4,6 +4,7 @@ import { collections } from "../../collections/index";
 import { ConfigError, loadConfig } from "../../config";
 import { dispatchOnce } from "../../core/events/dispatch";
 import { runJobs, standardJobs } from "../../core/events/jobs";
+import { filesJob } from "../../core/files/sweep";
 import { problemResponse, toProblem } from "../../core/kernel/errors";
 import { describeError } from "../../core/kernel/log";
 import { retentionJob } from "../../core/privacy/retention";
@@ -109,7 +110,8 @@ export function scheduledJobs(env: Env) {
   const { platform } = buildFor(env);
   const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
   const retention = retentionJob(platform.sql, buildModels(collections), config.privacy);
-  return runJobs(platform.sql, standardJobs(platform.delivery, [retention]), {
+  const files = filesJob({ sql: platform.sql, storage: platform.files, log: platform.log });
+  return runJobs(platform.sql, standardJobs(platform.delivery, [retention, files]), {
     now: () => Date.now(),
     log: platform.log,
   });

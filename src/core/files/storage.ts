@@ -1,0 +1,35 @@
+/**
+ * Object storage for files, as a port: the Node home keeps them on local disk
+ * (src/platform/node/storage-disk.ts), the Workers home in an R2 bucket through its binding
+ * (src/platform/workers/storage-r2.ts). Keys are `<collection>/<record>/<field>/<name>`.
+ */
+export interface FileStorage {
+  readonly kind: "disk" | "r2" | "s3";
+  /** Stores `bytes` under `key` with its metadata (replacing any object there). */
+  put(key: string, bytes: Uint8Array, meta: ObjectMeta): Promise<void>;
+  /** The object (or the given byte range of it); undefined when there is none. */
+  get(key: string, range?: ByteRange): Promise<StoredObject | undefined>;
+  /** The object's size and metadata without its bytes (to resolve a Range header). */
+  head(key: string): Promise<(ObjectMeta & { size: number }) | undefined>;
+  /** Removes objects; a key with no object is not an error. Throws when storage fails. */
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+export interface ObjectMeta {
+  /** The sniffed media type it is served with. */
+  contentType: string;
+  /** SHA-256 of the bytes (base64url): the strong ETag in both homes. */
+  sha256: string;
+}
+
+/** A byte range inside the object, already checked against its size. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface StoredObject extends ObjectMeta {
+  /** The whole object's size. */
+  size: number;
+  body: ReadableStream<Uint8Array>;
+}

@@ -1,0 +1,308 @@
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  defaultTokenSeconds,
+  type FileEdits,
+  maxTokenSeconds,
+  type Upload,
+} from "../../core/files/service";
+import { ApiError } from "../../core/kernel/errors";
+import { validate } from "../../core/kernel/validate";
+import { recordEtag } from "../../core/records/ids";
+import type { CollectionModel } from "../../core/records/model";
+import type { Record_ } from "../../core/records/read";
+import { newRecordId } from "../../core/records/write";
+import { readJsonObject } from "../body";
+import type { AppEnv } from "../context";
+import { openApiPaths, type RouteDocs } from "../route-docs";
+
+/** Whether a write's body is multipart (an upload) rather than JSON. */
+export const isMultipart = (c: Context<AppEnv>) =>
+  /^multipart\/form-data\s*;/i.test(c.req.header("content-type") ?? "");
+
+/**
+ * Reads a multipart body without holding more than `limit` bytes: a Content-Length over it is
+ * a 413 before a byte is read, and a body that turns out longer (chunked) is cut off — and the
+ * upload refused — as soon as it passes the limit.
+ */
+async function readForm(c: Context<AppEnv>, limit: number): Promise<FormData> {
+  const tooLarge = () =>
+    new ApiError("PAYLOAD_TOO_LARGE", `Uploads to this collection are limited to ${limit} bytes.`);
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+  const body = c.req.raw.body;
+  if (body === null) throw new ApiError("BAD_REQUEST", "The multipart body is empty.");
+  let seen = 0;
+  const counted = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > limit) controller.error(tooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    return await new Response(counted, {
+      headers: { "content-type": c.req.header("content-type")! },
+    }).formData();
+  } catch (err) {
+    if (seen > limit) throw tooLarge();
+    throw new ApiError("BAD_REQUEST", "The multipart body is malformed.", { cause: err });
+  }
+}
+
+/**
+ * A multipart create/update body: files under their field's name; other parts are the record's
+ * fields (text columns as sent, other columns as JSON: `42`, `true`, `["a"]`), or all of them
+ * as one JSON object in a `@jsonPayload` part. `<field>=` (empty) clears a file field and
+ * `<field>-=<name>` removes one name from a multiple one.
+ */
+async function readUpload(c: Context<AppEnv>, model: CollectionModel) {
+  const { files } = c.get("services");
+  const fields = new Map(files.fieldsOf(model).map((f) => [f.name, f]));
+  if (fields.size === 0)
+    throw new ApiError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `${model.name} has no file fields: send application/json.`,
+    );
+  const limit = files.bodyLimit(model, otherPartsLimit);
+  const form = await readForm(c, limit);
+  const body: Record_ = {};
+  const uploads: Upload[] = [];
+  const edits: FileEdits = { clear: [], remove: [] };
+  for (const [key, value] of form.entries()) {
+    if (typeof value !== "string") {
+      if (!fields.has(key))
+        throw new ApiError("VALIDATION_FAILED", "A file was sent for a field that takes none.", {
+          errors: [{ path: `/${key.slice(0, 64)}`, message: "not a file field" }],
+        });
+      uploads.push({
+        field: key,
+        filename: value.name,
+        bytes: new Uint8Array(await value.arrayBuffer()),
+      });
+    } else if (key === "@jsonPayload") {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        throw new ApiError("INVALID_JSON", "@jsonPayload is not valid JSON.");
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new ApiError("VALIDATION_FAILED", "@jsonPayload must be a JSON object.");
+      Object.assign(body, parsed);
+    } else if (fields.has(key) && value === "") {
+      edits.clear.push(key);
+    } else if (key.endsWith("-") && fields.get(key.slice(0, -1))?.multiple) {
+      edits.remove.push({ field: key.slice(0, -1), name: value });
+    } else {
+      body[key] = fieldValue(model, key, value);
+    }
+  }
+  return { body, uploads, edits };
+}
+
+/** Room for a multipart body's non-file parts. */
+const otherPartsLimit = 64 * 1024;
+
+function fieldValue(model: CollectionModel, key: string, value: string): unknown {
+  const type = model.fields.get(key)?.column.columnType;
+  if (type === undefined || type === "SQLiteText") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** POST /api/collections/:name/records with a multipart body: uploads, then the insert. */
+export async function createWithFiles(c: Context<AppEnv>, name: string) {
+  const { records, files } = c.get("services");
+  const model = records.target(name);
+  const { body, uploads, edits } = await readUpload(c, model);
+  const id = newRecordId(model);
+  const staged = await files.stage(model, id, uploads, edits, undefined);
+  const written = await records
+    .create(c.get("principal"), name, body, { id, set: staged.set })
+    .catch(async (err: unknown) => {
+      await files.abandon(staged.keys);
+      throw err;
+    });
+  const { record, rev } = written.value;
+  c.set("wrote", written.versions);
+  c.header("etag", recordEtag(id, rev));
+  c.header("location", `/api/collections/${name}/records/${id}`);
+  return c.json(record, 201);
+}
+
+/** PATCH with a multipart body: reads the record's file fields (under the If-Match it read) first. */
+export async function updateWithFiles(c: Context<AppEnv>, name: string, id: string) {
+  const { records, files } = c.get("services");
+  const model = records.target(name, id);
+  const { body, uploads, edits } = await readUpload(c, model);
+  const principal = c.get("principal");
+  const current = await records.view(
+    principal,
+    name,
+    id,
+    {
+      fields: files
+        .fieldsOf(model)
+        .map((f) => f.name)
+        .join(","),
+    },
+    { fresh: true },
+  );
+  const staged = await files.stage(model, id, uploads, edits, current.record);
+  // Appending to or removing from a list read here: a write in between makes this one a 412.
+  const ifMatch = c.req.header("if-match") ?? recordEtag(id, current.rev);
+  const written = await records
+    .update(principal, name, id, body, { ifMatch, set: staged.set })
+    .catch(async (err: unknown) => {
+      await files.abandon(staged.keys);
+      throw err;
+    });
+  c.set("wrote", written.versions);
+  // Freed files (replaced or removed) go now; a failure is retried by later passes.
+  c.get("platform").defer(c, files.sweep());
+  c.header("etag", recordEtag(id, written.value.rev));
+  return c.json(written.value.record);
+}
+
+const tokenInput = z.strictObject({
+  expiresIn: z
+    .number()
+    .int()
+    .min(1)
+    .max(maxTokenSeconds)
+    .optional()
+    .describe(`seconds the token is valid; default ${defaultTokenSeconds}`),
+});
+const tokenOutput = z.object({ token: z.string(), expiresAt: z.iso.datetime() });
+
+/** Serving files and their tokens: GET /api/files/:collection/:record/:name, POST /api/files/token. */
+export function fileRoutes() {
+  const app = new Hono<AppEnv>();
+
+  app.post("/api/files/token", async (c) => {
+    const { expiresIn } = validate(tokenInput, await readJsonObject(c));
+    c.header("cache-control", "no-store");
+    return c.json(await c.get("services").files.issueToken(c.get("principal"), expiresIn), 200);
+  });
+
+  app.get("/api/files/:collection/:record/:name", async (c) => {
+    const served = await c
+      .get("services")
+      .files.open(
+        c.get("principal"),
+        c.req.param("collection"),
+        c.req.param("record"),
+        c.req.param("name"),
+        { token: c.req.query("token"), range: c.req.header("range") },
+      );
+    const { object, range, name } = served;
+    const etag = `"${object.sha256}"`;
+    const headers = new Headers({
+      "content-type": object.contentType,
+      etag,
+      "accept-ranges": "bytes",
+      "x-content-type-options": "nosniff",
+      "content-disposition": `${disposition(object.contentType, c.req.query("download"))}; filename="${name}"`,
+      // Every upload has its own name, so the bytes at a URL never change; who may read them can.
+      "cache-control": served.shareable ? "public, max-age=300" : "private, max-age=60",
+    });
+    if (c.req.header("if-none-match") === etag) {
+      await object.body.cancel();
+      return new Response(null, { status: 304, headers });
+    }
+    if (range !== undefined) {
+      headers.set(
+        "content-range",
+        `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`,
+      );
+      headers.set("content-length", String(range.length));
+      return new Response(object.body, { status: 206, headers });
+    }
+    headers.set("content-length", String(object.size));
+    return new Response(object.body, { status: 200, headers });
+  });
+
+  return app;
+}
+
+/** Images, PDFs and plain text display inline; anything else downloads (and `?download=1` always). */
+function disposition(type: string, download: string | undefined): "inline" | "attachment" {
+  if (download !== undefined && download !== "0") return "attachment";
+  return /^(image\/|application\/pdf$|text\/plain$)/.test(type) ? "inline" : "attachment";
+}
+
+const docs = {
+  "post /api/files/token": {
+    tags: ["files"],
+    summary: "A short-lived token for protected files",
+    description:
+      "Signed (HMAC-SHA256, key derived from the JWT signing key) for the caller; add it to a file URL as `?token=` where a bearer header cannot go (`<img src>`). The record's view rule is checked for the token's holder on every fetch.",
+    auth: "user",
+    body: tokenInput,
+    responses: { "200": { description: "The token", schema: tokenOutput } },
+  },
+  "get /api/files/:collection/:record/:name": {
+    tags: ["files"],
+    summary: "Download a record's file",
+    description:
+      "Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff.",
+    parameters: [
+      {
+        name: "token",
+        in: "query",
+        schema: { type: "string" },
+        description: "from POST /api/files/token",
+      },
+      {
+        name: "download",
+        in: "query",
+        schema: { type: "string" },
+        description: "1: Content-Disposition attachment",
+      },
+      {
+        name: "Range",
+        in: "header",
+        schema: { type: "string" },
+        description: "bytes=a-b, a- or -n",
+      },
+      { name: "If-None-Match", in: "header", schema: { type: "string" } },
+    ],
+    responses: {
+      "200": {
+        description: "The file",
+        content: { "*/*": { schema: { type: "string", format: "binary" } } },
+        headers: fileHeaders(),
+      },
+      "206": {
+        description: "The asked range",
+        content: { "*/*": { schema: { type: "string", format: "binary" } } },
+        headers: { ...fileHeaders(), "Content-Range": { schema: { type: "string" } } },
+      },
+      "304": { description: "Not modified", headers: { ETag: { schema: { type: "string" } } } },
+    },
+    raises: [
+      "NOT_FOUND",
+      "UNKNOWN_COLLECTION",
+      "RANGE_NOT_SATISFIABLE",
+      "NOT_IMPLEMENTED",
+      "MALFORMED_URI",
+    ],
+  },
+} satisfies RouteDocs;
+
+function fileHeaders() {
+  return {
+    ETag: { schema: { type: "string" } },
+    "Content-Disposition": { schema: { type: "string" } },
+    "Accept-Ranges": { schema: { type: "string" } },
+  };
+}
+
+export const filePaths = () => openApiPaths("", docs);

@@ -1,0 +1,364 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Home, HomeOptions, MakeHome, SignedIn } from "./home";
+import { readProblem, unique } from "./home";
+
+/**
+ * Files on records (#20) in every home: the Node home on local disk, the Workers home on the
+ * FILES R2 bucket (miniflare's R2 in workerd). Each home wrapper says how to look into its
+ * storage and how to make it fail.
+ */
+export interface FileStorageProbe {
+  /** Settings (and, in workerd, bindings) the home is made with. */
+  env: HomeOptions["env"];
+  /** Whether an object is stored under `key`. */
+  stored(key: string): Promise<boolean>;
+  /** Makes deleting `key` fail until `heal()`. */
+  breakDeletes(key: string): Promise<void>;
+  heal(): Promise<void>;
+}
+
+const png = Uint8Array.from([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1,
+  0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 10, 0x49, 0x44, 0x41, 0x54, 0x78,
+  0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae,
+  0x42, 0x60, 0x82,
+]);
+
+/** Bytes that are none of the sniffable types: every value 0–255, several times over. */
+function binary(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 8)) & 0xff;
+  bytes[0] = 0;
+  return bytes;
+}
+
+export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStorageProbe) {
+  let t: Home;
+  let storage: FileStorageProbe;
+  let owner: SignedIn;
+  let other: SignedIn;
+  beforeAll(async () => {
+    storage = probe();
+    t = await makeHome({ env: storage.env });
+    [owner, other] = await Promise.all([t.signIn(), t.signIn()]);
+  });
+  afterAll(() => t.close());
+
+  const url = "/api/collections/attachments/records";
+
+  async function upload(
+    who: SignedIn,
+    parts: Record<string, string | { bytes: Uint8Array; name: string; type?: string }[]>,
+    method: "POST" | "PATCH" = "POST",
+    id?: string,
+  ) {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(parts)) {
+      if (typeof value === "string") form.append(key, value);
+      else
+        for (const f of value)
+          form.append(
+            key,
+            new Blob([f.bytes], { type: f.type ?? "application/octet-stream" }),
+            f.name,
+          );
+    }
+    return t.request(id === undefined ? url : `${url}/${id}`, {
+      method,
+      headers: who.headers,
+      body: form,
+    });
+  }
+
+  async function created(res: Response) {
+    expect(res.status, await res.clone().text()).toBe(res.status === 200 ? 200 : 201);
+    return (await res.json()) as { id: string; document: string | null; images: string[] };
+  }
+
+  describe("files", () => {
+    it("stores an upload and serves it back byte for byte, with ETag, Range and the sniffed type", async () => {
+      const doc = binary(300_000);
+      const rec = await created(
+        await upload(owner, {
+          title: unique("file"),
+          visibility: "public",
+          document: [{ bytes: doc, name: "../../Report Q1.bin", type: "image/png" }],
+          images: [{ bytes: png, name: "pixel.png" }],
+        }),
+      );
+      expect(rec.document).toMatch(/^Report_Q1_[a-z0-9]{12}\.bin$/);
+      expect(rec.images).toHaveLength(1);
+      expect(await storage.stored(`attachments/${rec.id}/document/${rec.document}`)).toBe(true);
+
+      const fileUrl = `/api/files/attachments/${rec.id}/${rec.document}`;
+      const res = await t.request(fileUrl, { headers: owner.headers });
+      expect(res.status).toBe(200);
+      // The client's claim (image/png) is ignored: the bytes say what it is.
+      expect(res.headers.get("content-type")).toBe("application/octet-stream");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("content-disposition")).toBe(`attachment; filename="${rec.document}"`);
+      const got = new Uint8Array(await res.arrayBuffer());
+      expect(got.length).toBe(doc.length);
+      expect(Buffer.compare(Buffer.from(got), Buffer.from(doc))).toBe(0);
+
+      const etag = res.headers.get("etag")!;
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+      const again = await t.request(fileUrl, {
+        headers: { ...owner.headers, "if-none-match": etag },
+      });
+      expect(again.status).toBe(304);
+
+      const part = await t.request(fileUrl, {
+        headers: { ...owner.headers, range: "bytes=1000-1999" },
+      });
+      expect(part.status).toBe(206);
+      expect(part.headers.get("content-range")).toBe(`bytes 1000-1999/${doc.length}`);
+      expect(
+        Buffer.from(await part.arrayBuffer()).equals(Buffer.from(doc.subarray(1000, 2000))),
+      ).toBe(true);
+      const tail = await t.request(fileUrl, { headers: { ...owner.headers, range: "bytes=-10" } });
+      expect(Buffer.from(await tail.arrayBuffer()).equals(Buffer.from(doc.subarray(-10)))).toBe(
+        true,
+      );
+      const past = await t.request(fileUrl, {
+        headers: { ...owner.headers, range: `bytes=${doc.length}-` },
+      });
+      expect(past.status).toBe(416);
+      expect((await readProblem(past)).code).toBe("RANGE_NOT_SATISFIABLE");
+      expect(past.headers.get("content-range")).toBe(`bytes */${doc.length}`);
+
+      // A public image of a public record: anyone, inline, with its type.
+      const image = await t.request(`/api/files/attachments/${rec.id}/${rec.images[0]}`);
+      expect(image.status).toBe(200);
+      expect(image.headers.get("content-type")).toBe("image/png");
+      expect(image.headers.get("content-disposition")).toMatch(/^inline;/);
+      expect(Buffer.from(await image.arrayBuffer()).equals(Buffer.from(png))).toBe(true);
+    });
+
+    it("serves a private record's files only to whom its view rule admits, protected ones with a valid token", async () => {
+      const rec = await created(
+        await upload(owner, {
+          title: unique("private"),
+          document: [{ bytes: new TextEncoder().encode("secret minutes\n"), name: "minutes.txt" }],
+          images: [{ bytes: png, name: "a.png" }],
+        }),
+      );
+      const doc = `/api/files/attachments/${rec.id}/${rec.document}`;
+      const img = `/api/files/attachments/${rec.id}/${rec.images[0]}`;
+      // Anonymous and another account: as if there were no such file.
+      for (const headers of [{}, other.headers]) {
+        for (const path of [doc, img]) {
+          const res = await t.request(path, { headers });
+          expect(res.status).toBe(404);
+          expect((await readProblem(res)).code).toBe("NOT_FOUND");
+        }
+      }
+      expect((await t.request(img, { headers: owner.headers })).status).toBe(200);
+
+      const issued = await t.request("/api/files/token", {
+        method: "POST",
+        headers: owner.headers,
+        json: {},
+      });
+      expect(issued.status).toBe(200);
+      const { token } = (await issued.json()) as { token: string };
+      const withToken = await t.request(`${doc}?token=${encodeURIComponent(token)}`);
+      expect(withToken.status).toBe(200);
+      expect(await withToken.text()).toBe("secret minutes\n");
+      expect(withToken.headers.get("cache-control")).toMatch(/^private/);
+
+      // Another account's token: the view rule is checked for its holder.
+      const theirs = (await (
+        await t.request("/api/files/token", { method: "POST", headers: other.headers, json: {} })
+      ).json()) as { token: string };
+      expect((await t.request(`${doc}?token=${encodeURIComponent(theirs.token)}`)).status).toBe(
+        404,
+      );
+
+      // Altered: a flipped character in the signature or the payload.
+      const [kid, payload, mac] = token.split(".") as [string, string, string];
+      const flip = (s: string) => (s[5] === "A" ? "B" : "A") + s.slice(1, 5) + s.slice(6);
+      for (const bad of [
+        `${kid}.${payload}.${flip(mac)}`,
+        `${kid}.${flip(payload)}.${mac}`,
+        "garbage",
+        `x.${payload}.${mac}`,
+      ]) {
+        const res = await t.request(`${doc}?token=${encodeURIComponent(bad)}`);
+        expect(res.status, bad).toBe(401);
+        expect((await readProblem(res)).code).toBe("UNAUTHENTICATED");
+      }
+      // Expired.
+      const short = (await (
+        await t.request("/api/files/token", {
+          method: "POST",
+          headers: owner.headers,
+          json: { expiresIn: 1 },
+        })
+      ).json()) as { token: string };
+      await new Promise((r) => setTimeout(r, 2100));
+      const expired = await t.request(`${doc}?token=${encodeURIComponent(short.token)}`);
+      expect(expired.status).toBe(401);
+
+      // A protected file of a public record still needs someone signed in or a token.
+      await t.request(`${url}/${rec.id}`, {
+        method: "PATCH",
+        headers: owner.headers,
+        json: { visibility: "public" },
+      });
+      const anonymous = await t.request(doc);
+      expect(anonymous.status).toBe(401);
+      expect((await t.request(img)).status).toBe(200);
+      // No token for nobody.
+      expect((await t.request("/api/files/token", { method: "POST", json: {} })).status).toBe(401);
+    });
+
+    it("refuses a spoofed type (415) and a file over its field's limit (413), storing nothing", async () => {
+      const html = new TextEncoder().encode("<html><script>alert(1)</script></html>");
+      const res = await upload(owner, {
+        title: unique("spoof"),
+        images: [{ bytes: html, name: "cat.png", type: "image/png" }],
+      });
+      expect(res.status).toBe(415);
+      const problem = await readProblem(res);
+      expect(problem.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+      expect(problem.errors?.[0]?.path).toBe("/images");
+
+      const big = new Uint8Array(5 * 1024 * 1024 + 1);
+      big.set(png);
+      const large = await upload(owner, {
+        title: unique("big"),
+        images: [{ bytes: big, name: "big.png" }],
+      });
+      expect(large.status).toBe(413);
+      expect((await readProblem(large)).code).toBe("PAYLOAD_TOO_LARGE");
+
+      // JSON bodies may not set file fields.
+      const json = await t.request(url, {
+        method: "POST",
+        headers: owner.headers,
+        json: { title: "x", document: "x.pdf" },
+      });
+      expect(json.status).toBe(400);
+      // A collection without file fields takes no uploads.
+      const form = new FormData();
+      form.append("title", "x");
+      const posts = await t.request("/api/collections/posts/records", {
+        method: "POST",
+        headers: owner.headers,
+        body: form,
+      });
+      expect(posts.status).toBe(415);
+    });
+
+    it("refuses an oversized upload before reading the whole body", async () => {
+      let pulled = 0;
+      const boundary = "nearbaseboundary";
+      const head = new TextEncoder().encode(
+        `--${boundary}\r\nContent-Disposition: form-data; name="document"; filename="huge.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      );
+      const chunk = new Uint8Array(1024 * 1024);
+      const total = 400; // MiB on offer; the collection's limit is about 40.
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent === 0) controller.enqueue(head);
+          if (sent >= total) return controller.close();
+          sent++;
+          pulled += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      const res = await t.request(url, {
+        method: "POST",
+        headers: { ...owner.headers, "content-type": `multipart/form-data; boundary=${boundary}` },
+        body,
+        duplex: "half",
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect((await readProblem(res)).code).toBe("PAYLOAD_TOO_LARGE");
+      // Read up to the limit, not the 400 MiB on offer.
+      expect(pulled).toBeGreaterThan(30 * 1024 * 1024);
+      expect(pulled).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it("replaces and removes files on update, and deletes a record's files even when storage fails once", async () => {
+      const rec = await created(
+        await upload(owner, {
+          title: unique("gone"),
+          document: [{ bytes: binary(1000), name: "one.bin" }],
+          images: [
+            { bytes: png, name: "a.png" },
+            { bytes: png, name: "b.png" },
+          ],
+        }),
+      );
+      const key = (field: string, name: string) => `attachments/${rec.id}/${field}/${name}`;
+      const [a, b] = rec.images as [string, string];
+      const updated = await created(
+        await upload(
+          owner,
+          { document: [{ bytes: binary(2000), name: "two.bin" }], "images-": a },
+          "PATCH",
+          rec.id,
+        ),
+      );
+      expect(updated.images).toEqual([b]);
+      await t.settle();
+      expect(await storage.stored(key("document", rec.document!))).toBe(false);
+      expect(await storage.stored(key("images", a))).toBe(false);
+      expect(await storage.stored(key("document", updated.document!))).toBe(true);
+
+      await storage.breakDeletes(key("images", b));
+      expect(
+        (await t.request(`${url}/${rec.id}`, { method: "DELETE", headers: owner.headers })).status,
+      ).toBe(204);
+      await t.settle();
+      // The document went; the image's delete failed and waits for its retry.
+      expect(await storage.stored(key("document", updated.document!))).toBe(false);
+      expect(await storage.stored(key("images", b))).toBe(true);
+      const [row] = await t.sql(
+        "SELECT attempts, last_error FROM nb_file_deletions WHERE key = ?",
+        [key("images", b)],
+      );
+      expect(Number(row?.attempts)).toBe(1);
+      await storage.heal();
+      await new Promise((r) => setTimeout(r, 1100));
+      // The next write that frees files runs a pass, which retries what is due.
+      const next = await created(
+        await upload(owner, { title: unique("next"), images: [{ bytes: png, name: "c.png" }] }),
+      );
+      await t.request(`${url}/${next.id}`, { method: "DELETE", headers: owner.headers });
+      await t.settle();
+      expect(await storage.stored(key("images", b))).toBe(false);
+      expect(
+        await t.sql("SELECT key FROM nb_file_deletions WHERE key LIKE ?", [
+          `attachments/${rec.id}/%`,
+        ]),
+      ).toEqual([]);
+    });
+
+    it("documents multipart bodies in OpenAPI", async () => {
+      const doc = (await (await t.request("/openapi.json")).json()) as {
+        paths: Record<
+          string,
+          Record<
+            string,
+            {
+              requestBody?: {
+                content: Record<string, { schema: { properties: Record<string, unknown> } }>;
+              };
+            }
+          >
+        >;
+      };
+      const create = doc.paths["/api/collections/attachments/records"]!.post!.requestBody!.content;
+      expect(Object.keys(create)).toEqual(["application/json", "multipart/form-data"]);
+      expect(create["multipart/form-data"]!.schema.properties.images).toMatchObject({
+        type: "array",
+        maxItems: 4,
+      });
+      expect(doc.paths["/api/files/{collection}/{record}/{name}"]).toBeDefined();
+    });
+  });
+}
