@@ -8,6 +8,7 @@ import {
   type ErasurePolicy,
   type RetentionPolicy,
 } from "../privacy/declarations";
+import { checkSearchOptions, searchManagedFields, type VectorOptions } from "../search/spec";
 
 /**
  * Access rule for one operation: a filter-language expression the record must satisfy for the
@@ -74,6 +75,16 @@ export interface CollectionOptions {
   /** Why the data is processed (e.g. "contract, Art. 6(1)(b) GDPR"), shown in the export and map. */
   legalBasis?: string;
   /**
+   * Text fields indexed for full-text search (src/core/search, an FTS5 external-content table
+   * kept in step by triggers from a migration): `?q=` on lists, `/search`. README "Search".
+   */
+  search?: string[];
+  /**
+   * A vector field embedded from `source` fields asynchronously (src/core/search): semantic and
+   * hybrid `/search`, `?near=`. The vector is hidden; its status field is read-only.
+   */
+  vector?: VectorOptions;
+  /**
    * File fields (src/core/files): column → limits, accepted (sniffed) media types and whether
    * files are protected. Set by multipart create/update only (read-only in JSON bodies); served
    * at /api/files/<collection>/<record>/<name> under the view rule. README "Files".
@@ -119,6 +130,14 @@ export function defineCollection<T extends SQLiteTable>(
     throw new Error(`Collection ${name}: idPrefix must be 2–8 lowercase letters.`);
   }
   checkPrivacyOptions(name, table, options);
+  checkSearchOptions(name, table, options);
+  const managed = searchManagedFields(options);
+  if (managed.readonly.length > 0)
+    options = {
+      ...options,
+      hidden: [...new Set([...(options.hidden ?? []), ...managed.hidden])],
+      readonly: [...new Set([...(options.readonly ?? []), ...managed.readonly])],
+    };
   checkFileOptions(name, table, options.files);
   // File columns are written by uploads only: JSON bodies may read them, never set them.
   const fileColumns = Object.keys(options.files ?? {});

@@ -1,0 +1,103 @@
+import { getTableColumns } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+
+/** A collection's vector field: what is embedded, into which column, by which embedder. */
+export interface VectorOptions {
+  /** The `F32_BLOB(dimensions)` column (embeddingColumns(n) makes it); default "embedding". */
+  field?: string;
+  /** The column holding pending/ready/failed; default "embeddingStatus". */
+  status?: string;
+  dimensions: number;
+  /** Text fields joined (in this order, one per line) into the text that is embedded. */
+  source: string[];
+  /** A configured embedder's name; "default" is EMBEDDINGS_URL (see README "Search"). */
+  embedder?: string;
+  /** Distance for the index and for search; default cosine. */
+  metric?: "cosine" | "l2";
+}
+
+export interface ResolvedVector {
+  field: string;
+  status: string;
+  dimensions: number;
+  source: string[];
+  embedder: string;
+  metric: "cosine" | "l2";
+}
+
+/** Most fields one collection may index for full-text search. */
+export const maxSearchFields = 8;
+/** Largest vector we accept (libSQL allows more; an index row of 4096 floats is already 16 KiB). */
+export const maxDimensions = 4096;
+
+export function resolveVector(options: VectorOptions): ResolvedVector {
+  return {
+    field: options.field ?? "embedding",
+    status: options.status ?? "embeddingStatus",
+    dimensions: options.dimensions,
+    source: options.source,
+    embedder: options.embedder ?? "default",
+    metric: options.metric ?? "cosine",
+  };
+}
+
+interface Declared {
+  hidden?: string[];
+  encrypted?: string[];
+  search?: string[];
+  vector?: VectorOptions;
+}
+
+/**
+ * Checks `search` and `vector` when the collection is declared: every field a text column that
+ * clients may read (a hidden or encrypted field in an index would let a search probe its
+ * content), the vector column an `F32_BLOB` of the declared size.
+ */
+export function checkSearchOptions(name: string, table: SQLiteTable, options: Declared): void {
+  const columns = getTableColumns(table) as Record<string, SQLiteColumn>;
+  const textField = (what: string, key: string) => {
+    const column = columns[key];
+    if (column === undefined)
+      throw new Error(`Collection ${name}: ${what} names unknown field ${key}.`);
+    if (column.dataType !== "string" || column.columnType === "SQLiteTextJson")
+      throw new Error(`Collection ${name}: ${what} field ${key} must be a text column.`);
+    if (options.hidden?.includes(key) || options.encrypted?.includes(key))
+      throw new Error(
+        `Collection ${name}: ${what} field ${key} is hidden or encrypted; searching it would reveal it.`,
+      );
+  };
+  if (options.search !== undefined) {
+    if (options.search.length === 0 || options.search.length > maxSearchFields)
+      throw new Error(`Collection ${name}: search takes 1 to ${maxSearchFields} fields.`);
+    if (new Set(options.search).size !== options.search.length)
+      throw new Error(`Collection ${name}: search names a field twice.`);
+    for (const key of options.search) textField("search", key);
+  }
+  if (options.vector !== undefined) {
+    const v = resolveVector(options.vector);
+    if (!Number.isInteger(v.dimensions) || v.dimensions < 1 || v.dimensions > maxDimensions)
+      throw new Error(`Collection ${name}: vector dimensions must be 1 to ${maxDimensions}.`);
+    const column = columns[v.field];
+    if (column?.getSQLType() !== `F32_BLOB(${v.dimensions})`)
+      throw new Error(
+        `Collection ${name}: vector field ${v.field} must be an F32_BLOB(${v.dimensions}) column (embeddingColumns(${v.dimensions})).`,
+      );
+    if (columns[v.status]?.dataType !== "string" || !columns[v.status]!.notNull)
+      throw new Error(
+        `Collection ${name}: vector status field ${v.status} must be a non-null text column.`,
+      );
+    if (v.source.length === 0) throw new Error(`Collection ${name}: vector source is empty.`);
+    for (const key of v.source) textField("vector source", key);
+    if (v.metric !== "cosine" && v.metric !== "l2")
+      throw new Error(`Collection ${name}: vector metric must be cosine or l2.`);
+    if (!/^[a-z][a-z0-9_-]{0,31}$/.test(v.embedder))
+      throw new Error(`Collection ${name}: embedder name ${JSON.stringify(v.embedder)} is invalid.`);
+  }
+}
+
+/** The fields `defineCollection` makes server-managed: the vector is hidden, both read-only. */
+export function searchManagedFields(options: Declared): { hidden: string[]; readonly: string[] } {
+  if (options.vector === undefined) return { hidden: [], readonly: [] };
+  const v = resolveVector(options.vector);
+  return { hidden: [v.field], readonly: [v.field, v.status] };
+}
