@@ -4,5 +4,6 @@ export * from "./auth";
 export * from "../../files/schema";
 export * from "./events";
 export * from "./privacy";
+export * from "../../search/schema";
 export * from "./strong-auth";
 export * from "./system";
