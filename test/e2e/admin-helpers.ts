@@ -25,7 +25,9 @@ export async function startServer(): Promise<AdminServer> {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://localhost:${(server.address() as AddressInfo).port}`;
-  const t = await createTestApp({ env: { PUBLIC_URL: base, PASSWORD_ITERATIONS: "10000" } });
+  const t = await createTestApp({
+    env: { PUBLIC_URL: base, PASSWORD_ITERATIONS: "10000", WEBHOOK_SECRET_KEY: "k".repeat(40) },
+  });
   listener = getRequestListener(t.app.fetch);
   return {
     t,

@@ -96,7 +96,7 @@ function kindOf(s: JsonSchema): FieldKind {
       return "boolean";
     case "string":
       if (s.format === "date-time") return "datetime";
-      return (s.maxLength ?? 10_000) > 300 ? "longtext" : "text";
+      return (s.maxLength ?? 0) > 300 ? "longtext" : "text";
     default:
       return "json";
   }

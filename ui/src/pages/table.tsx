@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiProblem, api, qs, request } from "../api";
-import { cellText, Page, ProblemBox, useAction, useLoad } from "../components/ui";
+import { cellText, Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
 import { href } from "../router";
 import { type Collection, collections } from "../schema";
 
@@ -204,8 +204,12 @@ function Browser({ collection }: { collection: Collection }) {
       <ProblemBox error={batch.error} />
       <div class="toolbar">
         <span class="muted" data-testid="count">
-          {total !== undefined && `${total} record${total === 1 ? "" : "s"}`}
-          {filter !== "" && " matching the filter"}
+          {page.error === undefined && total !== undefined && (
+            <>
+              {total} record{total === 1 ? "" : "s"}
+              {filter !== "" && " matching the filter"}
+            </>
+          )}
         </span>
         {selected.size > 0 && collection.canDelete && (
           <button type="button" class="danger" onClick={deleteSelected} disabled={batch.busy}>
@@ -274,7 +278,12 @@ function Browser({ collection }: { collection: Collection }) {
                     {i === 0 ? (
                       <a href={href("data", collection.name, row.id)}>{cellText(row[f.name])}</a>
                     ) : (
-                      <Cell row={row} field={f.name} relation={f.relation} />
+                      <Cell
+                        row={row}
+                        field={f.name}
+                        relation={f.relation}
+                        date={f.kind === "datetime"}
+                      />
                     )}
                   </td>
                 ))}
@@ -315,10 +324,12 @@ function Cell({
   row,
   field,
   relation,
+  date,
 }: {
   row: Row;
   field: string;
   relation?: string | undefined;
+  date: boolean;
 }) {
   const value = row[field];
   const expanded = row.expand?.[field] as Record<string, unknown> | null | undefined;
@@ -337,5 +348,11 @@ function Cell({
       </a>
     );
   }
+  if (date && typeof value === "string")
+    return (
+      <time dateTime={value} title={value}>
+        {when(value)}
+      </time>
+    );
   return <span title={typeof value === "string" ? value : undefined}>{cellText(value)}</span>;
 }
