@@ -48,7 +48,7 @@ describe("OpenAPI", () => {
       paths: Record<string, Record<string, unknown>>;
     };
     // Collection routes are documented per collection (/api/collections/posts/records, …).
-    const collectionNames = ["posts", "comments", "profiles", "bookmarks"];
+    const collectionNames = ["posts", "comments", "profiles", "bookmarks", "attachments"];
     const served = t.app.routes
       .filter((r) => r.method !== "ALL")
       .map((r) => ({ method: r.method.toLowerCase(), path: r.path.replace(/:(\w+)/g, "{$1}") }))
