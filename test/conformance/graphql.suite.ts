@@ -353,6 +353,14 @@ export function defineGraphQLSuite(makeHome: MakeHome) {
         { headers: user.headers },
       );
       expect(codes(failed)).toEqual(["NOT_FOUND"]);
+      // /api/batch's size limit holds here too: 51 writes are refused, none made.
+      const huge = await gql(
+        t,
+        batch,
+        { ops: Array.from({ length: 51 }, (_, i) => ({ createPost: { title: `${tag} h${i}` } })) },
+        { headers: user.headers },
+      );
+      expect(codes(huge)).toEqual(["VALIDATION_FAILED"]);
       const rows = await t.sql("SELECT count(*) AS n FROM posts WHERE title LIKE ?", [`${tag}%`]);
       expect(Number(rows[0]?.n)).toBe(2);
     });
@@ -504,6 +512,11 @@ export function defineGraphQLSuite(makeHome: MakeHome) {
       expect(byHash.data).toEqual({ posts: { items: [{ title: tag }] } });
       expect(stored.data).toEqual(byHash.data);
       expect(byHash.headers.get("cache-control")).toMatch(/public/);
+      // ...served from the edge cache next time, like any public GET.
+      await t.settle();
+      const again = await gql(t, "", {}, { method: "GET", extensions });
+      expect(again.headers.get("x-cache")).toBe("HIT");
+      expect(again.data).toEqual(byHash.data);
     });
 
     it("shows GraphiQL to a browser in development, without inline scripts", async () => {
