@@ -114,7 +114,9 @@ export async function reconcile(
   for (const [title, outcome] of ledger.writes) {
     const id = byTitle.get(title);
     result[outcome.kind]++;
-    if (outcome.kind === "acked" && id !== outcome.id) result.lostAcked.push(title);
+    // A batch's answer may not say which id went with which title: then presence is the check.
+    if (outcome.kind === "acked" && (id === undefined || (outcome.id !== "" && id !== outcome.id)))
+      result.lostAcked.push(title);
     if (outcome.kind === "refused" && id !== undefined) result.appliedRefused.push(title);
     if (outcome.kind === "unknown") {
       if (id === undefined) result.unknownAbsent++;

@@ -48,7 +48,10 @@ describe("SIGKILL mid-load (Node home, embedded file)", () => {
     // `npm run admin:create` would).
     const admin = await signUp(home.base, "admin@example.com");
     const db = createClient({ url: `file:${dbPath}` });
-    await db.execute({ sql: "UPDATE nb_users SET role = 'admin' WHERE id = ?", args: [admin.userId] });
+    await db.execute({
+      sql: "UPDATE nb_users SET role = 'admin' WHERE id = ?",
+      args: [admin.userId],
+    });
     const adminToken = (await logIn(home.base, admin.email, admin.password)).accessToken;
     const endpoint = await fetch(`${home.base}/api/webhooks`, {
       method: "POST",

@@ -1,0 +1,230 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Client, createClient } from "@libsql/client";
+import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
+import { migrateDatabase } from "../../src/platform/node/migrate";
+import { startReceiver } from "../../test/node/webhook-receiver";
+import { type FaultProxy, startFaultProxy } from "../../tools/libsql-server/faults";
+import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
+import { freePort, loadTestEnv, logIn, type NodeHome, signUp, sleep, startNodeHome } from "./lib";
+
+const root = resolve(import.meta.dirname, "../..");
+
+/** A home under test, as the soak and chaos scripts see it. */
+export interface Home {
+  kind: "node" | "workers";
+  base: string;
+  /** The server process (its pid changes across a restart). */
+  pid(): number;
+  /** Latest line of the Node probe (heap, loop lag), if any. */
+  probe(): { heapUsed: number; lagP99: number } | undefined;
+  /** Reads the database directly (reconciliation). */
+  db: Client;
+  /** The libSQL server and its fault proxy, when the home reaches libSQL over HTTP. */
+  libsql?: { server: () => LibsqlServer; proxy: FaultProxy; restart(): Promise<void> };
+  /** Webhook receiver (Node home; the bare workerd has no queue or cron to deliver). */
+  receiver?: Awaited<ReturnType<typeof startReceiver>>;
+  /** SIGKILL the server and start it again on the same port and database. */
+  killAndRestart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** libSQL server on a file, migrated, behind a fault proxy. */
+async function libsqlOverHttp(dir: string) {
+  const path = join(dir, "primary.db");
+  let server = await startLibsqlServer({ path });
+  const port = server.port;
+  const client = createClient({ url: server.url });
+  await migrateDatabase(client);
+  client.close();
+  const proxy = await startFaultProxy({ target: server.url });
+  return {
+    server: () => server,
+    proxy,
+    /** A real restart: connections and open streams are cut, then the same file on the same port. */
+    async restart() {
+      await server.close();
+      await sleep(500);
+      server = await startLibsqlServer({ path, port });
+    },
+  };
+}
+
+/** Signs up an admin, promotes it in the database, and points a webhook endpoint at `url`. */
+async function webhookEndpoint(base: string, db: Client, url: string) {
+  const admin = await signUp(base, `soak-admin-${Date.now()}@example.com`);
+  await db.execute({
+    sql: "UPDATE nb_users SET role = 'admin' WHERE id = ?",
+    args: [admin.userId],
+  });
+  const token = (await logIn(base, admin.email, admin.password)).accessToken;
+  const res = await fetch(`${base}/api/webhooks`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ url, patterns: ["posts.created"], timeoutMs: 2000 }),
+  });
+  if (res.status !== 201) throw new Error(`webhook endpoint: ${res.status} ${await res.text()}`);
+}
+
+export async function startNodeSoakHome(
+  dir: string,
+  options: { db: "file" | "http"; env?: Record<string, string> },
+): Promise<Home> {
+  const libsql = options.db === "http" ? await libsqlOverHttp(dir) : undefined;
+  const dbUrl = libsql ? libsql.proxy.url : `file:${join(dir, "soak.db")}`;
+  const probeFile = join(dir, "probe.jsonl");
+  const env = {
+    ...loadTestEnv,
+    DATABASE_URL: dbUrl,
+    JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
+    DATA_KEYS_FILE: join(dir, "data-keys.json"),
+    ACCESS_TOKEN_TTL_SECONDS: "86400",
+    SOAK_PROBE_FILE: probeFile,
+    ...options.env,
+  };
+  const script = [
+    "--require",
+    join(root, "bench/soak/probe.cjs"),
+    "--import",
+    "tsx",
+    "src/platform/node/main.ts",
+  ];
+  let home: NodeHome = await startNodeHome(env, { script });
+  const db = createClient({ url: libsql ? libsql.server().url : dbUrl });
+  const receiver = await startReceiver();
+  await webhookEndpoint(home.base, db, receiver.url("/soak"));
+  return {
+    kind: "node",
+    base: home.base,
+    pid: () => home.child.pid ?? 0,
+    probe() {
+      if (!existsSync(probeFile)) return undefined;
+      const lines = readFileSync(probeFile, "utf8").trimEnd().split("\n");
+      const last = lines.at(-1);
+      return last ? (JSON.parse(last) as { heapUsed: number; lagP99: number }) : undefined;
+    },
+    db,
+    libsql,
+    receiver,
+    async killAndRestart() {
+      home.child.kill("SIGKILL");
+      await home.exited;
+      home = await startNodeHome(env, { script, port: home.port });
+    },
+    async stop() {
+      await home.stop("SIGTERM");
+      db.close();
+      await receiver.close();
+      await libsql?.proxy.close();
+      await libsql?.server().close();
+    },
+  };
+}
+
+/**
+ * The Workers home as a bare `workerd serve` of the worker `wrangler deploy` would upload (no
+ * wrangler dev proxy: the pinned wrangler's proxy leaks sockets after ~30k requests), against
+ * the local libSQL server over HTTP through the fault proxy. No cache service, Durable Objects
+ * or queues here: SHARED_CACHE=off, no realtime, no webhook delivery (those need cron/queues).
+ */
+export async function startWorkersSoakHome(
+  dir: string,
+  options: { build?: boolean } = {},
+): Promise<Home> {
+  const dist = join(root, "dist/soak-worker");
+  if (options.build !== false || !existsSync(join(dist, "main.js"))) {
+    execFileSync("wrangler", ["deploy", "--dry-run", "--env", "", "--outdir", dist], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      cwd: root,
+    });
+  }
+  const libsql = await libsqlOverHttp(dir);
+  const workerDir = join(dir, "worker");
+  mkdirSync(workerDir, { recursive: true });
+  writeFileSync(join(workerDir, "main.js"), readFileSync(join(dist, "main.js")));
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
+    readFileSync(join(root, "wrangler.toml"), "utf8"),
+  )![1]!;
+  const bindings: Record<string, string> = {
+    DATABASE_URL: libsql.proxy.url,
+    DATABASE_TIMEOUT_MS: "2000",
+    JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
+    LOG_LEVEL: "error",
+    SHARED_CACHE: "off",
+    ...Object.fromEntries(
+      Object.entries(loadTestEnv).filter(
+        ([k]) => !k.startsWith("WEBHOOK_") && k !== "LOG_LEVEL" && k !== "DISPATCH_POLL_MS",
+      ),
+    ),
+    ACCESS_TOKEN_TTL_SECONDS: "86400",
+  };
+  const port = await freePort();
+  writeFileSync(
+    join(workerDir, "config.capnp"),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "net", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [(name = "main.js", esModule = embed "main.js")],
+  compatibilityDate = "${compatibilityDate}",
+  globalOutbound = "net",
+  bindings = [
+      ${Object.entries(bindings)
+        .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
+        .join(",\n      ")}
+  ],
+);
+`,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn(
+      join(root, "node_modules/workerd/bin/workerd"),
+      ["serve", join(workerDir, "config.capnp")],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return;
+      if (i > 300) throw new Error("workerd did not become ready");
+      await sleep(100);
+    }
+  };
+  await start();
+  const db = createClient({ url: libsql.server().url });
+  return {
+    kind: "workers",
+    base,
+    pid: () => child.pid ?? 0,
+    probe: () => undefined,
+    db,
+    libsql,
+    async killAndRestart() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+      await start();
+    },
+    async stop() {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      db.close();
+      await libsql.proxy.close();
+      await libsql.server().close();
+    },
+  };
+}

@@ -1,0 +1,242 @@
+// `npm run soak -- --minutes N [--home node|workers|both] [--rate 60] [--concurrency 12]
+//   [--subscribers 10] [--out bench/results] [--date YYYY-MM-DD] [--no-build]`
+//
+// A mixed workload (bench/soak/workload.ts) for N minutes against a real home on loopback:
+// the Node home (`src/platform/node/main.ts` on an embedded file, with a probe preloaded for
+// heap and event-loop lag) or the Workers home (the deployable worker in a bare workerd, libSQL
+// over HTTP). Every few seconds: the server's RSS and open file descriptors (/proc), heap and
+// loop lag (Node), GET /health latency. Writes soak-<home>-<date>.md/.svg/.json and exits 1 on
+// any 5xx or unanswered request, monotonic RSS/heap/FD growth, or a reconciliation failure
+// (an acknowledged write or its event missing, an event not delivered).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type Home, startNodeSoakHome, startWorkersSoakHome } from "../bench/soak/homes";
+import { openFds, rssBytes, sleep } from "../bench/soak/lib";
+import { Ledger, type Reconciliation, reconcile } from "../bench/soak/reconcile";
+import {
+  type Growth,
+  growth,
+  type Sample,
+  type Summary,
+  standardPanels,
+  summarize,
+  svgChart,
+} from "../bench/soak/report";
+import { type Bucket, startWorkload } from "../bench/soak/workload";
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "10" },
+    home: { type: "string", default: "node" },
+    rate: { type: "string", default: "60" },
+    concurrency: { type: "string", default: "12" },
+    subscribers: { type: "string", default: "10" },
+    out: { type: "string", default: "bench/results" },
+    date: { type: "string", default: new Date().toISOString().slice(0, 10) },
+    "sample-seconds": { type: "string", default: "5" },
+    "no-build": { type: "boolean", default: false },
+  },
+});
+const minutes = Number(values.minutes);
+if (!(minutes > 0 && minutes <= 24 * 60)) {
+  console.error("--minutes must be a number of minutes, more than 0 and at most 1440");
+  process.exit(2);
+}
+const homes = values.home === "both" ? ["node", "workers"] : [values.home!];
+for (const h of homes)
+  if (h !== "node" && h !== "workers") {
+    console.error("--home must be node, workers or both");
+    process.exit(2);
+  }
+
+export interface SoakResult {
+  home: string;
+  minutes: number;
+  summary: Summary;
+  growth: Growth[];
+  reconciliation: Reconciliation;
+  realtime?: { changes: number; connects: number };
+  loadAverage: number[];
+  failures: string[];
+}
+
+async function soak(kind: "node" | "workers"): Promise<SoakResult> {
+  const dir = mkdtempSync(join(tmpdir(), `nearbase-soak-${kind}-`));
+  const home: Home =
+    kind === "node"
+      ? await startNodeSoakHome(dir, { db: "file" })
+      : await startWorkersSoakHome(dir, { build: !values["no-build"] });
+  const ledger = new Ledger();
+  const prefix = `soak-${kind}-${Date.now()}-`;
+  const workload = await startWorkload({
+    base: home.base,
+    rate: Number(values.rate),
+    concurrency: Number(values.concurrency),
+    ledger,
+    prefix,
+    subscribers: kind === "node" ? Number(values.subscribers) : 0,
+  });
+  const samples: Sample[] = [];
+  const loads: number[] = [];
+  const durationMs = minutes * 60_000;
+  const sampleMs = Number(values["sample-seconds"]) * 1000;
+  const started = performance.now();
+  console.error(`soak ${kind}: ${minutes} min at ~${values.rate} req/s against ${home.base}`);
+  while (performance.now() - started < durationMs) {
+    await sleep(sampleMs);
+    const t0 = performance.now();
+    await fetch(`${home.base}/health`).then(
+      (r) => r.arrayBuffer(),
+      () => undefined,
+    );
+    const probe = home.probe();
+    const pid = home.pid();
+    samples.push({
+      t: workload.elapsedSeconds(),
+      rss: rssBytes(pid),
+      fds: openFds(pid),
+      heapUsed: probe?.heapUsed,
+      lagP99: probe?.lagP99,
+      healthMs: performance.now() - t0,
+    });
+    loads.push(loadavg()[0]!);
+    const last = samples.at(-1)!;
+    if (samples.length % 12 === 0)
+      console.error(
+        `  ${Math.round(last.t)} s: RSS ${(last.rss / 2 ** 20).toFixed(1)} MiB, FDs ${last.fds}, ledger ${ledger.writes.size}`,
+      );
+  }
+  await workload.stop();
+
+  // Deliveries still due when the load stops get a bounded time to arrive.
+  let delivered: Set<string> | undefined;
+  if (home.receiver) {
+    const receiver = home.receiver;
+    const ids = async () =>
+      (
+        await home.db.execute({
+          sql: "SELECT id FROM nb_events WHERE type = 'posts.created' AND json_extract(data, '$.title') LIKE ?",
+          args: [`${prefix}%`],
+        })
+      ).rows.map((r) => String(r.id));
+    const got = () => new Set(receiver.at("/soak").map((r) => r.headers["webhook-id"]!));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const want = await ids();
+      if (want.every((id) => got().has(id))) break;
+      await sleep(500);
+    }
+    delivered = got();
+  }
+  const reconciliation = await reconcile(home.db, ledger, prefix, delivered);
+  await home.stop();
+  rmSync(dir, { recursive: true, force: true });
+
+  const buckets: Bucket[] = workload.buckets;
+  const summary = summarize(buckets);
+  // Warm-up (JIT, caches, pools filling) is the first fifth or 30 s, whichever is longer.
+  const warm = samples.filter((s) => s.t >= Math.max(30, samples.at(-1)!.t / 5));
+  const g: Growth[] = [
+    growth(
+      "RSS (MiB)",
+      warm.map((s) => [s.t, s.rss / 2 ** 20]),
+      16,
+      0.1,
+    ),
+    growth(
+      "open FDs",
+      warm.map((s) => [s.t, s.fds]),
+      10,
+      0.1,
+    ),
+  ];
+  if (warm.some((s) => s.heapUsed !== undefined))
+    g.push(
+      growth(
+        "heap used (MiB)",
+        warm.map((s) => [s.t, (s.heapUsed ?? 0) / 2 ** 20]),
+        8,
+        0.1,
+      ),
+    );
+  const failures: string[] = [];
+  if (summary.fiveXx > 0) failures.push(`${summary.fiveXx} responses were 5xx`);
+  if (summary.unanswered > 0) failures.push(`${summary.unanswered} requests got no answer`);
+  for (const x of g) if (x.monotonic) failures.push(`${x.name} grew monotonically`);
+  if (!reconciliation.ok) failures.push("reconciliation failed (see the table)");
+
+  const result: SoakResult = {
+    home: kind,
+    minutes,
+    summary,
+    growth: g,
+    reconciliation,
+    realtime: kind === "node" ? workload.realtime() : undefined,
+    loadAverage: [
+      Math.min(...loads),
+      loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length),
+      Math.max(...loads),
+    ],
+    failures,
+  };
+  const outDir = resolve(values.out!);
+  mkdirSync(outDir, { recursive: true });
+  const name = `soak-${kind}-${values.date}`;
+  writeFileSync(
+    join(outDir, `${name}.svg`),
+    svgChart(
+      `Nearbase soak, ${kind} home, ${minutes} min, ${values.date}`,
+      standardPanels(buckets, samples),
+    ),
+  );
+  writeFileSync(
+    join(outDir, `${name}.json`),
+    `${JSON.stringify({ ...result, samples }, null, 1)}\n`,
+  );
+  writeFileSync(join(outDir, `${name}.md`), markdown(result, name));
+  console.log(markdown(result, name));
+  return result;
+}
+
+function markdown(r: SoakResult, name: string): string {
+  const s = r.summary;
+  const c = r.reconciliation;
+  const rows = [
+    `# Soak: ${r.home} home, ${r.minutes} min (${values.date})`,
+    "",
+    `${r.failures.length === 0 ? "**PASS**" : `**FAIL**: ${r.failures.join("; ")}`}`,
+    "",
+    `Machine: 2 cores shared with other sessions' test runs (load average min/mean/max over the run ${r.loadAverage.map((x) => x.toFixed(1)).join(" / ")}): latencies are inflated by that load; compare slopes and error counts, not absolutes.`,
+    "",
+    "| measure | value |",
+    "| --- | --- |",
+    `| requests | ${s.requests} in ${s.seconds} s (${s.throughput.toFixed(1)} req/s, target ${values.rate}) |`,
+    `| latency p50 / p99 / max | ${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} / ${s.max.toFixed(0)} ms |`,
+    `| statuses | ${Object.entries(s.byStatus)
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ")} |`,
+    `| 5xx / unanswered | ${s.fiveXx} / ${s.unanswered} |`,
+    ...r.growth.map(
+      (g) =>
+        `| ${g.name} | ${g.first.toFixed(1)} → ${g.last.toFixed(1)}; slope ${g.slopePerHour.toFixed(1)}/h after warm-up; monotonic growth: ${g.monotonic ? "**yes**" : "no"} |`,
+    ),
+    ...(r.realtime
+      ? [
+          `| realtime SSE | ${r.realtime.connects} connects, ${r.realtime.changes} change messages received |`,
+        ]
+      : []),
+    `| writes reconciled | ${c.sent} sent: ${c.acked} acknowledged, ${c.refused} refused, ${c.unknown} unanswered (${c.unknownApplied} applied whole, ${c.unknownAbsent} absent) |`,
+    `| lost / half-applied / undelivered | ${c.lostAcked.length} / ${c.recordWithoutEvent.length + c.eventWithoutRecord.length} / ${r.home === "node" ? c.undelivered.length : "n/a (no queue/cron in bare workerd)"} |`,
+    "",
+    `Chart: [${name}.svg](${name}.svg); raw samples: ${name}.json. Rerun: \`npm run soak -- --minutes ${r.minutes} --home ${r.home}\`.`,
+    "",
+  ];
+  return rows.join("\n");
+}
+
+const results: SoakResult[] = [];
+for (const h of homes) results.push(await soak(h as "node" | "workers"));
+process.exit(results.every((r) => r.failures.length === 0) ? 0 : 1);
