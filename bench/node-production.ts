@@ -8,13 +8,13 @@
 // Writes bench/results/production-<date>.md.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { seed, seedPostId } from "../scripts/seed-data";
 import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { migrateDatabase, optimizeDatabase } from "../src/platform/node/migrate";
+import { freePort } from "../test/processes";
 import { startLibsqlServer } from "../tools/libsql-server/server";
 import { runLoad } from "./lib/load";
 import { memoryKiB, startProcess, type Target } from "./lib/target";
@@ -36,16 +36,6 @@ const base = join(dir, "base.db");
 console.log("building dist/server.js …");
 execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
 const keys = JSON.stringify([await generateSigningJwk()]);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 1));
-    });
-  });
-}
 
 async function start(kind: "tsx" | "compiled", env: Record<string, string> = {}): Promise<Target> {
   const port = await freePort();

@@ -55,6 +55,7 @@ export async function backupDatabase(source: Client, sourceUrl: string, outPath:
     if (filePathOf(sourceUrl) !== undefined) {
       method = "vacuum-into";
       await source.execute(`VACUUM INTO ${sqlString(partial)}`);
+      await rebuildVectorIndexes(partial);
     } else {
       method = "logical-copy";
       await logicalCopy(source, partial);
@@ -68,6 +69,26 @@ export async function backupDatabase(source: Client, sourceUrl: string, outPath:
   }
 }
 
+/**
+ * libSQL's VACUUM INTO copies a vector index's metadata table (libsql_vector_meta_shadow, WITHOUT
+ * ROWID) out of key order, and integrity_check then calls the copy damaged (libsql 0.5; the
+ * source is fine). Dropping and re-creating each vector index in the copy rebuilds it from the
+ * rows it indexes, in order.
+ */
+async function rebuildVectorIndexes(path: string): Promise<void> {
+  const db = createClient({ url: `file:${path}` });
+  try {
+    const indexes = await db.execute(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql LIKE '%libsql_vector_idx%'",
+    );
+    for (const { name, sql } of indexes.rows) {
+      await db.batch([`DROP INDEX ${quoteIdent(String(name))}`, String(sql)], "write");
+    }
+  } finally {
+    db.close();
+  }
+}
+
 /** Schema objects in creation order: tables first, then indexes, triggers and views. */
 async function schemaOf(db: Pick<Client, "execute">) {
   const rows = await db.execute(
@@ -78,6 +99,7 @@ async function schemaOf(db: Pick<Client, "execute">) {
   return rows.rows.map((r) => ({
     type: String(r.type),
     name: String(r.name),
+    table: String(r.tbl_name),
     sql: String(r.sql),
   }));
 }
@@ -99,8 +121,9 @@ async function logicalCopy(source: Client, partialPath: string): Promise<void> {
 /**
  * Copies every schema object and row of `from` into the empty database `to`: tables, then rows
  * in pages, then indexes, triggers and views (so triggers do not fire during the copy).
- * Tables a virtual table or a vector index makes for itself (FTS5 `_data`, `_idx`…; vector
- * `_shadow`) come with their owner's CREATE; their rows are then copied over like any other.
+ * Tables a virtual table makes for itself (FTS5 `_data`, `_idx`…) come with its CREATE and their
+ * rows are copied like any other; a vector index's shadow tables are rebuilt by its CREATE (after
+ * the rows) instead.
  */
 async function copyDatabase(from: Pick<Client, "execute">, to: Client): Promise<void> {
   const objects = await schemaOf(from);
@@ -109,7 +132,9 @@ async function copyDatabase(from: Pick<Client, "execute">, to: Client): Promise<
       .filter((o) => o.type === "index" && /libsql_vector_idx/i.test(o.sql))
       .map((o) => `${o.name}_shadow`),
   );
-  const tables = objects.filter((o) => o.type === "table" && !vectorShadows.has(o.name));
+  // A vector index's shadow table and the index on it come with the vector index's CREATE.
+  const own = objects.filter((o) => !vectorShadows.has(o.name) && !vectorShadows.has(o.table));
+  const tables = own.filter((o) => o.type === "table");
   for (const t of tables) {
     const exists = await to.execute({
       sql: "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?",
@@ -146,7 +171,7 @@ async function copyDatabase(from: Pick<Client, "execute">, to: Client): Promise<
       args: [s.seq as InValue, s.name as InValue],
     });
   }
-  for (const o of objects.filter((o) => o.type !== "table")) await to.execute(o.sql);
+  for (const o of own.filter((o) => o.type !== "table")) await to.execute(o.sql);
 }
 
 /** Checks a snapshot file and counts what it holds; throws if SQLite finds it damaged. */
@@ -212,6 +237,7 @@ export async function restoreToFile(snapshot: string, targetPath: string): Promi
   } finally {
     from.close();
   }
+  await rebuildVectorIndexes(staged);
   let previous: string | undefined;
   if (existsSync(target)) {
     previous = `${target}.before-restore-${new Date().toISOString().replaceAll(":", "-")}`;

@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,6 +11,7 @@ import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
 import { createUser } from "../../src/core/accounts/users";
 import { createDatabase } from "../../src/core/db/client";
 import { randomId } from "../../src/core/kernel/crypto";
+import { answering, collectOutput, freePort } from "../processes";
 import {
   generousLimits,
   type Home,
@@ -34,16 +34,6 @@ export function buildOnce(): Promise<void> {
   return built;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 1));
-    });
-  });
-}
-
 export const makeCompiledHome: MakeHome = withContract(async (options = {}) => {
   await buildOnce();
   const dir = mkdtempSync(join(tmpdir(), "nearbase-compiled-"));
@@ -64,26 +54,9 @@ export const makeCompiledHome: MakeHome = withContract(async (options = {}) => {
   const child: ChildProcess = spawn(process.execPath, ["dist/server.js"], {
     env: env as unknown as NodeJS.ProcessEnv,
   });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
+  const output = collectOutput(child);
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`dist/server.js exited: ${output}`);
-    if (
-      await fetch(`${base}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 600) throw new Error(`dist/server.js did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await answering(child, `${base}/health`, output);
   const client = createClient({ url: env.DATABASE_URL! });
   const db = createDatabase(client);
   // Accounts are made as the other homes make them (createUser + startSession), signed with the
@@ -134,7 +107,7 @@ export const makeCompiledHome: MakeHome = withContract(async (options = {}) => {
       throw new Error("the compiled home keeps no mail a test could read");
     },
     async logs() {
-      return output
+      return output()
         .split("\n")
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as Record<string, unknown>);

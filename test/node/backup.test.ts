@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,6 +11,7 @@ import { randomToken } from "../../src/core/kernel/crypto";
 import { migrateDatabase } from "../../src/platform/node/migrate";
 import { startLibsqlServer } from "../../tools/libsql-server/server";
 import { createTestApp } from "../harness";
+import { freePort } from "../processes";
 
 /**
  * Backups and restore (docs/operations.md): `npm run db:backup` snapshots a LIVE embedded
@@ -42,16 +42,6 @@ async function script(name: string, args: string[], env: Record<string, string>)
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => (typeof address === "object" && address ? resolve(address.port) : reject()));
-    });
-  });
 }
 
 /** Starts the real Node home (`npm start`'s entry) on a database file; resolves once it serves. */

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv, promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { KeySet } from "../../src/core/accounts/signing-keys";
+import { freePort } from "../processes";
 
 /**
  * The Workers deploy path as code (docs/operations.md, .github/workflows/deploy.yml):
@@ -33,16 +33,6 @@ async function script(name: string, args: string[], env: Record<string, string> 
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
   }
-}
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 1));
-    });
-  });
 }
 
 const turso = "libsql://nearbase-test-org.turso.io";
@@ -103,7 +93,7 @@ describe("npm run deploy", () => {
   it("refuses to deploy when migrations fail, and says nothing was deployed", async () => {
     const file = join(dir, "deploy.env");
     const keys = await script("secrets-setup", ["--env", "staging", "--file", file], {
-      DATABASE_URL: `http://127.0.0.1:${await closedPort()}`,
+      DATABASE_URL: `http://127.0.0.1:${await freePort()}`,
     });
     expect(keys.code).toBe(0);
     // The committed configuration carries placeholder origins: a real deploy refuses them.

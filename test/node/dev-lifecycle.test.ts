@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../processes";
 
 // `npm run dev` (scripts/dev.ts) as a developer runs it: npm leading its own process group, as a
 // shell starts it. A taken port is one line naming the variable; SIGTERM to npm leaves nothing
@@ -12,14 +13,6 @@ import { afterAll, describe, expect, it } from "vitest";
 const dir = mkdtempSync(join(tmpdir(), "nearbase-dev-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 const listening = (port: number) =>
   new Promise<boolean>((ok) => {
     const s = createServer();

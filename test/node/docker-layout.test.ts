@@ -1,10 +1,10 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../processes";
 
 /**
  * The Dockerfile's runtime stage, assembled without Docker (none on this machine or in CI): the
@@ -57,16 +57,6 @@ function runtimeStage(text: string): RuntimeStage {
     }
   }
   return stage;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 1));
-    });
-  });
 }
 
 describe("the Docker image's runtime stage", () => {

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
 import { migrateDatabase } from "../../src/platform/node/migrate";
 import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
+import { answering, freePort } from "../processes";
 
 /**
  * Multi-region with the Node home (issue 17): one primary database and two regions, each with a
@@ -23,16 +23,6 @@ let primary: LibsqlServer;
 let primaryPort: number;
 const replicas: LibsqlServer[] = [];
 const instances: { child: ChildProcess; base: string; out: string[] }[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 1));
-    });
-  });
-}
 
 async function startInstance(replicaUrl: string, keys: string) {
   const port = await freePort();
@@ -55,18 +45,7 @@ async function startInstance(replicaUrl: string, keys: string) {
   child.stderr?.on("data", (d: Buffer) => out.push(d.toString()));
   child.stdout?.on("data", (d: Buffer) => out.push(d.toString()));
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`instance exited: ${out.join("")}`);
-    if (
-      await fetch(`${base}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 600) throw new Error(`instance did not become ready: ${out.join("")}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await answering(child, `${base}/ready`, () => out.join(""));
   const instance = { child, base, out };
   instances.push(instance);
   return instance;

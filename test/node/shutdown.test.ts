@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
+import { answering, collectOutput, freePort } from "../processes";
 
 /**
  * Graceful shutdown of the Node home (issue 17), on a real process: SIGTERM stops accepting, closes
@@ -20,16 +21,6 @@ afterEach(() => {
   for (const c of children.splice(0))
     if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 1));
-    });
-  });
-}
 
 async function environment(name: string, extra: Record<string, string> = {}) {
   const port = await freePort();
@@ -51,19 +42,11 @@ async function environment(name: string, extra: Record<string, string> = {}) {
 
 /** Resolves when the server answers /ready; the process's stdout is collected in `out`. */
 async function ready(child: ChildProcess, port: number, out: string[]) {
+  const output = collectOutput(child);
+  // `out` sees the output as it comes (the tests look for log lines after the start).
   child.stdout?.on("data", (d: Buffer) => out.push(d.toString()));
   child.stderr?.on("data", (d: Buffer) => out.push(d.toString()));
-  for (let i = 0; i < 1200; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`server exited with ${child.exitCode}: ${out.join("")}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become ready: ${out.join("")}`);
+  await answering(child, `http://127.0.0.1:${port}/ready`, output);
 }
 
 /** The Node home's entry in ONE process (tsx as a loader), so the signal reaches the server itself. */

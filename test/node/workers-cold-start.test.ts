@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "@libsql/client";
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
 import { migrateDatabase } from "../../src/platform/node/migrate";
 import { startLibsqlServer } from "../../tools/libsql-server/server";
+import { freePort } from "../processes";
 
 /**
  * The worker as `wrangler deploy` uploads it, in a bare workerd (no wrangler, no test pool): its
@@ -21,15 +21,6 @@ let workerd: ChildProcess | undefined;
 let db: Awaited<ReturnType<typeof startLibsqlServer>>;
 let base: string;
 let output = "";
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "nearbase-cold-start-"));
