@@ -1,3 +1,4 @@
+import { builtInProviders, type OAuthConfig } from "./core/accounts/oauth/providers";
 import { type HashParams, type PasswordProfile, passwordProfiles } from "./core/accounts/passwords";
 import type { WebhookSettings } from "./core/events/settings";
 import { isLogLevel, type LogLevel } from "./core/kernel/log";
@@ -68,11 +69,7 @@ export interface Config {
     /** A user-verified passkey sign-in satisfies two-factor sign-in (no TOTP code asked). */
     satisfiesMfa: boolean;
   };
-  oauth: {
-    github?: { clientId: string; clientSecret: string };
-    google?: { clientId: string; clientSecret: string };
-    oidc?: { name: string; issuer: string; clientId: string; clientSecret: string };
-  };
+  oauth: OAuthConfig;
   corsOrigins: string[];
   bodyLimitBytes: number;
   logLevel: LogLevel;
@@ -219,6 +216,24 @@ const headers: Parse<Record<string, string>> = (raw) => {
 const logLevel: Parse<LogLevel> = (raw) => {
   if (!isLogLevel(raw)) throw new Invalid("must be one of debug, info, warn, error");
   return raw;
+};
+/** A PKCS#8 private key in PEM (a .p8 file), as its DER bytes; `\\n` stands for a line break. */
+const pkcs8Pem: Parse<Uint8Array> = (raw) => {
+  const pem = raw.replace(/\\n/g, "\n").trim();
+  const body = /^-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----$/.exec(
+    pem,
+  );
+  let der: Uint8Array | undefined;
+  try {
+    der = body
+      ? Uint8Array.from(atob(body[1]!.replace(/\s/g, "")), (c) => c.charCodeAt(0))
+      : undefined;
+  } catch {
+    der = undefined;
+  }
+  if (der === undefined || der[0] !== 0x30)
+    throw new Invalid("must be a PKCS#8 private key in PEM (-----BEGIN PRIVATE KEY-----…)");
+  return der;
 };
 const secret =
   (minLength: number, hint: string): Parse<string> =>
@@ -629,6 +644,119 @@ export const settings = {
     fallback: "oidc",
     parse: text,
   }),
+  appleClientId: setting({
+    name: "OAUTH_APPLE_CLIENT_ID",
+    group: "oauth",
+    doc: "Sign in with Apple: the Services ID",
+    parse: text,
+  }),
+  appleTeamId: setting({
+    name: "OAUTH_APPLE_TEAM_ID",
+    group: "oauth",
+    doc: "Sign in with Apple: the team id",
+    parse: text,
+  }),
+  appleKeyId: setting({
+    name: "OAUTH_APPLE_KEY_ID",
+    group: "oauth",
+    doc: "Sign in with Apple: the key id",
+    parse: text,
+  }),
+  applePrivateKey: setting({
+    name: "OAUTH_APPLE_PRIVATE_KEY",
+    group: "oauth",
+    doc: "Sign in with Apple: the .p8 key (PKCS#8 PEM; \\n for line breaks allowed)",
+    parse: pkcs8Pem,
+  }),
+  microsoftClientId: setting({
+    name: "OAUTH_MICROSOFT_CLIENT_ID",
+    group: "oauth",
+    doc: "Microsoft Entra ID app registration",
+    parse: text,
+  }),
+  microsoftClientSecret: setting({
+    name: "OAUTH_MICROSOFT_CLIENT_SECRET",
+    group: "oauth",
+    doc: "Microsoft Entra ID app registration",
+    parse: text,
+  }),
+  microsoftTenant: setting({
+    name: "OAUTH_MICROSOFT_TENANT",
+    group: "oauth",
+    doc: "Microsoft Entra ID tenant: an id or domain, or common, organizations, consumers",
+    fallback: "common",
+    parse: (raw) => {
+      if (!/^[A-Za-z0-9.-]{1,100}$/.test(raw)) throw new Invalid("must be a tenant id or domain");
+      return raw;
+    },
+  }),
+  gitlabUrl: setting({
+    name: "OAUTH_GITLAB_URL",
+    group: "oauth",
+    doc: "GitLab instance",
+    fallback: "https://gitlab.com",
+    parse: baseUrl,
+  }),
+  discordClientId: setting({
+    name: "OAUTH_DISCORD_CLIENT_ID",
+    group: "oauth",
+    doc: "Discord OAuth app",
+    parse: text,
+  }),
+  discordClientSecret: setting({
+    name: "OAUTH_DISCORD_CLIENT_SECRET",
+    group: "oauth",
+    doc: "Discord OAuth app",
+    parse: text,
+  }),
+  gitlabClientId: setting({
+    name: "OAUTH_GITLAB_CLIENT_ID",
+    group: "oauth",
+    doc: "GitLab OAuth application",
+    parse: text,
+  }),
+  gitlabClientSecret: setting({
+    name: "OAUTH_GITLAB_CLIENT_SECRET",
+    group: "oauth",
+    doc: "GitLab OAuth application",
+    parse: text,
+  }),
+  facebookClientId: setting({
+    name: "OAUTH_FACEBOOK_CLIENT_ID",
+    group: "oauth",
+    doc: "Facebook Login app",
+    parse: text,
+  }),
+  facebookClientSecret: setting({
+    name: "OAUTH_FACEBOOK_CLIENT_SECRET",
+    group: "oauth",
+    doc: "Facebook Login app",
+    parse: text,
+  }),
+  xClientId: setting({
+    name: "OAUTH_X_CLIENT_ID",
+    group: "oauth",
+    doc: "X (Twitter) OAuth 2.0 client",
+    parse: text,
+  }),
+  xClientSecret: setting({
+    name: "OAUTH_X_CLIENT_SECRET",
+    group: "oauth",
+    doc: "X (Twitter) OAuth 2.0 client",
+    parse: text,
+  }),
+  linkedinClientId: setting({
+    name: "OAUTH_LINKEDIN_CLIENT_ID",
+    group: "oauth",
+    doc: "LinkedIn app (Sign In with LinkedIn using OpenID Connect)",
+    parse: text,
+  }),
+  linkedinClientSecret: setting({
+    name: "OAUTH_LINKEDIN_CLIENT_SECRET",
+    group: "oauth",
+    doc: "LinkedIn app (Sign In with LinkedIn using OpenID Connect)",
+    parse: text,
+  }),
 
   logLevel: setting({
     name: "LOG_LEVEL",
@@ -921,9 +1049,40 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
   if (github) oauth.github = github;
   const google = pair("OAUTH_GOOGLE", v.googleClientId, v.googleClientSecret);
   if (google) oauth.google = google;
+  const appleParts = [v.appleClientId, v.appleTeamId, v.appleKeyId, v.applePrivateKey];
+  if (appleParts.every((p) => p !== undefined)) {
+    oauth.apple = {
+      clientId: v.appleClientId!,
+      teamId: v.appleTeamId!,
+      keyId: v.appleKeyId!,
+      privateKey: v.applePrivateKey!,
+    };
+  } else if (appleParts.some((p) => p !== undefined)) {
+    fail(
+      "OAUTH_APPLE_PRIVATE_KEY",
+      "and OAUTH_APPLE_CLIENT_ID, _TEAM_ID, _KEY_ID must be set together",
+    );
+  }
+  const microsoft = pair("OAUTH_MICROSOFT", v.microsoftClientId, v.microsoftClientSecret);
+  if (microsoft) oauth.microsoft = { ...microsoft, tenant: v.microsoftTenant };
+  const gitlab = pair("OAUTH_GITLAB", v.gitlabClientId, v.gitlabClientSecret);
+  if (gitlab) oauth.gitlab = { ...gitlab, baseUrl: v.gitlabUrl };
+  const discord = pair("OAUTH_DISCORD", v.discordClientId, v.discordClientSecret);
+  if (discord) oauth.discord = discord;
+  const facebook = pair("OAUTH_FACEBOOK", v.facebookClientId, v.facebookClientSecret);
+  if (facebook) oauth.facebook = facebook;
+  const x = pair("OAUTH_X", v.xClientId, v.xClientSecret);
+  if (x) oauth.x = x;
+  const linkedin = pair("OAUTH_LINKEDIN", v.linkedinClientId, v.linkedinClientSecret);
+  if (linkedin) oauth.linkedin = linkedin;
   const oidc = pair("OAUTH_OIDC", v.oidcClientId, v.oidcClientSecret);
   if (oidc) {
     if (v.oidcIssuer === undefined) fail("OAUTH_OIDC_ISSUER", "must be the provider's issuer URL");
+    else if ((builtInProviders as readonly string[]).includes(v.oidcName))
+      fail(
+        "OAUTH_OIDC_NAME",
+        `must not be a built-in provider's name (${builtInProviders.join(", ")})`,
+      );
     else oauth.oidc = { ...oidc, issuer: v.oidcIssuer, name: v.oidcName };
   }
   if (problems.length > 0) throw new ConfigError(problems);

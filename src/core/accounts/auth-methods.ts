@@ -3,7 +3,17 @@ import type { AccountDeps } from "./deps";
 import type { AuthMethods } from "./strong-schemas";
 
 /** How login pages name the built-in providers; an OIDC provider goes by OAUTH_OIDC_NAME. */
-const displayNames: Record<string, string> = { github: "GitHub", google: "Google" };
+const displayNames: Record<string, string> = {
+  github: "GitHub",
+  google: "Google",
+  apple: "Apple",
+  microsoft: "Microsoft",
+  discord: "Discord",
+  gitlab: "GitLab",
+  facebook: "Facebook",
+  x: "X",
+  linkedin: "LinkedIn",
+};
 
 /**
  * Which sign-in methods this server offers, for login pages (like PocketBase's auth-methods):

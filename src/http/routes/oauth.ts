@@ -60,6 +60,13 @@ const docs = {
     },
     raises: ["NOT_FOUND", "BAD_REQUEST", "EMAIL_NOT_VERIFIED", "UNAVAILABLE", "CONFIG_INVALID"],
   },
+  "post /oauth/:provider/callback": {
+    tags,
+    summary:
+      "Where a provider returns with a form POST (Sign in with Apple's response_mode=form_post): 303 to the GET callback",
+    responses: { "303": { description: "To GET /api/auth/oauth/{provider}/callback" } },
+    raises: [],
+  },
   "post /oauth/exchange": {
     tags,
     summary: "Exchange a browser app's single-use sign-in code (60 s) for tokens",
@@ -114,6 +121,19 @@ export function oauthRoutes() {
       );
     if ("redirectTo" in finished) return c.redirect(finished.redirectTo, 302);
     return c.json(finished.signedIn);
+  });
+
+  // Apple, asked for the email, comes back with a cross-site form POST, which carries no
+  // SameSite=Lax cookie; a 303 makes it a top-level GET navigation, which does.
+  app.post("/oauth/:provider/callback", async (c) => {
+    const form = new URLSearchParams(await c.req.text());
+    const query = new URLSearchParams();
+    for (const name of ["state", "code", "error"]) {
+      const value = form.get(name);
+      if (value !== null) query.set(name, value);
+    }
+    const provider = encodeURIComponent(c.req.param("provider"));
+    return c.redirect(`${cookiePath}/${provider}/callback?${query}`, 303);
   });
 
   app.post("/oauth/exchange", async (c) => {

@@ -89,7 +89,7 @@ export function oauthOperations(deps: AccountDeps) {
       let profile: OAuthProfile;
       try {
         const tokens = await provider.validateAuthorizationCode(back.code, verifier);
-        profile = await provider.fetchProfile(tokens.accessToken());
+        profile = await provider.fetchProfile(tokens);
       } catch (err) {
         throw unauthenticated("The provider did not confirm the sign-in; start again.", {
           cause: err,

@@ -12,7 +12,8 @@ export function github(options: OAuthClientOptions): OAuthProvider {
       },
       ["read:user", "user:email"],
     ),
-    async fetchProfile(accessToken) {
+    async fetchProfile(tokens) {
+      const accessToken = tokens.accessToken();
       const user = (await fetchJson("https://api.github.com/user", accessToken)) as {
         id: number;
         login: string;

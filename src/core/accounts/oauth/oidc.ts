@@ -25,8 +25,8 @@ export async function oidc(
       { authorization: meta.authorization_endpoint, token: meta.token_endpoint },
       ["openid", "email", "profile"],
     ),
-    async fetchProfile(accessToken) {
-      const info = (await fetchJson(meta.userinfo_endpoint, accessToken)) as {
+    async fetchProfile(tokens) {
+      const info = (await fetchJson(meta.userinfo_endpoint, tokens.accessToken())) as {
         sub: string;
         email?: string;
         email_verified?: boolean | string;

@@ -10,8 +10,8 @@ export interface OAuthProfile {
 }
 
 /**
- * One OAuth provider, with arctic's method shapes: every provider file (github.ts, google.ts,
- * oidc.ts) returns this, bound to its client credentials and our callback URL. Sign-in is the
+ * One OAuth provider, with arctic's method shapes: every provider file (github.ts, apple.ts, …)
+ * returns this, bound to its client credentials and our callback URL. Sign-in is the
  * authorization-code flow with PKCE (S256) and state.
  */
 export interface OAuthProvider {
@@ -20,8 +20,11 @@ export interface OAuthProvider {
   createAuthorizationURL(state: string, codeVerifier: string): URL;
   /** Exchanges the code the provider sent back (with the attempt's verifier) for tokens. */
   validateAuthorizationCode(code: string, codeVerifier: string): Promise<OAuth2Tokens>;
-  /** The provider's stable user id and email, with whether the provider verified that email. */
-  fetchProfile(accessToken: string): Promise<OAuthProfile>;
+  /**
+   * The provider's stable user id and email, with whether the provider verified that email: from
+   * its profile API with the access token, or from the ID token the token endpoint sent.
+   */
+  fetchProfile(tokens: OAuth2Tokens): Promise<OAuthProfile>;
 }
 
 /** A provider's client credentials and where it sends the browser back to. */
@@ -64,3 +67,10 @@ export async function fetchJson(url: string, accessToken: string): Promise<unkno
   if (!res.ok) throw new Error(`${new URL(url).host} answered ${res.status}`);
   return res.json();
 }
+
+/** An `email_verified`-style flag: providers send a boolean, some (Apple) the string "true". */
+export const verifiedFlag = (value: unknown): boolean => value === true || value === "true";
+
+/** A string field of a provider's answer, or undefined. */
+export const str = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;

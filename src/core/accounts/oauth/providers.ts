@@ -1,20 +1,50 @@
 import { ApiError } from "../../kernel/errors";
+import { apple } from "./apple";
+import { discord } from "./discord";
+import { facebook } from "./facebook";
 import { github } from "./github";
+import { gitlab } from "./gitlab";
 import { google } from "./google";
+import { linkedin } from "./linkedin";
+import { microsoft } from "./microsoft";
 import { oidc } from "./oidc";
 import type { OAuthProvider } from "./provider";
+import { x } from "./x";
 
 interface Credentials {
   clientId: string;
   clientSecret: string;
 }
 
-/** Which providers are configured (OAUTH_GITHUB_*, OAUTH_GOOGLE_*, OAUTH_OIDC_*). */
+/** Which providers are configured (OAUTH_GITHUB_*, OAUTH_APPLE_*, …, OAUTH_OIDC_*). */
 export interface OAuthConfig {
   github?: Credentials;
   google?: Credentials;
+  /** A Services ID, the team id, the key id and the key (.p8, PKCS#8 bytes). */
+  apple?: { clientId: string; teamId: string; keyId: string; privateKey: Uint8Array };
+  /** `tenant`: a tenant id or domain, or `common`, `organizations`, `consumers`. */
+  microsoft?: Credentials & { tenant: string };
+  discord?: Credentials;
+  /** `baseUrl`: https://gitlab.com or a self-managed GitLab. */
+  gitlab?: Credentials & { baseUrl: string };
+  facebook?: Credentials;
+  x?: Credentials;
+  linkedin?: Credentials;
   oidc?: Credentials & { name: string; issuer: string };
 }
+
+/** The built-in providers' names, as they appear in URLs (the generic OIDC one is named apart). */
+export const builtInProviders = [
+  "github",
+  "google",
+  "apple",
+  "microsoft",
+  "discord",
+  "gitlab",
+  "facebook",
+  "x",
+  "linkedin",
+] as const;
 
 /** The configured providers by name. */
 export interface OAuthProviders {
@@ -44,6 +74,29 @@ export function oauthProviders(
   if (config.google) {
     const credentials = config.google;
     makers.set("google", () => google(options("google", credentials)));
+  }
+  if (config.apple) {
+    const { clientId, teamId, keyId, privateKey } = config.apple;
+    makers.set("apple", () =>
+      apple({ clientId, teamId, keyId, privateKey, redirectUri: redirectUri("apple") }),
+    );
+  }
+  if (config.microsoft) {
+    const { tenant, ...credentials } = config.microsoft;
+    makers.set("microsoft", () => microsoft({ ...options("microsoft", credentials), tenant }));
+  }
+  for (const [name, make] of [
+    ["discord", discord],
+    ["facebook", facebook],
+    ["x", x],
+    ["linkedin", linkedin],
+  ] as const) {
+    const credentials = config[name];
+    if (credentials) makers.set(name, () => make(options(name, credentials)));
+  }
+  if (config.gitlab) {
+    const { baseUrl, ...credentials } = config.gitlab;
+    makers.set("gitlab", () => gitlab({ ...options("gitlab", credentials), baseUrl }));
   }
   if (config.oidc) {
     const { name, issuer, ...credentials } = config.oidc;
