@@ -56,6 +56,7 @@ export default defineConfig({
             "test/workers/global-setup.ts",
             "test/conformance/workers-global-setup.ts",
             "test/workers/reliability-global-setup.ts",
+            "test/conformance/search-global-setup.ts",
           ],
         },
       },

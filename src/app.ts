@@ -52,6 +52,7 @@ import { passkeyRoutes } from "./http/routes/passkeys";
 import { privacyRoutes } from "./http/routes/privacy";
 import { type RealtimeHome, realtimeRoutes } from "./http/routes/realtime";
 import { collectionRoutes } from "./http/routes/records";
+import { embedAfterWrites, searchRoutes } from "./http/routes/search";
 import { recoveryRoutes } from "./http/routes/recovery";
 import { webhookRoutes } from "./http/routes/webhooks";
 import { wellKnownRoutes } from "./http/routes/well-known";
@@ -309,6 +310,10 @@ export function createApp({
   };
   app.use("/api/collections/*", notifyEvents);
   app.use("/api/batch", notifyEvents);
+  // Records whose vector source changed are embedded after the response (src/core/search).
+  const embedKick = embedAfterWrites(models);
+  app.use("/api/collections/*", embedKick);
+  app.use("/api/batch", embedKick);
   // GraphQL: the same services, edge cache and read-your-writes as the REST routes above.
   const graphql = graphqlModule(models, {
     introspection: config.graphqlIntrospection,
@@ -341,6 +346,7 @@ export function createApp({
   app.route("/", adminUiRoutes());
   app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
   app.route("/", collectionRoutes());
+  app.route("/", searchRoutes());
   app.route("/", fileRoutes());
   app.route("/", graphql.routes);
 

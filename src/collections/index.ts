@@ -2,12 +2,14 @@ import type { CollectionDefinition } from "../core/records/define";
 import { attachmentsCollection } from "./attachments";
 import { bookmarksCollection } from "./bookmarks";
 import { commentsCollection } from "./comments";
+import { notesCollection } from "./notes";
 import { postsCollection } from "./posts";
 import { profilesCollection } from "./profiles";
 
 export * from "./attachments";
 export * from "./bookmarks";
 export * from "./comments";
+export * from "./notes";
 export * from "./posts";
 export * from "./profiles";
 
@@ -21,4 +23,5 @@ export const collections: readonly CollectionDefinition[] = [
   profilesCollection,
   bookmarksCollection,
   attachmentsCollection,
+  notesCollection,
 ];

@@ -1,6 +1,7 @@
 import { addMultipartBodies } from "../core/files/openapi";
 import type { Models } from "../core/records/model";
 import { headerComponents, openApiDocument, problemSchema } from "../core/records/openapi";
+import { searchPaths } from "../core/search/openapi";
 import { graphqlPaths } from "./graphql";
 import { adminUserPaths } from "./routes/admin-users";
 import { auditPaths } from "./routes/audit";
@@ -98,6 +99,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     }
   }
   addMultipartBodies(paths, models);
+  Object.assign(paths, searchPaths(models));
   const tags = new Set<string>();
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) {

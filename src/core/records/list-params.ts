@@ -1,6 +1,7 @@
 import { base64url, fromBase64url } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { FilterError } from "../query/ast";
+import { listSearch } from "../search/fts";
 import type { CollectionModel, FieldInfo } from "./model";
 
 export interface SortKey {
@@ -17,6 +18,8 @@ export interface ListParams {
   limit: number;
   cursor: unknown[] | undefined;
   total: boolean;
+  /** `?q=` as an FTS5 query (collections with `search`): only matching records are listed. */
+  search?: string;
 }
 
 export const maxLimit = 200;
@@ -36,6 +39,7 @@ export const listQueryParams = [
   "limit",
   "cursor",
   "total",
+  "q",
 ] as const;
 export const viewQueryParams = ["fields", "expand"] as const;
 
@@ -174,6 +178,7 @@ export function parseListParams(
     throw bad("total", "must be true or false");
 
   const filter = query("filter");
+  const search = listSearch(model, query("q"));
   return {
     filter: filter === undefined || filter.trim() === "" ? undefined : filter,
     sort,
@@ -183,5 +188,6 @@ export function parseListParams(
     limit,
     cursor,
     total: totalRaw === "true",
+    ...(search === undefined ? {} : { search }),
   };
 }

@@ -186,6 +186,16 @@ function readParameters(model: CollectionModel) {
       type: "boolean",
       default: false,
     }),
+    ...(model.def.options.search === undefined
+      ? []
+      : [
+          q(
+            "q",
+            `Full-text search over ${model.def.options.search.join(", ")}: only records containing every word (a word ending in * as a prefix), with the list rule and filter; the sort and cursors stay the list's (ranked results: the search operation).`,
+            { type: "string", maxLength: 256 },
+            { example: "quarterly report" },
+          ),
+        ]),
   ];
   return { list, view: [fields, expand] };
 }

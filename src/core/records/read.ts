@@ -5,6 +5,7 @@ import type { Principal } from "../kernel/principal";
 import { FilterError } from "../query/ast";
 import { compileFilter } from "../query/compile";
 import { parseFilterOnce } from "../query/parser";
+import { matchCondition } from "../search/fts";
 import type { Operation } from "./define";
 import { encodeCursor, filterProblem, type ListParams } from "./list-params";
 import { type CollectionModel, compileContext, type Models, ruleCondition } from "./model";
@@ -103,7 +104,8 @@ export async function listRecords(ctx: RecordContext, model: CollectionModel, pa
     ),
     sql`, `,
   );
-  const conditions = [rule, filter];
+  const match = params.search === undefined ? undefined : matchCondition(model, params.search);
+  const conditions = [rule, filter, match];
   const statements: InStatement[] = [
     statement(
       sql`SELECT ${selectList(fields)} FROM ${model.table} WHERE ${where([...conditions, after])} ORDER BY ${order} LIMIT ${params.limit + 1}`,

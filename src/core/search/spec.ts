@@ -91,7 +91,9 @@ export function checkSearchOptions(name: string, table: SQLiteTable, options: De
     if (v.metric !== "cosine" && v.metric !== "l2")
       throw new Error(`Collection ${name}: vector metric must be cosine or l2.`);
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(v.embedder))
-      throw new Error(`Collection ${name}: embedder name ${JSON.stringify(v.embedder)} is invalid.`);
+      throw new Error(
+        `Collection ${name}: embedder name ${JSON.stringify(v.embedder)} is invalid.`,
+      );
   }
 }
 

@@ -10,6 +10,7 @@ import { runJobs, standardJobs } from "../../core/events/jobs";
 import { filesJob } from "../../core/files/sweep";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import { retentionJob } from "../../core/privacy/retention";
+import { embeddingJob } from "../../core/search/job";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
 import { ensureDataKeys } from "./data-keys";
@@ -101,6 +102,7 @@ async function main() {
   const jobs = standardJobs(platform.delivery, [
     retentionJob(platform.sql, buildModels(collections), config.privacy),
     filesJob({ sql: platform.sql, storage: platform.files, log }),
+    embeddingJob(platform, buildModels(collections)),
   ]);
   const housekeeping = setInterval(() => {
     runJobs(platform.sql, jobs, { now: () => Date.now(), log }).catch((err: unknown) =>

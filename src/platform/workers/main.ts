@@ -8,6 +8,7 @@ import { filesJob } from "../../core/files/sweep";
 import { problemResponse, toProblem } from "../../core/kernel/errors";
 import { describeError } from "../../core/kernel/log";
 import { retentionJob } from "../../core/privacy/retention";
+import { embeddingJob } from "../../core/search/job";
 import { deleteExpiredRateLimits } from "../../core/rate-limit/cleanup";
 import { memoryStore } from "../../core/rate-limit/stores";
 import { buildModels } from "../../core/records/model";
@@ -111,7 +112,8 @@ export function scheduledJobs(env: Env) {
   const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
   const retention = retentionJob(platform.sql, buildModels(collections), config.privacy);
   const files = filesJob({ sql: platform.sql, storage: platform.files, log: platform.log });
-  return runJobs(platform.sql, standardJobs(platform.delivery, [retention, files]), {
+  const embeddings = embeddingJob(platform, buildModels(collections));
+  return runJobs(platform.sql, standardJobs(platform.delivery, [retention, files, embeddings]), {
     now: () => Date.now(),
     log: platform.log,
   });

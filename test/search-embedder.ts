@@ -1,0 +1,72 @@
+import { createServer, type Server } from "node:http";
+
+/**
+ * A deterministic OpenAI-compatible embedder for tests, served on loopback so the real HTTP
+ * adapter is what runs: each word (lowercased letters/digits) adds ±1 at a hashed position of a
+ * 384-dimension vector, normalised — texts sharing words are near. `fail` makes the next N
+ * requests answer 503 (retries and failure handling); requests are counted.
+ */
+export const testDimensions = 384;
+
+export function embedTest(text: string, dims = testDimensions): number[] {
+  const v = new Array<number>(dims).fill(0);
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 0x01000193) >>> 0;
+    v[h % dims]! += h & 0x10000 ? 1 : -1;
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => Math.fround(x / norm));
+}
+
+export interface TestEmbedder {
+  url: string;
+  requests: () => number;
+  fail(n: number): void;
+  close(): Promise<void>;
+}
+
+export async function startTestEmbedder(): Promise<TestEmbedder> {
+  let count = 0;
+  let failing = 0;
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      count++;
+      if (req.method !== "POST" || req.url !== "/v1/embeddings") {
+        res.writeHead(404).end();
+        return;
+      }
+      if (failing > 0) {
+        failing--;
+        res.writeHead(503, { "retry-after": "0" }).end();
+        return;
+      }
+      const { input } = JSON.parse(body) as { input: string[] };
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          object: "list",
+          data: input.map((text, index) => ({
+            object: "embedding",
+            index,
+            embedding: embedTest(text),
+          })),
+          usage: { prompt_tokens: input.length, total_tokens: input.length },
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    requests: () => count,
+    fail: (n) => {
+      failing = n;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
