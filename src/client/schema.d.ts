@@ -163,6 +163,86 @@ export interface paths {
     patch: operations["updateBookmarks"];
     trace?: never;
   };
+  "/api/collections/attachments/records": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List attachments
+     * @description Newest first by default; pages are `limit` + `cursor` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).
+     */
+    get: operations["listAttachments"];
+    put?: never;
+    /** Create a attachments record */
+    post: operations["createAttachments"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/attachments/records/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read a attachments record */
+    get: operations["viewAttachments"];
+    put?: never;
+    post?: never;
+    /** Delete a attachments record */
+    delete: operations["deleteAttachments"];
+    options?: never;
+    head?: never;
+    /** Update a attachments record */
+    patch: operations["updateAttachments"];
+    trace?: never;
+  };
+  "/api/collections/notes/records": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List notes
+     * @description Newest first by default; pages are `limit` + `cursor` (keyset). Unknown query parameters are refused (400 INVALID_QUERY naming them).
+     */
+    get: operations["listNotes"];
+    put?: never;
+    /** Create a notes record */
+    post: operations["createNotes"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/notes/records/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Read a notes record */
+    get: operations["viewNotes"];
+    put?: never;
+    post?: never;
+    /** Delete a notes record */
+    delete: operations["deleteNotes"];
+    options?: never;
+    head?: never;
+    /** Update a notes record */
+    patch: operations["updateNotes"];
+    trace?: never;
+  };
   "/api/batch": {
     parameters: {
       query?: never;
@@ -643,7 +723,8 @@ export interface paths {
     /** Where the provider returns; signs in (or creates the account of a verified email) */
     get: operations["getApiAuthOauthByProviderCallback"];
     put?: never;
-    post?: never;
+    /** Where a provider returns with a form POST (Sign in with Apple's response_mode=form_post): 303 to the GET callback */
+    post: operations["postApiAuthOauthByProviderCallback"];
     delete?: never;
     options?: never;
     head?: never;
@@ -1475,6 +1556,66 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/files/token": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A short-lived token for protected files
+     * @description Signed (HMAC-SHA256, key derived from the JWT signing key) for the caller; add it to a file URL as `?token=` where a bearer header cannot go (`<img src>`). The record's view rule is checked for the token's holder on every fetch.
+     */
+    post: operations["postApiFilesToken"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/files/{collection}/{record}/{name}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Download a record's file
+     * @description Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff.
+     */
+    get: operations["getApiFilesByCollectionByRecordByName"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/collections/notes/search": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Search notes
+     * @description Ranked results the caller may list (the list rule and `filter` apply to every candidate), best first. Keyword: FTS5 bm25; semantic: vector distance (libSQL vector index, completed exactly when the rule leaves too few); hybrid: both fused by reciprocal rank (k = 60). Not shared-cached. README "Search".
+     */
+    get: operations["searchNotes"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1657,6 +1798,92 @@ export interface components {
     };
     bookmarksUpdate: {
       note?: string;
+    };
+    /** @description A attachments record: every field a client may read */
+    attachmentsRecord: {
+      id: string;
+      /** Format: date-time */
+      created: string;
+      /** Format: date-time */
+      updated: string;
+      title: string;
+      /** @enum {string} */
+      visibility: "public" | "private";
+      owner: string;
+      document: string | null;
+      images:
+        | (string | number | boolean | null)
+        | {
+            [key: string]: unknown;
+          }
+        | unknown[];
+    };
+    /** @description A attachments record with only the fields asked for (?fields=) */
+    attachmentsPartial: {
+      id?: string;
+      /** Format: date-time */
+      created?: string;
+      /** Format: date-time */
+      updated?: string;
+      title?: string;
+      /** @enum {string} */
+      visibility?: "public" | "private";
+      owner?: string;
+      document?: string | null;
+      images?:
+        | (string | number | boolean | null)
+        | {
+            [key: string]: unknown;
+          }
+        | unknown[];
+    };
+    attachmentsCreate: {
+      title: string;
+      /** @enum {string} */
+      visibility?: "public" | "private";
+    };
+    attachmentsUpdate: {
+      title?: string;
+      /** @enum {string} */
+      visibility?: "public" | "private";
+    };
+    /** @description A notes record: every field a client may read */
+    notesRecord: {
+      id: string;
+      /** Format: date-time */
+      created: string;
+      /** Format: date-time */
+      updated: string;
+      owner: string;
+      title: string;
+      body: string;
+      public: boolean;
+      /** @enum {string} */
+      embeddingStatus: "pending" | "ready" | "failed";
+    };
+    /** @description A notes record with only the fields asked for (?fields=) */
+    notesPartial: {
+      id?: string;
+      /** Format: date-time */
+      created?: string;
+      /** Format: date-time */
+      updated?: string;
+      owner?: string;
+      title?: string;
+      body?: string;
+      public?: boolean;
+      /** @enum {string} */
+      embeddingStatus?: "pending" | "ready" | "failed";
+    };
+    notesCreate: {
+      title: string;
+      body?: string;
+      public?: boolean;
+    };
+    notesUpdate: {
+      title?: string;
+      body?: string;
+      public?: boolean;
     };
   };
   responses: {
@@ -4495,6 +4722,1428 @@ export interface operations {
       };
     };
   };
+  listAttachments: {
+    parameters: {
+      query?: {
+        /**
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @example created > '2026-01-01T00:00:00Z'
+         */
+        filter?: string;
+        /**
+         * @description Comma-separated fields, each with an optional - (descending) or + prefix; at most 4, no repeats (default -created; id breaks ties). Sortable: id, created, updated, title, visibility, owner
+         * @example -created
+         */
+        sort?: string;
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, title, visibility, owner, document, images. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description attachments has no relations: empty or absent. */
+        expand?: string;
+        /** @description Page size, 1–200 */
+        limit?: number;
+        /** @description The previous page's nextCursor (opaque; made for the same sort) */
+        cursor?: string;
+        /** @description Include the total count of matching records (costs a count query) */
+        total?: boolean;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of records */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: (
+              | components["schemas"]["attachmentsRecord"]
+              | components["schemas"]["attachmentsPartial"]
+            )[];
+            /** @description Pass as ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
+            /** @description With ?total=true */
+            total?: number;
+          };
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  createAttachments: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["attachmentsCreate"];
+        "multipart/form-data": {
+          /** @description the record's other fields as one JSON object */
+          "@jsonPayload"?: string;
+          /**
+           * Format: binary
+           * @description application/pdf, text/plain, image/png, image/jpeg, application/octet-stream (checked from the content), at most 20971520 bytes; protected: served with ?token=
+           */
+          document?: string;
+          images?: string[];
+          /** @description a name to remove from images */
+          "images-"?: string;
+        } & {
+          [key: string]: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          Location: components["headers"]["Location"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["attachmentsRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  viewAttachments: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, title, visibility, owner, document, images. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description attachments has no relations: empty or absent. */
+        expand?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record (a weak ETag when only some fields were asked for) */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["attachmentsRecord"]
+            | components["schemas"]["attachmentsPartial"];
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteAttachments: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  updateAttachments: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["attachmentsUpdate"];
+        "multipart/form-data": {
+          /** @description the record's other fields as one JSON object */
+          "@jsonPayload"?: string;
+          /**
+           * Format: binary
+           * @description application/pdf, text/plain, image/png, image/jpeg, application/octet-stream (checked from the content), at most 20971520 bytes; protected: served with ?token=
+           */
+          document?: string;
+          images?: string[];
+          /** @description a name to remove from images */
+          "images-"?: string;
+        } & {
+          [key: string]: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["attachmentsRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  listNotes: {
+    parameters: {
+      query?: {
+        /**
+         * @description A filter expression: `field op value` joined with && and || and grouped with (); ops = != > >= < <= ~ !~ and the any-of forms ?= ?!= ?> ?>= ?< ?<= ?~ ?!~ for list fields; values are 'strings', numbers, true, false, null, @now, @request.auth.id. Date-times are ISO 8601 (`2026-01-01T03:00:00Z`; PocketBase's `2026-01-01 03:00:00.000Z` is read the same).
+         * @example created > '2026-01-01T00:00:00Z'
+         */
+        filter?: string;
+        /**
+         * @description Comma-separated fields, each with an optional - (descending) or + prefix; at most 4, no repeats (default -created; id breaks ties). Sortable: id, created, updated, owner, title, body, public, embeddingStatus
+         * @example -created
+         */
+        sort?: string;
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, owner, title, body, public, embeddingStatus. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description notes has no relations: empty or absent. */
+        expand?: string;
+        /** @description Page size, 1–200 */
+        limit?: number;
+        /** @description The previous page's nextCursor (opaque; made for the same sort) */
+        cursor?: string;
+        /** @description Include the total count of matching records (costs a count query) */
+        total?: boolean;
+        /**
+         * @description Full-text search over title, body: only records containing every word (a word ending in * as a prefix), with the list rule and filter; the sort and cursors stay the list's (ranked results: the search operation).
+         * @example quarterly report
+         */
+        q?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of records */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            items: (components["schemas"]["notesRecord"] | components["schemas"]["notesPartial"])[];
+            /** @description Pass as ?cursor= for the next page; null on the last */
+            nextCursor: string | null;
+            /** @description With ?total=true */
+            total?: number;
+          };
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  createNotes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["notesCreate"];
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          Location: components["headers"]["Location"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["notesRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  viewNotes: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated fields to return (default: all): id, created, updated, owner, title, body, public, embeddingStatus. The answer then has only those.
+         * @example id,created
+         */
+        fields?: string;
+        /** @description notes has no relations: empty or absent. */
+        expand?: string;
+      };
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this read then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record (a weak ETag when only some fields were asked for) */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json":
+            | components["schemas"]["notesRecord"]
+            | components["schemas"]["notesPartial"];
+        };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  deleteNotes: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  updateNotes: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description An ETag from a read: the write happens only if the record is unchanged (412) */
+        "If-Match"?: string;
+      };
+      path: {
+        /** @description The record's id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["notesUpdate"];
+      };
+    };
+    responses: {
+      /** @description Updated */
+      200: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["notesRecord"];
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description CONFLICT: Conflict */
+      409: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "CONFLICT";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
   batch: {
     parameters: {
       query?: never;
@@ -4594,6 +6243,50 @@ export interface operations {
                 collection: "bookmarks";
                 id: string;
               }
+            | {
+                /** @constant */
+                method: "POST";
+                /** @constant */
+                collection: "attachments";
+                body: components["schemas"]["attachmentsCreate"];
+              }
+            | {
+                /** @constant */
+                method: "PATCH";
+                /** @constant */
+                collection: "attachments";
+                id: string;
+                body: components["schemas"]["attachmentsUpdate"];
+              }
+            | {
+                /** @constant */
+                method: "DELETE";
+                /** @constant */
+                collection: "attachments";
+                id: string;
+              }
+            | {
+                /** @constant */
+                method: "POST";
+                /** @constant */
+                collection: "notes";
+                body: components["schemas"]["notesCreate"];
+              }
+            | {
+                /** @constant */
+                method: "PATCH";
+                /** @constant */
+                collection: "notes";
+                id: string;
+                body: components["schemas"]["notesUpdate"];
+              }
+            | {
+                /** @constant */
+                method: "DELETE";
+                /** @constant */
+                collection: "notes";
+                id: string;
+              }
           )[];
         };
       };
@@ -4620,7 +6313,9 @@ export interface operations {
                 | components["schemas"]["postsRecord"]
                 | components["schemas"]["commentsRecord"]
                 | components["schemas"]["profilesRecord"]
-                | components["schemas"]["bookmarksRecord"];
+                | components["schemas"]["bookmarksRecord"]
+                | components["schemas"]["attachmentsRecord"]
+                | components["schemas"]["notesRecord"];
             }[];
           };
         };
@@ -7213,6 +8908,60 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAVAILABLE";
+          };
+        };
+      };
+    };
+  };
+  postApiAuthOauthByProviderCallback: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        provider: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description To GET /api/auth/oauth/{provider}/callback */
+      303: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The new resource's URL */
+          Location: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
           };
         };
       };
@@ -12928,6 +14677,392 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiFilesToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": {
+          /** @description seconds the token is valid; default 300 */
+          expiresIn?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The token */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  getApiFilesByCollectionByRecordByName: {
+    parameters: {
+      query?: {
+        /** @description from POST /api/files/token */
+        token?: string;
+        /** @description 1: Content-Disposition attachment */
+        download?: string;
+      };
+      header?: {
+        /** @description bytes=a-b, a- or -n */
+        Range?: string;
+        "If-None-Match"?: string;
+      };
+      path: {
+        collection: string;
+        record: string;
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file */
+      200: {
+        headers: {
+          ETag?: string;
+          "Content-Disposition"?: string;
+          "Accept-Ranges"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "*/*": string;
+        };
+      };
+      /** @description The asked range */
+      206: {
+        headers: {
+          ETag?: string;
+          "Content-Disposition"?: string;
+          "Accept-Ranges"?: string;
+          "Content-Range"?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "*/*": string;
+        };
+      };
+      /** @description Not modified */
+      304: {
+        headers: {
+          ETag?: string;
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RANGE_NOT_SATISFIABLE: Range not satisfiable */
+      416: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RANGE_NOT_SATISFIABLE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description NOT_IMPLEMENTED: Not implemented */
+      501: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_IMPLEMENTED";
+          };
+        };
+      };
+    };
+  };
+  searchNotes: {
+    parameters: {
+      query?: {
+        /** @description What to look for (at most 256 characters); exactly one of q and near. Keyword matching over title, body. */
+        q?: string;
+        /** @description A record id (that the caller may view): records nearest to it, itself excluded */
+        near?: string;
+        /** @description Default: hybrid (semantic with near) */
+        mode?: "keyword" | "semantic" | "hybrid";
+        /** @description How many results, 1–100 */
+        k?: number;
+        /** @description A filter expression, as on the list operation */
+        filter?: string;
+        /** @description Comma-separated fields to return (default: all readable) */
+        fields?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Results, best first */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": {
+            /** @enum {string} */
+            mode: "keyword" | "semantic" | "hybrid";
+            items: {
+              /** @description Higher is better: -bm25 (keyword), 1 - cosine distance (semantic), the fused reciprocal-rank score (hybrid) */
+              score: number;
+              /** @description Vector distance to the query (semantic and hybrid) */
+              distance?: number;
+              record: components["schemas"]["notesRecord"] | components["schemas"]["notesPartial"];
+            }[];
+          };
+        };
+      };
+      /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description NOT_IMPLEMENTED: Not implemented */
+      501: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_IMPLEMENTED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };
