@@ -1,3 +1,5 @@
+import { eq } from "drizzle-orm";
+import { users } from "../db/schema/auth";
 import { adminUserOperations } from "./admin-users";
 import { apiKeyOperations } from "./api-keys";
 import { authMethodOperations } from "./auth-methods";
@@ -34,6 +36,18 @@ export function createAccountService(deps: AccountDeps) {
     ...totpOperations(deps),
     ...stepUpOperations(deps),
     ...adminUserOperations(deps),
+    /**
+     * Whether any admin account exists (the admin dashboard's first-run page). Reads one row at
+     * most; once true it stays true, as the last admin cannot be demoted or deleted.
+     */
+    async hasAdmin(): Promise<boolean> {
+      const rows = await deps.db
+        .select({ id: users.id })
+        .from(users)
+        .where(eq(users.role, "admin"))
+        .limit(1);
+      return rows.length > 0;
+    },
   };
 }
 

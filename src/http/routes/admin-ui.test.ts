@@ -80,6 +80,8 @@ describe.skipIf(!existsSync("ui/dist/_/index.html"))("admin UI in the Node home"
 
   it("says whether an admin exists, for the first-run page", async () => {
     expect(await (await t.request("/_/setup.json")).json()).toEqual({ adminExists: false });
+    await t.signIn("user"); // a user is not an admin
+    expect(await (await t.request("/_/setup.json")).json()).toEqual({ adminExists: false });
     await t.signIn("admin");
     expect(await (await t.request("/_/setup.json")).json()).toEqual({ adminExists: true });
   });

@@ -161,13 +161,7 @@ export function adminUiRoutes() {
 
   app.all("/_/setup.json", async (c) => {
     methodCheck(c);
-    if (!adminSeen) {
-      // TODO(#16): a `hasAdmin()` verb in the accounts service; one indexed row read until then.
-      const { rows } = await c
-        .get("platform")
-        .sql.execute("SELECT 1 FROM nb_users WHERE role = 'admin' LIMIT 1");
-      adminSeen = rows.length > 0;
-    }
+    if (!adminSeen) adminSeen = await c.get("services").accounts.hasAdmin();
     return c.json({ adminExists: adminSeen }, 200, { "cache-control": "no-store" });
   });
 
