@@ -1,9 +1,13 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { makeAdmin } from "../../src/core/accounts/users";
 import { createTestApp, type TestApp } from "../harness";
+import { type Browser, launchBrowser } from "./browser";
 
 /**
  * The admin dashboard's end-to-end tests run the Node home on a real socket (the browser needs
@@ -17,7 +21,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startServer(): Promise<AdminServer> {
+export async function startServer(env: Record<string, string> = {}): Promise<AdminServer> {
   type Listener = (...args: Parameters<ReturnType<typeof getRequestListener>>) => unknown;
   let listener: Listener = (_req, res) => res.end();
   const server = createServer((req, res) => {
@@ -26,7 +30,12 @@ export async function startServer(): Promise<AdminServer> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://localhost:${(server.address() as AddressInfo).port}`;
   const t = await createTestApp({
-    env: { PUBLIC_URL: base, PASSWORD_ITERATIONS: "10000", WEBHOOK_SECRET_KEY: "k".repeat(40) },
+    env: {
+      PUBLIC_URL: base,
+      PASSWORD_ITERATIONS: "10000",
+      WEBHOOK_SECRET_KEY: "k".repeat(40),
+      ...env,
+    },
   });
   listener = getRequestListener(t.app.fetch);
   return {
@@ -93,4 +102,39 @@ export function consoleErrors(page: Page): string[] {
   });
   page.on("pageerror", (e) => errors.push(e.message));
   return errors;
+}
+
+export type Account = Awaited<ReturnType<typeof account>>;
+
+/**
+ * One server, one admin and one browser for a test file: the hooks are registered here, the
+ * returned object's fields are set once `beforeAll` ran. Each test starts signed out.
+ */
+export function adminSuite(env: Record<string, string> = {}) {
+  const suite = {} as {
+    s: AdminServer;
+    browser: Browser;
+    admin: Account;
+    /** A new tab signed in as the suite's admin through the sign-in form. */
+    signedInPage(): Promise<Page>;
+  };
+  beforeAll(async () => {
+    if (!existsSync("ui/dist/_/index.html"))
+      execFileSync("npx", ["tsx", "scripts/build-ui.ts"], { stdio: "inherit" });
+    suite.s = await startServer(env);
+    suite.admin = await account(suite.s.t, "admin");
+    suite.browser = await launchBrowser();
+    suite.browser.context.setDefaultTimeout(10_000);
+    suite.signedInPage = async () => {
+      const page = await suite.browser.page();
+      await signInThroughUi(page, suite.s.base, suite.admin.email);
+      return page;
+    };
+  });
+  beforeEach(() => suite.browser.context.clearCookies());
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.s?.close();
+  });
+  return suite;
 }

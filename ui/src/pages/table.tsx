@@ -155,6 +155,8 @@ function Browser({ collection }: { collection: Collection }) {
                 <input
                   type="checkbox"
                   checked={columns.includes(f.name)}
+                  // The last column stays: it links each row to its record.
+                  disabled={columns.length === 1 && columns.includes(f.name)}
                   onChange={(e) =>
                     setColumns((cs) =>
                       e.currentTarget.checked ? [...cs, f.name] : cs.filter((c) => c !== f.name),
