@@ -1,9 +1,11 @@
 /**
  * The admin UI's one way to the API. The access token lives in this module's memory only (never
  * localStorage or sessionStorage); the refresh token is the HttpOnly `nb_refresh` cookie the API
- * sets with `?cookie=1`, so a reload signs back in through POST /api/auth/refresh?cookie=1 and
- * page scripts never see it. Every failure becomes an ApiProblem with the problem's title and
- * detail: nothing shows a raw JSON dump.
+ * sets with `?cookie=1` (password sign-in and the second factor alike), so a reload signs back in
+ * through POST /api/auth/refresh?cookie=1 and page scripts never see it. A refreshed token has no
+ * `auth_time`, so sensitive actions answer 401 STEP_UP_REQUIRED: `request` then asks the step-up
+ * prompt (onStepUp) for the password or a code and retries once. Every failure becomes an
+ * ApiProblem with the problem's title and detail: nothing shows a raw JSON dump.
  */
 export interface FieldProblem {
   path: string;
@@ -39,10 +41,12 @@ export interface Me {
 }
 
 let accessToken: string | undefined;
-/** Only after a two-factor sign-in (/api/auth/mfa/verify has no cookie flow): memory only. */
-let memoryRefreshToken: string | undefined;
 let refreshing: Promise<boolean> | undefined;
 const listeners = new Set<() => void>();
+/** Shows the step-up prompt; true once the session stepped up, false when the person cancels. */
+type StepUpPrompt = () => Promise<boolean>;
+let stepUpPrompt: StepUpPrompt | undefined;
+let steppingUp: Promise<boolean> | undefined;
 
 /** Called when the session ends (sign-out, refresh refused): the app shows the sign-in page. */
 export function onSignedOut(listener: () => void) {
@@ -55,6 +59,34 @@ export function setToken(token: string | undefined) {
 }
 
 export const hasToken = () => accessToken !== undefined;
+
+/** Registers the step-up prompt (one at a time: the signed-in shell mounts it). */
+export function onStepUp(prompt: StepUpPrompt) {
+  stepUpPrompt = prompt;
+  return () => {
+    if (stepUpPrompt === prompt) stepUpPrompt = undefined;
+  };
+}
+
+/**
+ * POST /api/auth/step-up with the password or an authenticator code: a new access token for the
+ * same session with a fresh `auth_time`. A plain fetch, not `request`: a wrong password is a 401
+ * that must neither refresh nor end the session.
+ */
+export async function stepUp(proof: { password: string } | { code: string }): Promise<void> {
+  const res = await fetch("/api/auth/step-up", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
+    },
+    body: JSON.stringify(proof),
+    credentials: "same-origin",
+  });
+  if (!res.ok) throw new ApiProblem(await toProblem(res));
+  accessToken = ((await res.json()) as { accessToken: string }).accessToken;
+}
 
 async function toProblem(res: Response): Promise<Problem> {
   const type = res.headers.get("content-type") ?? "";
@@ -77,17 +109,14 @@ async function toProblem(res: Response): Promise<Problem> {
 export function refresh(): Promise<boolean> {
   refreshing ??= (async () => {
     try {
-      const inMemory = memoryRefreshToken !== undefined;
-      const res = await fetch(inMemory ? "/api/auth/refresh" : "/api/auth/refresh?cookie=1", {
+      const res = await fetch("/api/auth/refresh?cookie=1", {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(inMemory ? { refreshToken: memoryRefreshToken } : {}),
+        body: "{}",
         credentials: "same-origin",
       });
       if (!res.ok) return false;
-      const body = (await res.json()) as { accessToken: string; refreshToken?: string };
-      accessToken = body.accessToken;
-      if (inMemory) memoryRefreshToken = body.refreshToken;
+      accessToken = ((await res.json()) as { accessToken: string }).accessToken;
       return true;
     } catch {
       return false;
@@ -110,7 +139,27 @@ export interface Answer<T> {
   headers: Headers;
 }
 
-/** A request with the bearer; a 401 refreshes once and retries. Throws ApiProblem on failure. */
+const networkProblem = () =>
+  new ApiProblem({
+    title: "Network error",
+    status: 0,
+    code: "NETWORK",
+    detail: "The server could not be reached.",
+  });
+
+/** Asks the prompt once for any number of requests refused at the same time. */
+function askStepUp(): Promise<boolean> {
+  if (stepUpPrompt === undefined) return Promise.resolve(false);
+  steppingUp ??= stepUpPrompt().finally(() => {
+    steppingUp = undefined;
+  });
+  return steppingUp;
+}
+
+/**
+ * A request with the bearer. A 401 STEP_UP_REQUIRED asks for the password or a code and retries
+ * once; any other 401 refreshes once and retries. Throws ApiProblem on failure.
+ */
 export async function request<T = unknown>(
   path: string,
   options: RequestOptions = {},
@@ -126,21 +175,25 @@ export async function request<T = unknown>(
       credentials: "same-origin",
     });
   };
-  let res: Response;
-  try {
-    res = await send();
-    if (res.status === 401 && accessToken !== undefined && (await refresh())) res = await send();
-  } catch {
-    throw new ApiProblem({
-      title: "Network error",
-      status: 0,
-      code: "NETWORK",
-      detail: "The server could not be reached.",
-    });
+  const sendOrFail = () => send().catch(() => Promise.reject(networkProblem()));
+  let res = await sendOrFail();
+  let steppedUp = false;
+  let refreshed = false;
+  while (res.status === 401) {
+    const problem = await toProblem(res.clone());
+    if (problem.code === "STEP_UP_REQUIRED" && !steppedUp) {
+      steppedUp = true;
+      if (!(await askStepUp())) throw new ApiProblem(problem);
+    } else if (problem.code !== "STEP_UP_REQUIRED" && !refreshed && accessToken !== undefined) {
+      refreshed = true;
+      if (!(await refresh())) break;
+    } else break;
+    res = await sendOrFail();
   }
   if (!res.ok) {
     const problem = await toProblem(res);
-    if (res.status === 401) {
+    // Still refused after a step-up: the session is fine, this action is not allowed yet.
+    if (res.status === 401 && problem.code !== "STEP_UP_REQUIRED") {
       accessToken = undefined;
       for (const l of listeners) l();
     }
@@ -182,18 +235,17 @@ export async function signIn(email: string, password: string): Promise<Me | MfaT
   return body.user!;
 }
 
-/** The second factor; its answer's refresh token stays in memory (see memoryRefreshToken). */
+/** The second factor; like the password sign-in, its refresh token comes as the HttpOnly cookie. */
 export async function verifyMfa(ticket: string, code: string): Promise<Me> {
-  const res = await fetch("/api/auth/mfa/verify", {
+  const res = await fetch("/api/auth/mfa/verify?cookie=1", {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
     body: JSON.stringify({ mfaTicket: ticket, code }),
     credentials: "same-origin",
   });
   if (!res.ok) throw new ApiProblem(await toProblem(res));
-  const body = (await res.json()) as { accessToken: string; refreshToken: string; user: Me };
+  const body = (await res.json()) as { accessToken: string; user: Me };
   accessToken = body.accessToken;
-  memoryRefreshToken = body.refreshToken;
   return body.user;
 }
 
@@ -202,6 +254,5 @@ export async function signOut() {
     await request("/api/auth/logout", { method: "POST", json: {} });
   } catch {}
   accessToken = undefined;
-  memoryRefreshToken = undefined;
   for (const l of listeners) l();
 }

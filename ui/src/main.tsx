@@ -2,6 +2,7 @@ import "./styles.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, type Me, onSignedOut, refresh, signOut } from "./api";
+import { StepUpPrompt } from "./components/step-up";
 import { ProblemBox } from "./components/ui";
 import { AuditPage } from "./pages/audit";
 import { CollectionsPage } from "./pages/collections";
@@ -123,6 +124,7 @@ function Shell({ me }: { me: Me }) {
       <main id="main" tabIndex={-1}>
         {page}
       </main>
+      <StepUpPrompt />
     </div>
   );
 }
