@@ -6,6 +6,7 @@ import { randomId, randomToken, sha256 } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
+import { type AuditEntry, auditSql } from "../privacy/audit";
 import type { AccountDeps, Caller } from "./deps";
 import { rejectedCredential } from "./failures";
 import { finishSignIn } from "./mfa";
@@ -41,6 +42,20 @@ export const maxPasskeysPerUser = 20;
 
 type Purpose = (typeof webauthnChallenges.$inferSelect)["purpose"];
 type PasskeyRow = typeof passkeys.$inferSelect;
+
+/** An audit entry about a passkey of the signed-in account (the credential's id, never its key). */
+const passkeyAudit = (
+  action: AuditEntry["action"],
+  userId: string,
+  passkeyId: string,
+  details?: AuditEntry["details"],
+): AuditEntry => ({
+  action,
+  actor: `user:${userId}`,
+  subject: userId,
+  target: passkeyId,
+  ...(details ? { details } : {}),
+});
 
 const notVerified = () => rejectedCredential("The passkey could not be verified; try again.");
 
@@ -313,7 +328,10 @@ export function passkeyOperations(deps: AccountDeps) {
       const name = (JSON.parse(spent.data) as { name?: string }).name || "Passkey";
       const { row, insert } = insertPasskey(me.id, name, credential, transports, now);
       try {
-        await insert;
+        await db.batch([
+          insert,
+          db.run(auditSql(passkeyAudit("auth.passkey_added", me.id, row.id), now.getTime())),
+        ]);
       } catch {
         throw alreadyRegistered();
       }
@@ -350,7 +368,11 @@ export function passkeyOperations(deps: AccountDeps) {
           db,
           { id: pending.id, email: pending.email, name: pending.name },
           now,
-          (u) => [insertPasskey(u.id, "Passkey", credential, transports, now).insert],
+          (u) => {
+            const { row, insert } = insertPasskey(u.id, "Passkey", credential, transports, now);
+            const entry = passkeyAudit("auth.passkey_added", u.id, row.id, { signUp: true });
+            return [insert, db.run(auditSql(entry, now.getTime()))];
+          },
         );
       } catch {
         // The address was taken meanwhile, or the passkey is already registered.
@@ -467,7 +489,12 @@ export function passkeyOperations(deps: AccountDeps) {
           "This passkey is the account's last way to sign in; set a password or add another passkey first.",
         );
       }
-      await db.delete(passkeys).where(and(eq(passkeys.id, id), eq(passkeys.userId, me.id)));
+      await db.batch([
+        db.delete(passkeys).where(and(eq(passkeys.id, id), eq(passkeys.userId, me.id))),
+        db.run(
+          auditSql(passkeyAudit("auth.passkey_removed", me.id, id), clock.now().getTime(), true),
+        ),
+      ]);
     },
   };
 }

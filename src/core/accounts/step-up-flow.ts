@@ -3,6 +3,7 @@ import { sessions } from "../db/schema/auth";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { validate } from "../kernel/validate";
+import { writeAudit } from "../privacy/audit";
 import type { AccountDeps } from "./deps";
 import { rejectedCredential } from "./failures";
 import { hasTotp } from "./mfa";
@@ -27,8 +28,8 @@ export function stepUpOperations(deps: AccountDeps) {
   const totp = totpOperations(deps);
   const passkeys = passkeyOperations(deps);
 
-  /** A fresh access token for the caller's (live) session. */
-  async function freshToken(principal: Principal) {
+  /** A fresh access token for the caller's (live) session, and the step-up in the audit log. */
+  async function freshToken(principal: Principal, method: "totp" | "password" | "passkey") {
     const me = requireUser(principal);
     const now = clock.now();
     const config = await auth();
@@ -49,6 +50,17 @@ export function stepUpOperations(deps: AccountDeps) {
     const user = await userById(db, me.id);
     if (live === undefined || user === undefined)
       throw rejectedCredential("This session has ended; sign in again.");
+    await writeAudit(
+      sql,
+      {
+        action: "auth.step_up",
+        actor: `user:${me.id}`,
+        subject: me.id,
+        target: live.id,
+        details: { method },
+      },
+      now.getTime(),
+    );
     return {
       accessToken: await accessTokenFor(config, user, live.id, Math.floor(now.getTime() / 1000)),
       tokenType: "Bearer" as const,
@@ -94,7 +106,7 @@ export function stepUpOperations(deps: AccountDeps) {
         method: body.code !== undefined ? "totp" : "password",
         userId: me.id,
       });
-      return freshToken(principal);
+      return freshToken(principal, body.code !== undefined ? "totp" : "password");
     },
 
     /** Request options for a passkey step-up, bound to this session. */
@@ -110,7 +122,7 @@ export function stepUpOperations(deps: AccountDeps) {
         method: "passkey",
         userId: requireUser(principal).id,
       });
-      return freshToken(principal);
+      return freshToken(principal, "passkey");
     },
   };
 }

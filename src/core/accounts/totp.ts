@@ -6,7 +6,7 @@ import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { loadSealer, SealError, type Sealer } from "../kernel/seal";
 import { validate } from "../kernel/validate";
-import { writeAudit } from "../privacy/audit";
+import { type AuditEntry, auditSql, writeAudit } from "../privacy/audit";
 import type { AccountDeps, Caller } from "./deps";
 import { rejectedCredential } from "./failures";
 import { attemptMfaTicket, spendMfaTicket } from "./mfa";
@@ -152,19 +152,29 @@ export function totpOperations(deps: AccountDeps) {
     return /^\d{6}$/.test(code) ? acceptTotp(userId, code) : acceptRecoveryCode(userId, code);
   }
 
-  /** A fresh set of recovery codes (the old ones die), in one batch. */
-  async function replaceRecoveryCodes(userId: string): Promise<string[]> {
+  /** A fresh set of recovery codes (the old ones die), in one batch (with `audit`'s entry). */
+  async function replaceRecoveryCodes(userId: string, audit?: AuditEntry): Promise<string[]> {
     const codes = Array.from({ length: recoveryCodeCount }, newRecoveryCode);
-    const at = clock.now().toISOString();
+    const now = clock.now();
+    const at = now.toISOString();
     const rows = await Promise.all(
       codes.map(async (code) => ({ hash: await recoveryHash(code), userId, created: at })),
     );
     await db.batch([
       db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
       db.insert(recoveryCodes).values(rows),
+      ...(audit ? [db.run(auditSql(audit, now.getTime()))] : []),
     ]);
     return codes;
   }
+
+  /** An audit entry about the signed-in account's own factors. */
+  const own = (userId: string, action: AuditEntry["action"], details?: AuditEntry["details"]) => ({
+    action,
+    actor: `user:${userId}`,
+    subject: userId,
+    ...(details ? { details } : {}),
+  });
 
   return {
     /** Whether the signed-in account has two-factor sign-in, and how many recovery codes are left. */
@@ -225,11 +235,16 @@ export function totpOperations(deps: AccountDeps) {
         throw new ApiError("CONFLICT", "No enrolment is pending; start one at /mfa/totp/enroll.");
       const step = matchingStep(pending.key, code, clock.now().getTime());
       if (step === undefined) throw wrongCode();
-      const turnedOn = await db
-        .update(totpCredentials)
-        .set({ enabledAt: clock.now().toISOString(), lastStep: step })
-        .where(and(eq(totpCredentials.userId, me.id), isNull(totpCredentials.enabledAt)))
-        .returning({ userId: totpCredentials.userId });
+      const now = clock.now();
+      // The entry commits with the change, and only if this request made it (changes() > 0).
+      const [turnedOn] = await db.batch([
+        db
+          .update(totpCredentials)
+          .set({ enabledAt: now.toISOString(), lastStep: step })
+          .where(and(eq(totpCredentials.userId, me.id), isNull(totpCredentials.enabledAt)))
+          .returning({ userId: totpCredentials.userId }),
+        db.run(auditSql(own(me.id, "auth.totp_enabled"), now.getTime(), true)),
+      ]);
       if (turnedOn.length === 0) throw wrongCode();
       log.write({
         level: "info",
@@ -249,7 +264,12 @@ export function totpOperations(deps: AccountDeps) {
       const { code } = validate(mfaCodeInput, input);
       await throttle(me.id);
       if (!(await acceptSecondFactor(me.id, code))) throw wrongCode();
-      return { recoveryCodes: await replaceRecoveryCodes(me.id) };
+      return {
+        recoveryCodes: await replaceRecoveryCodes(
+          me.id,
+          own(me.id, "auth.recovery_codes_regenerated", { count: recoveryCodeCount }),
+        ),
+      };
     },
 
     /** Turns two-factor sign-in off: needs a current code (TOTP or recovery) as re-authentication. */
@@ -261,6 +281,7 @@ export function totpOperations(deps: AccountDeps) {
       if (!(await acceptSecondFactor(me.id, code))) throw wrongCode();
       await db.batch([
         db.delete(totpCredentials).where(eq(totpCredentials.userId, me.id)),
+        db.run(auditSql(own(me.id, "auth.totp_disabled"), clock.now().getTime(), true)),
         db.delete(recoveryCodes).where(eq(recoveryCodes.userId, me.id)),
       ]);
       log.write({

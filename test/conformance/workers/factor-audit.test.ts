@@ -1,0 +1,4 @@
+import { defineFactorAuditSuite } from "../factor-audit.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineFactorAuditSuite(makeWorkersHome);
