@@ -19,6 +19,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Longest wait for one libSQL call over HTTP (a hanging server becomes a 503, not a hung request). */
   databaseTimeoutMs: number;
+  /** Node home: how often a `file:` DATABASE_URL with a primary (an embedded replica) pulls. */
+  databaseSyncIntervalSeconds: number;
   /** "off" turns shared (edge) caching off; ETags and 304s stay. */
   sharedCache: boolean;
   /** GraphQL introspection (and GraphiQL at GET /graphql): on in development by default. */
@@ -284,8 +286,6 @@ export const settings = {
       return Number(raw);
     },
   }),
-  trustProxy: setting({
-    name: "TRUST_PROXY",
   maxInFlight: setting({
     name: "MAX_IN_FLIGHT_REQUESTS",
     group: "server",
@@ -294,6 +294,8 @@ export const settings = {
     homes: ["node"],
     parse: integer(0, 1_000_000),
   }),
+  trustProxy: setting({
+    name: "TRUST_PROXY",
     group: "server",
     doc: "client address from X-Forwarded-For",
     fallback: "false",
@@ -365,8 +367,6 @@ export const settings = {
     homes: ["node"],
     parse: integer(0, 600_000),
   }),
-
-  jwtIssuer: setting({
   databaseTimeoutMs: setting({
     name: "DATABASE_TIMEOUT_MS",
     group: "db",
@@ -374,6 +374,16 @@ export const settings = {
     fallback: "5000",
     parse: integer(100, 300_000),
   }),
+  databaseSyncIntervalSeconds: setting({
+    name: "DATABASE_SYNC_INTERVAL_SECONDS",
+    group: "db",
+    doc: "Node home, file: DATABASE_URL + DATABASE_PRIMARY_URL: how often the embedded replica pulls from the primary",
+    fallback: "1",
+    homes: ["node"],
+    parse: integer(1, 3600),
+  }),
+
+  jwtIssuer: setting({
     name: "JWT_ISSUER",
     group: "auth",
     doc: "pinned issuer",
@@ -1095,6 +1105,8 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     databasePrimaryUrl: v.databasePrimaryUrl,
     queryBudgetMs: v.queryBudgetMs,
     shutdownGraceMs: v.shutdownGraceMs,
+    databaseTimeoutMs: v.databaseTimeoutMs,
+    databaseSyncIntervalSeconds: v.databaseSyncIntervalSeconds,
     sharedCache: v.sharedCache,
     graphqlIntrospection:
       v.graphqlIntrospection === "auto"
@@ -1105,7 +1117,6 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     consistencyWindowMs: v.consistencyWindowMs,
     rateLimits: { read: v.rateLimitRead, write: v.rateLimitWrite, auth: v.rateLimitAuth },
     trustProxy: v.trustProxy,
-    databaseTimeoutMs: v.databaseTimeoutMs,
     trustProxyHops: v.trustProxyHops,
     jwtIssuer: v.jwtIssuer,
     jwtAudience: v.jwtAudience,
@@ -1132,6 +1143,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
       satisfiesMfa: v.passkeySatisfiesMfa,
     },
     nodeWorkers: v.nodeWorkers,
+    maxInFlight: v.maxInFlight,
     oauth,
     corsOrigins: v.corsOrigins,
     bodyLimitBytes: v.bodyLimitBytes,
@@ -1143,7 +1155,6 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     metricsToken: v.metricsToken,
     webhooks: {
       secretKey: v.webhookSecretKey,
-    maxInFlight: v.maxInFlight,
       allowLoopback: v.webhookAllowLoopback,
       maxAttempts: v.webhookMaxAttempts,
       maxAgeMs: v.webhookMaxAgeSeconds * 1000,

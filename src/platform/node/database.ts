@@ -16,6 +16,11 @@ export interface NodeDatabaseOptions {
   readBudgetMs?: number;
   /** DATABASE_TIMEOUT_MS: longest wait for one call to a libSQL server over HTTP. */
   timeoutMs?: number;
+  /**
+   * DATABASE_SYNC_INTERVAL_SECONDS: with a `file:` DATABASE_URL and a DATABASE_PRIMARY_URL, the
+   * file is a libSQL embedded replica of the primary, pulled this often.
+   */
+  syncIntervalSeconds?: number;
 }
 
 export interface NodeDatabase {
@@ -40,6 +45,9 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
   const path = embeddedPath(options.primaryUrl === undefined ? options.url : undefined);
   // Over HTTP every call is bounded: a server that hangs is a 503, not a hung request.
   const fetch = fetchWithTimeout(options.timeoutMs ?? defaultDatabaseTimeoutMs);
+  const replicaPath = options.primaryUrl === undefined ? undefined : embeddedPath(options.url);
+  if (options.primaryUrl !== undefined && replicaPath !== undefined)
+    return openEmbeddedReplica(options, options.primaryUrl, fetch);
   // An embedded file: one connection with its statements prepared once (see `useWal` and
   // `embeddedWriter`), waiting up to busyTimeoutMs for a lock another process (NODE_WORKERS)
   // holds instead of failing with SQLITE_BUSY.
@@ -73,6 +81,41 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
     client,
     replica,
     freshReads: true,
+    close() {
+      replica.close();
+      client.close();
+    },
+  };
+}
+
+/**
+ * A region's own copy of the primary: DATABASE_URL `file:` + DATABASE_PRIMARY_URL. The file is a
+ * libSQL embedded replica (frames pulled from the primary — Turso, or sqld — every
+ * `syncIntervalSeconds`), so reads are local-disk fast and survive the primary being away (they
+ * are then as stale as the last pull; a failed pull is retried at the next interval). Writes go
+ * to the primary over HTTP; a reader that carries a read-your-writes token is sent to the primary
+ * too (freshReads: false), so a writer sees its write at once and everyone else within the
+ * interval (+ CACHE_VERSION_MEMO_MS).
+ */
+async function openEmbeddedReplica(
+  options: NodeDatabaseOptions,
+  primaryUrl: string,
+  fetch: ReturnType<typeof fetchWithTimeout>,
+): Promise<NodeDatabase> {
+  const client = createClient({ url: primaryUrl, authToken: options.authToken, fetch });
+  await migrateDatabase(client);
+  const replica = createClient({
+    url: options.url,
+    syncUrl: primaryUrl,
+    authToken: options.authToken,
+    syncInterval: options.syncIntervalSeconds ?? 1,
+  });
+  // The first pull before serving: a new region starts from the primary's current data.
+  await replica.sync();
+  return {
+    client,
+    replica,
+    freshReads: false,
     close() {
       replica.close();
       client.close();

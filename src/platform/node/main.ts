@@ -10,9 +10,9 @@ import { runJobs, standardJobs } from "../../core/events/jobs";
 import { filesJob } from "../../core/files/sweep";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import { retentionJob } from "../../core/privacy/retention";
-import { embeddingJob } from "../../core/search/job";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
+import { embeddingJob } from "../../core/search/job";
 import { ensureDataKeys } from "./data-keys";
 import { openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
@@ -29,6 +29,14 @@ async function main() {
   const log = jsonLogger(config.logLevel, (line) => process.stdout.write(`${line}\n`));
 
   const workers = config.nodeWorkers === "auto" ? availableParallelism() : config.nodeWorkers;
+  if (
+    workers > 1 &&
+    config.databasePrimaryUrl !== undefined &&
+    config.databaseUrl.startsWith("file:")
+  )
+    throw new ConfigError([
+      "NODE_WORKERS > 1 cannot share an embedded replica (a file: DATABASE_URL with DATABASE_PRIMARY_URL): run one process per replica file, or NODE_WORKERS=1",
+    ]);
   if (workers > 1 && cluster.isPrimary) return supervise(config, workers, log);
 
   if (cluster.isPrimary && config.databaseUrl.startsWith("file:")) {
@@ -42,6 +50,7 @@ async function main() {
     authToken: config.databaseAuthToken,
     readBudgetMs: config.queryBudgetMs,
     timeoutMs: config.databaseTimeoutMs,
+    syncIntervalSeconds: config.databaseSyncIntervalSeconds,
   });
 
   const env = {
