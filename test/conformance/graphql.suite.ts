@@ -330,6 +330,33 @@ export function defineGraphQLSuite(makeHome: MakeHome) {
       expect((await t.request(`/api/collections/posts/records/${post.id}`)).status).toBe(404);
     });
 
+    it("removes a deleted record's files at once, as REST's delete does", async () => {
+      const user = await t.signIn();
+      const form = new FormData();
+      form.append("title", unique("att"));
+      form.append("document", new Blob([new Uint8Array(64).fill(7)]), "a.bin");
+      const up = await t.request("/api/collections/attachments/records", {
+        method: "POST",
+        headers: user.headers,
+        body: form,
+      });
+      expect(up.status, await up.clone().text()).toBe(201);
+      const { id } = (await up.json()) as { id: string };
+      const del = await gql(
+        t,
+        `mutation($id: ID!) { deleteAttachment(id: $id) }`,
+        { id },
+        { headers: user.headers },
+      );
+      expect(del.data?.deleteAttachment).toBe(id);
+      await t.settle();
+      // The delete queued its file (a trigger); the sweep after the answer removed it.
+      const queued = await t.sql("SELECT key FROM nb_file_deletions WHERE key LIKE ?", [
+        `attachments/${id}/%`,
+      ]);
+      expect(queued).toEqual([]);
+    });
+
     it("runs a batch on /api/batch's atomic path: all or nothing", async () => {
       const user = await t.signIn();
       const tag = unique("bt");

@@ -12,6 +12,8 @@ export interface GraphQLContext {
   loader: RelationLoader;
   /** Versions the request's mutations produced (read-your-writes, cache invalidation). */
   wrote: Map<string, number> | undefined;
+  /** Collections the request's mutations deleted records from (their files are swept after). */
+  deletedFrom: Set<string>;
 }
 
 /** Keeps the highest version per scope across several writes of one request. */

@@ -315,6 +315,7 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
       read,
       loader: new RelationLoader(services.records, principal, read),
       wrote: undefined,
+      deletedFrom: new Set(),
     };
     const started = performance.now();
     const { result, internal, fast } = await engine.run(prepared.value, request.variables, context);
@@ -329,6 +330,11 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
       });
     }
     if (context.wrote !== undefined) c.set("wrote", context.wrote);
+    // As REST's delete: the deletes enqueued their records' files (a trigger, same
+    // transaction); remove them now rather than at the files job's next pass.
+    const { files, records } = services;
+    if ([...context.deletedFrom].some((name) => files.fieldsOf(records.target(name)).length > 0))
+      c.get("platform").defer(c, files.sweep());
     const body: Json = {};
     if (result.errors) body.errors = result.errors.map((e) => e.toJSON());
     if ("data" in result) body.data = result.data;

@@ -205,6 +205,7 @@ export function buildGraphQLApi(models: Models): GraphQLApi {
           ifMatch: args.ifMatch ?? undefined,
         });
         ctx.wrote = mergeVersions(ctx.wrote, versions);
+        ctx.deletedFrom.add(model.name);
         return args.id;
       },
     };
@@ -291,6 +292,7 @@ export function buildGraphQLApi(models: Models): GraphQLApi {
         operations: planned.map((p) => p.op),
       });
       ctx.wrote = mergeVersions(ctx.wrote, versions);
+      for (const p of planned) if (p.op.method === "DELETE") ctx.deletedFrom.add(p.model.name);
       return value.map((result, i) => ({
         status: result.status,
         record:
