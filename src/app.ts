@@ -103,12 +103,12 @@ export interface AppOptions {
    * processes serve one database (NODE_WORKERS), so a caller's budget is not multiplied by them.
    */
   sharedRateLimits?: boolean;
-}
   /**
    * Read and write limits kept elsewhere than this process's memory: the Workers home adds the
    * Rate Limiting binding to the isolate's own state (src/platform/workers/rate-limit.ts).
    */
   rateLimitStores?: { read: RateLimitStore; write: RateLimitStore };
+}
 
 const anonymous = { kind: "anonymous" } as const;
 
@@ -123,8 +123,8 @@ export function createApp({
   authenticate,
   realtime,
   sharedRateLimits,
-}: AppOptions) {
   rateLimitStores,
+}: AppOptions) {
   const app = new Hono<AppEnv>();
   const models = buildModels(collections);
   // Signing keys load once, on first use (Workers secrets are only readable per request).
@@ -199,18 +199,18 @@ export function createApp({
     analytics: platform.analytics,
   });
 
+  // One version memo for the REST and GraphQL edge layers: a write through either API moves
+  // this isolate's cache keys for both at once.
+  const versionMemo = new VersionMemo(config.cacheVersionMemoMs);
   const edge = collectionEdge(models, {
     memoMs: config.cacheVersionMemoMs,
+    memo: versionMemo,
     enabled: config.sharedCache,
     consistencyWindowMs: config.consistencyWindowMs,
   });
   const sharedLimits = libsqlStore(platform.sql);
-  // One version memo for the REST and GraphQL edge layers: a write through either API moves
-  // this isolate's cache keys for both at once.
-  const versionMemo = new VersionMemo(config.cacheVersionMemoMs);
   const localLimits = sharedRateLimits ? sharedLimits : memoryStore();
   const policies = Object.fromEntries(
-    memo: versionMemo,
     (["read", "write", "auth"] as const)
       .filter((cls) => config.rateLimits[cls] !== "off")
       .map((cls) => [cls, parsePolicy(cls, config.rateLimits[cls])]),
