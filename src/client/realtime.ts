@@ -75,7 +75,7 @@ export class RealtimeError extends Error {
 }
 
 export interface RealtimeConnection {
-  /** The id of the last change received (what a reconnect resumes after). */
+  /** The id of the last change received, or the position the stream started from (what a reconnect resumes after). */
   readonly lastEventId: string | undefined;
   /** The server's id for the open stream. */
   readonly clientId: string | undefined;
@@ -137,6 +137,9 @@ export function subscribe<M = Record<string, Record<string, unknown>>>(
     switch (frame.type) {
       case "connected":
         clientId = frame.clientId;
+        // Where this stream starts: a drop before the first change resumes from here, so
+        // nothing committed during the gap is lost.
+        if (frame.id) lastEventId = frame.id;
         options.onOpen?.(frame.clientId ?? "");
         break;
       case "change":

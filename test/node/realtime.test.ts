@@ -216,6 +216,93 @@ describe("realtime (Node home)", { timeout: 30_000 }, () => {
     l.close();
   });
 
+  for (const transport of ["sse", "websocket"] as const)
+    it(`a drop before the first change loses nothing: the client resumes from the position \`connected\` named (${transport})`, async () => {
+      const alice = await one.signIn();
+      let gate: Promise<void> = Promise.resolve();
+      let release!: () => void;
+      const drops: (() => void)[] = [];
+      // Every connect asks for the token first: holding it holds the reconnect.
+      const token = async () => {
+        await gate;
+        return alice.token;
+      };
+      const l = listen(one.base, ["posts"], {
+        transport,
+        token,
+        fetch: async (input, init) => {
+          const ctl = new AbortController();
+          init?.signal?.addEventListener("abort", () => ctl.abort());
+          drops.push(() => ctl.abort());
+          return fetch(input, { ...init, signal: ctl.signal });
+        },
+        WebSocket: class extends WebSocket {
+          constructor(url: string | URL, protocols?: string | string[]) {
+            super(url, protocols);
+            drops.push(() => this.close());
+          }
+        },
+      });
+      await l.open;
+      // No change yet, but the stream named where it starts.
+      const start = l.conn.lastEventId;
+      expect(start).toMatch(/^evt_/);
+      gate = new Promise((r) => {
+        release = r;
+      });
+      drops.at(-1)!();
+      const missed = [];
+      for (let i = 0; i < 3; i++) missed.push(await post(alice, { status: "draft" }));
+      release();
+      const after = await post(alice, { status: "draft" });
+      await l.got(after.id, "create");
+      expect(drops.length).toBeGreaterThanOrEqual(2);
+      expect(l.changes.map((c) => c.record.id)).toEqual([...missed.map((m) => m.id), after.id]);
+      expect(l.refetches).toBe(0);
+      l.close();
+    });
+
+  it("the connected position of an empty outbox resumes from its start; the window counts only what was missed", async () => {
+    const empty = freshDatabase();
+    const solo = await startInstance(empty.url);
+    try {
+      const raw = await solo.request("/api/realtime?topic=posts");
+      const reader = raw.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n\n")) text += (await reader.read()).value ?? "";
+      await reader.cancel();
+      // SSE carries it as `id:` (what EventSource sends back as Last-Event-ID) and in the data.
+      expect(text).toMatch(/^id: evt_0\nevent: connected\ndata: \{.*"id":"evt_0"/);
+      const alice = await solo.signIn();
+      const created = await (
+        await solo.request("/api/collections/posts/records", {
+          method: "POST",
+          headers: alice.headers,
+          json: { title: "t", status: "published" },
+        })
+      ).json();
+      const l = listen(solo.base, ["posts"], { lastEventId: "evt_0" });
+      await l.got((created as { id: string }).id, "create");
+      l.close();
+      // An old resume id with nothing missed since is no refetch.
+      const [latest] = (
+        await solo.platform.sql.execute("SELECT id FROM nb_events ORDER BY rowid DESC LIMIT 1")
+      ).rows;
+      await solo.platform.sql.execute("UPDATE nb_events SET occurred_at = 0");
+      const quiet = listen(solo.base, ["posts"], { lastEventId: String(latest!.id) });
+      await quiet.open;
+      const marker = listen(solo.base, ["posts"], { lastEventId: "evt_0" });
+      await marker.until(() => marker.refetches === 1);
+      expect(quiet.refetches).toBe(0);
+      expect(quiet.conn.lastEventId).toBe(String(latest!.id));
+      quiet.close();
+      marker.close();
+    } finally {
+      await solo.close();
+      empty.remove();
+    }
+  });
+
   it("the client takes a silent stream for dead, reconnects and resumes (heartbeat watchdog)", async () => {
     const alice = await one.signIn();
     let calls = 0;

@@ -222,6 +222,61 @@ describe("realtime in workerd (Durable Object shards, hibernation API)", () => {
     await l.cancel();
   });
 
+  it("a drop before the first change loses nothing: `connected` names the position, and resuming from it replays the gap (SSE and WebSocket)", async () => {
+    const s = sseReader(
+      await home.request("/api/realtime?topic=posts", { headers: alice.headers }),
+    );
+    await s.until((all) => all.some((m) => m.event === "connected"));
+    const connected = s.messages.find((m) => m.event === "connected")!;
+    // SSE `id:` (EventSource sends it back as Last-Event-ID) and the message carry the position.
+    expect(connected.id).toMatch(/^evt_/);
+    expect(connected.data.id).toBe(connected.id);
+    await s.cancel();
+    // The drop: no change has arrived; these are committed while nobody listens.
+    const missed = [await post("draft"), await post("published")];
+    await home.settle();
+    const again = sseReader(
+      await home.request("/api/realtime?topic=posts", {
+        headers: { ...alice.headers, "last-event-id": connected.id! },
+      }),
+    );
+    for (const id of missed) await again.until(changeOf(id, "create"));
+    expect(
+      again.messages.filter((m) => m.event === "change").map((m) => m.data.record!.id),
+    ).toEqual(missed);
+    expect(again.messages.some((m) => m.event === "refetch")).toBe(false);
+    // Resuming keeps the position: `connected` names the id it resumed from.
+    expect(again.messages.find((m) => m.event === "connected")!.id).toBe(connected.id);
+    await again.cancel();
+
+    // The same over a WebSocket: the `connected` message's id is the `since` to resume from.
+    const first = await upgrade("/api/realtime?topic=posts", alice.headers);
+    const ws = first.webSocket!;
+    ws.accept();
+    const hello = await new Promise<Record<string, unknown>>((resolve) => {
+      ws.addEventListener("message", (e) => resolve(JSON.parse(String(e.data))));
+    });
+    expect(hello.type).toBe("connected");
+    expect(hello.id).toMatch(/^evt_/);
+    ws.close();
+    const gap = await post("draft");
+    await home.settle();
+    const resumed = (
+      await upgrade(`/api/realtime?topic=posts&since=${String(hello.id)}`, alice.headers)
+    ).webSocket!;
+    resumed.accept();
+    const frames: Record<string, unknown>[] = [];
+    await new Promise<void>((resolve) => {
+      resumed.addEventListener("message", (e) => {
+        frames.push(JSON.parse(String(e.data)));
+        if (frames.some((f) => f.type === "change" && (f.record as { id: string }).id === gap))
+          resolve();
+      });
+    });
+    expect(frames.filter((f) => f.type === "change").length).toBe(1);
+    resumed.close();
+  });
+
   it("a log-out mid-stream ends the stream at the shard; later changes never reach it", async () => {
     const bob = await home.signIn();
     const mine = sseReader(

@@ -5,7 +5,7 @@ import { describeError, type LogSink } from "../kernel/log";
 import type { Principal } from "../kernel/principal";
 import type { Models } from "../records/model";
 import { type Audience, type Delivery, decide } from "./access";
-import { eventsAfter, headSeq, type OutboxEvent, resumePoint } from "./outbox";
+import { eventsAfter, headSeq, type OutboxEvent, positionId, resumePoint } from "./outbox";
 import {
   type CloseReason,
   type Credential,
@@ -54,9 +54,8 @@ interface Connection {
   sink: Sink;
   connectedAt: number;
   lastActivity: number;
-  /** Replaying missed events: live deliveries wait in `buffer`. */
+  /** Joined the live tail (its replay, if any, is done). */
   ready: boolean;
-  buffer: Delivery[];
   /** The last outbox position sent (so replay and live delivery never send one twice). */
   lastSeq: number;
 }
@@ -78,31 +77,32 @@ const batchSize = 500;
  * every `pollMs`, and at once when a local write wakes it. Connections resume from an event id
  * within the replay window; their credentials are re-checked every `authCheckMs` (and at once on
  * a `session.revoked` or `api_key.revoked` event), their token expiry, idle time and lifetime
- * every second.
+ * every second. Outbox passes and a joining connection's catch-up run one at a time, so a
+ * connection joins the live tail exactly where its replay ended: nothing missed, nothing twice.
  */
 export function createHub(deps: HubDeps) {
   const { settings } = deps;
   const clients = new Map<string, Connection>();
   let cursor: number | undefined;
-  let starting: Promise<number> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let sweeper: ReturnType<typeof setInterval> | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
+  let lock: Promise<unknown> = Promise.resolve();
+  /** A pass waiting for its turn: later wake-ups share it. */
+  let queued: Promise<void> | undefined;
   let checkedAt = 0;
   let stopped = false;
 
-  async function start() {
-    if (cursor !== undefined) return cursor;
-    starting ??= headSeq(deps.db).then((seq) => {
-      cursor ??= seq;
-      return cursor;
-    });
-    try {
-      return await starting;
-    } finally {
-      starting = undefined;
-    }
+  /** Runs `fn` after every earlier exclusive task (passes, joins) has settled. */
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lock.then(fn);
+    lock = run.catch(() => {});
+    return run;
+  }
+
+  /** The tail's position (exclusive callers only): the outbox head when nobody was listening. */
+  async function position() {
+    cursor ??= await headSeq(deps.db);
+    return cursor;
   }
 
   function schedule(ms: number) {
@@ -124,11 +124,15 @@ export function createHub(deps: HubDeps) {
     if (clients.size === 0) idleDown();
   }
 
+  /** Nobody listens: stop reading, and start from the head when someone does. */
   function idleDown() {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     if (sweeper !== undefined) clearInterval(sweeper);
     sweeper = undefined;
+    void exclusive(async () => {
+      if (clients.size === 0) cursor = undefined;
+    });
   }
 
   /** Closes connections whose credential no longer holds (one batch for all of them). */
@@ -196,11 +200,8 @@ export function createHub(deps: HubDeps) {
     const audience: Audience[] = conns.map((c) => ({ principal: c.principal, subs: c.subs }));
     const decided = await decide(deps.db, deps.models, events, audience);
     conns.forEach((conn, i) => {
-      if (!clients.has(conn.id)) return;
-      for (const d of decided[i]!) {
-        if (conn.ready) send(conn, d);
-        else conn.buffer.push(d);
-      }
+      if (!clients.has(conn.id) || !conn.ready) return;
+      for (const d of decided[i]!) send(conn, d);
     });
   }
 
@@ -216,27 +217,57 @@ export function createHub(deps: HubDeps) {
   }
 
   function tick(): Promise<void> {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await pass();
-        } catch (err) {
-          deps.log.write({
-            level: "error",
-            msg: "realtime pass failed",
-            error: describeError(err),
-          });
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
+    if (queued !== undefined) return queued;
+    const run = exclusive(async () => {
+      queued = undefined;
+      if (stopped) return;
+      try {
+        await pass();
+      } catch (err) {
+        deps.log.write({
+          level: "error",
+          msg: "realtime pass failed",
+          error: describeError(err),
+        });
+      }
     });
-    return running;
+    queued = run;
+    return run;
+  }
+
+  /**
+   * Brings a new connection to the tail's position (exclusive: no pass is half-way): `connected`
+   * with the position it starts from, its missed events when it resumes (or `refetch`), then
+   * it is ready for live deliveries.
+   */
+  async function join(conn: Connection, since: string | undefined, now: number) {
+    const upTo = await position();
+    const from =
+      since === undefined
+        ? undefined
+        : await resumePoint(deps.db, since, now - settings.replayWindowMs);
+    conn.sink.send({
+      type: "connected",
+      clientId: conn.id,
+      topics: conn.subs.map((s) => s.topic),
+      id: from === undefined ? await positionId(deps.db, upTo) : since!,
+    });
+    if (since !== undefined && from === undefined)
+      conn.sink.send({ type: "refetch", reason: "too_old" });
+    let at = from ?? upTo;
+    conn.lastSeq = at;
+    while (at < upTo && clients.has(conn.id)) {
+      const events = await eventsAfter(deps.db, at, batchSize, upTo);
+      if (events.length === 0) break;
+      const [mine] = await decide(deps.db, deps.models, events, [
+        { principal: conn.principal, subs: conn.subs },
+      ]);
+      for (const d of mine!) send(conn, d);
+      at = events[events.length - 1]!.seq;
+    }
+    // A resume id past the tail (another instance's client ahead of this hub) is not replayed twice.
+    conn.lastSeq = Math.max(conn.lastSeq, upTo);
+    conn.ready = true;
   }
 
   function countOwned(owner: string) {
@@ -275,44 +306,16 @@ export function createHub(deps: HubDeps) {
         connectedAt: now,
         lastActivity: now,
         ready: false,
-        buffer: [],
         lastSeq: 0,
       };
       clients.set(conn.id, conn);
       sweeper ??= setInterval(sweep, 1000);
       sweeper.unref?.();
       try {
-        const upTo = await start();
-        conn.sink.send({
-          type: "connected",
-          clientId: conn.id,
-          topics: conn.subs.map((s) => s.topic),
-        });
-        if (request.since !== undefined) {
-          const from = await resumePoint(deps.db, request.since, now - settings.replayWindowMs);
-          if (from === undefined) conn.sink.send({ type: "refetch", reason: "too_old" });
-          else {
-            // Replay what the tail had passed when this connection joined; later events reach
-            // it live (buffered meanwhile), and `lastSeq` drops any overlap.
-            let at = from;
-            conn.lastSeq = from;
-            while (at < upTo && clients.has(conn.id)) {
-              const events = await eventsAfter(deps.db, at, batchSize, upTo);
-              if (events.length === 0) break;
-              const [mine] = await decide(deps.db, deps.models, events, [
-                { principal: conn.principal, subs: conn.subs },
-              ]);
-              for (const d of mine!) send(conn, d);
-              at = events[events.length - 1]!.seq;
-            }
-            conn.lastSeq = Math.max(conn.lastSeq, upTo);
-          }
-        } else conn.lastSeq = upTo;
-        conn.ready = true;
-        for (const d of conn.buffer.splice(0).sort((a, b) => a.event.seq - b.event.seq))
-          send(conn, d);
+        await exclusive(() => join(conn, request.since, now));
       } catch (err) {
         clients.delete(conn.id);
+        if (clients.size === 0) idleDown();
         throw err;
       }
       schedule(settings.pollMs);
@@ -347,7 +350,7 @@ export function createHub(deps: HubDeps) {
       stopped = true;
       for (const c of [...clients.values()]) close(c, "shutdown");
       idleDown();
-      await running;
+      await lock;
     },
 
     get size() {

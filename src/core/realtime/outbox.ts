@@ -73,21 +73,54 @@ export async function headSeq(db: Client): Promise<number> {
 }
 
 /**
- * Where to resume after the event a client saw last (`Last-Event-ID` / `since`): its position, or
- * undefined when the outbox no longer has it or it is older than the replay window (the client
- * must refetch).
+ * The resume id of the position before every event (an empty outbox): what a stream that starts
+ * on an empty outbox announces in its `connected` message.
+ */
+export const outboxStart = "evt_0";
+
+/**
+ * The resume id of outbox position `seq`, for a stream's `connected` message: the id of the
+ * newest event at or before it, or `outboxStart` when there is none. A client that drops before
+ * its first change resumes from it, so what was committed meanwhile is replayed.
+ */
+export async function positionId(db: Client, seq: number): Promise<string> {
+  if (seq <= 0) return outboxStart;
+  const rs = await db.execute({
+    sql: "SELECT id FROM nb_events WHERE rowid <= ? ORDER BY rowid DESC LIMIT 1",
+    args: [seq],
+  });
+  const row = rs.rows[0];
+  return row === undefined ? outboxStart : String(row.id);
+}
+
+/**
+ * Where to resume after the event a client saw last (`Last-Event-ID` / `since`, or the position
+ * its `connected` message named): its position, or undefined when the outbox no longer has that
+ * event or the first event after it is older than the replay window (the client must refetch).
+ * Only what the client missed counts against the window: a resume id from a quiet hour ago
+ * with nothing since is still good.
  */
 export async function resumePoint(
   db: Client,
   eventId: string,
   oldestMs: number,
 ): Promise<number | undefined> {
-  if (!/^evt_[a-z0-9]{1,40}$/.test(eventId)) return undefined;
-  const rs = await db.execute({
-    sql: "SELECT rowid AS seq, occurred_at FROM nb_events WHERE id = ?",
-    args: [eventId],
+  let seq = 0;
+  if (eventId !== outboxStart) {
+    if (!/^evt_[a-z0-9]{1,40}$/.test(eventId)) return undefined;
+    const rs = await db.execute({
+      sql: "SELECT rowid AS seq FROM nb_events WHERE id = ?",
+      args: [eventId],
+    });
+    const row = rs.rows[0];
+    if (row === undefined) return undefined;
+    seq = Number(row.seq);
+  }
+  const next = await db.execute({
+    sql: "SELECT occurred_at FROM nb_events WHERE rowid > ? ORDER BY rowid LIMIT 1",
+    args: [seq],
   });
-  const row = rs.rows[0];
-  if (row === undefined || Number(row.occurred_at) < oldestMs) return undefined;
-  return Number(row.seq);
+  const first = next.rows[0];
+  if (first !== undefined && Number(first.occurred_at) < oldestMs) return undefined;
+  return seq;
 }

@@ -37,7 +37,16 @@ export type CloseReason = "expired" | "revoked" | "idle" | "lifetime" | "shutdow
 
 /** Every message a realtime client receives (SSE `event:` is `type`; WebSocket sends the JSON). */
 export type Frame =
-  | { type: "connected"; clientId: string; topics: string[] }
+  | {
+      type: "connected";
+      clientId: string;
+      topics: string[];
+      /**
+       * The position the stream starts from, as a resume id (SSE `id:` too): a client that drops
+       * before its first change resumes from it (`Last-Event-ID` / `since`) and loses nothing.
+       */
+      id: string;
+    }
   | { type: "subscribed"; topics: string[] }
   | {
       type: "change";

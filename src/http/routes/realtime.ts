@@ -67,7 +67,7 @@ const docs = {
     description: [
       "Topics (repeat `topic`): `posts` or `posts/*` (every record of a collection), `posts/*?filter=<url-encoded filter>` (the filter language), `posts/<id>` (one record).",
       "An event reaches a subscriber only if the record passes the collection's view rule for that subscriber and the topic's filter at the time of the change; hidden fields never appear; a delete is announced only to subscribers who could see the record before it.",
-      "SSE events: `connected` (first, with `clientId`), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.",
+      "SSE events: `connected` (first, with `clientId`, and `id`: the position the stream starts from, to resume from if it drops before its first change), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.",
       'Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`. Browsers, which cannot set headers on a WebSocket, offer the subprotocols `nearbase.v1` and `bearer.<access token>`; the server answers `nearbase.v1`.',
     ].join("\n\n"),
     parameters: [
@@ -169,9 +169,12 @@ function parseTopics(c: Context<AppEnv>, topics: readonly string[], principal: P
   return checkSubscriptions(c.get("services").records.models, principal, topics.map(parseTopic));
 }
 
-/** One frame as Server-Sent Events: `event:` its type, `id:` the event id of a change. */
+/**
+ * One frame as Server-Sent Events: `event:` its type, `id:` the event id of a change or the
+ * position a stream starts from (`connected`), so `Last-Event-ID` resumes from either.
+ */
 export function sseText(frame: Frame): string {
-  const id = frame.type === "change" ? `id: ${frame.id}\n` : "";
+  const id = frame.type === "change" || frame.type === "connected" ? `id: ${frame.id}\n` : "";
   return `${id}event: ${frame.type}\ndata: ${frameText(frame)}\n\n`;
 }
 

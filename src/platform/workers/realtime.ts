@@ -8,7 +8,13 @@ import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
 import type { Principal } from "../../core/kernel/principal";
 import { decide } from "../../core/realtime/access";
 import type { RealtimeGateway } from "../../core/realtime/hub";
-import { eventsAfter, headSeq, type OutboxEvent, resumePoint } from "../../core/realtime/outbox";
+import {
+  eventsAfter,
+  headSeq,
+  type OutboxEvent,
+  positionId,
+  resumePoint,
+} from "../../core/realtime/outbox";
 import {
   type CloseReason,
   type Credential,
@@ -327,7 +333,7 @@ export class RealtimeShard extends DurableObject<Env> {
     const info = JSON.parse(request.headers.get(connectHeader) ?? "null") as ConnectInfo | null;
     if (info === null || request.headers.get("upgrade")?.toLowerCase() !== "websocket")
       throw new ApiError("BAD_REQUEST", "A realtime connection is a WebSocket upgrade.");
-    const subs = checkSubscriptions(this.models, info.principal, info.subs);
+    checkSubscriptions(this.models, info.principal, info.subs);
     const owner = ownerKey(info.principal, info.address);
     const cap = owner.startsWith("user:")
       ? this.config.realtime.maxPerUser
@@ -365,11 +371,6 @@ export class RealtimeShard extends DurableObject<Env> {
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
     this.save(server, a);
-    this.send(server, {
-      type: "connected",
-      clientId: a.clientId,
-      topics: subs.map((s) => s.topic),
-    });
     try {
       await this.exclusive(() => this.join(server, a.clientId, info.since, now));
       await this.scheduleAlarm();
@@ -383,8 +384,9 @@ export class RealtimeShard extends DurableObject<Env> {
   }
 
   /**
-   * Brings a socket up to the tail's position (replaying from `since` within the replay window,
-   * else a refetch message) and marks it ready. Runs exclusively: no pass is half-way meanwhile.
+   * Brings a socket up to the tail's position and marks it ready: `connected` with the position
+   * it starts from (a resume id), then its missed events from `since` within the replay window
+   * (else a refetch message). Runs exclusively: no pass is half-way meanwhile.
    */
   private async join(ws: WebSocket, clientId: string, since: string | undefined, now: number) {
     const others = this.ctx
@@ -396,8 +398,17 @@ export class RealtimeShard extends DurableObject<Env> {
     const upTo = await this.position();
     const a = this.attachment(ws);
     if (a === undefined) return;
+    const from =
+      since === undefined
+        ? undefined
+        : await resumePoint(this.db, since, now - this.config.realtime.replayWindowMs);
+    this.send(ws, {
+      type: "connected",
+      clientId,
+      topics: a.subs.map((s) => s.topic),
+      id: from === undefined ? await positionId(this.db, upTo) : since!,
+    });
     if (since !== undefined) {
-      const from = await resumePoint(this.db, since, now - this.config.realtime.replayWindowMs);
       if (from === undefined) this.send(ws, { type: "refetch", reason: "too_old" });
       else {
         const subs = checkSubscriptions(this.models, a.principal, a.subs);
@@ -416,7 +427,8 @@ export class RealtimeShard extends DurableObject<Env> {
     // Read again: a subscription change may have landed during the replay.
     const current = this.attachment(ws);
     if (current === undefined) return;
-    this.save(ws, { ...current, ready: true, lastSeq: upTo });
+    // A resume id past this shard's position (from another shard) is not sent twice.
+    this.save(ws, { ...current, ready: true, lastSeq: Math.max(upTo, from ?? upTo) });
   }
 
   private async subscribe(request: Request): Promise<Response> {
