@@ -21,13 +21,26 @@ export function defineFactorAuditSuite(makeHome: MakeHome) {
   });
   afterAll(() => t.close());
 
-  const entries = async (subject: string) =>
+  interface Entry {
+    action: string;
+    actor: string;
+    target: string | null;
+    outcome: string;
+    details: Record<string, unknown>;
+  }
+  const entries = async (subject: string): Promise<Entry[]> =>
     (
       await t.sql(
         "SELECT action, actor, target, outcome, details FROM nb_audit_log WHERE subject = ? AND action NOT IN ('auth.sign_in', 'auth.sign_in_failed') ORDER BY id",
         [subject],
       )
-    ).map((r) => ({ ...r, details: JSON.parse(String(r.details)) as Record<string, unknown> }));
+    ).map((r) => ({
+      action: String(r.action),
+      actor: String(r.actor),
+      target: r.target === null ? null : String(r.target),
+      outcome: String(r.outcome),
+      details: JSON.parse(String(r.details)) as Record<string, unknown>,
+    }));
 
   const post = (path: string, headers: Record<string, string>, json?: unknown) =>
     t.request(path, { method: "POST", headers, ...(json === undefined ? {} : { json }) });
@@ -142,6 +155,73 @@ export function defineFactorAuditSuite(makeHome: MakeHome) {
       expect((await entries(user.id)).map((e) => [e.action, e.details])).toEqual([
         ["auth.passkey_added", { signUp: true }],
       ]);
+    });
+
+    it("GET /api/admin/users/:id shows the account's sign-in methods, never their secrets", async () => {
+      const admin = await t.signIn("admin");
+      const methodsOf = async (id: string) => {
+        const res = await t.request(`/api/admin/users/${id}`, { headers: admin.headers });
+        expect(res.status, await res.clone().text()).toBe(200);
+        const body = (await res.json()) as Record<string, unknown>;
+        return { body, methods: body.methods };
+      };
+      const account = await signup(t, freshEmail("admin-view"));
+      expect((await methodsOf(account.user.id)).methods).toEqual({
+        password: true,
+        totp: false,
+        totpEnabledAt: null,
+        recoveryCodesLeft: 0,
+        passkeys: 0,
+        oauthProviders: [],
+      });
+
+      const headers = bearer(account.accessToken);
+      const enrol = await post("/api/auth/mfa/totp/enroll", headers);
+      const { secret, uri } = (await enrol.json()) as { secret: string; uri: string };
+      // A pending enrolment is not two-factor sign-in.
+      expect((await methodsOf(account.user.id)).methods).toMatchObject({ totp: false });
+      const totp = OTPAuth.URI.parse(uri) as OTPAuth.TOTP;
+      const confirm = await post("/api/auth/mfa/totp/confirm", headers, {
+        code: totp.generate({ timestamp: Date.now() - 30_000 }),
+      });
+      const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
+      const authenticator = new SoftAuthenticator(origin);
+      for (const name of ["Laptop", "Phone"]) {
+        const created = await post("/api/auth/passkeys/register/options", headers, { name });
+        const res = await post(
+          "/api/auth/passkeys/register",
+          headers,
+          await authenticator.register((await created.json()) as Record<string, unknown>),
+        );
+        expect(res.status).toBe(201);
+      }
+      const at = new Date().toISOString();
+      for (const [provider, sub] of [
+        ["github", "gh-1"],
+        ["apple", "ap-1"],
+        ["apple", "ap-2"],
+      ]) {
+        await t.sql(
+          "INSERT INTO nb_oauth_accounts (provider, provider_user_id, user_id, created) VALUES (?, ?, ?, ?)",
+          [provider!, `${sub}-${account.user.id}`, account.user.id, at],
+        );
+      }
+      const { body, methods } = await methodsOf(account.user.id);
+      expect(methods).toMatchObject({
+        password: true,
+        totp: true,
+        recoveryCodesLeft: recoveryCodes.length,
+        passkeys: 2,
+        oauthProviders: ["apple", "github"],
+      });
+      expect(typeof (methods as { totpEnabledAt: unknown }).totpEnabledAt).toBe("string");
+      const text = JSON.stringify(body);
+      for (const secretValue of [secret, ...recoveryCodes]) expect(text).not.toContain(secretValue);
+      expect(text).not.toMatch(/passwordHash|password_hash|publicKey|pbkdf2|scrypt/);
+
+      // Not for anyone but admins.
+      const self = await t.request(`/api/admin/users/${account.user.id}`, { headers });
+      expect(self.status).toBe(403);
     });
   });
 }

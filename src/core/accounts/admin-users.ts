@@ -1,8 +1,9 @@
-import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { z } from "zod";
 import type { Database } from "../db/client";
 import { apiKeys, oauthAccounts, sessions, users } from "../db/schema/auth";
+import { passkeys, recoveryCodes, totpCredentials } from "../db/schema/strong-auth";
 import { sessionsRevokedSql, userDeletedSql, userUpdatedSql } from "../events/account-events";
 import { ApiError } from "../kernel/errors";
 import { isAdmin, type Principal } from "../kernel/principal";
@@ -68,6 +69,18 @@ export const adminUserDetails = adminUserView.extend({
   identities: z.array(
     z.object({ provider: z.string(), providerUserId: z.string(), created: z.string() }),
   ),
+  /** How the account can sign in — which methods, never their secrets. */
+  methods: z.object({
+    password: z.boolean(),
+    /** Two-factor sign-in on (a confirmed TOTP key; a pending enrolment does not count). */
+    totp: z.boolean(),
+    totpEnabledAt: z.string().nullable(),
+    /** Unused recovery codes (0 without TOTP). */
+    recoveryCodesLeft: z.number(),
+    passkeys: z.number(),
+    /** Providers with a linked identity, each once, sorted. */
+    oauthProviders: z.array(z.string()),
+  }),
 });
 export type AdminUserDetails = z.output<typeof adminUserDetails>;
 
@@ -224,11 +237,14 @@ export function adminUserOperations(deps: AccountDeps) {
       };
     },
 
-    /** One account with its sessions (newest first), API keys and OAuth identities. */
+    /**
+     * One account with its sessions (newest first), API keys, OAuth identities and sign-in
+     * methods (password set, TOTP on, recovery codes left, passkey count, linked providers).
+     */
     async getUser(principal: Principal, userId: string): Promise<AdminUserDetails> {
       admin(principal);
       const user = await existing(userId);
-      const [sessionRows, keyRows, identityRows] = await db.batch([
+      const [sessionRows, keyRows, identityRows, totpRows, [codes], [keys]] = await db.batch([
         db
           .select()
           .from(sessions)
@@ -237,7 +253,17 @@ export function adminUserOperations(deps: AccountDeps) {
           .limit(200),
         db.select().from(apiKeys).where(eq(apiKeys.userId, userId)).orderBy(desc(apiKeys.created)),
         db.select().from(oauthAccounts).where(eq(oauthAccounts.userId, userId)),
+        db
+          .select({ enabledAt: totpCredentials.enabledAt })
+          .from(totpCredentials)
+          .where(eq(totpCredentials.userId, userId)),
+        db
+          .select({ n: count() })
+          .from(recoveryCodes)
+          .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt))),
+        db.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId)),
       ]);
+      const totpEnabledAt = totpRows[0]?.enabledAt ?? null;
       return {
         ...adminView(user),
         sessions: sessionRows.map((s) => ({
@@ -263,6 +289,14 @@ export function adminUserOperations(deps: AccountDeps) {
           providerUserId: i.providerUserId,
           created: i.created,
         })),
+        methods: {
+          password: user.passwordHash !== null,
+          totp: totpEnabledAt !== null,
+          totpEnabledAt,
+          recoveryCodesLeft: totpEnabledAt === null ? 0 : (codes?.n ?? 0),
+          passkeys: keys?.n ?? 0,
+          oauthProviders: [...new Set(identityRows.map((i) => i.provider))].sort(),
+        },
       };
     },
 

@@ -31,7 +31,8 @@ const docs = {
   },
   "get /:id": {
     tags,
-    summary: "One account with its sessions, API key metadata and OAuth identities (no secrets)",
+    summary:
+      "One account with its sessions, API key metadata, OAuth identities and sign-in methods (password set, TOTP on, recovery codes left, passkey count, linked providers; never secrets)",
     auth: "admin",
     responses: { "200": { description: "Account", schema: adminUserDetails } },
     raises: ["NOT_FOUND"],
