@@ -146,6 +146,7 @@ export function createApp({
       records,
       sql: platform.sql,
       storage: platform.files,
+      images: platform.images,
       tokenKeys: fileTokenLoader(platform),
       now: () => platform.clock.now(),
       log: platform.log,

@@ -48,6 +48,8 @@ export const attachmentsCollection = defineCollection(attachments, {
       maxSize: 5 * 1024 * 1024,
       maxFiles: 4,
       mimeTypes: ["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"],
+      // ?thumb=<size>: made on first request, stored beside the image (README "Files").
+      thumbs: ["256x256", "100x100", "100x100t", "100x100b", "50x50f", "0x100", "80x0"],
     },
   },
   cache: false,

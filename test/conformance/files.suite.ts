@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodePng, encodePng, jpegSize } from "./files-images";
 import type { Home, HomeOptions, MakeHome, SignedIn } from "./home";
 import { readProblem, unique } from "./home";
 
@@ -12,6 +13,8 @@ export interface FileStorageProbe {
   env: HomeOptions["env"];
   /** Whether an object is stored under `key`. */
   stored(key: string): Promise<boolean>;
+  /** Removes the object under `key` behind the app's back. */
+  remove(key: string): Promise<void>;
   /** Makes deleting `key` fail until `heal()`. */
   breakDeletes(key: string): Promise<void>;
   heal(): Promise<void>;
@@ -23,6 +26,14 @@ const png = Uint8Array.from([
   0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae,
   0x42, 0x60, 0x82,
 ]);
+
+/** A 120×80 JPEG (made with sharp; kept as bytes so workerd needs no encoder). */
+const jpeg = Uint8Array.from(
+  atob(
+    "/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCABQAHgDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAT/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFgEBAQEAAAAAAAAAAAAAAAAAAAQF/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAAwDAQACEQMRAD8AmARMQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB//9k=",
+  ),
+  (c) => c.charCodeAt(0),
+);
 
 /** Bytes that are none of the sniffable types: every value 0–255, several times over. */
 function binary(size: number): Uint8Array {
@@ -331,6 +342,110 @@ export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStoragePro
       await t.request(`${url}/${next.id}`, { method: "DELETE", headers: owner.headers });
       await t.settle();
       expect(await storage.stored(key("images", b))).toBe(false);
+      expect(
+        await t.sql("SELECT key FROM nb_file_deletions WHERE key LIKE ?", [
+          `attachments/${rec.id}/%`,
+        ]),
+      ).toEqual([]);
+    });
+
+    it("makes declared thumbnails on first request (crop, top, bottom, fit, one side), stores them and serves them from storage", async () => {
+      // 200×400: the top half red, the bottom half blue.
+      const tall = await encodePng(200, 400, (_x, y) => (y < 200 ? [255, 0, 0] : [0, 0, 255]));
+      const rec = await created(
+        await upload(owner, {
+          title: unique("thumbs"),
+          visibility: "public",
+          images: [
+            { bytes: tall, name: "tall.png" },
+            { bytes: jpeg, name: "photo.jpg" },
+          ],
+        }),
+      );
+      const [image, photo] = rec.images as [string, string];
+      const key = `attachments/${rec.id}/images/${image}`;
+      const thumb = async (size: string, name = image) => {
+        const res = await t.request(`/api/files/attachments/${rec.id}/${name}?thumb=${size}`);
+        if (res.status !== 200) expect(await res.text(), size).toBe("a 200");
+        return res;
+      };
+      const red = ([r, g, b]: number[]) => r! > 200 && g! < 60 && b! < 60;
+      const blue = ([r, g, b]: number[]) => b! > 200 && r! < 60 && g! < 60;
+
+      const center = await thumb("100x100");
+      expect(center.headers.get("content-type")).toBe("image/png");
+      expect(center.headers.get("x-content-type-options")).toBe("nosniff");
+      const c = await decodePng(new Uint8Array(await center.arrayBuffer()));
+      expect([c.width, c.height]).toEqual([100, 100]);
+      // Cropped from the middle: red above, blue below.
+      expect(red(c.at(50, 5))).toBe(true);
+      expect(blue(c.at(50, 95))).toBe(true);
+
+      const top = await decodePng(new Uint8Array(await (await thumb("100x100t")).arrayBuffer()));
+      expect([top.width, top.height]).toEqual([100, 100]);
+      expect(red(top.at(50, 95))).toBe(true);
+      const bottom = await decodePng(new Uint8Array(await (await thumb("100x100b")).arrayBuffer()));
+      expect(blue(bottom.at(50, 5))).toBe(true);
+      for (const [size, w, h] of [
+        ["50x50f", 25, 50],
+        ["0x100", 50, 100],
+        ["80x0", 80, 160],
+      ] as const) {
+        const d = await decodePng(new Uint8Array(await (await thumb(size)).arrayBuffer()));
+        expect([d.width, d.height], size).toEqual([w, h]);
+      }
+      // A JPEG's thumbnail is a JPEG.
+      const small = await thumb("100x100", photo);
+      expect(small.headers.get("content-type")).toBe("image/jpeg");
+      expect(jpegSize(new Uint8Array(await small.arrayBuffer()))).toEqual({
+        width: 100,
+        height: 100,
+      });
+
+      // Sizes the field does not declare, and things that are no size: 400, nothing made.
+      for (const size of ["64x64", "256x256x", "0x0", "abc", "100x100z", ""]) {
+        const res = await t.request(`/api/files/attachments/${rec.id}/${image}?thumb=${size}`);
+        expect(res.status, size).toBe(400);
+        const problem = await readProblem(res);
+        expect(problem.code).toBe("VALIDATION_FAILED");
+        expect(problem.errors?.[0]?.path).toBe("/thumb");
+      }
+      expect(await storage.stored(`${key}@64x64`)).toBe(false);
+
+      // Stored beside the original; with the original gone, a made size is still served (from
+      // storage) while a size not made yet cannot be.
+      expect(await storage.stored(`${key}@100x100t`)).toBe(true);
+      const first = await thumb("100x100t");
+      const etag = first.headers.get("etag");
+      await storage.remove(key);
+      const again = await thumb("100x100t");
+      expect(again.headers.get("etag")).toBe(etag);
+      expect(
+        Buffer.from(await again.arrayBuffer()).equals(Buffer.from(await first.arrayBuffer())),
+      ).toBe(true);
+      expect(
+        (await t.request(`/api/files/attachments/${rec.id}/${image}?thumb=256x256`)).status,
+      ).toBe(404);
+
+      // A field without thumbnails refuses them; deleting the record deletes its thumbnails.
+      const withDoc = await created(
+        await upload(owner, {
+          title: unique("doc"),
+          document: [{ bytes: tall, name: "scan.png" }],
+        }),
+      );
+      const docThumb = await t.request(
+        `/api/files/attachments/${withDoc.id}/${withDoc.document}?thumb=100x100`,
+        { headers: owner.headers },
+      );
+      expect(docThumb.status).toBe(400);
+      expect(
+        (await t.request(`${url}/${rec.id}`, { method: "DELETE", headers: owner.headers })).status,
+      ).toBe(204);
+      await t.settle();
+      for (const size of ["100x100", "100x100t", "80x0"])
+        expect(await storage.stored(`${key}@${size}`), size).toBe(false);
+      expect(await storage.stored(`attachments/${rec.id}/images/${photo}@100x100`)).toBe(false);
       expect(
         await t.sql("SELECT key FROM nb_file_deletions WHERE key LIKE ?", [
           `attachments/${rec.id}/%`,

@@ -16,8 +16,11 @@ export const fileDeletions = sqliteTable(
     key: text().primaryKey(),
     /** Epoch ms after which the object is deleted. */
     dueAt: integer().notNull(),
-    /** `upload` (not yet claimed by a record), `removed` (its record or field let it go). */
-    reason: text({ enum: ["upload", "removed"] }).notNull(),
+    /**
+     * `upload` (not yet claimed by a record), `removed` (its record or field let it go), `thumb`
+     * (a thumbnail, `<original key>@<size>`, never due by itself: it goes with its original).
+     */
+    reason: text({ enum: ["upload", "removed", "thumb"] }).notNull(),
     attempts: integer().notNull().default(0),
     lastError: text(),
   },

@@ -12,6 +12,8 @@ import { sniff } from "./sniff";
 import { type FileField, fileFields } from "./spec";
 import type { FileStorage, StoredObject } from "./storage";
 import { sweepFiles, uploadGraceMs } from "./sweep";
+import { thumbnail } from "./thumbnail";
+import type { ImageResizer } from "./thumbs";
 import type { FileTokenKeys } from "./tokens";
 
 /** One uploaded file of a multipart body. */
@@ -38,6 +40,8 @@ export interface FileServiceDeps {
   /** Undefined when this home has no storage configured (uploads are then refused, 501). */
   storage: FileStorage | undefined;
   tokenKeys: () => Promise<FileTokenKeys>;
+  /** Makes thumbnails; undefined when this home has none (thumbnails are then refused, 501). */
+  images?: ImageResizer | undefined;
   now(): Date;
   log: LogSink;
 }
@@ -54,6 +58,8 @@ export interface ServedFile {
   range: { offset: number; length: number } | undefined;
   /** Whether anyone may fetch it (a public field of a record the view rule shows to everyone). */
   shareable: boolean;
+  /** For `?thumb=`: whether it was made by this request (`made`) or read from storage. */
+  thumb?: "made" | "stored";
 }
 
 /**
@@ -192,7 +198,12 @@ export function createFileService(deps: FileServiceDeps) {
       collection: string,
       recordId: string,
       name: string,
-      options: { token?: string | undefined; range?: string | undefined },
+      options: {
+        token?: string | undefined;
+        range?: string | undefined;
+        /** A declared thumbnail size: the thumbnail instead (Range is then ignored). */
+        thumb?: string | undefined;
+      },
     ): Promise<ServedFile> {
       let caller = principal;
       if (options.token !== undefined) {
@@ -226,6 +237,13 @@ export function createFileService(deps: FileServiceDeps) {
         );
       const store = storage();
       const key = storageKey(model.name, recordId, field.name, name);
+      const rule = model.rules.view;
+      const everyone = rule.kind === "everyone" || (rule.kind === "expr" && !rule.readsAuth);
+      const shareable = !field.protected && everyone;
+      if (options.thumb !== undefined) {
+        const made = await thumbnail(deps, store, field, key, options.thumb);
+        return { field, name, range: undefined, shareable, ...made };
+      }
       let range: ServedFile["range"];
       if (options.range !== undefined) {
         const head = await store.head(key);
@@ -239,9 +257,7 @@ export function createFileService(deps: FileServiceDeps) {
       }
       const object = await store.get(key, range);
       if (object === undefined) throw missing();
-      const rule = model.rules.view;
-      const everyone = rule.kind === "everyone" || (rule.kind === "expr" && !rule.readsAuth);
-      return { field, name, object, range, shareable: !field.protected && everyone };
+      return { field, name, object, range, shareable };
     },
 
     /** A token for `?token=` on protected files, valid `seconds` (at most an hour). */

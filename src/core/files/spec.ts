@@ -1,5 +1,6 @@
 import { getTableColumns } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
+import { maxThumbSide, parseThumb, thumbnailTypes } from "./thumbs";
 
 /**
  * A file field: a text column of the collection holding the stored file's name (or, with
@@ -22,12 +23,19 @@ export interface FileFieldOptions {
    * view rule admits, bearer header or not.
    */
   protected?: boolean;
+  /**
+   * Thumbnail sizes served as `?thumb=<size>` for image files (README "Files"): `WxH` (crop from
+   * the centre), `WxHt` / `WxHb` (from the top / bottom), `WxHf` (fit inside), `0xH`, `Wx0`.
+   * Only these are made; any other size is refused (400).
+   */
+  thumbs?: readonly string[];
 }
 
-export interface FileField extends Required<Omit<FileFieldOptions, "mimeTypes">> {
+export interface FileField extends Required<Omit<FileFieldOptions, "mimeTypes" | "thumbs">> {
   name: string;
   mimeTypes: ReadonlySet<string>;
   multiple: boolean;
+  thumbs: ReadonlySet<string>;
 }
 
 /** Checks a collection's `files` option against its table; throws at definition time. */
@@ -66,6 +74,16 @@ export function checkFileOptions(
           `${where}: ${type} cannot be recognised from a file's bytes; known types: ${[...sniffable].join(", ")}.`,
         );
     }
+    for (const size of f.thumbs ?? []) {
+      if (parseThumb(size) === undefined)
+        throw new Error(
+          `${where}: thumb ${JSON.stringify(size)} is not a size (WxH, WxHt, WxHb, WxHf, 0xH or Wx0, sides up to ${maxThumbSide}).`,
+        );
+    }
+    if ((f.thumbs?.length ?? 0) > 0 && !f.mimeTypes.some((t) => thumbnailTypes.has(t)))
+      throw new Error(
+        `${where}: thumbs need an image type among its mimeTypes (${[...thumbnailTypes.keys()].join(", ")}).`,
+      );
   }
 }
 
@@ -78,6 +96,7 @@ export function fileFields(files: Record<string, FileFieldOptions> | undefined):
     multiple: (f.maxFiles ?? 1) > 1,
     mimeTypes: new Set(f.mimeTypes),
     protected: f.protected ?? false,
+    thumbs: new Set(f.thumbs ?? []),
   }));
 }
 

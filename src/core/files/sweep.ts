@@ -14,7 +14,8 @@ export function retryDelayMs(attempts: number): number {
  * One pass of the storage outbox: deletes the objects whose nb_file_deletions rows are due,
  * then their rows; a delete that fails keeps its row with a later due time and the error
  * (retried by a later pass: after the next write that frees files, and by the scheduled
- * `files-sweep` job). Idempotent: deleting an absent object is not an error.
+ * `files-sweep` job). Idempotent: deleting an absent object is not an error. An object's
+ * thumbnails are deleted with it.
  */
 export async function sweepFiles(
   deps: { sql: Client; storage: FileStorage; log: LogSink; now(): number },
@@ -30,13 +31,21 @@ export async function sweepFiles(
   const rows = rs.rows.map((r) => ({ key: String(r.key), attempts: Number(r.attempts) }));
   for (let i = 0; i < rows.length; i += 10) {
     const chunk = rows.slice(i, i + 10);
-    const results = await Promise.allSettled(chunk.map((r) => deps.storage.delete([r.key])));
+    const thumbs = await thumbsOf(
+      deps.sql,
+      chunk.map((r) => r.key),
+    );
+    const results = await Promise.allSettled(
+      chunk.map((r) => deps.storage.delete([r.key, ...(thumbs.get(r.key) ?? [])])),
+    );
     const done: string[] = [];
+    const doneThumbs: string[] = [];
     const statements = [];
     for (const [j, result] of results.entries()) {
       const row = chunk[j]!;
       if (result.status === "fulfilled") {
         done.push(row.key);
+        doneThumbs.push(...(thumbs.get(row.key) ?? []));
         continue;
       }
       failed++;
@@ -60,9 +69,34 @@ export async function sweepFiles(
       });
       deleted += done.length;
     }
+    if (doneThumbs.length > 0)
+      statements.push({
+        sql: `DELETE FROM nb_file_deletions WHERE reason = 'thumb' AND key IN (${doneThumbs.map(() => "?").join(", ")})`,
+        args: doneThumbs,
+      });
     if (statements.length > 0) await deps.sql.batch(statements, "write");
   }
   return { deleted, failed };
+}
+
+/**
+ * The thumbnails stored for each of `keys` (their `thumb` rows, `<key>@<size>`): they go with
+ * their original, whatever sizes the field declares now.
+ */
+async function thumbsOf(sql: Client, keys: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (keys.length === 0) return out;
+  // `@` (0x40) is in no stored name, and `A` (0x41) follows it: one primary-key range per key.
+  const rs = await sql.execute({
+    sql: `SELECT key FROM nb_file_deletions WHERE reason = 'thumb' AND (${keys.map(() => "(key > ? AND key < ?)").join(" OR ")})`,
+    args: keys.flatMap((k) => [`${k}@`, `${k}A`]),
+  });
+  for (const row of rs.rows) {
+    const key = String(row.key);
+    const original = key.slice(0, key.lastIndexOf("@"));
+    out.set(original, [...(out.get(original) ?? []), key]);
+  }
+  return out;
 }
 
 /** The scheduled `files-sweep` job (both homes): retries failed deletes, removes abandoned uploads. */

@@ -1,6 +1,7 @@
 import type { Client } from "@libsql/client";
 import type { Database } from "../db/client";
 import type { FileStorage } from "../files/storage";
+import type { ImageResizer } from "../files/thumbs";
 import type { LogSink } from "./log";
 
 /**
@@ -39,6 +40,8 @@ export interface Platform {
    * Workers. Absent when a Worker has no FILES binding: uploads are then refused (501).
    */
   readonly files?: FileStorage;
+  /** Makes thumbnails (src/core/files/thumbs.ts): sharp in Node, the IMAGES binding on Workers. */
+  readonly images?: ImageResizer;
 }
 
 /**

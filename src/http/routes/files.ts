@@ -200,7 +200,11 @@ export function fileRoutes() {
         c.req.param("collection"),
         c.req.param("record"),
         c.req.param("name"),
-        { token: c.req.query("token"), range: c.req.header("range") },
+        {
+          token: c.req.query("token"),
+          range: c.req.header("range"),
+          thumb: c.req.query("thumb"),
+        },
       );
     const { object, range, name } = served;
     const etag = `"${object.sha256}"`;
@@ -252,13 +256,20 @@ const docs = {
     tags: ["files"],
     summary: "Download a record's file",
     description:
-      "Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff.",
+      "Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff. `?thumb=` serves a declared thumbnail of an image, made on its first request and stored beside the original.",
     parameters: [
       {
         name: "token",
         in: "query",
         schema: { type: "string" },
         description: "from POST /api/files/token",
+      },
+      {
+        name: "thumb",
+        in: "query",
+        schema: { type: "string", pattern: "^\\d{1,4}x\\d{1,4}[tbf]?$" },
+        description:
+          "a thumbnail size the field declares (WxH crop, WxHt/WxHb crop from top/bottom, WxHf fit, 0xH, Wx0); 400 for any other",
       },
       {
         name: "download",
@@ -289,6 +300,8 @@ const docs = {
     },
     raises: [
       "NOT_FOUND",
+      "VALIDATION_FAILED",
+      "UNSUPPORTED_MEDIA_TYPE",
       "UNKNOWN_COLLECTION",
       "RANGE_NOT_SATISFIABLE",
       "NOT_IMPLEMENTED",

@@ -14,6 +14,7 @@ import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 import { writeToOutbox } from "./outbox";
 import { diskStorage } from "./storage-disk";
+import { sharpImages } from "./storage-thumbs";
 import { guardedDispatchers } from "./webhook-connect";
 
 export interface NodePlatformOptions {
@@ -105,6 +106,7 @@ export function createNodePlatform(config: Config, options: NodePlatformOptions)
     },
     events: { notify: () => dispatcher.wake(), resolve },
     files: options.files ?? diskStorage(config.filesDir),
+    images: sharpImages(),
     dispatcher,
     delivery,
   };

@@ -10,6 +10,7 @@ import { instrumentClient } from "../../core/observability/instrument-db";
 import { eventMetrics } from "../../core/observability/metrics";
 import { edgeCache } from "./edge-cache";
 import { r2Storage } from "./storage-r2";
+import { cloudflareImages } from "./storage-thumbs";
 
 /**
  * The Workers home: libSQL over HTTP (Turso in production, the local server in dev and tests),
@@ -37,6 +38,7 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
   const analytics = bindings.ANALYTICS as AnalyticsEngineDataset | undefined;
   const queue = bindings.EVENTS_QUEUE as Queue<EventsMessage> | undefined;
   const bucket = bindings.FILES as R2Bucket | undefined;
+  const images = bindings.IMAGES as ImagesBinding | undefined;
   function defer(c: DeferContext, work: Promise<unknown>) {
     try {
       c.executionCtx?.waitUntil(work);
@@ -81,6 +83,7 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
       },
     },
     files: bucket === undefined ? undefined : r2Storage(bucket),
+    images: images === undefined ? undefined : cloudflareImages(images),
     delivery: {
       sql,
       settings: config.webhooks,

@@ -13,6 +13,7 @@ defineFilesSuite(makeNodeHome, () => {
     // While broken, the object waits beside its path.
     stored: async (key) =>
       join(dir, key) === broken ? existsSync(`${broken}.aside`) : existsSync(join(dir, key)),
+    remove: async (key) => rmSync(join(dir, key)),
     async breakDeletes(key) {
       broken = join(dir, key);
       renameSync(broken, `${broken}.aside`);

@@ -19,6 +19,9 @@ defineFilesSuite(makeWorkersHome, () => {
   return {
     env: { FILES: flaky } as unknown as Record<string, string>,
     stored: async (key) => (await bucket.head(key)) !== null,
+    remove: async (key) => {
+      await bucket.delete(key);
+    },
     async breakDeletes(key) {
       broken = key;
     },
