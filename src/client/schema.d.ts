@@ -1444,7 +1444,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One account with its sessions, API key metadata and OAuth identities (no secrets) */
+    /** One account with its sessions, API key metadata, OAuth identities and sign-in methods (password set, TOTP on, recovery codes left, passkey count, linked providers; never secrets) */
     get: operations["getApiAdminUsersById"];
     put?: never;
     post?: never;
@@ -13896,6 +13896,14 @@ export interface operations {
               providerUserId: string;
               created: string;
             }[];
+            methods: {
+              password: boolean;
+              totp: boolean;
+              totpEnabledAt: string | null;
+              recoveryCodesLeft: number;
+              passkeys: number;
+              oauthProviders: string[];
+            };
           };
         };
       };
