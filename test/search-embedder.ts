@@ -3,8 +3,9 @@ import { createServer, type Server } from "node:http";
 /**
  * A deterministic OpenAI-compatible embedder for tests, served on loopback so the real HTTP
  * adapter is what runs: each word (lowercased letters/digits) adds ±1 at a hashed position of a
- * 384-dimension vector, normalised — texts sharing words are near. `fail` makes the next N
- * requests answer 503 (retries and failure handling); requests are counted.
+ * 384-dimension vector, normalised — texts sharing words are near. `fail` (or POST /control/fail
+ * with N as the body, from another runtime) makes the next N embedding requests answer 503
+ * (retries and failure handling); requests are counted.
  */
 export const testDimensions = 384;
 
@@ -26,6 +27,12 @@ export interface TestEmbedder {
   close(): Promise<void>;
 }
 
+/** Makes the embedder at `url` (its `/v1` base) fail its next `n` embedding requests. */
+export async function failEmbedder(url: string, n: number): Promise<void> {
+  const res = await fetch(new URL("/control/fail", url), { method: "POST", body: String(n) });
+  if (res.status !== 204) throw new Error(`the test embedder answered ${res.status}`);
+}
+
 export async function startTestEmbedder(): Promise<TestEmbedder> {
   let count = 0;
   let failing = 0;
@@ -35,6 +42,12 @@ export async function startTestEmbedder(): Promise<TestEmbedder> {
       body += d;
     });
     req.on("end", () => {
+      // A test in another runtime (workerd) cannot call fail(): the same switch over HTTP.
+      if (req.method === "POST" && req.url === "/control/fail") {
+        failing = Number(body);
+        res.writeHead(204).end();
+        return;
+      }
       count++;
       if (req.method !== "POST" || req.url !== "/v1/embeddings") {
         res.writeHead(404).end();

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { embedTest } from "../search-embedder";
+import { embedTest, failEmbedder } from "../search-embedder";
 import type { Home, MakeHome, SignedIn } from "./home";
 
-/** How the suite reaches the loopback embedder; `fail` only where it runs in this process. */
+/** How the suite reaches the loopback embedder (its `/v1` base URL). */
 export interface SuiteEmbedder {
   url: string;
-  fail?: (n: number) => void;
 }
 
 type Note = Record<string, unknown> & { id: string };
@@ -236,40 +235,35 @@ export function defineSearchSuite(make: MakeHome, embedder: SuiteEmbedder) {
       }
     });
 
-    it.skipIf(embedder.fail === undefined)(
-      "retries failed embeddings and shows their status",
-      async () => {
-        embedder.fail!(1000);
-        const note = await create(alice, { title: `${tag} flaky`, body: "embedder down" });
-        await home.settle();
-        expect(await statusOf(note.id)).toBe("pending");
-        const failure = await home.sql(
-          "SELECT attempts, last_error AS e FROM nb_embedding_failures WHERE collection = 'notes' AND record_id = ?",
-          [note.id],
-        );
-        expect(Number(failure[0]!.attempts)).toBeGreaterThanOrEqual(1);
-        expect(failure[0]!.e).toBe("embedder answered 503");
-        // The record shows it; semantic search answers 503 while the embedder is down.
-        const seen = await home.request(`/api/collections/notes/records/${note.id}`, {
-          headers: alice.headers,
-        });
-        expect(((await seen.json()) as Note).embeddingStatus).toBe("pending");
-        const down = await home.request(
-          "/api/collections/notes/search?q=anything+new&mode=semantic",
-          { headers: alice.headers },
-        );
-        expect(down.status).toBe(503);
-        embedder.fail!(0);
-        await home.sql("UPDATE nb_embedding_failures SET next_at = 0 WHERE record_id = ?", [
-          note.id,
-        ]);
-        // The next write's kick picks it up (the scheduled job would too).
-        await create(alice, { title: `${tag} kick`, body: "" });
-        await embedded([note.id]);
-        expect(
-          await home.sql("SELECT 1 FROM nb_embedding_failures WHERE record_id = ?", [note.id]),
-        ).toEqual([]);
-      },
-    );
+    it("retries failed embeddings and shows their status", async () => {
+      await failEmbedder(embedder.url, 1000);
+      const note = await create(alice, { title: `${tag} flaky`, body: "embedder down" });
+      await home.settle();
+      expect(await statusOf(note.id)).toBe("pending");
+      const failure = await home.sql(
+        "SELECT attempts, last_error AS e FROM nb_embedding_failures WHERE collection = 'notes' AND record_id = ?",
+        [note.id],
+      );
+      expect(Number(failure[0]!.attempts)).toBeGreaterThanOrEqual(1);
+      expect(failure[0]!.e).toBe("embedder answered 503");
+      // The record shows it; semantic search answers 503 while the embedder is down.
+      const seen = await home.request(`/api/collections/notes/records/${note.id}`, {
+        headers: alice.headers,
+      });
+      expect(((await seen.json()) as Note).embeddingStatus).toBe("pending");
+      const down = await home.request(
+        "/api/collections/notes/search?q=anything+new&mode=semantic",
+        { headers: alice.headers },
+      );
+      expect(down.status).toBe(503);
+      await failEmbedder(embedder.url, 0);
+      await home.sql("UPDATE nb_embedding_failures SET next_at = 0 WHERE record_id = ?", [note.id]);
+      // The next write's kick picks it up (the scheduled job would too).
+      await create(alice, { title: `${tag} kick`, body: "" });
+      await embedded([note.id]);
+      expect(
+        await home.sql("SELECT 1 FROM nb_embedding_failures WHERE record_id = ?", [note.id]),
+      ).toEqual([]);
+    });
   });
 }

@@ -4,7 +4,7 @@ import { makeNodeHome } from "../node-home";
 import { defineSearchSuite, type SuiteEmbedder } from "../search.suite";
 
 let embedder: TestEmbedder;
-const handle: SuiteEmbedder = { url: "", fail: (n) => embedder.fail(n) };
+const handle: SuiteEmbedder = { url: "" };
 beforeAll(async () => {
   embedder = await startTestEmbedder();
   handle.url = embedder.url;
