@@ -66,6 +66,16 @@ describe("read-your-writes over a lagging replica", () => {
     const token1 = created.res.headers.get("nearbase-consistency")!;
     expect(token1).toMatch(/^v1\.\d+\.c:posts=\d+$/);
     expect(created.res.headers.get("set-cookie")).toMatch(/nb_consistency=.*HttpOnly/);
+    // One cookie for the whole origin, whichever API wrote: GraphQL sets it on Path=/ too, and two
+    // cookies of one name on different paths would make a browser send the older one first.
+    expect(created.res.headers.get("set-cookie")).toMatch(/nb_consistency=[^;]+;.*Path=\/(;|$)/);
+    const viaGraphql = await t.request("/graphql", {
+      method: "POST",
+      headers: author.headers,
+      json: { query: `mutation { updatePost(id: "${created.id}", data: { title: "v0" }) { id } }` },
+    });
+    expect(viaGraphql.status).toBe(200);
+    expect(viaGraphql.headers.get("set-cookie")).toMatch(/nb_consistency=[^;]+;.*Path=\/(;|$)/);
 
     // Without the token, the replica has not seen the new post yet.
     expect((await t.request(`${posts}/${created.id}`)).status).toBe(404);

@@ -1,16 +1,9 @@
 import type { Context, MiddlewareHandler, Next } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
-import {
-  consistencyCookie,
-  consistencyHeader,
-  decodeToken,
-  encodeToken,
-  mergeToken,
-} from "../../core/edge/consistency";
 import type { VersionMemo } from "../../core/edge/versions";
 import { randomToken } from "../../core/kernel/crypto";
 import type { Models } from "../../core/records/model";
 import type { AppEnv } from "../context";
+import { recordWrite } from "../middleware/edge";
 import { sharedCache } from "../middleware/shared-cache";
 import type { GraphQLEngine } from "./engine";
 import { shareForGraphQL } from "./route";
@@ -55,25 +48,8 @@ export function graphqlEdge(
     revalidateSecret,
     options.consistencyWindowMs,
   );
-  function wrote(c: Context<AppEnv>, versions: Map<string, number>) {
-    const platform = c.get("platform");
-    if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
-    const now = platform.clock.now().getTime();
-    const existing = decodeToken(
-      c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
-      now,
-      options.consistencyWindowMs,
-    );
-    const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
-    c.header(consistencyHeader, token);
-    setCookie(c, consistencyCookie, token, {
-      path: "/",
-      httpOnly: true,
-      sameSite: "Lax",
-      secure: new URL(c.req.url).protocol === "https:",
-      maxAge: Math.ceil(options.consistencyWindowMs / 1000),
-    });
-  }
+  const wrote = (c: Context<AppEnv>, versions: Map<string, number>) =>
+    recordWrite(c, versions, memo, options.consistencyWindowMs);
   return async function graphqlEdgeMiddleware(c: Context<AppEnv>, next: Next) {
     if (c.req.method === "GET") return cache(c, next);
     await next();

@@ -77,32 +77,44 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
    * After a write: learn the versions it produced (when reads see it at once) and hand the
    * caller a read-your-writes token (header for API clients, cookie for browsers).
    */
-  function wrote(c: Context<AppEnv>, versions: Map<string, number>) {
-    const platform = c.get("platform");
-    // When reads see this write at once, this isolate can move its cache keys forward now.
-    // With a lagging replica it must not: an entry keyed by the new version could be filled
-    // from a replica that has not caught up.
-    if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
-    const now = platform.clock.now().getTime();
-    const existing = decodeToken(
-      c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
-      now,
-      options.consistencyWindowMs,
-    );
-    const token = encodeToken(mergeToken(existing, versions, now + options.consistencyWindowMs));
-    c.header(consistencyHeader, token);
-    setCookie(c, consistencyCookie, token, {
-      path: "/api",
-      httpOnly: true,
-      sameSite: "Lax",
-      secure: new URL(c.req.url).protocol === "https:",
-      maxAge: Math.ceil(options.consistencyWindowMs / 1000),
-    });
-  }
+  const wrote = (c: Context<AppEnv>, versions: Map<string, number>) =>
+    recordWrite(c, versions, memo, options.consistencyWindowMs);
   return async function collectionEdgeMiddleware(c: Context<AppEnv>, next: Next) {
     if (c.req.method === "GET") return cache(c, next);
     await next();
     const versions = c.get("wrote");
     if (versions !== undefined && c.res.status < 300) wrote(c, versions);
   };
+}
+
+/**
+ * After a committed write (REST or GraphQL): this isolate's cache keys move forward when reads
+ * see the write at once (with a lagging replica they must not: an entry keyed by the new version
+ * could be filled from a replica that has not caught up), and the writer gets its read-your-writes
+ * token, merged with the one it sent, as a header and as ONE cookie for the whole origin (Path=/:
+ * two cookies of one name on different paths would make a browser send the older one first).
+ */
+export function recordWrite(
+  c: Context<AppEnv>,
+  versions: Map<string, number>,
+  memo: VersionMemo,
+  consistencyWindowMs: number,
+) {
+  const platform = c.get("platform");
+  if (platform.freshReads) for (const [scope, version] of versions) memo.learn(scope, version);
+  const now = platform.clock.now().getTime();
+  const existing = decodeToken(
+    c.req.header(consistencyHeader) ?? getCookie(c, consistencyCookie),
+    now,
+    consistencyWindowMs,
+  );
+  const token = encodeToken(mergeToken(existing, versions, now + consistencyWindowMs));
+  c.header(consistencyHeader, token);
+  setCookie(c, consistencyCookie, token, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: new URL(c.req.url).protocol === "https:",
+    maxAge: Math.ceil(consistencyWindowMs / 1000),
+  });
 }
