@@ -122,9 +122,13 @@ try {
     targets["workers+cache"] = await startProcess(
       "workers+cache",
       "tsx",
-      ["scripts/dev.ts", "--inspector-port", "9339", ...cachedVars],
+      ["scripts/dev.ts", ...cachedVars],
       {
-        env: { PORT: String(ports.workersCached), DEV_DB_PATH: copy("workers-cached") },
+        env: {
+          PORT: String(ports.workersCached),
+          INSPECTOR_PORT: "9339",
+          DEV_DB_PATH: copy("workers-cached"),
+        },
         url: `http://127.0.0.1:${ports.workersCached}`,
         readyPath: "/ready",
         timeoutMs: 90_000,
