@@ -75,7 +75,12 @@ afterAll(async () => {
 
 /** The page itself never scrolls sideways (wide tables scroll inside their own box). */
 async function fitsWidth(page: Page) {
-  const { scroll, client, wide } = await page.evaluate(() => ({
+  // A string: the test files are type-checked without the DOM library.
+  const { scroll, client, wide } = await page.evaluate<{
+    scroll: number;
+    client: number;
+    wide: string[];
+  }>(`({
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,
     wide: [...document.querySelectorAll("body *")]
@@ -85,8 +90,8 @@ async function fitsWidth(page: Page) {
           (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible"),
       )
       .slice(0, 8)
-      .map((e) => `${e.tagName}.${e.className}(${e.scrollWidth}/${e.clientWidth})`),
-  }));
+      .map((e) => e.tagName + "." + e.className + "(" + e.scrollWidth + "/" + e.clientWidth + ")"),
+  })`);
   expect(scroll, `wider than the page: ${wide.join(", ")}`).toBeLessThanOrEqual(client);
 }
 
@@ -170,7 +175,9 @@ describe("dashboard pages", () => {
     await page.emulateMedia({ colorScheme: "dark" });
     await page.goto(`${s.base}/_/#/data/posts`);
     await page.locator("table.records tbody tr[data-id]").first().waitFor();
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const background = await page.evaluate<string>(
+      "getComputedStyle(document.body).backgroundColor",
+    );
     expect(background).toBe("rgb(15, 19, 24)");
     await screenshot(page, "dark-table");
     await page.emulateMedia({ colorScheme: "light" });
@@ -181,10 +188,14 @@ describe("dashboard pages", () => {
     await page.reload();
     await page.locator("tr[data-collection=posts]").waitFor();
     await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe(
+      "Skip to content",
+    );
     await page.keyboard.press("Tab"); // the brand link
     await page.keyboard.press("Tab");
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Data");
+    expect(await page.evaluate<string | undefined>("document.activeElement?.textContent")).toBe(
+      "Data",
+    );
     await page.keyboard.press("Tab");
     await page.keyboard.press("Enter");
     await page.waitForURL(/#\/users$/);

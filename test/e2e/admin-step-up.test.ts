@@ -107,7 +107,7 @@ describe("admin dashboard step-up", () => {
     await nav(page).waitFor();
     const cookies = await suite.browser.context.cookies(`${suite.s.base}/api/auth/refresh`);
     expect(cookies.find((c) => c.name === "nb_refresh")).toMatchObject({ httpOnly: true });
-    expect(await page.evaluate(() => document.cookie)).toBe("");
+    expect(await page.evaluate<string>("document.cookie")).toBe("");
 
     await page.reload();
     await nav(page).waitFor();

@@ -47,7 +47,7 @@ beforeAll(async () => {
       PASSWORD_ITERATIONS: "10000",
       RATE_LIMIT_AUTH: "1000/60s",
     },
-    experimental: { disableExperimentalWarning: true, testMode: true },
+    experimental: { disableExperimentalWarning: true },
   });
   base = `http://localhost:${worker.port}`;
   browser = await launchBrowser();

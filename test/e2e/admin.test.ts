@@ -87,11 +87,10 @@ describe("admin dashboard", () => {
   it("signs in, keeps the token out of storage and survives a reload through the refresh cookie", async () => {
     const page = await signedInPage();
     expect(await page.getByText(admin.email).isVisible()).toBe(true);
-    const storage = await page.evaluate(() => ({
-      local: localStorage.length,
-      session: sessionStorage.length,
-      cookies: document.cookie,
-    }));
+    // A string: the test files are type-checked without the DOM library.
+    const storage = await page.evaluate(
+      "({ local: localStorage.length, session: sessionStorage.length, cookies: document.cookie })",
+    );
     expect(storage).toEqual({ local: 0, session: 0, cookies: "" }); // nb_refresh is HttpOnly
     const cookies = await browser.context.cookies(`${s.base}/api/auth/refresh`);
     const refresh = cookies.find((c) => c.name === "nb_refresh");
@@ -189,9 +188,9 @@ describe("admin dashboard", () => {
     await page.getByLabel(/^title/).fill("Edited in the browser");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
-    const edited = await (
+    const edited = (await (
       await s.t.request(`/api/collections/posts/records/${id}`, { headers: admin.headers })
-    ).json();
+    ).json()) as { title: string };
     expect(edited.title).toBe("Edited in the browser");
 
     // Bad JSON is caught before sending; a too-long title is the API's field error.
@@ -225,9 +224,9 @@ describe("admin dashboard", () => {
     const conflict = a.locator(".conflict");
     await conflict.waitFor();
     expect(await conflict.textContent()).toContain("412");
-    const current = await (
+    const current = (await (
       await s.t.request(`/api/collections/posts/records/${post.id}`, { headers: admin.headers })
-    ).json();
+    ).json()) as { title: string };
     expect(current.title).toBe("Saved by tab B");
 
     await a.getByRole("button", { name: "Reload the record" }).click();
@@ -303,7 +302,7 @@ describe("admin dashboard", () => {
     await page.getByLabel("Role").first().selectOption("admin");
     await page.getByRole("status").filter({ hasText: "Role changed to admin." }).waitFor();
     const res = await s.t.request(`/api/admin/users/${user.id}`, { headers: admin.headers });
-    expect((await res.json()).role).toBe("admin");
+    expect(((await res.json()) as { role: string }).role).toBe("admin");
     await page.close();
   });
 

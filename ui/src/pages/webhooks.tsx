@@ -131,6 +131,26 @@ export function WebhooksPage() {
   );
 }
 
+interface TestAttempt {
+  eventId: string;
+  outcome: "succeeded" | "failed";
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
+
+/** What a test attempt did, in words: "succeeded: HTTP 204 in 12 ms". */
+export function describeAttempt(a: TestAttempt): string {
+  const answer = a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? "no answer");
+  return `Test event ${a.outcome}: ${answer} in ${Math.round(a.durationMs)} ms.`;
+}
+
+/** `<input type="datetime-local">` wants local time without a zone, to the minute. */
+export function localInputValue(date: Date): string {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 16);
+}
+
 export function WebhookPage({ id }: { id: string }) {
   const base = `/api/webhooks/${encodeURIComponent(id)}`;
   const endpoint = useLoad(() => api<Endpoint>(base), [id]);
@@ -141,14 +161,35 @@ export function WebhookPage({ id }: { id: string }) {
   );
   const act = useAction();
   const [notice, setNotice] = useState<string>();
-  const run = (work: () => Promise<unknown>, done: string) =>
+  const run = (work: () => Promise<unknown>, done: string | ((answer: unknown) => string)) =>
     void act.run(async () => {
       setNotice(undefined);
-      await work();
-      setNotice(done);
+      const answer = await work();
+      setNotice(typeof done === "string" ? done : done(answer));
       endpoint.reload();
       deliveries.reload();
     });
+  const [since, setSince] = useState(() => localInputValue(new Date(Date.now() - 3_600_000)));
+  const [until, setUntil] = useState("");
+  const replayRange = (ev: Event) => {
+    ev.preventDefault();
+    run(
+      () =>
+        api<{ replayed: number }>(`${base}/replay`, {
+          method: "POST",
+          json: {
+            since: new Date(since).toISOString(),
+            ...(until === "" ? {} : { until: new Date(until).toISOString() }),
+          },
+        }),
+      (answer) => {
+        const n = (answer as { replayed: number }).replayed;
+        return n === 0
+          ? "Nothing to replay in that range."
+          : `${n} deliver${n === 1 ? "y is" : "ies are"} due again.`;
+      },
+    );
+  };
   const e = endpoint.data;
   return (
     <Page
@@ -183,7 +224,10 @@ export function WebhookPage({ id }: { id: string }) {
             type="button"
             disabled={act.busy}
             onClick={() =>
-              run(() => request(`${base}/test`, { method: "POST" }), "Test event sent.")
+              run(
+                () => api<TestAttempt>(`${base}/test`, { method: "POST" }),
+                (a) => describeAttempt(a as TestAttempt),
+              )
             }
           >
             Send a test event
@@ -204,6 +248,37 @@ export function WebhookPage({ id }: { id: string }) {
           </button>
         </div>
       )}
+      <form class="card inline-form" onSubmit={replayRange} aria-labelledby="replay-title">
+        <h2 id="replay-title" class="full">
+          Replay a time range
+        </h2>
+        <p class="muted full">
+          Dead deliveries of events in the range are due again, and events in it this endpoint never
+          got (it was off, or added later) are sent.
+        </p>
+        <label>
+          From
+          <input
+            type="datetime-local"
+            name="since"
+            required
+            value={since}
+            onInput={(ev) => setSince(ev.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Until (empty: now)
+          <input
+            type="datetime-local"
+            name="until"
+            value={until}
+            onInput={(ev) => setUntil(ev.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={act.busy}>
+          Replay range
+        </button>
+      </form>
       <section class="card" aria-labelledby="deliveries-title">
         <div class="row">
           <h2 id="deliveries-title">Deliveries</h2>
