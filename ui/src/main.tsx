@@ -9,6 +9,7 @@ import { CollectionsPage } from "./pages/collections";
 import { FirstRunPage } from "./pages/first-run";
 import { HealthPage } from "./pages/health";
 import { KeysPage } from "./pages/keys";
+import { PrivacyPage } from "./pages/privacy";
 import { RecordPage } from "./pages/record";
 import { SignInPage } from "./pages/sign-in";
 import { TablePage } from "./pages/table";
@@ -29,6 +30,7 @@ const nav = [
   ["keys", "API keys"],
   ["webhooks", "Webhooks"],
   ["audit", "Audit log"],
+  ["privacy", "Privacy"],
   ["health", "Health"],
 ] as const;
 
@@ -94,6 +96,7 @@ function Shell({ me }: { me: Me }) {
   else if (section === "webhooks" && a === undefined) page = <WebhooksPage />;
   else if (section === "webhooks") page = <WebhookPage id={a!} />;
   else if (section === "audit") page = <AuditPage />;
+  else if (section === "privacy") page = <PrivacyPage />;
   else if (section === "health") page = <HealthPage />;
   else page = <p>Nothing here. Pick a section on the left.</p>;
   return (
