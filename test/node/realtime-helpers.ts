@@ -26,7 +26,7 @@ import { createHub } from "../../src/core/realtime/hub";
 import { buildModels } from "../../src/core/records/model";
 import { openNodeDatabase } from "../../src/platform/node/database";
 import { createNodePlatform } from "../../src/platform/node/platform";
-import { nodeRealtime } from "../../src/platform/node/realtime";
+import { answerRefusedUpgrades, nodeRealtime } from "../../src/platform/node/realtime";
 import { generousLimits } from "../conformance/home";
 import { testKeys } from "../harness";
 
@@ -71,7 +71,7 @@ export async function startInstance(url: string, env: Record<string, string> = {
   const realtime = nodeRealtime(hub);
   const app = createApp({ platform, config, collections, realtime });
   const server = serve({
-    fetch: app.fetch,
+    fetch: answerRefusedUpgrades(app.fetch),
     port: 0,
     hostname: "127.0.0.1",
     websocket: { server: realtime.wss },

@@ -237,7 +237,7 @@ describe("realtime (Node home)", { timeout: 30_000 }, () => {
           return fetch(input, { ...init, signal: ctl.signal });
         },
         WebSocket: class extends WebSocket {
-          constructor(url: string | URL, protocols?: string | string[]) {
+          constructor(url: string, protocols?: string | string[]) {
             super(url, protocols);
             drops.push(() => this.close());
           }

@@ -381,6 +381,11 @@ describe("realtime in workerd (Durable Object shards, hibernation API)", () => {
     const refused = await home.request("/api/realtime?topic=posts", { headers: dave.headers });
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as { code: string }).code).toBe("RATE_LIMITED");
+    // A WebSocket too: refused before the upgrade, the same problem as the Node home answers.
+    const socket = await upgrade("/api/realtime?topic=posts", dave.headers);
+    expect(socket.status).toBe(429);
+    expect(socket.webSocket).toBeNull();
+    expect(((await socket.json()) as { code: string }).code).toBe("RATE_LIMITED");
     for (const r of open) await r.cancel();
   });
 
@@ -388,5 +393,19 @@ describe("realtime in workerd (Durable Object shards, hibernation API)", () => {
     const res = await home.request("/api/realtime?topic=nope");
     expect(res.status).toBe(404);
     expect(((await res.json()) as { code: string }).code).toBe("UNKNOWN_COLLECTION");
+  });
+
+  it("refuses a WebSocket before the upgrade with the problems the Node home answers (bad topic, ended session)", async () => {
+    const unknown = await upgrade("/api/realtime?topic=nope", alice.headers);
+    expect(unknown.status).toBe(404);
+    expect(unknown.webSocket).toBeNull();
+    expect(((await unknown.json()) as { code: string }).code).toBe("UNKNOWN_COLLECTION");
+    const frank = await home.signIn();
+    const out = await home.request("/api/auth/logout", { method: "POST", headers: frank.headers });
+    expect(out.status).toBe(204);
+    const ended = await upgrade("/api/realtime?topic=posts", frank.headers);
+    expect(ended.status).toBe(401);
+    expect(ended.webSocket).toBeNull();
+    expect(((await ended.json()) as { code: string }).code).toBe("UNAUTHENTICATED");
   });
 });

@@ -280,8 +280,11 @@ export function createHub(deps: HubDeps) {
     wake(): void;
     stop(): Promise<void>;
     readonly size: number;
+    readonly settings: RealtimeSettings;
     idle(): Promise<void>;
   } = {
+    settings,
+
     async connect(request) {
       const owner = ownerKey(request.principal, request.address);
       const cap = owner.startsWith("user:") ? settings.maxPerUser : settings.maxPerAddress;

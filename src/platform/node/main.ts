@@ -16,7 +16,7 @@ import { embeddingJob } from "../../core/search/job";
 import { ensureDataKeys } from "./data-keys";
 import { openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
-import { nodeRealtime } from "./realtime";
+import { answerRefusedUpgrades, nodeRealtime } from "./realtime";
 import { shedLoad, shedLog } from "./shed-load";
 import { ensureSigningKeys } from "./signing-keys";
 
@@ -80,10 +80,13 @@ async function main() {
   });
   const server = serve(
     {
-      fetch: shedLoad(closeAfterRefusedBody(app.fetch), {
-        maxInFlight: config.maxInFlight,
-        onShed: shedLog(log),
-      }),
+      // A refused WebSocket upgrade is answered with its whole problem (src/platform/node/realtime.ts).
+      fetch: answerRefusedUpgrades(
+        shedLoad(closeAfterRefusedBody(app.fetch), {
+          maxInFlight: config.maxInFlight,
+          onShed: shedLog(log),
+        }),
+      ),
       port: config.port,
       hostname: config.host,
       websocket: { server: realtime.wss },
