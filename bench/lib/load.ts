@@ -8,6 +8,8 @@ export interface Scenario {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** How long one request may take before autocannon counts it as timed out (default 10 s). */
+  timeoutSeconds?: number;
   /** Several request shapes picked in order by weight (for the mixed workload). */
   requests?: autocannon.Request[];
 }
@@ -40,6 +42,7 @@ export async function runLoad(
     headers: scenario.headers,
     body: scenario.body,
     requests: scenario.requests,
+    ...(scenario.timeoutSeconds === undefined ? {} : { timeout: scenario.timeoutSeconds }),
   };
   await autocannon({ ...options, duration: 1 });
   const cpuBefore = cpuTimeMs?.();
