@@ -26,6 +26,25 @@ const password = "bench password 123";
 const benchUser = seedUserId(3);
 const benchEmail = "bench@example.com";
 
+/**
+ * The admin dashboard's first load (#16): /_/, its script and its styles as the Node home sends
+ * them to a browser asking for gzip — bytes on the wire (Content-Length), and uncompressed.
+ */
+async function adminFirstLoad(url: string) {
+  const get = async (path: string) => {
+    const res = await fetch(url + path, { headers: { "accept-encoding": "gzip" } });
+    if (!res.ok) throw new Error(`admin UI ${path}: ${res.status}`);
+    const wire = Number(res.headers.get("content-length"));
+    const text = await res.text(); // fetch undoes the gzip
+    return { wire, raw: Buffer.byteLength(text), text };
+  };
+  const page = await get("/_/");
+  const assets = [...page.text.matchAll(/(?:src|href)="(\/_\/assets\/[^"]+\.(?:js|css))"/g)];
+  const files = [page, ...(await Promise.all(assets.map((m) => get(m[1]!))))];
+  const kib = (n: number) => (n / 1024).toFixed(1);
+  return `Admin dashboard (/_/) first load from the Node home: ${kib(files.reduce((n, f) => n + f.wire, 0))} KiB gzip on the wire (${kib(files.reduce((n, f) => n + f.raw, 0))} KiB uncompressed; HTML, script, styles; budget 150 KiB).`;
+}
+
 const dir = mkdtempSync(join(tmpdir(), "nearbase-bench-"));
 const base = join(dir, "base.db");
 console.log(`seeding ${dataset.posts} posts, ${dataset.users} users into ${base} …`);
@@ -307,6 +326,10 @@ try {
     }
   }
 
+  const adminUi = targets.node
+    ? await adminFirstLoad(targets.node.url).catch((e: Error) => `Admin dashboard: ${e.message}.`)
+    : undefined;
+
   const date = new Date().toISOString().slice(0, 10);
   const table = markdownTable(rows);
   const note = [
@@ -324,6 +347,7 @@ try {
     "|---|---:|---:|",
     ...loginLatency,
     "",
+    ...(adminUi === undefined ? [] : [adminUi, ""]),
   ].join("\n");
   // BENCH_RESULTS_DIR: write a trial run elsewhere than the committed results.
   const out = process.env.BENCH_RESULTS_DIR ?? "bench/results";

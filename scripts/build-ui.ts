@@ -2,11 +2,13 @@
 // (src/http/routes/admin-ui.ts). Runs on `npm install` (prepare) and before `npm start`
 // (prestart), so the README's two commands still do everything; ~0.3 s. Preact + esbuild:
 // esbuild is already the project's bundler (scripts/build.ts), so a ~1 kLOC single-page app
-// needs no second toolchain. Prints the first load's gzip size and fails over the budget.
+// needs no second toolchain. Prints the first load's gzip size and fails over the budget, and
+// fails when a colour pair of either theme is under its WCAG AA contrast (ui/contrast.ts).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { checkContrast } from "../ui/contrast";
 
 /** Issue #16: ≤ 150 KiB gzip for the first load (HTML + script + styles). */
 const budgetBytes = 150 * 1024;
@@ -14,6 +16,14 @@ const root = join(import.meta.dirname, "..", "ui");
 const out = join(root, "dist", "_");
 
 const started = performance.now();
+const lowContrast = checkContrast(readFileSync(join(root, "src", "styles.css"), "utf8")).filter(
+  (c) => c.ratio < c.min,
+);
+for (const c of lowContrast)
+  console.error(
+    `build:ui: ${c.theme} --${c.fg} on --${c.bg} is ${c.ratio.toFixed(2)}:1, under ${c.min}:1 (${c.where}); npx tsx ui/contrast.ts lists every pair`,
+  );
+if (lowContrast.length > 0) process.exit(1);
 rmSync(join(root, "dist"), { recursive: true, force: true });
 mkdirSync(join(out, "assets"), { recursive: true });
 

@@ -1,6 +1,7 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, readProblem, type TestApp } from "../../../test/harness";
+import { checkContrast, contrast, stylesPath, themes } from "../../../ui/contrast";
 import { assetPath } from "./admin-ui";
 
 describe("admin UI paths", () => {
@@ -23,6 +24,29 @@ describe("admin UI paths", () => {
       "/_/assets/",
     ])
       expect(assetPath(path), path).toBeUndefined();
+  });
+});
+
+describe("admin UI colour contrast (WCAG AA, ui/contrast.ts)", () => {
+  it("computes WCAG ratios", () => {
+    expect(contrast("#000000", "#ffffff")).toBeCloseTo(21, 5);
+    expect(contrast("#777777", "#ffffff")).toBeCloseTo(4.48, 2);
+    expect(contrast("#fff", "#fff")).toBe(1);
+  });
+
+  it("reads both themes, the dark one over the light one", () => {
+    const css =
+      ":root {\n  --a: #fff;\n  --b: #000;\n}\n@media (prefers-color-scheme: dark) {\n  :root {\n    --a: #111;\n  }\n}";
+    expect(themes(css)).toEqual({
+      light: { a: "#fff", b: "#000" },
+      dark: { a: "#111", b: "#000" },
+    });
+  });
+
+  it("has every pair of both themes at or over its minimum", () => {
+    const checks = checkContrast(readFileSync(stylesPath, "utf8"));
+    expect(checks.length).toBeGreaterThan(30);
+    expect(checks.filter((c) => c.ratio < c.min)).toEqual([]);
   });
 });
 
