@@ -312,7 +312,7 @@ export function createApp({
   app.use("/api/collections/*", notifyEvents);
   app.use("/api/batch", notifyEvents);
   // Records whose vector source changed are embedded after the response (src/core/search).
-  const embedKick = embedAfterWrites(models);
+  const embedKick = embedAfterWrites(models, versionMemo);
   app.use("/api/collections/*", embedKick);
   app.use("/api/batch", embedKick);
   // GraphQL: the same services, edge cache and read-your-writes as the REST routes above.
@@ -347,7 +347,14 @@ export function createApp({
   app.route("/", adminUiRoutes());
   app.route("/api/realtime", realtimeRoutes(realtimeHome, config.realtime));
   app.route("/", collectionRoutes());
-  app.route("/", searchRoutes());
+  app.route(
+    "/",
+    searchRoutes({
+      memo: versionMemo,
+      enabled: config.sharedCache,
+      consistencyWindowMs: config.consistencyWindowMs,
+    }),
+  );
   app.route("/", fileRoutes());
   app.route("/", graphql.routes);
 

@@ -123,7 +123,8 @@ export interface Setting<T = unknown> {
     | "oauth"
     | "events"
     | "telemetry"
-    | "privacy";
+    | "privacy"
+    | "search";
   doc: string;
   /** The raw default (parsed like a set value), per home when it differs; undefined = unset. */
   fallback?: string | ((home: Home) => string | undefined);
@@ -988,6 +989,31 @@ export const settings = {
     homes: ["workers"],
     parse: integer(1, 1024),
   }),
+  // Read where they are used, through the platform's secret store (src/core/search/embedders.ts);
+  // declared here so they are checked at start and documented.
+  embeddingsUrl: setting({
+    name: "EMBEDDINGS_URL",
+    group: "search",
+    doc: "the default embedder: an OpenAI-compatible API base (…/v1); unset, vector fields stay pending",
+    parse: baseUrl,
+  }),
+  embeddingsApiKey: setting({
+    name: "EMBEDDINGS_API_KEY",
+    group: "search",
+    doc: "bearer key for EMBEDDINGS_URL (secret)",
+    parse: text,
+  }),
+  embeddingsModel: setting({
+    name: "EMBEDDINGS_MODEL",
+    group: "search",
+    doc: "model name sent to EMBEDDINGS_URL",
+    fallback: "text-embedding-3-small",
+    parse: (raw) => {
+      if (!/^[\x21-\x7e]{1,200}$/.test(raw))
+        throw new Invalid("must be a model name without spaces");
+      return raw;
+    },
+  }),
 } as const;
 
 type Settings = typeof settings;
@@ -1041,6 +1067,13 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     fail("DATABASE_URL", "is required (libsql://…, https://… or http://127.0.0.1:8080 locally)");
   if (v.mailApiUrl !== undefined && v.mailApiKey === undefined)
     fail("MAIL_API_KEY", "is required with MAIL_API_URL");
+  const modelSet =
+    typeof source.EMBEDDINGS_MODEL === "string" && source.EMBEDDINGS_MODEL.trim() !== "";
+  if (v.embeddingsUrl === undefined && (v.embeddingsApiKey !== undefined || modelSet))
+    fail(
+      v.embeddingsApiKey !== undefined ? "EMBEDDINGS_API_KEY" : "EMBEDDINGS_MODEL",
+      "has no effect without EMBEDDINGS_URL; set EMBEDDINGS_URL too",
+    );
   const profileSet =
     typeof source.PASSWORD_PROFILE === "string" && source.PASSWORD_PROFILE.trim() !== "";
   if (profileSet && v.passwordIterations !== undefined)

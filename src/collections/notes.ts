@@ -31,7 +31,6 @@ export const notesCollection = defineCollection(notes, {
   legalBasis: "contract (Art. 6(1)(b) GDPR): the user's notes",
   search: ["title", "body"],
   vector: { dimensions: 384, source: ["title", "body"] },
-  cache: false,
   rules: {
     list: "public = true || owner = @request.auth.id",
     view: "public = true || owner = @request.auth.id",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { embedTest, failEmbedder } from "../search-embedder";
+import { embedTest, failEmbedder, holdEmbedder } from "../search-embedder";
 import type { Home, MakeHome, SignedIn } from "./home";
 
 /** How the suite reaches the loopback embedder (its `/v1` base URL). */
@@ -264,6 +264,114 @@ export function defineSearchSuite(make: MakeHome, embedder: SuiteEmbedder) {
       expect(
         await home.sql("SELECT 1 FROM nb_embedding_failures WHERE record_id = ?", [note.id]),
       ).toEqual([]);
+    });
+
+    it("without an embedder keeps records pending, counts no attempts and says so", async () => {
+      const bare = await make({});
+      try {
+        const carol = await bare.signIn();
+        const res = await bare.request("/api/collections/notes/records", {
+          method: "POST",
+          headers: carol.headers,
+          json: { title: `${tag} unembedded lighthouse`, public: false },
+        });
+        expect(res.status).toBe(201);
+        const note = (await res.json()) as Note;
+        await bare.settle();
+        const [row] = await bare.sql("SELECT embedding_status AS s FROM notes WHERE id = ?", [
+          note.id,
+        ]);
+        expect(row!.s).toBe("pending");
+        expect(
+          await bare.sql("SELECT 1 FROM nb_embedding_failures WHERE record_id = ?", [note.id]),
+        ).toEqual([]);
+        const semantic = await bare.request(
+          `/api/collections/notes/search?q=lighthouse&mode=semantic`,
+          { headers: carol.headers },
+        );
+        expect(semantic.status).toBe(501);
+        expect(((await semantic.json()) as { code: string }).code).toBe("NOT_IMPLEMENTED");
+        const keyword = await bare.request(
+          `/api/collections/notes/search?q=${tag}+lighthouse&mode=keyword`,
+          { headers: carol.headers },
+        );
+        expect(keyword.status).toBe(200);
+        expect(((await keyword.json()) as Found).items.map((h) => h.record.id)).toEqual([note.id]);
+      } finally {
+        await bare.close();
+      }
+    });
+
+    it("shares public search answers at the edge and moves them when an embedding lands", async () => {
+      // A long version memo: only this isolate learning the embedding's version can make the
+      // next read fresh (waiting out the memo cannot).
+      const edge = await make({
+        env: {
+          EMBEDDINGS_URL: embedder.url,
+          EMBEDDINGS_MODEL: "test",
+          CACHE_VERSION_MEMO_MS: "60000",
+        },
+      });
+      try {
+        const dana = await edge.signIn();
+        const word = `lh${tag.slice(2)}`;
+        await holdEmbedder(embedder.url, true);
+        let note: Note;
+        try {
+          const res = await edge.request("/api/collections/notes/records", {
+            method: "POST",
+            headers: dana.headers,
+            json: { title: `${tag} ${word} beacon`, public: true },
+          });
+          expect(res.status).toBe(201);
+          note = (await res.json()) as Note;
+          const paths = [
+            `/api/collections/notes/search?q=${word}&mode=keyword`,
+            `/api/collections/notes/records?filter=${encodeURIComponent(`title ~ '${word}'`)}`,
+          ];
+          for (const path of paths) {
+            const first = await edge.request(path);
+            expect(first.status, await first.clone().text()).toBe(200);
+            expect(first.headers.get("x-cache"), path).toBe("MISS");
+            expect(first.headers.get("cache-control"), path).toMatch(/public/);
+            // The fill is deferred work, and settle() would wait for the held embedding too.
+            let again = await edge.request(path);
+            for (let i = 0; i < 20 && again.headers.get("x-cache") !== "HIT"; i++) {
+              await new Promise((r) => setTimeout(r, 100));
+              again = await edge.request(path);
+            }
+            expect(again.headers.get("x-cache"), path).toBe("HIT");
+            const body = (await again.json()) as { items: (Note | { record: Note })[] };
+            const item = body.items[0]!;
+            const shown = "record" in item ? item.record : item;
+            expect(shown.id).toBe(note.id);
+            expect(shown.embeddingStatus).toBe("pending");
+          }
+          // A signed-in caller's answer reads @request.auth: never shared, never public.
+          const own = await edge.request(paths[0]!, { headers: dana.headers });
+          expect(own.headers.get("cache-control")).not.toMatch(/public/);
+          expect(own.headers.get("x-cache")).not.toBe("HIT");
+        } finally {
+          await holdEmbedder(embedder.url, false);
+        }
+        await edge.settle();
+        const [row] = await edge.sql("SELECT embedding_status AS s FROM notes WHERE id = ?", [
+          note.id,
+        ]);
+        expect(row!.s).toBe("ready");
+        for (const path of [
+          `/api/collections/notes/search?q=${word}&mode=keyword`,
+          `/api/collections/notes/records?filter=${encodeURIComponent(`title ~ '${word}'`)}`,
+        ]) {
+          const after = await edge.request(path);
+          expect(after.headers.get("x-cache"), path).toBe("MISS");
+          const body = (await after.json()) as { items: (Note | { record: Note })[] };
+          const item = body.items[0]!;
+          expect(("record" in item ? item.record : item).embeddingStatus, path).toBe("ready");
+        }
+      } finally {
+        await edge.close();
+      }
     });
   });
 }

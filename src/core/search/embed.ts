@@ -1,6 +1,8 @@
 import type { Client, InStatement } from "@libsql/client";
 import { sql } from "drizzle-orm";
+import { bumpVersion } from "../edge/versions";
 import { columnName } from "../records/columns";
+import { versionScope } from "../records/commit";
 import type { CollectionModel, Models } from "../records/model";
 import { statement } from "../records/sql";
 import { type Embedder, EmbedderError } from "./embedder";
@@ -14,6 +16,8 @@ export interface EmbedDeps {
   models: Models;
   embedders: EmbedderSource;
   now(): number;
+  /** Told each collection version a status change produced (the app's version memo learns it). */
+  onVersion?: (scope: string, version: number) => void;
 }
 
 export const embedBatchSize = 32;
@@ -40,12 +44,17 @@ export function embeddingText(values: unknown[]): string {
  * stays pending for the next run). A failed batch counts an attempt per record, with backoff;
  * after maxEmbedAttempts the record's status is `failed`. Idempotent and resumable: the state is
  * in the rows, so the scheduled job, the after-write kick and the backfill command share it.
+ *
+ * A status change is a data change clients read (`embeddingStatus`): its batch bumps the
+ * collection's cache version like any write, so no shared-cache entry keeps showing `pending`.
+ * A collection whose embedder is not configured is left alone (its records stay `pending`, no
+ * attempts counted) and reported in `unconfigured`.
  */
 export async function embedPending(
   deps: EmbedDeps,
   options: { maxBatches?: number; batchSize?: number } = {},
 ): Promise<Record<string, number>> {
-  const result = { embedded: 0, failed: 0, retrying: 0, pending: 0 };
+  const result = { embedded: 0, failed: 0, retrying: 0, pending: 0, unconfigured: 0 };
   const size = options.batchSize ?? embedBatchSize;
   for (const model of vectorModels(deps.models)) {
     const v = resolveVector(model.def.options.vector!);
@@ -54,7 +63,8 @@ export async function embedPending(
     const status = field(v.status);
     const source = v.source.map(field);
     const embedder = await deps.embedders(v.embedder);
-    for (let round = 0; round < (options.maxBatches ?? 10); round++) {
+    const scope = versionScope(model);
+    for (let round = 0; embedder !== undefined && round < (options.maxBatches ?? 10); round++) {
       const now = deps.now();
       const rs = await deps.sql.execute(
         statement(
@@ -71,8 +81,6 @@ export async function embedPending(
       }));
       const writes: InStatement[] = [];
       try {
-        if (embedder === undefined)
-          throw new EmbedderError(`no embedder named ${v.embedder} is configured`, true);
         const vectors = await embedder.embed(
           rows.map((r) => embeddingText(r.values)),
           "document",
@@ -97,8 +105,12 @@ export async function embedPending(
             },
           );
         }
+        writes.push(bumpVersion(scope, now));
         const done = await deps.sql.batch(writes, "write");
-        result.embedded += done.filter((d, i) => i % 2 === 0 && d.rowsAffected > 0).length;
+        deps.onVersion?.(scope, Number(done.at(-1)!.rows[0]!.version));
+        result.embedded += done
+          .slice(0, -1)
+          .filter((d, i) => i % 2 === 0 && d.rowsAffected > 0).length;
       } catch (err) {
         const message = err instanceof EmbedderError ? err.message : "embedding failed";
         for (const row of rows) {
@@ -111,11 +123,16 @@ export async function embedPending(
           });
           const attempts = Number(failed.rows[0]?.attempts ?? 1);
           if (attempts >= maxEmbedAttempts) {
-            await deps.sql.execute(
-              statement(
-                sql`UPDATE ${model.table} SET ${sql.identifier(columnName(status))} = 'failed' WHERE ${idColumn} = ${row.id} AND ${status} = 'pending'`,
-              ),
+            const [, bumped] = await deps.sql.batch(
+              [
+                statement(
+                  sql`UPDATE ${model.table} SET ${sql.identifier(columnName(status))} = 'failed' WHERE ${idColumn} = ${row.id} AND ${status} = 'pending'`,
+                ),
+                bumpVersion(scope, now),
+              ],
+              "write",
             );
+            deps.onVersion?.(scope, Number(bumped!.rows[0]!.version));
             result.failed++;
           } else {
             await deps.sql.execute({
@@ -133,6 +150,7 @@ export async function embedPending(
       statement(sql`SELECT count(*) AS n FROM ${model.table} WHERE ${status} = 'pending'`),
     );
     result.pending += Number(left.rows[0]?.n ?? 0);
+    if (embedder === undefined) result.unconfigured++;
   }
   return result;
 }
@@ -143,16 +161,18 @@ export async function retryFailed(deps: EmbedDeps): Promise<number> {
   for (const model of vectorModels(deps.models)) {
     const v = resolveVector(model.def.options.vector!);
     const status = model.fields.get(v.status)!.column;
-    const rs = await deps.sql.execute(
-      statement(
-        sql`UPDATE ${model.table} SET ${sql.identifier(columnName(status))} = 'pending' WHERE ${status} = 'failed'`,
-      ),
+    const [rs, , bumped] = await deps.sql.batch(
+      [
+        statement(
+          sql`UPDATE ${model.table} SET ${sql.identifier(columnName(status))} = 'pending' WHERE ${status} = 'failed'`,
+        ),
+        { sql: "DELETE FROM nb_embedding_failures WHERE collection = ?", args: [model.name] },
+        bumpVersion(versionScope(model), deps.now()),
+      ],
+      "write",
     );
-    await deps.sql.execute({
-      sql: "DELETE FROM nb_embedding_failures WHERE collection = ?",
-      args: [model.name],
-    });
-    n += rs.rowsAffected;
+    deps.onVersion?.(versionScope(model), Number(bumped!.rows[0]!.version));
+    n += rs!.rowsAffected;
   }
   return n;
 }

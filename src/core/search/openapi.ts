@@ -4,6 +4,14 @@ import { defaultK, maxK } from "./service";
 
 type Json = Record<string, unknown>;
 
+const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
+/** What every read answers with, as on the collection's list (shared cache, ETag). */
+const readHeaders = {
+  ETag: headerRef("ETag"),
+  "Cache-Control": headerRef("CacheControl"),
+  "X-Cache": headerRef("XCache"),
+};
+
 const pascal = (s: string) =>
   s
     .split(/[^A-Za-z0-9]+/)
@@ -35,7 +43,7 @@ export function searchPaths(models: Models): Record<string, Json> {
         operationId: `search${pascal(model.name)}`,
         summary: `Search ${model.name}`,
         description:
-          'Ranked results the caller may list (the list rule and `filter` apply to every candidate), best first. Keyword: FTS5 bm25; semantic: vector distance (libSQL vector index, completed exactly when the rule leaves too few); hybrid: both fused by reciprocal rank (k = 60). Not shared-cached. README "Search".',
+          "Ranked results the caller may list (the list rule and `filter` apply to every candidate), best first. Keyword: FTS5 bm25; semantic: vector distance (libSQL vector index, completed exactly when the rule leaves too few); hybrid: both fused by reciprocal rank (k = 60). Shared at the edge like the collection's list when the list rule and `filter` do not read the caller (or for every anonymous caller); the embedding job's status updates move the cache version like writes. README \"Search\".",
         parameters: [
           param(
             "q",
@@ -70,10 +78,27 @@ export function searchPaths(models: Models): Record<string, Json> {
             type: "string",
             maxLength: 1000,
           }),
+          {
+            name: "If-None-Match",
+            in: "header",
+            required: false,
+            schema: { type: "string" },
+            description: "An ETag from an earlier read: 304 when the answer is the same",
+          },
+          {
+            name: "Nearbase-Consistency",
+            in: "header",
+            required: false,
+            schema: { type: "string" },
+            description:
+              "The token a write answered with: this search then sees that write (read-your-writes)",
+          },
         ],
         responses: {
+          "304": { description: "Not modified (If-None-Match matched)", headers: readHeaders },
           "200": {
             description: "Results, best first",
+            headers: readHeaders,
             content: {
               "application/json": {
                 schema: {

@@ -25,6 +25,12 @@ export interface ResolvedVector {
   metric: "cosine" | "l2";
 }
 
+/**
+ * The embedders a collection may name: "default" is the OpenAI-compatible endpoint at
+ * EMBEDDINGS_URL (src/core/search/embedders.ts).
+ */
+export const embedderNames = ["default"] as const;
+
 /** Most fields one collection may index for full-text search. */
 export const maxSearchFields = 8;
 /** Largest vector we accept (libSQL allows more; an index row of 4096 floats is already 16 KiB). */
@@ -90,9 +96,10 @@ export function checkSearchOptions(name: string, table: SQLiteTable, options: De
     for (const key of v.source) textField("vector source", key);
     if (v.metric !== "cosine" && v.metric !== "l2")
       throw new Error(`Collection ${name}: vector metric must be cosine or l2.`);
-    if (!/^[a-z][a-z0-9_-]{0,31}$/.test(v.embedder))
+    // A name nothing provides would leave every record pending without a word: refuse it here.
+    if (!(embedderNames as readonly string[]).includes(v.embedder))
       throw new Error(
-        `Collection ${name}: embedder name ${JSON.stringify(v.embedder)} is invalid.`,
+        `Collection ${name}: embedder ${JSON.stringify(v.embedder)} is not one Nearbase provides (${embedderNames.join(", ")}).`,
       );
   }
 }
