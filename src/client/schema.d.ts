@@ -1585,7 +1585,7 @@ export interface paths {
     };
     /**
      * Download a record's file
-     * @description Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff.
+     * @description Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff. `?thumb=` serves a declared thumbnail of an image, made on its first request and stored beside the original.
      */
     get: operations["getApiFilesByCollectionByRecordByName"];
     put?: never;
@@ -1605,7 +1605,7 @@ export interface paths {
     };
     /**
      * Search notes
-     * @description Ranked results the caller may list (the list rule and `filter` apply to every candidate), best first. Keyword: FTS5 bm25; semantic: vector distance (libSQL vector index, completed exactly when the rule leaves too few); hybrid: both fused by reciprocal rank (k = 60). Not shared-cached. README "Search".
+     * @description Ranked results the caller may list (the list rule and `filter` apply to every candidate), best first. Keyword: FTS5 bm25; semantic: vector distance (libSQL vector index, completed exactly when the rule leaves too few); hybrid: both fused by reciprocal rank (k = 60). Shared at the edge like the collection's list when the list rule and `filter` do not read the caller (or for every anonymous caller); the embedding job's status updates move the cache version like writes. README "Search".
      */
     get: operations["searchNotes"];
     put?: never;
@@ -14800,6 +14800,8 @@ export interface operations {
       query?: {
         /** @description from POST /api/files/token */
         token?: string;
+        /** @description a thumbnail size the field declares (WxH crop, WxHt/WxHb crop from top/bottom, WxHf fit, 0xH, Wx0); 400 for any other */
+        thumb?: string;
         /** @description 1: Content-Disposition attachment */
         download?: string;
       };
@@ -14856,7 +14858,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -14866,7 +14868,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -14896,6 +14898,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
           };
         };
       };
@@ -14960,7 +14976,12 @@ export interface operations {
         /** @description Comma-separated fields to return (default: all readable) */
         fields?: string;
       };
-      header?: never;
+      header?: {
+        /** @description An ETag from an earlier read: 304 when the answer is the same */
+        "If-None-Match"?: string;
+        /** @description The token a write answered with: this search then sees that write (read-your-writes) */
+        "Nearbase-Consistency"?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -14969,6 +14990,9 @@ export interface operations {
       /** @description Results, best first */
       200: {
         headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
           RateLimit: components["headers"]["RateLimit"];
           "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
           [name: string]: unknown;
@@ -14986,6 +15010,18 @@ export interface operations {
             }[];
           };
         };
+      };
+      /** @description Not modified (If-None-Match matched) */
+      304: {
+        headers: {
+          ETag: components["headers"]["ETag"];
+          "Cache-Control": components["headers"]["CacheControl"];
+          "X-Cache": components["headers"]["XCache"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description INVALID_FILTER: Invalid filter; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
