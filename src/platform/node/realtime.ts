@@ -84,9 +84,13 @@ export function nodeRealtime(hub: Hub): RealtimeHome & { hub: Hub; wss: WebSocke
       let closeWhenOpen = false;
       const sink: Sink = {
         send(frame: Frame) {
-          if (ws !== undefined) ws.send(frameText(frame));
-          else if (pending !== undefined && pending.length < maxPendingFrames)
-            pending.push(frameText(frame));
+          if (ws !== undefined) return ws.send(frameText(frame));
+          if (pending === undefined || closeWhenOpen) return;
+          if (pending.length < maxPendingFrames) return void pending.push(frameText(frame));
+          // Too much before the handshake ended: end it as a slow reader, never drop a change
+          // silently (the client resumes from the last id it got).
+          pending.push(frameText({ type: "closing", reason: "slow" }));
+          closeWhenOpen = true;
         },
         close() {
           if (ws !== undefined) ws.close(1000, "closing");
