@@ -147,17 +147,39 @@ describe("dashboard pages", () => {
     await page.goto(`${s.base}/_/#/webhooks`);
     await page.locator("tbody tr[data-id]").first().waitFor();
     await screenshot(page, "webhooks");
+    await page.locator("tbody tr[data-id] a").first().click();
+    await page.getByRole("heading", { name: "Replay a time range" }).waitFor();
+    await page.getByRole("table", { name: "Deliveries" }).locator("tbody tr").first().waitFor();
+    await fitsWidth(page);
+    await screenshot(page, "webhook");
 
     await page.goto(`${s.base}/_/#/audit`);
     await page.locator("tbody tr[data-id]").first().waitFor();
     await fitsWidth(page);
     await screenshot(page, "audit");
 
+    await page.goto(`${s.base}/_/#/privacy`);
+    await page.locator("tr[data-what=audit] td.num").waitFor();
+    await fitsWidth(page);
+    await screenshot(page, "privacy");
+
     await page.goto(`${s.base}/_/#/health`);
     await page.locator("figure.chart").first().waitFor();
     await page.locator(".tile", { hasText: "Readiness" }).filter({ hasText: "ready" }).waitFor();
     await fitsWidth(page);
     await screenshot(page, "health");
+  });
+
+  it("the step-up prompt (a reloaded session creating an API key)", async () => {
+    await page.goto(`${s.base}/_/#/keys`);
+    await page.reload();
+    await page.getByLabel("Name").fill("Deploy bot");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm it is you" });
+    await dialog.getByLabel("Password").waitFor();
+    await screenshot(page, "step-up");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
   });
 
   it("phone width and dark mode", async () => {
@@ -170,6 +192,9 @@ describe("dashboard pages", () => {
     await page.locator("figure.chart").first().waitFor();
     await fitsWidth(page);
     await screenshot(page, "phone-health");
+    await page.goto(`${s.base}/_/#/privacy`);
+    await page.locator("tr[data-what=audit] td.num").waitFor();
+    await fitsWidth(page);
 
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: "dark" });

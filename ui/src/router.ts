@@ -23,9 +23,13 @@ function current(): Route {
 
 export function useRoute(): Route {
   const [route, setRoute] = useState(current);
+  const [initialHash] = useState(() => location.hash);
   useEffect(() => {
     const update = () => setRoute(current());
     addEventListener("hashchange", update);
+    // The hash may have changed between the first render and this effect (effects run after
+    // paint): a hashchange in that gap would otherwise be missed for good.
+    if (location.hash !== initialHash) update();
     return () => removeEventListener("hashchange", update);
   }, []);
   return route;

@@ -248,37 +248,6 @@ export function WebhookPage({ id }: { id: string }) {
           </button>
         </div>
       )}
-      <form class="card inline-form" onSubmit={replayRange} aria-labelledby="replay-title">
-        <h2 id="replay-title" class="full">
-          Replay a time range
-        </h2>
-        <p class="muted full">
-          Dead deliveries of events in the range are due again, and events in it this endpoint never
-          got (it was off, or added later) are sent.
-        </p>
-        <label>
-          From
-          <input
-            type="datetime-local"
-            name="since"
-            required
-            value={since}
-            onInput={(ev) => setSince(ev.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Until (empty: now)
-          <input
-            type="datetime-local"
-            name="until"
-            value={until}
-            onInput={(ev) => setUntil(ev.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" disabled={act.busy}>
-          Replay range
-        </button>
-      </form>
       <section class="card" aria-labelledby="deliveries-title">
         <div class="row">
           <h2 id="deliveries-title">Deliveries</h2>
@@ -355,6 +324,37 @@ export function WebhookPage({ id }: { id: string }) {
           </table>
         </div>
       </section>
+      <form class="card inline-form" onSubmit={replayRange} aria-labelledby="replay-title">
+        <h2 id="replay-title" class="full">
+          Replay a time range
+        </h2>
+        <p class="muted full">
+          Dead deliveries of events in the range are due again, and events in it this endpoint never
+          got (it was off, or added later) are sent.
+        </p>
+        <label>
+          From
+          <input
+            type="datetime-local"
+            name="since"
+            required
+            value={since}
+            onInput={(ev) => setSince(ev.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Until (empty: now)
+          <input
+            type="datetime-local"
+            name="until"
+            value={until}
+            onInput={(ev) => setUntil(ev.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={act.busy}>
+          Replay range
+        </button>
+      </form>
     </Page>
   );
 }
