@@ -58,6 +58,8 @@ export interface Config {
   signingKeysFile: string;
   /** Node home: where uploaded files are stored (the Workers home uses the FILES R2 binding). */
   filesDir: string;
+  /** Node home: an S3-compatible bucket for files instead of FILES_DIR (all four FILES_S3_* set). */
+  filesS3?: { url: string; region: string; accessKeyId: string; secretAccessKey: string };
   /** Node home: requests handled at once per process before new ones get 503 (0: no limit). */
   maxInFlight: number;
   /** Node home: worker processes serving the one database ("auto": one per core). */
@@ -434,6 +436,35 @@ export const settings = {
     group: "server",
     doc: "where the Node home stores uploaded files (Workers: the FILES R2 binding)",
     fallback: "./data/files",
+    homes: ["node"],
+    parse: text,
+  }),
+  filesS3Url: setting({
+    name: "FILES_S3_URL",
+    group: "server",
+    doc: "Node home: store files in this S3-compatible bucket (its URL) instead of FILES_DIR",
+    homes: ["node"],
+    parse: httpUrl,
+  }),
+  filesS3Region: setting({
+    name: "FILES_S3_REGION",
+    group: "server",
+    doc: "the bucket's signing region (auto for R2)",
+    fallback: "auto",
+    homes: ["node"],
+    parse: text,
+  }),
+  filesS3AccessKeyId: setting({
+    name: "FILES_S3_ACCESS_KEY_ID",
+    group: "server",
+    doc: "the bucket's access key id",
+    homes: ["node"],
+    parse: text,
+  }),
+  filesS3SecretAccessKey: setting({
+    name: "FILES_S3_SECRET_ACCESS_KEY",
+    group: "server",
+    doc: "the bucket's secret access key",
     homes: ["node"],
     parse: text,
   }),
@@ -1078,6 +1109,12 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     typeof source.PASSWORD_PROFILE === "string" && source.PASSWORD_PROFILE.trim() !== "";
   if (profileSet && v.passwordIterations !== undefined)
     fail("PASSWORD_ITERATIONS", "replaces PASSWORD_PROFILE; set one of them");
+  const s3Parts = [v.filesS3Url, v.filesS3AccessKeyId, v.filesS3SecretAccessKey];
+  if (s3Parts.some((p) => p !== undefined) && s3Parts.some((p) => p === undefined))
+    fail(
+      "FILES_S3_URL",
+      "and FILES_S3_ACCESS_KEY_ID, FILES_S3_SECRET_ACCESS_KEY must be set together",
+    );
   const oauth: Config["oauth"] = {};
   const pair = (prefix: string, id: string | undefined, secretValue: string | undefined) => {
     if ((id === undefined) !== (secretValue === undefined)) {
@@ -1168,6 +1205,18 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
         : { kind: "pbkdf2-sha256", iterations: v.passwordIterations },
     signingKeysFile: v.signingKeysFile,
     filesDir: v.filesDir,
+    ...(v.filesS3Url !== undefined &&
+    v.filesS3AccessKeyId !== undefined &&
+    v.filesS3SecretAccessKey !== undefined
+      ? {
+          filesS3: {
+            url: v.filesS3Url,
+            region: v.filesS3Region,
+            accessKeyId: v.filesS3AccessKeyId,
+            secretAccessKey: v.filesS3SecretAccessKey,
+          },
+        }
+      : {}),
     passkeys: {
       rpId: v.passkeyRpId,
       rpName: v.passkeyRpName,

@@ -13,6 +13,8 @@ export interface FileStorage {
   head(key: string): Promise<(ObjectMeta & { size: number }) | undefined>;
   /** Removes objects; a key with no object is not an error. Throws when storage fails. */
   delete(keys: readonly string[]): Promise<void>;
+  /** Throws when the storage cannot be used as configured (run at start where there is one). */
+  check?(): Promise<void>;
 }
 
 export interface ObjectMeta {

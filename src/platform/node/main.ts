@@ -61,6 +61,8 @@ async function main() {
       process.env.DATA_ENCRYPTION_KEYS || ensureDataKeys(config.privacy.dataKeysFile),
   };
   const platform = createNodePlatform(config, { database, log, env });
+  // A configured bucket must answer now, not at the first upload (FILES_S3_*).
+  await platform.files?.check?.();
   // Realtime: an in-process hub tailing the outbox (every instance on the database sees every write).
   const realtime = nodeRealtime(
     createHub({

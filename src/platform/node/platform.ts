@@ -14,6 +14,7 @@ import { forwardedClientIp } from "./client-ip";
 import { LruCache } from "./lru-cache";
 import { writeToOutbox } from "./outbox";
 import { diskStorage } from "./storage-disk";
+import { s3Storage } from "./storage-s3";
 import { sharpImages } from "./storage-thumbs";
 import { guardedDispatchers } from "./webhook-connect";
 
@@ -105,7 +106,9 @@ export function createNodePlatform(config: Config, options: NodePlatformOptions)
       while (pending.size > 0) await Promise.all(pending);
     },
     events: { notify: () => dispatcher.wake(), resolve },
-    files: options.files ?? diskStorage(config.filesDir),
+    files:
+      options.files ??
+      (config.filesS3 === undefined ? diskStorage(config.filesDir) : s3Storage(config.filesS3)),
     images: sharpImages(),
     dispatcher,
     delivery,
