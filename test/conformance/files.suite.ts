@@ -453,6 +453,37 @@ export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStoragePro
       ).toEqual([]);
     });
 
+    it("lists an account's files in its privacy export as links it can download", async () => {
+      const me = await t.signIn();
+      const doc = new TextEncoder().encode("my own notes\n");
+      const rec = await created(
+        await upload(me, {
+          title: unique("export"),
+          document: [{ bytes: doc, name: "notes.txt" }],
+          images: [{ bytes: png, name: "me.png" }],
+        }),
+      );
+      const res = await t.request("/api/me/export", { headers: me.headers });
+      expect(res.status).toBe(200);
+      const exported = (await res.json()) as {
+        collections: Record<string, { records: Record<string, unknown>[] }>;
+      };
+      const record = exported.collections.attachments!.records.find((r) => r.id === rec.id)!;
+      expect(record["@files"]).toEqual({
+        document: [`/api/files/attachments/${rec.id}/${rec.document}`],
+        images: [`/api/files/attachments/${rec.id}/${rec.images[0]}`],
+      });
+      const links = record["@files"] as { document: string[]; images: string[] };
+      const got = await t.request(links.document[0]!, { headers: me.headers });
+      expect(got.status).toBe(200);
+      expect(await got.text()).toBe("my own notes\n");
+      expect(
+        Buffer.from(
+          await (await t.request(links.images[0]!, { headers: me.headers })).arrayBuffer(),
+        ).equals(Buffer.from(png)),
+      ).toBe(true);
+    });
+
     it("documents multipart bodies in OpenAPI", async () => {
       const doc = (await (await t.request("/openapi.json")).json()) as {
         paths: Record<

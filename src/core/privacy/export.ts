@@ -1,5 +1,6 @@
 import type { Client, InStatement, ResultSet, Row } from "@libsql/client";
 import { sql } from "drizzle-orm";
+import { fileLinks } from "../files/links";
 import { columnName } from "../records/columns";
 import type { CollectionModel, Models } from "../records/model";
 import { fieldsOf, fromRow, selectList, statement } from "../records/sql";
@@ -173,7 +174,9 @@ function partsOf(deps: ExportDeps, userId: string): Part[] {
       async write(row) {
         const record = fromRow(fields, row as Row);
         if (model.encrypted.size > 0) await openFields(deps.sealer, deps.models, model, record);
-        return json(record);
+        // Files as download paths beside their names (README "Files").
+        const files = fileLinks(model, record);
+        return json(files === undefined ? record : { ...record, "@files": files });
       },
       cursor: byRowid,
       after: i === owned.length - 1 ? "]}}" : "]}",
