@@ -34,6 +34,7 @@ import { collectionEdge } from "./http/middleware/edge";
 import { createObservability } from "./http/middleware/observe";
 import { rateLimit } from "./http/middleware/rate-limit";
 import { selfFetch } from "./http/middleware/shared-cache";
+import { strictQuery } from "./http/middleware/strict-query";
 import { apiDocument, credentialFreePaths } from "./http/openapi";
 import { adminUiHeaders, adminUiRoutes } from "./http/routes/admin-ui";
 import { adminUserRoutes } from "./http/routes/admin-users";
@@ -295,6 +296,9 @@ export function createApp({
       clientIp: (c) => platform.clientIp(c),
     }),
   );
+  // Query parameters a route's docs do not name are refused (400 INVALID_QUERY), before any
+  // cache layer or handler; after the rate limit, so the refusal carries its headers too.
+  app.use(strictQuery());
   app.use("/api/collections/*", edge);
   app.use("/api/batch", edge);
   // An erasure moves cache versions: the edge layer learns them, so no cached answer holding the

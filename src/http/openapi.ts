@@ -1,8 +1,11 @@
 import { addMultipartBodies } from "../core/files/openapi";
+import type { ErrorCode } from "../core/kernel/errors";
+import { problemResponses } from "../core/kernel/problem-docs";
 import type { Models } from "../core/records/model";
 import { headerComponents, openApiDocument, problemSchema } from "../core/records/openapi";
 import { searchPaths } from "../core/search/openapi";
 import { graphqlPaths } from "./graphql";
+import { queryRuleOf } from "./middleware/strict-query";
 import { adminUserPaths } from "./routes/admin-users";
 import { auditPaths } from "./routes/audit";
 import { authPaths } from "./routes/auth";
@@ -44,7 +47,7 @@ const description = `Nearbase's HTTP API. Errors are \`application/problem+json\
 
 - **Authentication**: an access token (\`Authorization: Bearer …\`, from /api/auth/login, signup or refresh) or an API key (\`x-api-key\`, or as a bearer token). A credential that is sent is checked: a stale one is 401 even on public routes, except /health, /ready, /openapi.json, /docs and /.well-known/*, which never read credentials.
 - **Refresh-token cookie** (browsers): add \`?cookie=1\` to signup, login, refresh or oauth/exchange and the refresh token comes as an HttpOnly, Secure, SameSite=Strict cookie (\`nb_refresh\`, path /api/auth) instead of in the body; POST /api/auth/refresh?cookie=1 with \`{}\` then reads it from the cookie, and logout clears it.
-- **Query parameters**: collection reads refuse parameters they do not take (400 INVALID_QUERY naming them). Pages are \`limit\` + the previous page's \`nextCursor\` (no page/perPage).
+- **Query parameters**: every operation refuses query parameters it does not document (400 INVALID_QUERY naming them), except the OAuth callbacks, whose parameters are the provider's. Pages are \`limit\` + the previous page's \`nextCursor\` (no page/perPage).
 - **Methods**: a method a path does not take is answered 405 METHOD_NOT_ALLOWED with an \`Allow\` header (see components.responses.MethodNotAllowed).
 - **Rate limits**: every /api/* answer carries \`RateLimit\` and \`RateLimit-Policy\`; 429 carries \`Retry-After\`.
 - **Read-your-writes**: a write answers with \`Nearbase-Consistency\`; send it back on reads.`;
@@ -106,6 +109,8 @@ export function apiDocument(models: Models): Record<string, unknown> {
       if (!methods.includes(method)) continue;
       const operation = op as { tags?: string[]; responses: Record<string, Json> };
       for (const tag of operation.tags ?? []) tags.add(tag);
+      const rule = queryRuleOf(method, path);
+      if (rule !== undefined && rule !== "foreign") withInvalidQuery(operation.responses);
       for (const [status, response] of Object.entries(operation.responses)) {
         operation.responses[status] = withCommonHeaders(path, status, response);
       }
@@ -143,6 +148,38 @@ export function apiDocument(models: Models): Record<string, unknown> {
       },
     },
   };
+}
+
+/**
+ * Adds INVALID_QUERY to an operation's 400 answer (src/http/middleware/strict-query.ts refuses
+ * unknown query parameters before the handler runs), beside the problems it already documents.
+ */
+function withInvalidQuery(responses: Record<string, Json>): void {
+  const existing = responses["400"] as
+    | { description: string; content?: Record<string, { schema?: { allOf?: Json[] } }> }
+    | undefined;
+  const problem = existing?.content?.["application/problem+json"]?.schema?.allOf?.[1] as
+    | { properties?: { code?: { enum?: ErrorCode[] } } }
+    | undefined;
+  const codes = problem?.properties?.code?.enum ?? [];
+  if (codes.includes("INVALID_QUERY")) return;
+  const documented = problemResponses(["INVALID_QUERY"])["400"] as {
+    description: string;
+    content: Json;
+  };
+  if (existing === undefined) responses["400"] = documented;
+  else if (problem !== undefined)
+    responses["400"] = {
+      ...existing,
+      ...problemResponses([...codes, "INVALID_QUERY"])["400"],
+    };
+  // A 400 in another format (GraphQL's own errors): the problem joins it as a second type.
+  else
+    responses["400"] = {
+      ...existing,
+      description: `${existing.description}; or ${documented.description}`,
+      content: { ...existing.content, ...documented.content },
+    };
 }
 
 /** Headers that every answer of a kind carries, whatever the route. */

@@ -72,6 +72,77 @@ export function defineContractSuite(makeHome: MakeHome) {
       ]);
     });
 
+    it("refuses unknown query parameters on every operation that documents it, naming them", async () => {
+      const paths = appContract().document.paths as Record<
+        string,
+        Record<string, { responses: Record<string, unknown> }>
+      >;
+      const strict = Object.entries(paths).flatMap(([path, item]) =>
+        Object.entries(item)
+          .filter(([, op]) => JSON.stringify(op.responses["400"] ?? {}).includes('"INVALID_QUERY"'))
+          .map(([method]) => ({ method: method.toUpperCase(), path })),
+      );
+      // Every operation but the OAuth callbacks (test/node/openapi.test.ts holds that list).
+      expect(strict.length).toBeGreaterThanOrEqual(100);
+      const refusedWith = new Map<string, number>();
+      for (const { method, path } of strict) {
+        // Anonymous, no body: the query is checked before the handler asks for either.
+        const url = `${path.replace(/\{\w+\}/g, "x1")}?nbUnknown=1`;
+        const res = await t.request(url, { method });
+        const problem = res.status === 400 ? await readProblem(res) : undefined;
+        expect(`${method} ${path} → ${res.status} ${problem?.code}`).toBe(
+          `${method} ${path} → 400 INVALID_QUERY`,
+        );
+        expect(problem!.errors).toContainEqual({
+          path: "/nbUnknown",
+          message: "unknown query parameter",
+        });
+        refusedWith.set(method, (refusedWith.get(method) ?? 0) + 1);
+      }
+      expect([...refusedWith.keys()].sort()).toEqual(["DELETE", "GET", "PATCH", "POST"]);
+    });
+
+    it("takes a route's documented parameters and refuses the rest, signed in too", async () => {
+      const user = await t.signIn();
+      expect((await t.request("/api/auth/me", { headers: user.headers })).status).toBe(200);
+      const me = await t.request("/api/auth/me?expand=sessions&verbose", { headers: user.headers });
+      expect(me.status).toBe(400);
+      const problem = await readProblem(me);
+      expect(problem.code).toBe("INVALID_QUERY");
+      expect(problem.detail).toBe(
+        'Unknown query parameters "expand", "verbose"; this request takes no query parameters.',
+      );
+      expect(problem.errors?.map((e) => e.path)).toEqual(["/expand", "/verbose"]);
+      const keys = await t.request("/api/keys?limit=5", { headers: user.headers });
+      expect((await readProblem(keys)).detail).toContain('"limit"');
+      // HEAD is checked as its GET; an empty query string is no parameter.
+      expect((await t.request("/health?probe=1", { method: "HEAD" })).status).toBe(400);
+      expect((await t.request("/health?")).status).toBe(200);
+      const login = await t.request("/api/auth/login?cookie=1&remember=1", {
+        method: "POST",
+        json: { email: "nobody@example.com", password: "irrelevant-here" },
+      });
+      expect((await readProblem(login)).errors).toEqual([
+        { path: "/remember", message: "unknown query parameter" },
+      ]);
+      const deliveries = await t.request("/api/webhooks/whk_x/deliveries?status=failed&page=2", {
+        headers: user.headers,
+      });
+      expect((await readProblem(deliveries)).detail).toBe(
+        'Unknown query parameter "page"; this request takes status, limit.',
+      );
+    });
+
+    it("leaves the OAuth callbacks' parameters to the provider", async () => {
+      // A provider may add its own (RFC 9207's iss, scope, …): refused for the state, not them.
+      const res = await t.request(
+        "/api/auth/oauth/github/callback?state=x&code=y&iss=https%3A%2F%2Fgithub.com&scope=email",
+      );
+      expect(res.status).toBeGreaterThanOrEqual(300);
+      if (res.headers.get("content-type")?.includes("problem+json"))
+        expect((await readProblem(res)).code).not.toBe("INVALID_QUERY");
+    });
+
     it("answers a method a path does not take with 405 and Allow, not 404", async () => {
       const record = await t.request(`${posts}/pst_x`, { method: "PUT", json: {} });
       expect(record.status).toBe(405);

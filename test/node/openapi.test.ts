@@ -1,5 +1,7 @@
 import { validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collections } from "../../src/collections/index";
+import { queryParameters } from "../../src/http/middleware/strict-query";
 import { credentialFreePaths } from "../../src/http/openapi";
 import { createTestApp, type TestApp } from "../harness";
 
@@ -47,14 +49,21 @@ describe("OpenAPI", () => {
     const doc = (await (await t.request("/openapi.json")).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
-    // Collection routes are documented per collection (/api/collections/posts/records, …).
-    const collectionNames = ["posts", "comments", "profiles", "bookmarks", "attachments"];
+    // Collection routes are documented per collection (/api/collections/posts/records, …);
+    // search only for the collections that declare it.
+    const collectionNames = collections.map((c) => c.name);
+    const searchable = collections
+      .filter((c) => c.options.search !== undefined || c.options.vector !== undefined)
+      .map((c) => c.name);
     const served = t.app.routes
       .filter((r) => r.method !== "ALL")
       .map((r) => ({ method: r.method.toLowerCase(), path: r.path.replace(/:(\w+)/g, "{$1}") }))
       .flatMap(({ method, path }) =>
         path.startsWith("/api/collections/{name}")
-          ? collectionNames.map((n) => ({ method, path: path.replace("{name}", n) }))
+          ? (path.endsWith("/search") ? searchable : collectionNames).map((n) => ({
+              method,
+              path: path.replace("{name}", n),
+            }))
           : [{ method, path }],
       );
     expect(served.length).toBeGreaterThanOrEqual(60);
@@ -167,7 +176,11 @@ describe("OpenAPI", () => {
       (doc.paths[path]![method]!.responses[status] as Problem).content["application/problem+json"]!
         .schema.allOf[1]!.properties!.code.enum;
     expect(codes("/api/auth/signup", "post", "409")).toEqual(["CONFLICT"]);
-    expect(codes("/api/auth/signup", "post", "400")).toEqual(["INVALID_JSON", "VALIDATION_FAILED"]);
+    expect(codes("/api/auth/signup", "post", "400")).toEqual([
+      "INVALID_JSON",
+      "INVALID_QUERY",
+      "VALIDATION_FAILED",
+    ]);
     expect(codes("/api/keys", "post", "409")).toEqual(["API_KEY_LIMIT"]);
     expect(codes("/api/auth/oauth/{provider}/callback", "get", "403")).toEqual([
       "EMAIL_NOT_VERIFIED",
@@ -184,6 +197,62 @@ describe("OpenAPI", () => {
     expect(signup.requestBody.content["application/json"].schema.required).toEqual([
       "email",
       "password",
+    ]);
+  });
+
+  it("checks each route's query string against exactly the parameters its docs name", async () => {
+    type Operation = {
+      parameters?: { name: string; in: string }[];
+      responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+    };
+    const doc = (await (await t.request("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const collectionNames = collections.map((c) => c.name);
+    const served = t.app.routes
+      .filter((r) => r.method !== "ALL")
+      .map((r) => ({ key: `${r.method} ${r.path}`, method: r.method.toLowerCase(), path: r.path }));
+    // Each served route's documented operations (a collection route documents one per collection).
+    const operationsOf = (method: string, path: string) =>
+      (path.startsWith("/api/collections/:name")
+        ? collectionNames.map((n) => path.replace(":name", n))
+        : [path]
+      )
+        .map((p) => doc.paths[p.replace(/:(\w+)/g, "{$1}")]?.[method])
+        .filter((op): op is Operation => op !== undefined);
+    const documented = served.filter(({ method, path }) => operationsOf(method, path).length > 0);
+    expect(documented.length).toBeGreaterThanOrEqual(80);
+    const missing = documented.filter(({ key }) => queryParameters[key] === undefined);
+    expect(
+      missing.map(({ key }) => key),
+      "documented routes without a rule in src/http/middleware/strict-query.ts",
+    ).toEqual([]);
+    const stale = Object.keys(queryParameters).filter(
+      (key) => !documented.some((route) => route.key === key),
+    );
+    expect(stale, "rules for routes the app does not serve or document").toEqual([]);
+    const queryNames = (op: Operation) =>
+      (op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name);
+    const refuses = (op: Operation) =>
+      JSON.stringify(
+        op.responses["400"]?.content?.["application/problem+json"]?.schema ?? {},
+      ).includes('"INVALID_QUERY"');
+    for (const { key, method, path } of documented) {
+      const rule = queryParameters[key]!;
+      for (const op of operationsOf(method, path)) {
+        // The middleware's list is the documented one, and the refusal is documented.
+        if (typeof rule !== "string") expect([...rule].sort(), key).toEqual(queryNames(op).sort());
+        expect(refuses(op), key).toBe(rule !== "foreign");
+      }
+    }
+    // Exemptions are few and named: only the OAuth callbacks take someone else's parameters.
+    expect(
+      Object.entries(queryParameters)
+        .filter(([, rule]) => rule === "foreign")
+        .map(([key]) => key),
+    ).toEqual([
+      "GET /api/auth/oauth/:provider/callback",
+      "POST /api/auth/oauth/:provider/callback",
     ]);
   });
 
