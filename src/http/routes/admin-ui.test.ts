@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, readProblem, type TestApp } from "../../../test/harness";
@@ -50,12 +51,17 @@ describe("admin UI colour contrast (WCAG AA, ui/contrast.ts)", () => {
   });
 });
 
-// In-process requests to the Node home (npm install builds ui/dist; skipped when it is not built).
-describe.skipIf(!existsSync("ui/dist/_/index.html"))("admin UI in the Node home", () => {
+// In-process requests to the Node home. npm install builds ui/dist; when it is missing (a clone
+// installed with --ignore-scripts) the test builds it rather than skipping.
+describe("admin UI in the Node home", () => {
   let t: TestApp;
   beforeAll(async () => {
+    if (!existsSync("ui/dist/_/index.html"))
+      execFileSync(process.execPath, ["--import", "tsx", "scripts/build-ui.ts"], {
+        stdio: "ignore",
+      });
     t = await createTestApp();
-  });
+  }, 120_000);
   afterAll(() => t.close());
 
   it("serves the page with a strict CSP and no framing", async () => {
