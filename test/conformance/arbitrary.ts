@@ -6,7 +6,7 @@ type Json = Record<string, unknown>;
  * fast-check arbitraries from the JSON Schemas in an OpenAPI document, for property tests that
  * build requests from the document itself: what it says is valid must be accepted, and values
  * that break it must be refused with the problem it documents. Covers what the document uses:
- * $ref, anyOf/oneOf, const/enum, string length and pattern, integer/number bounds, booleans,
+ * $ref, anyOf/oneOf, const/enum, string length, pattern and email format, integer/number bounds, booleans,
  * null, arrays with item counts, and objects with required and additional properties.
  */
 export function arbitraryOf(schema: unknown, document: Json, depth = 0): fc.Arbitrary<unknown> {
@@ -37,6 +37,12 @@ export function arbitraryOf(schema: unknown, document: Json, depth = 0): fc.Arbi
         noNaN: true,
       });
     case "string": {
+      if (s.format === "email") {
+        // fast-check's RFC 5322/1034 addresses (dot-atom local parts, host names), within the limits.
+        const min = (s.minLength as number | undefined) ?? 0;
+        const max = (s.maxLength as number | undefined) ?? Infinity;
+        return fc.emailAddress().filter((v) => v.length >= min && v.length <= max);
+      }
       if (typeof s.pattern === "string") {
         // fast-check cannot generate from lookaheads: generate from the rest, keep what matches.
         const full = new RegExp(s.pattern, "u");

@@ -122,6 +122,73 @@ export function defineGeneratedRequestsSuite(makeHome: MakeHome) {
       );
     });
 
+    /**
+     * The password rule is prose in the document (10+ characters, not common, not containing the
+     * email's name): a password meeting it for every address — any four characters in a row hold
+     * one a local part cannot (space, ; , ( ) < >), so no email name is inside it.
+     */
+    const ruleProof = "Nb (7q; Zx, Kw) Jr <Vm>";
+    const anonymous = (method: string, path: string, json: unknown) => {
+      tried++;
+      return t.request(path, { method, json });
+    };
+
+    it("signup: creates an account for every body the schema allows, refuses the rest", async () => {
+      const path = "/api/auth/signup";
+      const schema = (
+        paths[path]!.post!.requestBody as Json & {
+          content: { "application/json": { schema: Json } };
+        }
+      ).content["application/json"].schema;
+      const seen = new Set<string>();
+      const valid = bodies(schema).map((b) => ({ ...(b as Json), password: ruleProof }));
+      await fc.assert(
+        fc.asyncProperty(valid, async (body) => {
+          const res = await anonymous("POST", path, body);
+          const email = String(body.email).toLowerCase();
+          // The same address twice (case aside) is documented as 409.
+          const expected = seen.has(email) ? 409 : 201;
+          seen.add(email);
+          expect(res.status, `${JSON.stringify(body)} → ${await res.clone().text()}`).toBe(
+            expected,
+          );
+          if (expected === 201)
+            expect(((await res.json()) as { user: { email: string } }).user.email).toBe(email);
+        }),
+        { numRuns: runs },
+      );
+      await fc.assert(
+        fc.asyncProperty(brokenBodyOf(schema, document, valid), async (broken) => {
+          await expectRefused(await anonymous("POST", path, broken.body), path, "post", broken);
+        }),
+        { numRuns: runs },
+      );
+    });
+
+    it("login: every body the schema allows is a credential check (401), never a 400", async () => {
+      const path = "/api/auth/login";
+      const schema = (
+        paths[path]!.post!.requestBody as Json & {
+          content: { "application/json": { schema: Json } };
+        }
+      ).content["application/json"].schema;
+      const valid = bodies(schema);
+      await fc.assert(
+        fc.asyncProperty(valid, async (body) => {
+          const res = await anonymous("POST", path, body);
+          expect(res.status, `${JSON.stringify(body)} → ${await res.clone().text()}`).toBe(401);
+          expect(documentedCodes(path, "post", 401)).toContain((await readProblem(res)).code);
+        }),
+        { numRuns: runs },
+      );
+      await fc.assert(
+        fc.asyncProperty(brokenBodyOf(schema, document, valid), async (broken) => {
+          await expectRefused(await anonymous("POST", path, broken.body), path, "post", broken);
+        }),
+        { numRuns: runs },
+      );
+    });
+
     it("lists with every query the parameters allow, and refuses unknown or out-of-range ones", async () => {
       const path = "/api/collections/comments/records";
       const parameters = (

@@ -60,10 +60,22 @@ function asciiDomain(raw: string): string | undefined {
   return /^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld) ? host : undefined;
 }
 
-/** An email field in request bodies: parsed by `parseEmail`, reported at its path otherwise. */
+/**
+ * An email field in request bodies: parsed by `parseEmail`, reported at its path otherwise. The
+ * OpenAPI document says what the parser accepts (format email, 6 to 254 characters: `a@b.co` is
+ * the shortest), so clients generated from it send valid addresses; the raw string may be 16
+ * longer for the surrounding spaces the parser forgives.
+ */
 export const emailSchema = z
   .string()
   .max(maxEmailLength + 16)
+  .meta({
+    format: "email",
+    minLength: 6,
+    maxLength: maxEmailLength,
+    description:
+      "An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case",
+  })
   .transform((value, ctx) => {
     const email = parseEmail(value);
     if (email === undefined) {
