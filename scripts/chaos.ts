@@ -13,7 +13,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type Home, startNodeSoakHome, startWorkersSoakHome } from "../bench/soak/homes";
+import {
+  type Home,
+  reenableWebhook,
+  startNodeSoakHome,
+  startWorkersSoakHome,
+} from "../bench/soak/homes";
 import { openFds, percentile, rssBytes, sleep } from "../bench/soak/lib";
 import { Ledger, reconcile } from "../bench/soak/reconcile";
 import { type Sample, standardPanels, summarize, svgChart } from "../bench/soak/report";
@@ -111,6 +116,7 @@ async function main() {
       : await startWorkersSoakHome(dir, { build: !values["no-build"] });
   const ledger = new Ledger();
   const prefix = `chaos-${kind}-${Date.now()}-`;
+  const runStarted = new Date(Date.now() - 1000);
   const workload = await startWorkload({
     base: home.base,
     rate: Number(values.rate),
@@ -156,6 +162,8 @@ async function main() {
   await sampler;
 
   let delivered: Set<string> | undefined;
+  let switchedOff: string | undefined;
+  if (home.webhook) switchedOff = await reenableWebhook(home.base, home.webhook, runStarted);
   if (home.receiver) {
     const receiver = home.receiver;
     const got = () => new Set(receiver.at("/soak").map((r) => r.headers["webhook-id"]!));
@@ -258,6 +266,11 @@ async function main() {
     `- ${c.sent} writes sent (creates and batches of three): ${c.acked} acknowledged, ${c.refused} refused (4xx), ${c.unknown} unanswered or 5xx — of those ${c.unknownApplied} applied whole (record and event), ${c.unknownAbsent} not at all`,
     `- acknowledged but missing: **${c.lostAcked.length}**; refused but applied: **${c.appliedRefused.length}**; record without event / event without record: **${c.recordWithoutEvent.length} / ${c.eventWithoutRecord.length}**`,
     `- posts.created events not delivered to the receiver: ${delivered === undefined ? "n/a (bare workerd has no queue or cron)" : `**${c.undelivered.length}**`}`,
+    ...(switchedOff === undefined
+      ? []
+      : [
+          `- the receiver outage switched the webhook endpoint off (policy WEBHOOK_DISABLE_AFTER_FAILURES, default 100: "${switchedOff}"); the script then did what an operator does — PATCH enabled: true and POST /replay for the run's range — and the count above is after that`,
+        ]),
     "",
     `Chart: [${name}.svg](${name}.svg) (faults shaded). Rerun: \`npm run chaos -- --home ${kind}\`.`,
     "",

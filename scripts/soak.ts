@@ -12,7 +12,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type Home, startNodeSoakHome, startWorkersSoakHome } from "../bench/soak/homes";
+import {
+  type Home,
+  reenableWebhook,
+  startNodeSoakHome,
+  startWorkersSoakHome,
+} from "../bench/soak/homes";
 import { openFds, rssBytes, sleep } from "../bench/soak/lib";
 import { Ledger, type Reconciliation, reconcile } from "../bench/soak/reconcile";
 import {
@@ -37,8 +42,20 @@ const { values } = parseArgs({
     date: { type: "string", default: new Date().toISOString().slice(0, 10) },
     "sample-seconds": { type: "string", default: "5" },
     "no-build": { type: "boolean", default: false },
+    /** KEY=VALUE settings for the home under test (repeatable). */
+    env: { type: "string", multiple: true, default: [] },
   },
 });
+const extraEnv = Object.fromEntries(
+  (values.env ?? []).map((kv) => {
+    const at = kv.indexOf("=");
+    if (at <= 0) {
+      console.error(`--env takes KEY=VALUE (got ${JSON.stringify(kv)})`);
+      process.exit(2);
+    }
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
 const minutes = Number(values.minutes);
 if (!(minutes > 0 && minutes <= 24 * 60)) {
   console.error("--minutes must be a number of minutes, more than 0 and at most 1440");
@@ -66,10 +83,11 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
   const dir = mkdtempSync(join(tmpdir(), `nearbase-soak-${kind}-`));
   const home: Home =
     kind === "node"
-      ? await startNodeSoakHome(dir, { db: "file" })
-      : await startWorkersSoakHome(dir, { build: !values["no-build"] });
+      ? await startNodeSoakHome(dir, { db: "file", env: extraEnv })
+      : await startWorkersSoakHome(dir, { build: !values["no-build"], env: extraEnv });
   const ledger = new Ledger();
   const prefix = `soak-${kind}-${Date.now()}-`;
+  const runStarted = new Date(Date.now() - 1000);
   const workload = await startWorkload({
     base: home.base,
     rate: Number(values.rate),
@@ -112,6 +130,8 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
 
   // Deliveries still due when the load stops get a bounded time to arrive.
   let delivered: Set<string> | undefined;
+  let switchedOff: string | undefined;
+  if (home.webhook) switchedOff = await reenableWebhook(home.base, home.webhook, runStarted);
   if (home.receiver) {
     const receiver = home.receiver;
     const ids = async () =>
@@ -166,6 +186,8 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
   if (summary.unanswered > 0) failures.push(`${summary.unanswered} requests got no answer`);
   for (const x of g) if (x.monotonic) failures.push(`${x.name} grew monotonically`);
   if (!reconciliation.ok) failures.push("reconciliation failed (see the table)");
+  if (switchedOff !== undefined)
+    failures.push(`the webhook endpoint was switched off: ${switchedOff}`);
 
   const result: SoakResult = {
     home: kind,
@@ -219,6 +241,17 @@ function markdown(r: SoakResult, name: string): string {
       .map(([k, v]) => `${k}: ${v}`)
       .join(", ")} |`,
     `| 5xx / unanswered | ${s.fiveXx} / ${s.unanswered} |`,
+    `| non-2xx by operation | ${
+      Object.entries(s.notOk)
+        .sort()
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ") || "none"
+    } |`,
+    `| settings given | ${
+      Object.entries(extraEnv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ") || "defaults (plus the load-test settings in bench/soak/lib.ts)"
+    } |`,
     ...r.growth.map(
       (g) =>
         `| ${g.name} | ${g.first.toFixed(1)} → ${g.last.toFixed(1)}; slope ${g.slopePerHour.toFixed(1)}/h after warm-up; monotonic growth: ${g.monotonic ? "**yes**" : "no"} |`,
@@ -231,7 +264,11 @@ function markdown(r: SoakResult, name: string): string {
     `| writes reconciled | ${c.sent} sent: ${c.acked} acknowledged, ${c.refused} refused, ${c.unknown} unanswered (${c.unknownApplied} applied whole, ${c.unknownAbsent} absent) |`,
     `| lost / half-applied / undelivered | ${c.lostAcked.length} / ${c.recordWithoutEvent.length + c.eventWithoutRecord.length} / ${r.home === "node" ? c.undelivered.length : "n/a (no queue/cron in bare workerd)"} |`,
     "",
-    `Chart: [${name}.svg](${name}.svg); raw samples: ${name}.json. Rerun: \`npm run soak -- --minutes ${r.minutes} --home ${r.home}\`.`,
+    `Chart: [${name}.svg](${name}.svg); raw samples: ${name}.json. Rerun: \`npm run soak -- --minutes ${r.minutes} --home ${r.home}${Object.entries(
+      extraEnv,
+    )
+      .map(([k, v]) => ` --env ${k}=${v}`)
+      .join("")}\`.`,
     "",
   ];
   return rows.join("\n");

@@ -23,6 +23,8 @@ export interface Home {
   db: Client;
   /** The libSQL server and its fault proxy, when the home reaches libSQL over HTTP. */
   libsql?: { server: () => LibsqlServer; proxy: FaultProxy; restart(): Promise<void> };
+  /** The webhook endpoint pointed at the receiver, and an admin token to manage it. */
+  webhook?: { id: string; adminToken: string };
   /** Webhook receiver (Node home; the bare workerd has no queue or cron to deliver). */
   receiver?: Awaited<ReturnType<typeof startReceiver>>;
   /** SIGKILL the server and start it again on the same port and database. */
@@ -65,6 +67,41 @@ async function webhookEndpoint(base: string, db: Client, url: string) {
     body: JSON.stringify({ url, patterns: ["posts.created"], timeoutMs: 2000 }),
   });
   if (res.status !== 201) throw new Error(`webhook endpoint: ${res.status} ${await res.text()}`);
+  return { id: ((await res.json()) as { id: string }).id, adminToken: token };
+}
+
+/**
+ * What an operator does after a long receiver outage: an endpoint that failed
+ * WEBHOOK_DISABLE_AFTER_FAILURES times in a row is switched off (by design); switch it on and
+ * replay the range. Returns why it had been switched off, or undefined if it was on.
+ */
+export async function reenableWebhook(
+  base: string,
+  webhook: { id: string; adminToken: string },
+  since: Date,
+): Promise<string | undefined> {
+  const auth = { authorization: `Bearer ${webhook.adminToken}` };
+  const view = (await (
+    await fetch(`${base}/api/webhooks/${webhook.id}`, { headers: auth })
+  ).json()) as {
+    enabled: boolean;
+    disabledReason?: string | null;
+  };
+  if (view.enabled) return undefined;
+  const json = { ...auth, "content-type": "application/json" };
+  const on = await fetch(`${base}/api/webhooks/${webhook.id}`, {
+    method: "PATCH",
+    headers: json,
+    body: JSON.stringify({ enabled: true }),
+  });
+  if (on.status !== 200) throw new Error(`re-enable: ${on.status} ${await on.text()}`);
+  const replay = await fetch(`${base}/api/webhooks/${webhook.id}/replay`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ since: since.toISOString() }),
+  });
+  if (replay.status !== 202) throw new Error(`replay: ${replay.status} ${await replay.text()}`);
+  return view.disabledReason ?? "switched off";
 }
 
 export async function startNodeSoakHome(
@@ -93,7 +130,7 @@ export async function startNodeSoakHome(
   let home: NodeHome = await startNodeHome(env, { script });
   const db = createClient({ url: libsql ? libsql.server().url : dbUrl });
   const receiver = await startReceiver();
-  await webhookEndpoint(home.base, db, receiver.url("/soak"));
+  const webhook = await webhookEndpoint(home.base, db, receiver.url("/soak"));
   return {
     kind: "node",
     base: home.base,
@@ -107,6 +144,7 @@ export async function startNodeSoakHome(
     db,
     libsql,
     receiver,
+    webhook,
     async killAndRestart() {
       home.child.kill("SIGKILL");
       await home.exited;
@@ -130,7 +168,7 @@ export async function startNodeSoakHome(
  */
 export async function startWorkersSoakHome(
   dir: string,
-  options: { build?: boolean } = {},
+  options: { build?: boolean; env?: Record<string, string> } = {},
 ): Promise<Home> {
   const dist = join(root, "dist/soak-worker");
   if (options.build !== false || !existsSync(join(dist, "main.js"))) {
@@ -159,6 +197,7 @@ export async function startWorkersSoakHome(
       ),
     ),
     ACCESS_TOKEN_TTL_SECONDS: "86400",
+    ...options.env,
   };
   const port = await freePort();
   writeFileSync(

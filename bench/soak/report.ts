@@ -75,12 +75,16 @@ export interface Summary {
   byStatus: Record<string, number>;
   fiveXx: number;
   unanswered: number;
+  /** Non-2xx answers by "op status". */
+  notOk: Record<string, number>;
 }
 
 export function summarize(buckets: Bucket[]): Summary {
   const byStatus: Record<string, number> = {};
+  const notOk: Record<string, number> = {};
   const latencies: number[] = [];
   for (const b of buckets) {
+    for (const [k, n] of Object.entries(b.notOk)) notOk[k] = (notOk[k] ?? 0) + n;
     for (const [s, n] of Object.entries(b.byStatus)) byStatus[s] = (byStatus[s] ?? 0) + n;
     for (const l of b.latencies) latencies.push(l);
   }
@@ -98,6 +102,7 @@ export function summarize(buckets: Bucket[]): Summary {
       .filter(([s]) => /^5\d\d$/.test(s))
       .reduce((a, [, n]) => a + n, 0),
     unanswered: (byStatus.neterr ?? 0) + (byStatus.timeout ?? 0) + (byStatus["0"] ?? 0),
+    notOk,
   };
 }
 

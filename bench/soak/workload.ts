@@ -26,6 +26,8 @@ export interface Bucket {
   byStatus: Record<string, number>;
   latencies: number[];
   byOp: Partial<Record<Op, number>>;
+  /** Answers other than 2xx, by "op status". */
+  notOk: Record<string, number>;
 }
 
 export interface WorkloadOptions {
@@ -60,7 +62,7 @@ export async function startWorkload(options: WorkloadOptions) {
   const bucket = () => {
     const t = Math.floor((performance.now() - started) / 1000);
     while (buckets.length <= t)
-      buckets.push({ t: buckets.length, byStatus: {}, latencies: [], byOp: {} });
+      buckets.push({ t: buckets.length, byStatus: {}, latencies: [], byOp: {}, notOk: {} });
     return buckets[t]!;
   };
   const note = (op: Op, status: string, ms: number) => {
@@ -68,6 +70,7 @@ export async function startWorkload(options: WorkloadOptions) {
     b.byStatus[status] = (b.byStatus[status] ?? 0) + 1;
     b.latencies.push(ms);
     b.byOp[op] = (b.byOp[op] ?? 0) + 1;
+    if (!/^2\d\d$/.test(status)) b.notOk[`${op} ${status}`] = (b.notOk[`${op} ${status}`] ?? 0) + 1;
   };
   const pick = (): Op => {
     let r = Math.random() * 100;
