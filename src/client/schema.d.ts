@@ -2100,7 +2100,7 @@ export interface operations {
           "application/json": components["schemas"]["postsRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -2110,7 +2110,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -2368,7 +2368,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -2378,7 +2378,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -2490,7 +2490,7 @@ export interface operations {
           "application/json": components["schemas"]["postsRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -2500,7 +2500,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -2799,7 +2799,7 @@ export interface operations {
           "application/json": components["schemas"]["commentsRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -2809,7 +2809,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -3070,7 +3070,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -3080,7 +3080,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -3192,7 +3192,7 @@ export interface operations {
           "application/json": components["schemas"]["commentsRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -3202,7 +3202,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -3498,7 +3498,7 @@ export interface operations {
           "application/json": components["schemas"]["profilesRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -3508,7 +3508,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -3766,7 +3766,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -3776,7 +3776,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -3888,7 +3888,7 @@ export interface operations {
           "application/json": components["schemas"]["profilesRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -3898,7 +3898,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -4197,7 +4197,7 @@ export interface operations {
           "application/json": components["schemas"]["bookmarksRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -4207,7 +4207,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -4468,7 +4468,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -4478,7 +4478,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -4590,7 +4590,7 @@ export interface operations {
           "application/json": components["schemas"]["bookmarksRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -4600,7 +4600,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -4910,7 +4910,7 @@ export interface operations {
           "application/json": components["schemas"]["attachmentsRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -4920,7 +4920,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -5178,7 +5178,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -5188,7 +5188,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -5314,7 +5314,7 @@ export interface operations {
           "application/json": components["schemas"]["attachmentsRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -5324,7 +5324,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -5622,7 +5622,7 @@ export interface operations {
           "application/json": components["schemas"]["notesRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -5632,7 +5632,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -5890,7 +5890,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -5900,7 +5900,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -6012,7 +6012,7 @@ export interface operations {
           "application/json": components["schemas"]["notesRecord"];
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -6022,7 +6022,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };
@@ -6320,7 +6320,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -6330,7 +6330,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -6486,6 +6486,18 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
     };
   };
   getOpenapiJson: {
@@ -6506,6 +6518,18 @@ export interface operations {
           "application/json": Record<string, never>;
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
     };
   };
   getDocs: {
@@ -6524,6 +6548,18 @@ export interface operations {
         };
         content: {
           "text/html": string;
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
         };
       };
     };
@@ -6602,7 +6638,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The request could not run */
+      /** @description The request could not run; or INVALID_QUERY: Invalid query parameter */
       400: {
         headers: {
           /** @description The answer's entity tag (GET) */
@@ -6635,6 +6671,10 @@ export interface operations {
                 code?: string;
               };
             }[];
+          };
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -6820,7 +6860,7 @@ export interface operations {
           };
         };
       };
-      /** @description The request could not run. INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           /** @description The answer's entity tag (GET) */
@@ -6842,21 +6882,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
-          };
-          "application/json": {
-            data?: Record<string, never> | null;
-            errors?: {
-              message: string;
-              path?: (string | number)[];
-              locations?: {
-                line: number;
-                column: number;
-              }[];
-              extensions?: {
-                code?: string;
-              };
-            }[];
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -7062,6 +7088,18 @@ export interface operations {
           "text/javascript": string;
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -7118,6 +7156,18 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
     };
   };
   getReady: {
@@ -7152,6 +7202,18 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAVAILABLE: Service unavailable */
       503: {
         headers: {
@@ -7183,6 +7245,18 @@ export interface operations {
         };
         content: {
           "text/plain": string;
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
         };
       };
       /** @description UNAUTHENTICATED: Authentication required */
@@ -7250,6 +7324,20 @@ export interface operations {
               [key: string]: unknown;
             }[];
             otlpDroppedSpans: number;
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -7324,6 +7412,18 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description CONFIG_INVALID: Server misconfigured */
       500: {
         headers: {
@@ -7361,6 +7461,18 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description CONFIG_INVALID: Server misconfigured */
       500: {
         headers: {
@@ -7395,6 +7507,10 @@ export interface operations {
          *     }
          */
         "application/json": {
+          /**
+           * Format: email
+           * @description An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case
+           */
           email: string;
           /** @description At least 10 characters; not a common password, nor containing the email's name */
           password: string;
@@ -7435,7 +7551,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -7445,7 +7561,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -7556,6 +7672,10 @@ export interface operations {
          *     }
          */
         "application/json": {
+          /**
+           * Format: email
+           * @description An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case
+           */
           email: string;
           password: string;
         };
@@ -7603,7 +7723,7 @@ export interface operations {
               };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -7613,7 +7733,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -7734,7 +7854,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -7744,7 +7864,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -7840,6 +7960,20 @@ export interface operations {
         };
         content?: never;
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -7889,6 +8023,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
@@ -7947,6 +8095,20 @@ export interface operations {
             role: "user" | "admin";
             emailVerified: boolean;
             created: string;
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -8012,6 +8174,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -8063,6 +8239,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
@@ -8120,6 +8310,10 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
+          /**
+           * Format: email
+           * @description An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case
+           */
           email: string;
         };
       };
@@ -8138,7 +8332,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -8148,7 +8342,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -8252,7 +8446,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description BAD_REQUEST: Bad request; INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description BAD_REQUEST: Bad request; INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -8262,7 +8456,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -8365,7 +8559,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -8375,7 +8569,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -8488,6 +8682,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -8558,7 +8766,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description BAD_REQUEST: Bad request; INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description BAD_REQUEST: Bad request; INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -8568,7 +8776,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -8657,7 +8865,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description BAD_REQUEST: Bad request */
+      /** @description BAD_REQUEST: Bad request; INVALID_QUERY: Invalid query parameter */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -8667,7 +8875,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "BAD_REQUEST";
+            code?: "BAD_REQUEST" | "INVALID_QUERY";
           };
         };
       };
@@ -9026,7 +9234,7 @@ export interface operations {
               };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9036,7 +9244,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9124,6 +9332,10 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
+          /**
+           * Format: email
+           * @description An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case
+           */
           email: string;
         };
       };
@@ -9144,7 +9356,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9154,7 +9366,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9288,7 +9500,7 @@ export interface operations {
               };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9298,7 +9510,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9404,7 +9616,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9414,7 +9626,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9543,7 +9755,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9553,7 +9765,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9641,6 +9853,10 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
+          /**
+           * Format: email
+           * @description An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case
+           */
           email: string;
           name?: string;
         };
@@ -9660,7 +9876,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9670,7 +9886,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9809,7 +10025,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9819,7 +10035,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -9921,6 +10137,10 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": {
+          /**
+           * Format: email
+           * @description An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case
+           */
           email?: string;
         };
       };
@@ -9939,7 +10159,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -9949,7 +10169,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -10084,7 +10304,7 @@ export interface operations {
               };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -10094,7 +10314,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -10203,6 +10423,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -10254,6 +10488,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description STEP_UP_REQUIRED: A recent sign-in is required; UNAUTHENTICATED: Authentication required */
       401: {
@@ -10352,7 +10600,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -10362,7 +10610,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -10473,6 +10721,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description RATE_LIMITED: Too many requests */
       429: {
         headers: {
@@ -10525,6 +10787,20 @@ export interface operations {
             totp: boolean;
             enabledAt: string | null;
             recoveryCodesLeft: number;
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -10582,6 +10858,20 @@ export interface operations {
             secret: string;
             /** @description otpauth:// URI (render as a QR code) */
             uri: string;
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -10674,7 +10964,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -10684,7 +10974,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -10801,7 +11091,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -10811,7 +11101,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -10919,7 +11209,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -10929,7 +11219,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -11059,7 +11349,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -11069,7 +11359,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -11182,7 +11472,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -11192,7 +11482,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -11292,6 +11582,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -11373,7 +11677,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -11383,7 +11687,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -11492,6 +11796,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -11563,7 +11881,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -11573,7 +11891,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -11671,6 +11989,20 @@ export interface operations {
         };
         content?: never;
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -11750,6 +12082,20 @@ export interface operations {
               created: string;
               updated: string;
             }[];
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -11846,7 +12192,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -11856,7 +12202,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -11984,6 +12330,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -12063,6 +12423,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
@@ -12172,7 +12546,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -12182,7 +12556,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -12317,7 +12691,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -12327,7 +12701,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -12460,6 +12834,20 @@ export interface operations {
             durationMs: number;
             response: string | null;
             error: string | null;
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -12683,6 +13071,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -12763,6 +13165,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
@@ -12857,7 +13273,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -12867,7 +13283,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -13033,6 +13449,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -13146,7 +13576,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -13156,7 +13586,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -13324,6 +13754,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -13432,6 +13876,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -13528,6 +13986,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -13595,6 +14067,20 @@ export interface operations {
             removed: {
               [key: string]: number;
             };
+          };
+        };
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
           };
         };
       };
@@ -13907,6 +14393,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -13986,6 +14486,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
@@ -14100,7 +14614,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -14110,7 +14624,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -14240,6 +14754,20 @@ export interface operations {
           };
         };
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -14321,6 +14849,20 @@ export interface operations {
         };
         content?: never;
       };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
+      };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
         headers: {
@@ -14400,6 +14942,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description INVALID_QUERY: Invalid query parameter */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_QUERY";
+          };
+        };
       };
       /** @description UNAUTHENTICATED: Authentication required */
       401: {
@@ -14721,7 +15277,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -14731,7 +15287,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_JSON" | "VALIDATION_FAILED";
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
         };
       };
@@ -14858,7 +15414,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -14868,7 +15424,7 @@ export interface operations {
         content: {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "MALFORMED_URI" | "VALIDATION_FAILED";
+            code?: "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
           };
         };
       };

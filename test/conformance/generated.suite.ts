@@ -141,7 +141,7 @@ export function defineGeneratedRequestsSuite(makeHome: MakeHome) {
         }
       ).content["application/json"].schema;
       const seen = new Set<string>();
-      const valid = bodies(schema).map((b) => ({ ...(b as Json), password: ruleProof }));
+      const valid = bodies(schema).map((b): Json => ({ ...(b as Json), password: ruleProof }));
       await fc.assert(
         fc.asyncProperty(valid, async (body) => {
           const res = await anonymous("POST", path, body);
