@@ -1910,8 +1910,8 @@ export interface components {
     Location: string;
     /** @description Who may keep the answer, and how long */
     CacheControl: string;
-    /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
-    XCache: "HIT" | "STALE" | "MISS" | "BYPASS";
+    /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
+    XCache: "HIT" | "STALE" | "MISS" | "BYPASS" | "STALE-IF-ERROR";
     /** @description Read-your-writes token: send it back as the Nearbase-Consistency request header (browsers also get the nb_consistency cookie) */
     ConsistencyToken: string;
     /** @description Remaining budget, e.g. `"read";r=99;t=60` (draft-ietf-httpapi-ratelimit-headers) */
@@ -6587,7 +6587,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6624,7 +6624,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6645,7 +6645,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6686,7 +6686,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6712,7 +6712,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6749,7 +6749,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6775,7 +6775,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6831,7 +6831,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6867,7 +6867,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6894,7 +6894,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6920,7 +6920,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6960,7 +6960,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -6986,7 +6986,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -7013,7 +7013,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;
@@ -7039,7 +7039,7 @@ export interface operations {
           etag?: string;
           /** @description Who may keep the answer: public for anonymous cacheable queries */
           "cache-control"?: string;
-          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS */
+          /** @description What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served */
           "x-cache"?: string;
           /** @description Read-your-writes token after a mutation (send it back) */
           "nearbase-consistency"?: string;

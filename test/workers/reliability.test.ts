@@ -114,6 +114,27 @@ describe("database outage in the Workers home (libSQL over HTTP)", () => {
     });
   }
 
+  it("a cached public answer is served while the database is gone, labelled STALE-IF-ERROR", async () => {
+    const cached = `/api/collections/posts/records?filter=${encodeURIComponent(`title ~ 'sie${Date.now()}'`)}`;
+    const first = await call(cached);
+    expect(first.res.status).toBe(200);
+    expect((await call(cached)).res.headers.get("x-cache")).toBe("HIT");
+    await fault({ mode: "refuse" });
+    // Past the version memo (CACHE_VERSION_MEMO_MS, 1 s): the isolate must ask the database.
+    await new Promise((r) => setTimeout(r, 1200));
+    const stale = await call(cached);
+    expect(stale.res.status).toBe(200);
+    expect(stale.res.headers.get("x-cache")).toBe("STALE-IF-ERROR");
+    expect(Number(stale.res.headers.get("age"))).toBeGreaterThanOrEqual(1);
+    expect(stale.body).toBe(first.body);
+    // What was never cached, and anything private, is still a 503.
+    expectUnavailable(await call(freshList()));
+    await fault({ mode: "none" });
+    const back = await call(cached);
+    expect(back.res.status).toBe(200);
+    expect(back.res.headers.get("x-cache")).not.toBe("STALE-IF-ERROR");
+  });
+
   it("recovers after a hang: the next requests are served", async () => {
     await fault({ mode: "hang" });
     expectUnavailable(await call(freshList()));

@@ -11,6 +11,12 @@ export interface CachePolicy {
   staleWhileRevalidate: number;
 }
 
+/**
+ * Seconds past s-maxage + stale-while-revalidate a shared entry is kept to be served when the
+ * database cannot be reached (stale-if-error, labelled `X-Cache: STALE-IF-ERROR`), never otherwise.
+ */
+export const staleIfErrorSeconds = 600;
+
 export const defaultPolicy: CachePolicy = { maxAge: 0, sMaxAge: 10, staleWhileRevalidate: 30 };
 
 /** cyrb53: a fast, well-mixed 53-bit string hash (public domain); two seeds give 106 bits. */

@@ -39,6 +39,11 @@ export class VersionMemo {
     return version;
   }
 
+  /** The last version this isolate knew for `scope`, however old (stale-if-error keys). */
+  lastKnown(scope: string): number | undefined {
+    return this.memo.get(scope)?.version;
+  }
+
   /** Records a version this isolate just produced or saw (never moves backwards). */
   learn(scope: string, version: number): void {
     const known = this.memo.get(scope);

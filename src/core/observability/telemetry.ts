@@ -23,7 +23,7 @@ export class Telemetry {
   readonly spans: Span[] = [];
   dbTimeMs = 0;
   dbQueries = 0;
-  cache: "HIT" | "MISS" | "BYPASS" | "STALE" | undefined;
+  cache: "HIT" | "MISS" | "BYPASS" | "STALE" | "STALE-IF-ERROR" | undefined;
   readonly startMs = Date.now();
 
   constructor(readonly trace: TraceContext) {}

@@ -441,8 +441,9 @@ export const headerComponents: Record<string, Json> = {
     schema: { type: "string" },
   },
   XCache: {
-    description: "What the shared cache did: HIT, STALE, MISS or BYPASS",
-    schema: { enum: ["HIT", "STALE", "MISS", "BYPASS"] },
+    description:
+      "What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served",
+    schema: { enum: ["HIT", "STALE", "MISS", "BYPASS", "STALE-IF-ERROR"] },
   },
   ConsistencyToken: {
     description:

@@ -197,7 +197,9 @@ const header = (description: string) => ({ description, schema: { type: "string"
 const answerHeaders = {
   etag: header("The answer's entity tag (GET)"),
   "cache-control": header("Who may keep the answer: public for anonymous cacheable queries"),
-  "x-cache": header("What the shared cache did: HIT, STALE, MISS or BYPASS"),
+  "x-cache": header(
+    "What the shared cache did: HIT, STALE, MISS or BYPASS; STALE-IF-ERROR when the database cannot be reached and a kept answer is served",
+  ),
   "nearbase-consistency": header("Read-your-writes token after a mutation (send it back)"),
   ratelimit: header("Remaining budget (draft-ietf-httpapi-ratelimit-headers)"),
   "ratelimit-policy": header("The limit"),

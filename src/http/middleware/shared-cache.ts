@@ -1,11 +1,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { setMetric } from "hono/timing";
+import { databaseUnavailable } from "../../core/db/unavailable";
 import {
   etagOf,
   matchesIfNoneMatch,
   privateCacheControl,
   publicCacheControl,
+  staleIfErrorSeconds,
 } from "../../core/edge/cache-policy";
 import {
   consistencyCookie,
@@ -58,10 +60,22 @@ export function sharedCache(
     const publicAnswer = mayShare && c.get("principal").kind === "anonymous";
     const versions: number[] = [];
     let behind = false;
+    // The database cannot be reached: the last versions this isolate knew key the lookup, and
+    // an entry found with them is served as STALE-IF-ERROR (a caller with a token is not).
+    let degraded = false;
     for (const scope of mayShare || token !== undefined ? decision.scopes : []) {
       // Versions come from the copy this request reads (the replica), so an entry keyed by
       // them holds data at least that new.
-      let version = await memo.get(platform.replica, scope);
+      let version: number;
+      try {
+        version = await memo.get(platform.replica, scope);
+      } catch (err) {
+        const last = memo.lastKnown(scope);
+        if (!databaseUnavailable(err) || last === undefined || token !== undefined) throw err;
+        degraded = true;
+        versions.push(last);
+        continue;
+      }
       if (!satisfies(token, scope, version)) {
         version = await memo.get(platform.replica, scope, { fresh: true });
       }
@@ -76,6 +90,8 @@ export function sharedCache(
     const url = new URL(c.req.url);
 
     const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
+    // An entry past stale-while-revalidate, kept only for when the database cannot answer.
+    let fallback: { bytes: ArrayBuffer; headers: Headers; age: number } | undefined;
     if (cacheable && !refreshing) {
       const lookupStarted = performance.now();
       let entry: CachedEntry | undefined;
@@ -99,8 +115,12 @@ export function sharedCache(
         performance.now() - lookupStarted,
         entry === undefined ? "miss" : "hit",
       );
-      if (entry !== undefined && bytes !== undefined) {
-        const age = (now - entry.storedAt) / 1000;
+      const age = entry === undefined ? 0 : (now - entry.storedAt) / 1000;
+      const servable = age <= decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
+      if (entry !== undefined && bytes !== undefined && (degraded || !servable)) {
+        fallback = { bytes, headers: entry.response.headers, age: Math.floor(age) };
+        if (degraded) return staleIfError(c, fallback, publicAnswer ? decision : undefined);
+      } else if (entry !== undefined && bytes !== undefined) {
         const fresh = age <= decision.policy.sMaxAge;
         telemetry.cache = fresh ? "HIT" : "STALE";
         if (!fresh) {
@@ -123,6 +143,8 @@ export function sharedCache(
 
     await next();
     const res = c.res;
+    if (res.status === 503 && fallback !== undefined && databaseUnavailable(c.error))
+      return staleIfError(c, fallback, publicAnswer ? decision : undefined);
     if (res.status !== 200) return;
     const storing = cacheable && !unavailable;
     telemetry.cache = storing ? "MISS" : "BYPASS";
@@ -131,7 +153,8 @@ export function sharedCache(
     const headers = new Headers(res.headers);
     headers.set("etag", etag);
     if (storing) {
-      const ttl = decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
+      const ttl =
+        decision.policy.sMaxAge + decision.policy.staleWhileRevalidate + staleIfErrorSeconds;
       const entry = new Response(body, { status: 200, headers: stored(headers) });
       let put: Promise<void>;
       try {
@@ -147,6 +170,18 @@ export function sharedCache(
     c.res = undefined;
     c.res = answer(c, body, headers, publicAnswer && !behind ? decision : undefined, 0);
   };
+}
+
+/** A kept answer served because the database cannot be reached, labelled as such. */
+function staleIfError(
+  c: Context<AppEnv>,
+  entry: { bytes: ArrayBuffer; headers: Headers; age: number },
+  decision: ShareDecision | undefined,
+) {
+  c.get("telemetry").cache = "STALE-IF-ERROR";
+  c.res = undefined;
+  c.res = answer(c, entry.bytes, entry.headers, decision, Math.max(1, entry.age));
+  return c.res;
 }
 
 function cacheFailed(c: Context<AppEnv>, op: "match" | "put", err: unknown) {
