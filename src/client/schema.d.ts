@@ -6860,7 +6860,7 @@ export interface operations {
           };
         };
       };
-      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
+      /** @description The request could not run. INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; VALIDATION_FAILED: Validation failed */
       400: {
         headers: {
           /** @description The answer's entity tag (GET) */
@@ -6883,6 +6883,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
+          };
+          "application/json": {
+            data?: Record<string, never> | null;
+            errors?: {
+              message: string;
+              path?: (string | number)[];
+              locations?: {
+                line: number;
+                column: number;
+              }[];
+              extensions?: {
+                code?: string;
+              };
+            }[];
           };
         };
       };

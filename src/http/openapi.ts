@@ -168,11 +168,16 @@ function withInvalidQuery(responses: Record<string, Json>): void {
     content: Json;
   };
   if (existing === undefined) responses["400"] = documented;
-  else if (problem !== undefined)
+  else if (problem !== undefined) {
+    // Only the problem part changes: another type beside it (GraphQL's errors) stays.
+    const before = problemResponses(codes)["400"] as { description: string };
+    const after = problemResponses([...codes, "INVALID_QUERY"])["400"] as typeof documented;
     responses["400"] = {
       ...existing,
-      ...problemResponses([...codes, "INVALID_QUERY"])["400"],
+      description: existing.description.replace(before.description, after.description),
+      content: { ...existing.content, ...after.content },
     };
+  }
   // A 400 in another format (GraphQL's own errors): the problem joins it as a second type.
   else
     responses["400"] = {
