@@ -326,7 +326,12 @@ try {
       const order = [...applicable.slice(shift), ...applicable.slice(0, shift)];
       for (const name of order) {
         const e = entries.get(name)!;
-        if (scenario.bearer) e.token = await logIn(name, e.target.url, e.api);
+        if (scenario.bearer)
+          e.token = await logIn(name, e.target.url, e.api).catch((err: Error) => {
+            // The old token may still be good; if not, the run's failures say so.
+            console.log(`  ${err.message.slice(0, 200)}`);
+            return e.token;
+          });
         const pids = e.target.pids();
         const result = await runLoad(e.target.url, scenario.make(e), seconds, connections, () =>
           pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0),
