@@ -168,16 +168,22 @@ async function main() {
 }
 
 /**
- * A body refused as too large (413) is answered before the rest of it is read, and Node then
- * closes the connection: say so in the answer (`Connection: close`), or a keep-alive client (fetch,
- * undici, browsers) sends its next request into the closing socket and sees "other side closed".
+ * A body refused as too large (413) is answered before the rest of it is read. @hono/node-server
+ * then drains the rest (500 ms at most) and closes the socket if it could not, while the answer
+ * said keep-alive: a keep-alive client (fetch, undici, browsers) would send its next request into
+ * the closing socket and see "other side closed". As Go's net/http does: a small declared
+ * remainder (≤ 256 KiB) is drained and the connection kept; a larger or unknown one (chunked) gets
+ * `Connection: close`, so the client opens a new connection for its next request.
  */
+const drainableRemainderBytes = 256 * 1024;
 function closeAfterRefusedBody<A extends unknown[]>(
   fetch: (request: Request, ...rest: A) => Response | Promise<Response>,
 ) {
   return async (request: Request, ...rest: A) => {
     const res = await fetch(request, ...rest);
     if (res.status !== 413) return res;
+    const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+    if (declared <= drainableRemainderBytes) return res;
     const headers = new Headers(res.headers);
     headers.set("connection", "close");
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
