@@ -60,7 +60,7 @@ describe("no request can hold the process (review item 2)", () => {
 });
 
 describe("list fields: plain operators match all values, ? operators any (review item 10)", () => {
-  const notes = sqliteTable("notes", {
+  const notes = sqliteTable("shared_notes", {
     ...recordColumns(),
     title: text().notNull(),
     editors: text({ mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
@@ -76,7 +76,7 @@ describe("list fields: plain operators match all values, ? operators any (review
   beforeAll(async () => {
     n = await createTestApp({ collections: [notesCollection] });
     await n.client.execute(
-      `CREATE TABLE notes (id text PRIMARY KEY, created text NOT NULL, updated text NOT NULL,
+      `CREATE TABLE shared_notes (id text PRIMARY KEY, created text NOT NULL, updated text NOT NULL,
         rev integer NOT NULL DEFAULT 1, title text NOT NULL, editors text NOT NULL DEFAULT '[]')`,
     );
   });
@@ -86,7 +86,7 @@ describe("list fields: plain operators match all values, ? operators any (review
     const now = new Date().toISOString();
     const id = `nte_${title.replace(/\W/g, "").toLowerCase()}`;
     await n.client.execute({
-      sql: "INSERT INTO notes (id, created, updated, title, editors) VALUES (?, ?, ?, ?, ?)",
+      sql: "INSERT INTO shared_notes (id, created, updated, title, editors) VALUES (?, ?, ?, ?, ?)",
       args: [id, now, now, title, JSON.stringify(editors)],
     });
     return id;
@@ -100,7 +100,7 @@ describe("list fields: plain operators match all values, ? operators any (review
     const solo = await seed("solo", [editor.id]);
     const ids = async (caller: Caller) =>
       (await n
-        .request("/api/collections/notes/records", { headers: caller.headers })
+        .request("/api/collections/shared_notes/records", { headers: caller.headers })
         .then((r) => r.json())) as { items: { id: string }[] };
     // list: `editors = me` is match-all: only notes whose every editor is me, never empty ones.
     expect((await ids(editor)).items.map((i) => i.id)).toEqual([solo]);
@@ -111,11 +111,11 @@ describe("list fields: plain operators match all values, ? operators any (review
       [shared, true],
       [solo, true],
     ] as const) {
-      const asEditor = await n.request(`/api/collections/notes/records/${id}`, {
+      const asEditor = await n.request(`/api/collections/shared_notes/records/${id}`, {
         headers: editor.headers,
       });
       expect(asEditor.status, id).toBe(editorSees ? 200 : 404);
-      const asStranger = await n.request(`/api/collections/notes/records/${id}`, {
+      const asStranger = await n.request(`/api/collections/shared_notes/records/${id}`, {
         headers: stranger.headers,
       });
       expect(asStranger.status, id).toBe(404);
@@ -132,7 +132,7 @@ describe("list fields: plain operators match all values, ? operators any (review
       (
         (await n
           .request(
-            `/api/collections/notes/records?sort=title&filter=${encodeURIComponent(`title ~ '${tag}' && (${filter})`)}`,
+            `/api/collections/shared_notes/records?sort=title&filter=${encodeURIComponent(`title ~ '${tag}' && (${filter})`)}`,
             { headers: admin.headers },
           )
           .then((r) => r.json())) as { items: { title: string }[] }
@@ -144,7 +144,7 @@ describe("list fields: plain operators match all values, ? operators any (review
     expect(await titles("editors:length = 0")).toEqual(["none"]);
     expect(await titles("editors:length >= 1")).toEqual(["mixed", "one"]);
     const bad = await n.request(
-      `/api/collections/notes/records?filter=${encodeURIComponent("title:length = 1")}`,
+      `/api/collections/shared_notes/records?filter=${encodeURIComponent("title:length = 1")}`,
       { headers: admin.headers },
     );
     expect((await readProblem(bad)).code).toBe("INVALID_FILTER");

@@ -113,30 +113,30 @@ describe("Node home database (embedded file)", () => {
 
   it("writes through the primary as @libsql/client does: counts, row ids, RETURNING rows", async () => {
     const db = await open();
-    await db.client.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
-    const insert = "INSERT INTO notes (body) VALUES (?)";
+    await db.client.execute("CREATE TABLE scratch_rows (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+    const insert = "INSERT INTO scratch_rows (body) VALUES (?)";
     const first = await db.client.execute({ sql: insert, args: ["a"] });
     const second = await db.client.execute({ sql: insert, args: ["b"] });
     expect([first.rowsAffected, first.lastInsertRowid]).toEqual([1, 1n]);
     expect([second.rowsAffected, second.lastInsertRowid]).toEqual([1, 2n]);
     const updated = await db.client.execute({
-      sql: "UPDATE notes SET body = upper(body) WHERE n <= :max",
+      sql: "UPDATE scratch_rows SET body = upper(body) WHERE n <= :max",
       args: { ":max": 2 },
     });
     expect(updated.rowsAffected).toBe(2);
     // The same statement text again, other arguments: prepared once, bound anew.
     const returned = await db.client.execute({
-      sql: "INSERT INTO notes (body) VALUES (?) RETURNING n, body",
+      sql: "INSERT INTO scratch_rows (body) VALUES (?) RETURNING n, body",
       args: ["c"],
     });
     const again = await db.client.execute({
-      sql: "INSERT INTO notes (body) VALUES (?) RETURNING n, body",
+      sql: "INSERT INTO scratch_rows (body) VALUES (?) RETURNING n, body",
       args: ["d"],
     });
     expect(returned.columns).toEqual(["n", "body"]);
     expect({ ...returned.rows[0] }).toEqual({ n: 3, body: "c" });
     expect(again.rows[0]?.[1]).toBe("d");
-    const all = await db.client.execute("SELECT body FROM notes ORDER BY n");
+    const all = await db.client.execute("SELECT body FROM scratch_rows ORDER BY n");
     expect(all.rows.map((r) => r.body)).toEqual(["A", "B", "c", "d"]);
   });
 
