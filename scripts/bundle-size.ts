@@ -16,6 +16,11 @@
 //                               binary) 9.7, arctic 1.7; our src ~140 (accounts 20.6, routes
 //                               14.3, records 11.8, graphql 11.0, events 10.2, workers 8.4,
 //                               privacy 8.2, realtime 6.5, config 6.5, …).
+//   969 KiB raw / 298 KiB gzip  7 Dec 2026, + files on records (#20, src/core/files 6.1 + route
+//                               and R2/Images adapters ~2), search (#18, src/core/search 6.7 +
+//                               route), seven more OAuth providers (#19, 4.3 with arctic's
+//                               provider classes), strict query parameters (#23, 0.9); each
+//                               measured by its author against a tree without it. Budget 305.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features. What was looked at and not cut: zod's JSON-Schema code (its classic
 // schemas import the processors themselves, so it ships whether or not OpenAPI is built at run
@@ -28,7 +33,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 285);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 305);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";
