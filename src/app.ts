@@ -53,8 +53,8 @@ import { passkeyRoutes } from "./http/routes/passkeys";
 import { privacyRoutes } from "./http/routes/privacy";
 import { type RealtimeHome, realtimeRoutes } from "./http/routes/realtime";
 import { collectionRoutes } from "./http/routes/records";
-import { embedAfterWrites, searchRoutes } from "./http/routes/search";
 import { recoveryRoutes } from "./http/routes/recovery";
+import { embedAfterWrites, searchRoutes } from "./http/routes/search";
 import { webhookRoutes } from "./http/routes/webhooks";
 import { wellKnownRoutes } from "./http/routes/well-known";
 

@@ -113,7 +113,9 @@ describe("Node home database (embedded file)", () => {
 
   it("writes through the primary as @libsql/client does: counts, row ids, RETURNING rows", async () => {
     const db = await open();
-    await db.client.execute("CREATE TABLE scratch_rows (n INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+    await db.client.execute(
+      "CREATE TABLE scratch_rows (n INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+    );
     const insert = "INSERT INTO scratch_rows (body) VALUES (?)";
     const first = await db.client.execute({ sql: insert, args: ["a"] });
     const second = await db.client.execute({ sql: insert, args: ["b"] });
