@@ -9,6 +9,9 @@ export interface SuiteEmbedder {
 
 type Note = Record<string, unknown> & { id: string };
 type Found = { mode: string; items: { score: number; distance?: number; record: Note }[] };
+/** A list item is the record; a search item holds it under `record`. */
+const recordOf = (item: Note | { record: Note }): Note =>
+  ((item as { record?: Note }).record ?? item) as Note;
 
 const words =
   "river stone cloud ember maple harbor lantern meadow orbit pepper quartz saddle thistle velvet willow cobalt".split(
@@ -343,7 +346,7 @@ export function defineSearchSuite(make: MakeHome, embedder: SuiteEmbedder) {
             expect(again.headers.get("x-cache"), path).toBe("HIT");
             const body = (await again.json()) as { items: (Note | { record: Note })[] };
             const item = body.items[0]!;
-            const shown = "record" in item ? item.record : item;
+            const shown = recordOf(item);
             expect(shown.id).toBe(note.id);
             expect(shown.embeddingStatus).toBe("pending");
           }
@@ -367,7 +370,7 @@ export function defineSearchSuite(make: MakeHome, embedder: SuiteEmbedder) {
           expect(after.headers.get("x-cache"), path).toBe("MISS");
           const body = (await after.json()) as { items: (Note | { record: Note })[] };
           const item = body.items[0]!;
-          expect(("record" in item ? item.record : item).embeddingStatus, path).toBe("ready");
+          expect(recordOf(item).embeddingStatus, path).toBe("ready");
         }
       } finally {
         await edge.close();

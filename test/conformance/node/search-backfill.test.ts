@@ -42,12 +42,17 @@ function backfill(
   env: Record<string, string>,
   onLine?: (line: string, child: ChildProcess) => void,
 ) {
-  const child = spawn(
+  const child: ChildProcess = spawn(
     process.execPath,
     ["--import", "tsx", "scripts/embed-backfill.ts", "--batch", "10"],
     {
-      env: { PATH: process.env.PATH, DATABASE_URL: url, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+      // Only what the script needs (ProcessEnv is augmented with app settings elsewhere).
+      env: {
+        PATH: process.env.PATH ?? "",
+        DATABASE_URL: url,
+        ...env,
+      } as unknown as NodeJS.ProcessEnv,
+      stdio: "pipe",
     },
   );
   const out: string[] = [];
@@ -62,7 +67,7 @@ function backfill(
   });
   child.stderr!.on("data", (chunk: Buffer) => out.push(chunk.toString()));
   return new Promise<{ code: number | null; out: string[] }>((resolve) =>
-    child.on("close", (code) => resolve({ code, out: [...out, partial] })),
+    child.on("close", (code: number | null) => resolve({ code, out: [...out, partial] })),
   );
 }
 
@@ -70,7 +75,10 @@ const statuses = async () => {
   const rs = await client.execute(
     "SELECT embedding_status AS s, count(*) AS n FROM notes GROUP BY embedding_status",
   );
-  return Object.fromEntries(rs.rows.map((r) => [String(r.s), Number(r.n)]));
+  return Object.fromEntries(rs.rows.map((r) => [String(r.s), Number(r.n)])) as {
+    ready?: number;
+    pending?: number;
+  };
 };
 
 describe("npm run embed:backfill", () => {
@@ -94,15 +102,17 @@ describe("npm run embed:backfill", () => {
     expect(first.code, first.out.join("\n")).toBe(130);
     expect(first.out.join("\n")).toContain("run again to resume");
     const half = await statuses();
-    expect(half.ready).toBeGreaterThanOrEqual(rows / 2);
-    expect(half.pending).toBeGreaterThan(0);
-    expect(half.ready + half.pending).toBe(rows);
+    const ready = half.ready ?? 0;
+    const pending = half.pending ?? 0;
+    expect(ready).toBeGreaterThanOrEqual(rows / 2);
+    expect(pending).toBeGreaterThan(0);
+    expect(ready + pending).toBe(rows);
 
     const second = await backfill(env);
     expect(second.code, second.out.join("\n")).toBe(0);
     expect(second.out.at(-2) ?? second.out.join("\n")).toMatch(/done: 120\/120 ready/);
     // The resumed run started where the first stopped.
-    expect(second.out[0]).toMatch(new RegExp(`^${half.ready}/${rows} ready`));
+    expect(second.out[0]).toMatch(new RegExp(`^${ready}/${rows} ready`));
     expect(await statuses()).toEqual({ ready: rows });
     // No row was embedded twice: the embedder saw each row's text once.
     const seen = embedder.inputs();
