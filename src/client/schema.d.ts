@@ -1978,6 +1978,27 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "pst_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z",
+           *           "title": "Quarterly report",
+           *           "body": "Revenue grew 12% over the quarter.",
+           *           "status": "draft",
+           *           "tags": [
+           *             "finance",
+           *             "q3"
+           *           ],
+           *           "author": "usr_7k2q9m4xp1vt8zc"
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "total": 1
+           *     }
+           */
           "application/json": {
             items: (components["schemas"]["postsRecord"] | components["schemas"]["postsPartial"])[];
             /** @description Pass as ?cursor= for the next page; null on the last */
@@ -2007,6 +2028,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -2022,6 +2052,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2036,6 +2075,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2050,6 +2098,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -2065,6 +2122,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2082,6 +2148,17 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "title": "Quarterly report",
+         *       "body": "Revenue grew 12% over the quarter.",
+         *       "status": "draft",
+         *       "tags": [
+         *         "finance",
+         *         "q3"
+         *       ]
+         *     }
+         */
         "application/json": components["schemas"]["postsCreate"];
       };
     };
@@ -2097,6 +2174,21 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "pst_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "title": "Quarterly report",
+           *       "body": "Revenue grew 12% over the quarter.",
+           *       "status": "draft",
+           *       "tags": [
+           *         "finance",
+           *         "q3"
+           *       ],
+           *       "author": "usr_7k2q9m4xp1vt8zc"
+           *     }
+           */
           "application/json": components["schemas"]["postsRecord"];
         };
       };
@@ -2108,6 +2200,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -2123,6 +2224,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2137,6 +2247,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2151,6 +2270,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -2165,6 +2293,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -2179,6 +2316,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -2193,6 +2339,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -2208,6 +2363,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2252,6 +2416,21 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "pst_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "title": "Quarterly report",
+           *       "body": "Revenue grew 12% over the quarter.",
+           *       "status": "draft",
+           *       "tags": [
+           *         "finance",
+           *         "q3"
+           *       ],
+           *       "author": "usr_7k2q9m4xp1vt8zc"
+           *     }
+           */
           "application/json":
             | components["schemas"]["postsRecord"]
             | components["schemas"]["postsPartial"];
@@ -2277,6 +2456,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -2292,6 +2480,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2306,6 +2503,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2320,6 +2526,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -2335,6 +2550,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2376,6 +2600,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI";
@@ -2391,6 +2624,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2405,6 +2647,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2419,6 +2670,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -2435,6 +2695,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -2450,6 +2719,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2473,6 +2751,17 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "title": "Quarterly report",
+         *       "body": "Revenue grew 12% over the quarter.",
+         *       "status": "draft",
+         *       "tags": [
+         *         "finance",
+         *         "q3"
+         *       ]
+         *     }
+         */
         "application/json": components["schemas"]["postsUpdate"];
       };
     };
@@ -2487,6 +2776,21 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "pst_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "title": "Quarterly report",
+           *       "body": "Revenue grew 12% over the quarter.",
+           *       "status": "draft",
+           *       "tags": [
+           *         "finance",
+           *         "q3"
+           *       ],
+           *       "author": "usr_7k2q9m4xp1vt8zc"
+           *     }
+           */
           "application/json": components["schemas"]["postsRecord"];
         };
       };
@@ -2498,6 +2802,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -2513,6 +2826,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2527,6 +2849,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2541,6 +2872,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -2555,6 +2895,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -2571,6 +2920,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -2585,6 +2943,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -2599,6 +2966,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -2614,6 +2990,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2674,6 +3059,22 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "cmt_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z",
+           *           "post": "pst_7k2q9m4xp1vt8zc",
+           *           "author": "usr_7k2q9m4xp1vt8zc",
+           *           "body": "Revenue grew 12% over the quarter."
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "total": 1
+           *     }
+           */
           "application/json": {
             items: (
               | components["schemas"]["commentsRecord"]
@@ -2706,6 +3107,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -2721,6 +3131,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2735,6 +3154,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2749,6 +3177,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -2764,6 +3201,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2781,6 +3227,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "post": "pst_7k2q9m4xp1vt8zc",
+         *       "body": "Revenue grew 12% over the quarter."
+         *     }
+         */
         "application/json": components["schemas"]["commentsCreate"];
       };
     };
@@ -2796,6 +3248,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "cmt_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "post": "pst_7k2q9m4xp1vt8zc",
+           *       "author": "usr_7k2q9m4xp1vt8zc",
+           *       "body": "Revenue grew 12% over the quarter."
+           *     }
+           */
           "application/json": components["schemas"]["commentsRecord"];
         };
       };
@@ -2807,6 +3269,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -2822,6 +3293,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -2836,6 +3316,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -2850,6 +3339,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -2864,6 +3362,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -2878,6 +3385,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -2892,6 +3408,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -2907,6 +3432,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -2954,6 +3488,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "cmt_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "post": "pst_7k2q9m4xp1vt8zc",
+           *       "author": "usr_7k2q9m4xp1vt8zc",
+           *       "body": "Revenue grew 12% over the quarter."
+           *     }
+           */
           "application/json":
             | components["schemas"]["commentsRecord"]
             | components["schemas"]["commentsPartial"];
@@ -2979,6 +3523,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -2994,6 +3547,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3008,6 +3570,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3022,6 +3593,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -3037,6 +3617,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3078,6 +3667,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI";
@@ -3093,6 +3691,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3107,6 +3714,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3121,6 +3737,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -3137,6 +3762,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -3152,6 +3786,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3175,6 +3818,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "body": "Revenue grew 12% over the quarter."
+         *     }
+         */
         "application/json": components["schemas"]["commentsUpdate"];
       };
     };
@@ -3189,6 +3837,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "cmt_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "post": "pst_7k2q9m4xp1vt8zc",
+           *       "author": "usr_7k2q9m4xp1vt8zc",
+           *       "body": "Revenue grew 12% over the quarter."
+           *     }
+           */
           "application/json": components["schemas"]["commentsRecord"];
         };
       };
@@ -3200,6 +3858,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -3215,6 +3882,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3229,6 +3905,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3243,6 +3928,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -3257,6 +3951,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -3273,6 +3976,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -3287,6 +3999,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -3301,6 +4022,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -3316,6 +4046,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3373,6 +4112,22 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "prf_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z",
+           *           "user": "usr_7k2q9m4xp1vt8zc",
+           *           "displayName": "Ada's MacBook",
+           *           "bio": "dGhlLWV4YW1wbGU"
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "total": 1
+           *     }
+           */
           "application/json": {
             items: (
               | components["schemas"]["profilesRecord"]
@@ -3405,6 +4160,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -3420,6 +4184,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3434,6 +4207,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3448,6 +4230,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -3463,6 +4254,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3480,6 +4280,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "displayName": "Ada's MacBook",
+         *       "bio": "dGhlLWV4YW1wbGU",
+         *       "email": "ada@example.com"
+         *     }
+         */
         "application/json": components["schemas"]["profilesCreate"];
       };
     };
@@ -3495,6 +4302,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "prf_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "user": "usr_7k2q9m4xp1vt8zc",
+           *       "displayName": "Ada's MacBook",
+           *       "bio": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": components["schemas"]["profilesRecord"];
         };
       };
@@ -3506,6 +4323,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -3521,6 +4347,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3535,6 +4370,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3549,6 +4393,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -3563,6 +4416,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -3577,6 +4439,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -3591,6 +4462,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -3606,6 +4486,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3650,6 +4539,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "prf_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "user": "usr_7k2q9m4xp1vt8zc",
+           *       "displayName": "Ada's MacBook",
+           *       "bio": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json":
             | components["schemas"]["profilesRecord"]
             | components["schemas"]["profilesPartial"];
@@ -3675,6 +4574,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -3690,6 +4598,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3704,6 +4621,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3718,6 +4644,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -3733,6 +4668,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3774,6 +4718,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI";
@@ -3789,6 +4742,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3803,6 +4765,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3817,6 +4788,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -3833,6 +4813,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -3848,6 +4837,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -3871,6 +4869,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "displayName": "Ada's MacBook",
+         *       "bio": "dGhlLWV4YW1wbGU",
+         *       "email": "ada@example.com"
+         *     }
+         */
         "application/json": components["schemas"]["profilesUpdate"];
       };
     };
@@ -3885,6 +4890,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "prf_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "user": "usr_7k2q9m4xp1vt8zc",
+           *       "displayName": "Ada's MacBook",
+           *       "bio": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": components["schemas"]["profilesRecord"];
         };
       };
@@ -3896,6 +4911,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -3911,6 +4935,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -3925,6 +4958,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -3939,6 +4981,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -3953,6 +5004,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -3969,6 +5029,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -3983,6 +5052,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -3997,6 +5075,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -4012,6 +5099,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4072,6 +5168,22 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "bkm_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z",
+           *           "user": "usr_7k2q9m4xp1vt8zc",
+           *           "post": "pst_7k2q9m4xp1vt8zc",
+           *           "note": "dGhlLWV4YW1wbGU"
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "total": 1
+           *     }
+           */
           "application/json": {
             items: (
               | components["schemas"]["bookmarksRecord"]
@@ -4104,6 +5216,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -4119,6 +5240,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4133,6 +5263,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4147,6 +5286,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -4162,6 +5310,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4179,6 +5336,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "post": "pst_7k2q9m4xp1vt8zc",
+         *       "note": "dGhlLWV4YW1wbGU"
+         *     }
+         */
         "application/json": components["schemas"]["bookmarksCreate"];
       };
     };
@@ -4194,6 +5357,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "bkm_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "user": "usr_7k2q9m4xp1vt8zc",
+           *       "post": "pst_7k2q9m4xp1vt8zc",
+           *       "note": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": components["schemas"]["bookmarksRecord"];
         };
       };
@@ -4205,6 +5378,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -4220,6 +5402,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4234,6 +5425,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4248,6 +5448,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -4262,6 +5471,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -4276,6 +5494,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -4290,6 +5517,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -4305,6 +5541,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4352,6 +5597,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "bkm_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "user": "usr_7k2q9m4xp1vt8zc",
+           *       "post": "pst_7k2q9m4xp1vt8zc",
+           *       "note": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json":
             | components["schemas"]["bookmarksRecord"]
             | components["schemas"]["bookmarksPartial"];
@@ -4377,6 +5632,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -4392,6 +5656,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4406,6 +5679,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4420,6 +5702,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -4435,6 +5726,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4476,6 +5776,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI";
@@ -4491,6 +5800,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4505,6 +5823,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4519,6 +5846,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -4535,6 +5871,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -4550,6 +5895,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4573,6 +5927,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "note": "dGhlLWV4YW1wbGU"
+         *     }
+         */
         "application/json": components["schemas"]["bookmarksUpdate"];
       };
     };
@@ -4587,6 +5946,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "bkm_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "user": "usr_7k2q9m4xp1vt8zc",
+           *       "post": "pst_7k2q9m4xp1vt8zc",
+           *       "note": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": components["schemas"]["bookmarksRecord"];
         };
       };
@@ -4598,6 +5967,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -4613,6 +5991,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4627,6 +6014,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4641,6 +6037,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -4655,6 +6060,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -4671,6 +6085,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -4685,6 +6108,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -4699,6 +6131,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -4714,6 +6155,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4771,6 +6221,24 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "att_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z",
+           *           "title": "Quarterly report",
+           *           "visibility": "public",
+           *           "owner": "usr_7k2q9m4xp1vt8zc",
+           *           "document": null,
+           *           "images": null
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "total": 1
+           *     }
+           */
           "application/json": {
             items: (
               | components["schemas"]["attachmentsRecord"]
@@ -4803,6 +6271,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -4818,6 +6295,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4832,6 +6318,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4846,6 +6341,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -4861,6 +6365,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -4878,6 +6391,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "title": "Quarterly report",
+         *       "visibility": "public"
+         *     }
+         */
         "application/json": components["schemas"]["attachmentsCreate"];
         "multipart/form-data": {
           /** @description the record's other fields as one JSON object */
@@ -4907,6 +6426,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "att_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "title": "Quarterly report",
+           *       "visibility": "public",
+           *       "owner": "usr_7k2q9m4xp1vt8zc",
+           *       "document": null,
+           *       "images": null
+           *     }
+           */
           "application/json": components["schemas"]["attachmentsRecord"];
         };
       };
@@ -4918,6 +6449,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -4933,6 +6473,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -4947,6 +6496,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -4961,6 +6519,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -4975,6 +6542,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -4989,6 +6565,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -5003,6 +6588,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -5018,6 +6612,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5062,6 +6665,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "att_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "title": "Quarterly report",
+           *       "visibility": "public",
+           *       "owner": "usr_7k2q9m4xp1vt8zc",
+           *       "document": null,
+           *       "images": null
+           *     }
+           */
           "application/json":
             | components["schemas"]["attachmentsRecord"]
             | components["schemas"]["attachmentsPartial"];
@@ -5087,6 +6702,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -5102,6 +6726,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5116,6 +6749,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5130,6 +6772,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -5145,6 +6796,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5186,6 +6846,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI";
@@ -5201,6 +6870,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5215,6 +6893,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5229,6 +6916,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -5245,6 +6941,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -5260,6 +6965,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5283,6 +6997,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "title": "Quarterly report",
+         *       "visibility": "public"
+         *     }
+         */
         "application/json": components["schemas"]["attachmentsUpdate"];
         "multipart/form-data": {
           /** @description the record's other fields as one JSON object */
@@ -5311,6 +7031,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "att_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "title": "Quarterly report",
+           *       "visibility": "public",
+           *       "owner": "usr_7k2q9m4xp1vt8zc",
+           *       "document": null,
+           *       "images": null
+           *     }
+           */
           "application/json": components["schemas"]["attachmentsRecord"];
         };
       };
@@ -5322,6 +7054,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -5337,6 +7078,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5351,6 +7101,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5365,6 +7124,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -5379,6 +7147,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -5395,6 +7172,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -5409,6 +7195,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -5423,6 +7218,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -5438,6 +7242,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5500,6 +7313,24 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "nte_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z",
+           *           "owner": "usr_7k2q9m4xp1vt8zc",
+           *           "title": "Quarterly report",
+           *           "body": "Revenue grew 12% over the quarter.",
+           *           "public": true,
+           *           "embeddingStatus": "pending"
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "total": 1
+           *     }
+           */
           "application/json": {
             items: (components["schemas"]["notesRecord"] | components["schemas"]["notesPartial"])[];
             /** @description Pass as ?cursor= for the next page; null on the last */
@@ -5529,6 +7360,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -5544,6 +7384,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5558,6 +7407,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5572,6 +7430,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -5587,6 +7454,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5604,6 +7480,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "title": "Quarterly report",
+         *       "body": "Revenue grew 12% over the quarter.",
+         *       "public": true
+         *     }
+         */
         "application/json": components["schemas"]["notesCreate"];
       };
     };
@@ -5619,6 +7502,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "nte_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "owner": "usr_7k2q9m4xp1vt8zc",
+           *       "title": "Quarterly report",
+           *       "body": "Revenue grew 12% over the quarter.",
+           *       "public": true,
+           *       "embeddingStatus": "pending"
+           *     }
+           */
           "application/json": components["schemas"]["notesRecord"];
         };
       };
@@ -5630,6 +7525,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -5645,6 +7549,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5659,6 +7572,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5673,6 +7595,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -5687,6 +7618,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -5701,6 +7641,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -5715,6 +7664,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -5730,6 +7688,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5774,6 +7741,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "nte_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "owner": "usr_7k2q9m4xp1vt8zc",
+           *       "title": "Quarterly report",
+           *       "body": "Revenue grew 12% over the quarter.",
+           *       "public": true,
+           *       "embeddingStatus": "pending"
+           *     }
+           */
           "application/json":
             | components["schemas"]["notesRecord"]
             | components["schemas"]["notesPartial"];
@@ -5799,6 +7778,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
@@ -5814,6 +7802,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5828,6 +7825,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5842,6 +7848,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -5857,6 +7872,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5898,6 +7922,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI";
@@ -5913,6 +7946,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -5927,6 +7969,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -5941,6 +7992,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -5957,6 +8017,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -5972,6 +8041,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -5995,6 +8073,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "title": "Quarterly report",
+         *       "body": "Revenue grew 12% over the quarter.",
+         *       "public": true
+         *     }
+         */
         "application/json": components["schemas"]["notesUpdate"];
       };
     };
@@ -6009,6 +8094,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "nte_7k2q9m4xp1vt8zc",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "owner": "usr_7k2q9m4xp1vt8zc",
+           *       "title": "Quarterly report",
+           *       "body": "Revenue grew 12% over the quarter.",
+           *       "public": true,
+           *       "embeddingStatus": "pending"
+           *     }
+           */
           "application/json": components["schemas"]["notesRecord"];
         };
       };
@@ -6020,6 +8117,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -6035,6 +8141,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -6049,6 +8164,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -6063,6 +8187,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -6077,6 +8210,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -6093,6 +8235,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -6107,6 +8258,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -6121,6 +8281,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -6136,6 +8305,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -6153,6 +8331,25 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "operations": [
+         *         {
+         *           "method": "POST",
+         *           "collection": "posts",
+         *           "body": {
+         *             "title": "Quarterly report",
+         *             "body": "Revenue grew 12% over the quarter.",
+         *             "status": "draft",
+         *             "tags": [
+         *               "finance",
+         *               "q3"
+         *             ]
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         "application/json": {
           operations: (
             | {
@@ -6301,6 +8498,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "results": [
+           *         {
+           *           "status": 200,
+           *           "body": {
+           *             "id": "pst_7k2q9m4xp1vt8zc",
+           *             "created": "2026-12-07T09:30:00.000Z",
+           *             "updated": "2026-12-07T09:30:00.000Z",
+           *             "title": "Quarterly report",
+           *             "body": "Revenue grew 12% over the quarter.",
+           *             "status": "draft",
+           *             "tags": [
+           *               "finance",
+           *               "q3"
+           *             ],
+           *             "author": "usr_7k2q9m4xp1vt8zc"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             results: {
               /**
@@ -6328,6 +8547,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -6343,6 +8571,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -6357,6 +8594,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -6371,6 +8617,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -6385,6 +8640,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -6401,6 +8665,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PRECONDITION_FAILED";
@@ -6415,6 +8688,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -6429,6 +8711,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -6444,6 +8735,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -6492,6 +8792,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -6515,6 +8824,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /** @example {} */
           "application/json": Record<string, never>;
         };
       };
@@ -6524,6 +8834,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -6556,6 +8875,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -6600,6 +8928,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6658,6 +9008,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6672,6 +9044,15 @@ export interface operations {
               };
             }[];
           };
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -6699,6 +9080,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -6725,6 +9115,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6762,6 +9174,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -6788,6 +9209,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6815,6 +9258,14 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "query": "{ posts(limit: 2) { items { id title } } }",
+         *       "operationName": null,
+         *       "variables": {},
+         *       "extensions": {}
+         *     }
+         */
         "application/json": {
           query?: string;
           operationName?: string | null;
@@ -6844,6 +9295,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6880,10 +9353,41 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6921,6 +9425,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -6947,10 +9460,41 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
           };
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -6987,6 +9531,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -7013,6 +9566,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -7040,6 +9602,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -7066,6 +9637,28 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "data": {},
+           *       "errors": [
+           *         {
+           *           "message": "dGhlLWV4YW1wbGU",
+           *           "path": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ],
+           *           "locations": [
+           *             {
+           *               "line": 1,
+           *               "column": 1
+           *             }
+           *           ],
+           *           "extensions": {
+           *             "code": "482139"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -7108,6 +9701,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7121,6 +9723,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -7133,6 +9744,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -7176,6 +9796,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7222,6 +9851,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7235,6 +9873,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAVAILABLE";
@@ -7267,6 +9914,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7280,6 +9936,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -7292,6 +9957,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -7317,6 +9991,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "scope": "process",
+           *       "windows": {
+           *         "1m": {},
+           *         "5m": {},
+           *         "15m": {}
+           *       },
+           *       "slowestRoutes": [
+           *         {}
+           *       ],
+           *       "otlpDroppedSpans": 1
+           *     }
+           */
           "application/json": {
             /** @enum {string} */
             scope: "process" | "isolate";
@@ -7349,6 +10037,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7364,6 +10061,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -7378,6 +10084,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -7393,6 +10108,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -7416,6 +10140,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "keys": [
+           *         {
+           *           "kty": "dGhlLWV4YW1wbGU",
+           *           "kid": "k20261207-3f2c0d9e"
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             keys: ({
               kty: string;
@@ -7432,6 +10166,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7444,6 +10187,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -7467,6 +10219,12 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "issuer": "dGhlLWV4YW1wbGU",
+           *       "jwks_uri": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": {
             issuer: string;
             jwks_uri: string;
@@ -7481,6 +10239,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7493,6 +10260,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -7543,6 +10319,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json": {
             /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
             accessToken: string;
@@ -7573,6 +10366,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -7588,6 +10390,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -7602,6 +10413,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -7616,6 +10436,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -7630,6 +10459,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -7645,6 +10483,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -7659,6 +10506,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -7706,6 +10562,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json":
             | {
                 /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
@@ -7745,6 +10618,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -7760,6 +10642,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -7774,6 +10665,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -7788,6 +10688,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -7803,6 +10712,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -7817,6 +10735,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -7837,6 +10764,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
+         *     }
+         */
         "application/json":
           | {
               refreshToken: string;
@@ -7855,6 +10787,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc"
+           *     }
+           */
           "application/json": {
             /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
             accessToken: string;
@@ -7876,6 +10817,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -7891,6 +10841,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -7905,6 +10864,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -7919,6 +10887,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -7934,6 +10911,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -7948,6 +10934,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -7982,6 +10977,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -7997,6 +11001,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8012,6 +11025,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8046,6 +11068,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -8061,6 +11092,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8076,6 +11116,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8101,6 +11150,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "usr_7k2q9m4xp1vt8zc",
+           *       "email": "ada@example.com",
+           *       "name": "Ada Lovelace",
+           *       "role": "user",
+           *       "emailVerified": true,
+           *       "created": "2026-12-07T09:30:00.000Z"
+           *     }
+           */
           "application/json": {
             id: string;
             email: string;
@@ -8120,6 +11179,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -8135,6 +11203,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8150,6 +11227,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8175,6 +11261,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "ses_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "lastUsed": "2026-12-07T09:30:00.000Z",
+           *           "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)",
+           *           "expiresAt": "2027-01-06T09:30:00.000Z",
+           *           "current": true
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -8196,6 +11296,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -8211,6 +11320,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8226,6 +11344,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8262,6 +11389,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -8277,6 +11413,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8291,6 +11436,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -8306,6 +11460,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8323,6 +11486,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
         "application/json": {
           /**
            * Format: email
@@ -8341,6 +11509,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "status": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": {
             status: string;
           };
@@ -8354,6 +11527,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -8369,6 +11551,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8383,6 +11574,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -8397,6 +11597,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -8412,6 +11621,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8426,6 +11644,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -8443,6 +11670,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "token": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+         *       "password": "correct horse battery"
+         *     }
+         */
         "application/json": {
           token: string;
           /** @description At least 10 characters; not a common password, nor containing the email's name */
@@ -8468,6 +11701,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/bad-request",
+           *       "title": "Bad request",
+           *       "status": 400,
+           *       "code": "BAD_REQUEST",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -8483,6 +11725,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8497,6 +11748,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -8511,6 +11771,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -8526,6 +11795,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8540,6 +11818,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -8557,6 +11844,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "password": "correct horse battery"
+         *     }
+         */
         "application/json": {
           /** @description At least 10 characters; not a common password, nor containing the email's name */
           password: string;
@@ -8581,6 +11873,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -8596,6 +11897,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/step-up-required",
+           *       "title": "A recent sign-in is required",
+           *       "status": 401,
+           *       "code": "STEP_UP_REQUIRED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
@@ -8610,6 +11920,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -8624,6 +11943,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -8639,6 +11967,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8653,6 +11990,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -8678,6 +12024,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "status": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": {
             status: string;
           };
@@ -8691,6 +12042,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "status": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": {
             status: string;
           };
@@ -8704,6 +12060,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -8719,6 +12084,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8734,6 +12108,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8748,6 +12131,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -8765,6 +12157,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "token": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
+         *     }
+         */
         "application/json": {
           token: string;
         };
@@ -8788,6 +12185,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/bad-request",
+           *       "title": "Bad request",
+           *       "status": 400,
+           *       "code": "BAD_REQUEST",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "BAD_REQUEST" | "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -8803,6 +12209,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8817,6 +12232,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -8831,6 +12255,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -8846,6 +12279,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8887,6 +12329,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/bad-request",
+           *       "title": "Bad request",
+           *       "status": 400,
+           *       "code": "BAD_REQUEST",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "BAD_REQUEST" | "INVALID_QUERY";
@@ -8902,6 +12353,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -8916,6 +12376,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -8931,6 +12400,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -8945,6 +12423,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -8960,6 +12447,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAVAILABLE";
@@ -8990,6 +12486,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json":
             | {
                 /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
@@ -9040,6 +12553,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/bad-request",
+           *       "title": "Bad request",
+           *       "status": 400,
+           *       "code": "BAD_REQUEST",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "BAD_REQUEST";
@@ -9055,6 +12577,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9069,6 +12600,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/email-not-verified",
+           *       "title": "Email address not verified by the provider",
+           *       "status": 403,
+           *       "code": "EMAIL_NOT_VERIFIED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "EMAIL_NOT_VERIFIED";
@@ -9083,6 +12623,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -9098,6 +12647,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9112,6 +12670,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -9127,6 +12694,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAVAILABLE";
@@ -9166,6 +12742,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9181,6 +12766,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9201,6 +12795,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "code": "q8Vd2LmX7tR4nK9sW1pZ6yB3"
+         *     }
+         */
         "application/json": {
           code: string;
         };
@@ -9217,6 +12816,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json":
             | {
                 /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
@@ -9256,6 +12872,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -9271,6 +12896,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9285,6 +12919,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -9299,6 +12942,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -9314,6 +12966,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9328,6 +12989,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -9345,6 +13015,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
         "application/json": {
           /**
            * Format: email
@@ -9363,6 +13038,12 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "otpId": "otp_7k2q9m4xp1vt8zc",
+           *       "status": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": {
             /** @description Send it back with the mailed code; given whether or not the address has an account */
             otpId: string;
@@ -9378,6 +13059,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -9393,6 +13083,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9407,6 +13106,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -9421,6 +13129,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -9436,6 +13153,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9450,6 +13176,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -9467,6 +13202,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "otpId": "otp_7k2q9m4xp1vt8zc",
+         *       "code": "48213907"
+         *     }
+         */
         "application/json": {
           otpId: string;
           /** @description The 8 digits from the mail */
@@ -9483,6 +13224,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "otp_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json":
             | {
                 /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
@@ -9522,6 +13280,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -9537,6 +13304,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9551,6 +13327,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -9565,6 +13350,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -9580,6 +13374,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9594,6 +13397,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -9611,6 +13423,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "Ada Lovelace"
+         *     }
+         */
         "application/json": {
           name?: string;
         };
@@ -9625,6 +13442,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /** @example {} */
           "application/json": {
             [key: string]: unknown;
           };
@@ -9638,6 +13456,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -9653,6 +13480,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/step-up-required",
+           *       "title": "A recent sign-in is required",
+           *       "status": 401,
+           *       "code": "STEP_UP_REQUIRED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
@@ -9667,6 +13503,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -9681,6 +13526,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -9695,6 +13549,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -9710,6 +13573,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9727,6 +13599,22 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "id": "key_7k2q9m4xp1vt8zc",
+         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "type": "public-key",
+         *       "response": {
+         *         "clientDataJSON": "dGhlLWV4YW1wbGU",
+         *         "attestationObject": "dGhlLWV4YW1wbGU",
+         *         "transports": [
+         *           "dGhlLWV4YW1wbGU"
+         *         ]
+         *       },
+         *       "authenticatorAttachment": null,
+         *       "clientExtensionResults": {}
+         *     }
+         */
         "application/json": {
           id: string;
           rawId: string;
@@ -9757,6 +13645,19 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "key_7k2q9m4xp1vt8zc",
+           *       "name": "Ada Lovelace",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "lastUsed": "2026-12-07T09:30:00.000Z",
+           *       "backupEligible": true,
+           *       "backupState": true,
+           *       "transports": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ]
+           *     }
+           */
           "application/json": {
             id: string;
             name: string;
@@ -9777,6 +13678,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -9792,6 +13702,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9806,6 +13725,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -9820,6 +13748,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -9834,6 +13771,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -9849,6 +13795,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9866,6 +13821,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "email": "ada@example.com",
+         *       "name": "Ada Lovelace"
+         *     }
+         */
         "application/json": {
           /**
            * Format: email
@@ -9885,6 +13846,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /** @example {} */
           "application/json": {
             [key: string]: unknown;
           };
@@ -9898,6 +13860,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -9913,6 +13884,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -9927,6 +13907,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -9941,6 +13930,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -9955,6 +13953,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -9970,6 +13977,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -9987,6 +14003,22 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "id": "key_7k2q9m4xp1vt8zc",
+         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "type": "public-key",
+         *       "response": {
+         *         "clientDataJSON": "dGhlLWV4YW1wbGU",
+         *         "attestationObject": "dGhlLWV4YW1wbGU",
+         *         "transports": [
+         *           "dGhlLWV4YW1wbGU"
+         *         ]
+         *       },
+         *       "authenticatorAttachment": null,
+         *       "clientExtensionResults": {}
+         *     }
+         */
         "application/json": {
           id: string;
           rawId: string;
@@ -10017,6 +14049,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "key_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json": {
             /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
             accessToken: string;
@@ -10047,6 +14096,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -10062,6 +14120,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -10076,6 +14143,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -10090,6 +14166,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -10104,6 +14189,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -10119,6 +14213,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10133,6 +14236,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -10150,6 +14262,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "email": "ada@example.com"
+         *     }
+         */
         "application/json": {
           /**
            * Format: email
@@ -10168,6 +14285,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /** @example {} */
           "application/json": {
             [key: string]: unknown;
           };
@@ -10181,6 +14299,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -10196,6 +14323,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -10210,6 +14346,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -10224,6 +14369,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -10239,6 +14393,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10256,6 +14419,21 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "id": "key_7k2q9m4xp1vt8zc",
+         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "type": "public-key",
+         *       "response": {
+         *         "clientDataJSON": "dGhlLWV4YW1wbGU",
+         *         "authenticatorData": "dGhlLWV4YW1wbGU",
+         *         "signature": "dGhlLWV4YW1wbGU",
+         *         "userHandle": "dGhlLWV4YW1wbGU"
+         *       },
+         *       "authenticatorAttachment": null,
+         *       "clientExtensionResults": {}
+         *     }
+         */
         "application/json": {
           id: string;
           rawId: string;
@@ -10287,6 +14465,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "key_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json":
             | {
                 /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
@@ -10326,6 +14521,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -10341,6 +14545,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -10355,6 +14568,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -10369,6 +14591,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -10384,6 +14615,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10398,6 +14638,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -10423,6 +14672,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "key_7k2q9m4xp1vt8zc",
+           *           "name": "Ada Lovelace",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "lastUsed": "2026-12-07T09:30:00.000Z",
+           *           "backupEligible": true,
+           *           "backupState": true,
+           *           "transports": [
+           *             "dGhlLWV4YW1wbGU"
+           *           ]
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -10445,6 +14711,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -10460,6 +14735,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -10475,6 +14759,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10511,6 +14804,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -10526,6 +14828,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/step-up-required",
+           *       "title": "A recent sign-in is required",
+           *       "status": 401,
+           *       "code": "STEP_UP_REQUIRED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
@@ -10540,6 +14851,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -10554,6 +14874,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -10569,6 +14898,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10588,6 +14926,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "Ada Lovelace"
+         *     }
+         */
         "application/json": {
           name: string;
         };
@@ -10602,6 +14945,19 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "key_7k2q9m4xp1vt8zc",
+           *       "name": "Ada Lovelace",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "lastUsed": "2026-12-07T09:30:00.000Z",
+           *       "backupEligible": true,
+           *       "backupState": true,
+           *       "transports": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ]
+           *     }
+           */
           "application/json": {
             id: string;
             name: string;
@@ -10622,6 +14978,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -10637,6 +15002,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -10651,6 +15025,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -10665,6 +15048,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -10679,6 +15071,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -10694,6 +15095,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10719,6 +15129,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "password": true,
+           *       "otp": true,
+           *       "passkey": true,
+           *       "mfa": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ],
+           *       "providers": [
+           *         {
+           *           "name": "Ada Lovelace",
+           *           "displayName": "Ada's MacBook",
+           *           "startUrl": "https://accounts.google.com/o/oauth2/v2/auth?client_id=…"
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             password: boolean;
             /** @description Mailed one-time codes */
@@ -10743,6 +15170,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -10758,6 +15194,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10772,6 +15217,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -10797,6 +15251,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "totp": true,
+           *       "enabledAt": "2026-12-07T09:30:00.000Z",
+           *       "recoveryCodesLeft": 10
+           *     }
+           */
           "application/json": {
             totp: boolean;
             enabledAt: string | null;
@@ -10812,6 +15273,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -10827,6 +15297,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -10842,6 +15321,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10867,6 +15355,12 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "secret": "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga",
+           *       "uri": "dGhlLWV4YW1wbGU"
+           *     }
+           */
           "application/json": {
             /** @description Base32 key; shown once */
             secret: string;
@@ -10883,6 +15377,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -10898,6 +15401,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/step-up-required",
+           *       "title": "A recent sign-in is required",
+           *       "status": 401,
+           *       "code": "STEP_UP_REQUIRED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
@@ -10912,6 +15424,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -10927,6 +15448,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -10941,6 +15471,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -10958,6 +15497,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "code": "482139"
+         *     }
+         */
         "application/json": {
           code: string;
         };
@@ -10972,6 +15516,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "recoveryCodes": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ]
+           *     }
+           */
           "application/json": {
             /** @description Each works once; shown only in this answer */
             recoveryCodes: string[];
@@ -10986,6 +15537,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11001,6 +15561,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11015,6 +15584,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -11029,6 +15607,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11043,6 +15630,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11058,6 +15654,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11072,6 +15677,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -11089,6 +15703,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "code": "482139"
+         *     }
+         */
         "application/json": {
           /** @description A 6-digit authenticator code, or one of the recovery codes */
           code: string;
@@ -11113,6 +15732,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11128,6 +15756,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/step-up-required",
+           *       "title": "A recent sign-in is required",
+           *       "status": 401,
+           *       "code": "STEP_UP_REQUIRED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
@@ -11142,6 +15779,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11156,6 +15802,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11171,6 +15826,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11185,6 +15849,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -11202,6 +15875,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "code": "482139"
+         *     }
+         */
         "application/json": {
           /** @description A 6-digit authenticator code, or one of the recovery codes */
           code: string;
@@ -11217,6 +15895,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "recoveryCodes": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ]
+           *     }
+           */
           "application/json": {
             /** @description Each works once; shown only in this answer */
             recoveryCodes: string[];
@@ -11231,6 +15916,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11246,6 +15940,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11260,6 +15963,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11274,6 +15986,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11289,6 +16010,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11303,6 +16033,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -11323,6 +16062,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "mfaTicket": "mfa.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE",
+         *       "code": "482139"
+         *     }
+         */
         "application/json": {
           mfaTicket: string;
           /** @description A 6-digit authenticator code, or one of the recovery codes */
@@ -11341,6 +16086,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900,
+           *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "sessionId": "ses_7k2q9m4xp1vt8zc",
+           *       "user": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "emailVerified": true,
+           *         "created": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json": {
             /** @description EdDSA-signed JWT; send as `Authorization: Bearer …` */
             accessToken: string;
@@ -11371,6 +16133,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11386,6 +16157,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11400,6 +16180,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11414,6 +16203,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11429,6 +16227,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11443,6 +16250,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -11460,6 +16276,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "code": "482139",
+         *       "password": "correct horse battery"
+         *     }
+         */
         "application/json": {
           /** @description An authenticator code (accounts with two-factor sign-in) */
           code?: string;
@@ -11477,6 +16299,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900
+           *     }
+           */
           "application/json": {
             /** @description Same session, with a fresh auth_time */
             accessToken: string;
@@ -11494,6 +16323,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11509,6 +16347,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11523,6 +16370,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11537,6 +16393,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11552,6 +16417,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11566,6 +16440,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -11591,6 +16474,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /** @example {} */
           "application/json": {
             [key: string]: unknown;
           };
@@ -11604,6 +16488,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -11619,6 +16512,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11634,6 +16536,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11651,6 +16562,21 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "id": "usr_7k2q9m4xp1vt8zc",
+         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "type": "public-key",
+         *       "response": {
+         *         "clientDataJSON": "dGhlLWV4YW1wbGU",
+         *         "authenticatorData": "dGhlLWV4YW1wbGU",
+         *         "signature": "dGhlLWV4YW1wbGU",
+         *         "userHandle": "dGhlLWV4YW1wbGU"
+         *       },
+         *       "authenticatorAttachment": null,
+         *       "clientExtensionResults": {}
+         *     }
+         */
         "application/json": {
           id: string;
           rawId: string;
@@ -11682,6 +16608,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "tokenType": "Bearer",
+           *       "expiresIn": 900
+           *     }
+           */
           "application/json": {
             /** @description Same session, with a fresh auth_time */
             accessToken: string;
@@ -11699,6 +16632,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11714,6 +16656,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11728,6 +16679,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11742,6 +16702,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11757,6 +16726,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11771,6 +16749,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -11796,6 +16783,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "key_7k2q9m4xp1vt8zc",
+           *           "name": "Ada Lovelace",
+           *           "prefix": "nb_live_4fQ9xT",
+           *           "scopes": [
+           *             "read"
+           *           ],
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "expiresAt": "2027-01-06T09:30:00.000Z",
+           *           "lastUsed": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -11818,6 +16822,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -11833,6 +16846,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -11848,6 +16870,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -11865,6 +16896,15 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "Ada Lovelace",
+         *       "scopes": [
+         *         "read"
+         *       ],
+         *       "expiresInDays": 90
+         *     }
+         */
         "application/json": {
           name: string;
           scopes: ("read" | "write")[];
@@ -11881,6 +16921,20 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "key_7k2q9m4xp1vt8zc",
+           *       "name": "Ada Lovelace",
+           *       "prefix": "nb_live_4fQ9xT",
+           *       "scopes": [
+           *         "read"
+           *       ],
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "expiresAt": "2027-01-06T09:30:00.000Z",
+           *       "lastUsed": "2026-12-07T09:30:00.000Z",
+           *       "key": "nb_live_4fQ9xT2mK7vR1pL8sW3nB6yZ0cD5hJ"
+           *     }
+           */
           "application/json": {
             id: string;
             name: string;
@@ -11903,6 +16957,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -11918,6 +16981,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/step-up-required",
+           *       "title": "A recent sign-in is required",
+           *       "status": 401,
+           *       "code": "STEP_UP_REQUIRED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "STEP_UP_REQUIRED" | "UNAUTHENTICATED";
@@ -11932,6 +17004,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/api-key-limit",
+           *       "title": "Too many API keys",
+           *       "status": 409,
+           *       "code": "API_KEY_LIMIT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "API_KEY_LIMIT";
@@ -11946,6 +17027,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -11960,6 +17050,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -11975,6 +17074,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12011,6 +17119,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -12026,6 +17143,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12040,6 +17166,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -12055,6 +17190,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12080,6 +17224,30 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "whe_7k2q9m4xp1vt8zc",
+           *           "url": "https://hooks.example.com/nearbase",
+           *           "description": "Order events for the billing service",
+           *           "patterns": [
+           *             "posts.*",
+           *             "user.created"
+           *           ],
+           *           "enabled": true,
+           *           "disabledReason": null,
+           *           "allowPrivate": false,
+           *           "maxConcurrency": 4,
+           *           "timeoutMs": 10000,
+           *           "failureStreak": 0,
+           *           "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -12107,6 +17275,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -12122,6 +17299,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12136,6 +17322,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12151,6 +17346,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12168,6 +17372,20 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "url": "https://hooks.example.com/nearbase",
+         *       "patterns": [
+         *         "posts.*",
+         *         "user.created"
+         *       ],
+         *       "description": "Order events for the billing service",
+         *       "enabled": true,
+         *       "allowPrivate": false,
+         *       "maxConcurrency": 4,
+         *       "timeoutMs": 10000
+         *     }
+         */
         "application/json": {
           url: string;
           patterns: string[];
@@ -12188,6 +17406,27 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "whe_7k2q9m4xp1vt8zc",
+           *       "url": "https://hooks.example.com/nearbase",
+           *       "description": "Order events for the billing service",
+           *       "patterns": [
+           *         "posts.*",
+           *         "user.created"
+           *       ],
+           *       "enabled": true,
+           *       "disabledReason": null,
+           *       "allowPrivate": false,
+           *       "maxConcurrency": 4,
+           *       "timeoutMs": 10000,
+           *       "failureStreak": 0,
+           *       "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "secret": "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga"
+           *     }
+           */
           "application/json": {
             id: string;
             url: string;
@@ -12214,6 +17453,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -12229,6 +17477,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12243,6 +17500,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12257,6 +17523,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -12271,6 +17546,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -12286,6 +17570,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12300,6 +17593,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -12327,6 +17629,26 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "whe_7k2q9m4xp1vt8zc",
+           *       "url": "https://hooks.example.com/nearbase",
+           *       "description": "Order events for the billing service",
+           *       "patterns": [
+           *         "posts.*",
+           *         "user.created"
+           *       ],
+           *       "enabled": true,
+           *       "disabledReason": null,
+           *       "allowPrivate": false,
+           *       "maxConcurrency": 4,
+           *       "timeoutMs": 10000,
+           *       "failureStreak": 0,
+           *       "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z"
+           *     }
+           */
           "application/json": {
             id: string;
             url: string;
@@ -12352,6 +17674,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -12367,6 +17698,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12381,6 +17721,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12395,6 +17744,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -12410,6 +17768,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12446,6 +17813,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -12461,6 +17837,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12475,6 +17860,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12489,6 +17883,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -12504,6 +17907,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12523,6 +17935,20 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "url": "https://hooks.example.com/nearbase",
+         *       "patterns": [
+         *         "posts.*",
+         *         "user.created"
+         *       ],
+         *       "description": "Order events for the billing service",
+         *       "enabled": true,
+         *       "allowPrivate": false,
+         *       "maxConcurrency": 4,
+         *       "timeoutMs": 10000
+         *     }
+         */
         "application/json": {
           url?: string;
           patterns?: string[];
@@ -12543,6 +17969,26 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "whe_7k2q9m4xp1vt8zc",
+           *       "url": "https://hooks.example.com/nearbase",
+           *       "description": "Order events for the billing service",
+           *       "patterns": [
+           *         "posts.*",
+           *         "user.created"
+           *       ],
+           *       "enabled": true,
+           *       "disabledReason": null,
+           *       "allowPrivate": false,
+           *       "maxConcurrency": 4,
+           *       "timeoutMs": 10000,
+           *       "failureStreak": 0,
+           *       "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z"
+           *     }
+           */
           "application/json": {
             id: string;
             url: string;
@@ -12568,6 +18014,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -12583,6 +18038,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12597,6 +18061,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12611,6 +18084,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -12625,6 +18107,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -12639,6 +18130,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -12654,6 +18154,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12673,6 +18182,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "overlapSeconds": 1
+         *     }
+         */
         "application/json": {
           overlapSeconds?: number;
         };
@@ -12687,6 +18201,27 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "whe_7k2q9m4xp1vt8zc",
+           *       "url": "https://hooks.example.com/nearbase",
+           *       "description": "Order events for the billing service",
+           *       "patterns": [
+           *         "posts.*",
+           *         "user.created"
+           *       ],
+           *       "enabled": true,
+           *       "disabledReason": null,
+           *       "allowPrivate": false,
+           *       "maxConcurrency": 4,
+           *       "timeoutMs": 10000,
+           *       "failureStreak": 0,
+           *       "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "secret": "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga"
+           *     }
+           */
           "application/json": {
             id: string;
             url: string;
@@ -12713,6 +18248,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -12728,6 +18272,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12742,6 +18295,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12756,6 +18318,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -12770,6 +18341,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -12784,6 +18364,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -12799,6 +18388,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12813,6 +18411,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -12840,6 +18447,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "eventId": "evt_0mhx2k9a1000004f7kq2p9",
+           *       "outcome": "succeeded",
+           *       "statusCode": 1,
+           *       "durationMs": 1,
+           *       "response": null,
+           *       "error": null
+           *     }
+           */
           "application/json": {
             eventId: string;
             /** @enum {string} */
@@ -12859,6 +18476,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -12874,6 +18500,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -12888,6 +18523,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -12902,6 +18546,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -12917,6 +18570,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -12947,6 +18609,25 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "dlv_7k2q9m4xp1vt8zc",
+           *           "endpointId": "whe_7k2q9m4xp1vt8zc",
+           *           "eventId": "evt_0mhx2k9a1000004f7kq2p9",
+           *           "eventType": "posts.created",
+           *           "status": "pending",
+           *           "attempts": 1,
+           *           "nextAttemptAt": "2027-01-06T09:30:00.000Z",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "completed": null,
+           *           "lastStatusCode": 1,
+           *           "lastError": null
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -12973,6 +18654,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -12988,6 +18678,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13002,6 +18701,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13016,6 +18724,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13031,6 +18748,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13059,6 +18785,32 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "dlv_7k2q9m4xp1vt8zc",
+           *       "endpointId": "whe_7k2q9m4xp1vt8zc",
+           *       "eventId": "evt_0mhx2k9a1000004f7kq2p9",
+           *       "eventType": "posts.created",
+           *       "status": "pending",
+           *       "attempts": 1,
+           *       "nextAttemptAt": "2027-01-06T09:30:00.000Z",
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "completed": null,
+           *       "lastStatusCode": 1,
+           *       "lastError": null,
+           *       "log": [
+           *         {
+           *           "attempt": 1,
+           *           "started": "2026-12-07T09:30:00.000Z",
+           *           "durationMs": 1,
+           *           "outcome": "succeeded",
+           *           "statusCode": 1,
+           *           "response": null,
+           *           "error": null
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             id: string;
             endpointId: string;
@@ -13093,6 +18845,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -13108,6 +18869,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13122,6 +18892,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13136,6 +18915,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13151,6 +18939,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13188,6 +18985,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -13203,6 +19009,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13217,6 +19032,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13231,6 +19055,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13246,6 +19079,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13265,6 +19107,12 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "since": "2026-12-07T09:30:00.000Z",
+         *       "until": "2026-12-07T09:30:00.000Z"
+         *     }
+         */
         "application/json": {
           /** Format: date-time */
           since: string;
@@ -13282,6 +19130,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "replayed": 1
+           *     }
+           */
           "application/json": {
             replayed: number;
           };
@@ -13295,6 +19148,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -13310,6 +19172,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13324,6 +19195,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13338,6 +19218,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13352,6 +19241,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -13366,6 +19264,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -13381,6 +19288,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13408,6 +19324,34 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "format": "nearbase.export/v1",
+           *       "generatedAt": "2026-12-07T09:30:00.000Z",
+           *       "subject": "usr_7k2q9m4xp1vt8zc",
+           *       "account": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "emailVerifiedAt": "2026-12-07T09:30:00.000Z",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "hasPassword": true,
+           *         "created": "2026-12-07T09:30:00.000Z",
+           *         "updated": "2026-12-07T09:30:00.000Z",
+           *         "purpose": "dGhlLWV4YW1wbGU",
+           *         "legalBasis": "dGhlLWV4YW1wbGU"
+           *       },
+           *       "credentials": {},
+           *       "collections": {},
+           *       "audit": {
+           *         "purpose": "dGhlLWV4YW1wbGU",
+           *         "legalBasis": "dGhlLWV4YW1wbGU",
+           *         "entries": [
+           *           {}
+           *         ]
+           *       }
+           *     }
+           */
           "application/json": {
             /** @constant */
             format: "nearbase.export/v1";
@@ -13471,6 +19415,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -13486,6 +19439,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13500,6 +19462,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13514,6 +19485,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13529,6 +19509,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13543,6 +19532,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -13560,6 +19558,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "password": "correct horse battery"
+         *     }
+         */
         "application/json": {
           /** @description The account's password. Accounts without one (signed up through a provider) instead need a sign-in within the last ERASE_REAUTH_MINUTES. */
           password?: string;
@@ -13576,6 +19579,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "erased": true,
+           *       "userId": "usr_7k2q9m4xp1vt8zc",
+           *       "collections": {}
+           *     }
+           */
           "application/json": {
             /** @constant */
             erased: true;
@@ -13598,6 +19608,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -13613,6 +19632,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13627,6 +19655,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN" | "REAUTHENTICATION_REQUIRED";
@@ -13641,6 +19678,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13655,6 +19701,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -13669,6 +19724,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -13684,6 +19748,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13713,6 +19786,34 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "format": "nearbase.export/v1",
+           *       "generatedAt": "2026-12-07T09:30:00.000Z",
+           *       "subject": "usr_7k2q9m4xp1vt8zc",
+           *       "account": {
+           *         "id": "usr_7k2q9m4xp1vt8zc",
+           *         "email": "ada@example.com",
+           *         "emailVerifiedAt": "2026-12-07T09:30:00.000Z",
+           *         "name": "Ada Lovelace",
+           *         "role": "user",
+           *         "hasPassword": true,
+           *         "created": "2026-12-07T09:30:00.000Z",
+           *         "updated": "2026-12-07T09:30:00.000Z",
+           *         "purpose": "dGhlLWV4YW1wbGU",
+           *         "legalBasis": "dGhlLWV4YW1wbGU"
+           *       },
+           *       "credentials": {},
+           *       "collections": {},
+           *       "audit": {
+           *         "purpose": "dGhlLWV4YW1wbGU",
+           *         "legalBasis": "dGhlLWV4YW1wbGU",
+           *         "entries": [
+           *           {}
+           *         ]
+           *       }
+           *     }
+           */
           "application/json": {
             /** @constant */
             format: "nearbase.export/v1";
@@ -13776,6 +19877,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -13791,6 +19901,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13805,6 +19924,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13819,6 +19947,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13834,6 +19971,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13848,6 +19994,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/config-invalid",
+           *       "title": "Server misconfigured",
+           *       "status": 500,
+           *       "code": "CONFIG_INVALID",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFIG_INVALID";
@@ -13876,6 +20031,13 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "erased": true,
+           *       "userId": "usr_7k2q9m4xp1vt8zc",
+           *       "collections": {}
+           *     }
+           */
           "application/json": {
             /** @constant */
             erased: true;
@@ -13898,6 +20060,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -13913,6 +20084,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -13927,6 +20107,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -13941,6 +20130,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -13956,6 +20154,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -13981,6 +20188,25 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "dryRun": true,
+           *       "collections": [
+           *         {
+           *           "collection": "dGhlLWV4YW1wbGU",
+           *           "action": "delete",
+           *           "days": 1,
+           *           "field": "dGhlLWV4YW1wbGU",
+           *           "expired": 1,
+           *           "cutoff": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ],
+           *       "audit": {
+           *         "expired": 1,
+           *         "cutoff": "2026-12-07T09:30:00.000Z"
+           *       }
+           *     }
+           */
           "application/json": {
             /** @constant */
             dryRun: true;
@@ -14008,6 +20234,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14023,6 +20258,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14037,6 +20281,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14052,6 +20305,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14077,6 +20339,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "removed": {}
+           *     }
+           */
           "application/json": {
             removed: {
               [key: string]: number;
@@ -14092,6 +20359,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14107,6 +20383,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14121,6 +20406,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14136,6 +20430,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14166,6 +20469,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "aud_7k2q9m4xp1vt8zc",
+           *           "at": "2026-12-07T09:30:00.000Z",
+           *           "action": "dGhlLWV4YW1wbGU",
+           *           "outcome": "ok",
+           *           "actor": "usr_7k2q9m4xp1vt8zc",
+           *           "subject": "usr_7k2q9m4xp1vt8zc",
+           *           "target": null,
+           *           "details": {}
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM"
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -14193,6 +20513,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY";
@@ -14208,6 +20537,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14222,6 +20560,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14237,6 +20584,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14267,6 +20623,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "usr_7k2q9m4xp1vt8zc",
+           *           "email": "ada@example.com",
+           *           "name": "Ada Lovelace",
+           *           "role": "user",
+           *           "emailVerified": true,
+           *           "hasPassword": true,
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "updated": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ],
+           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM"
+           *     }
+           */
           "application/json": {
             items: {
               id: string;
@@ -14292,6 +20665,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14307,6 +20689,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14321,6 +20712,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14336,6 +20736,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14363,6 +20772,59 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "usr_7k2q9m4xp1vt8zc",
+           *       "email": "ada@example.com",
+           *       "name": "Ada Lovelace",
+           *       "role": "user",
+           *       "emailVerified": true,
+           *       "hasPassword": true,
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z",
+           *       "sessions": [
+           *         {
+           *           "id": "usr_7k2q9m4xp1vt8zc",
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "lastUsed": "2026-12-07T09:30:00.000Z",
+           *           "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)",
+           *           "expiresAt": "2027-01-06T09:30:00.000Z",
+           *           "revokedAt": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ],
+           *       "apiKeys": [
+           *         {
+           *           "id": "usr_7k2q9m4xp1vt8zc",
+           *           "name": "Ada Lovelace",
+           *           "prefix": "nb_live_4fQ9xT",
+           *           "scopes": [
+           *             "read"
+           *           ],
+           *           "created": "2026-12-07T09:30:00.000Z",
+           *           "expiresAt": "2027-01-06T09:30:00.000Z",
+           *           "lastUsed": "2026-12-07T09:30:00.000Z",
+           *           "revokedAt": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ],
+           *       "identities": [
+           *         {
+           *           "provider": "google",
+           *           "providerUserId": "dGhlLWV4YW1wbGU",
+           *           "created": "2026-12-07T09:30:00.000Z"
+           *         }
+           *       ],
+           *       "methods": {
+           *         "password": true,
+           *         "totp": true,
+           *         "totpEnabledAt": "2026-12-07T09:30:00.000Z",
+           *         "recoveryCodesLeft": 10,
+           *         "passkeys": 1,
+           *         "oauthProviders": [
+           *           "dGhlLWV4YW1wbGU"
+           *         ]
+           *       }
+           *     }
+           */
           "application/json": {
             id: string;
             email: string;
@@ -14415,6 +20877,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14430,6 +20901,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14444,6 +20924,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14458,6 +20947,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -14473,6 +20971,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14509,6 +21016,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14524,6 +21040,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14538,6 +21063,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14552,6 +21086,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -14566,6 +21109,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -14581,6 +21133,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14600,6 +21161,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "role": "user"
+         *     }
+         */
         "application/json": {
           /** @enum {string} */
           role: "user" | "admin";
@@ -14615,6 +21181,18 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "id": "usr_7k2q9m4xp1vt8zc",
+           *       "email": "ada@example.com",
+           *       "name": "Ada Lovelace",
+           *       "role": "user",
+           *       "emailVerified": true,
+           *       "hasPassword": true,
+           *       "created": "2026-12-07T09:30:00.000Z",
+           *       "updated": "2026-12-07T09:30:00.000Z"
+           *     }
+           */
           "application/json": {
             id: string;
             email: string;
@@ -14636,6 +21214,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -14651,6 +21238,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14665,6 +21261,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14679,6 +21284,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -14693,6 +21307,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/conflict",
+           *       "title": "Conflict",
+           *       "status": 409,
+           *       "code": "CONFLICT",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "CONFLICT";
@@ -14707,6 +21330,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -14721,6 +21353,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -14736,6 +21377,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14763,6 +21413,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "revoked": 1
+           *     }
+           */
           "application/json": {
             revoked: number;
           };
@@ -14776,6 +21431,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14791,6 +21455,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14805,6 +21478,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14819,6 +21501,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -14834,6 +21525,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14871,6 +21571,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14886,6 +21595,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14900,6 +21618,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -14914,6 +21641,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -14929,6 +21665,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -14965,6 +21710,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY";
@@ -14980,6 +21734,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -14994,6 +21757,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
@@ -15008,6 +21780,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND";
@@ -15023,6 +21804,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -15073,6 +21863,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY";
@@ -15088,6 +21887,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -15102,6 +21910,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unknown-collection",
+           *       "title": "Unknown collection",
+           *       "status": 404,
+           *       "code": "UNKNOWN_COLLECTION",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNKNOWN_COLLECTION";
@@ -15117,6 +21934,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -15132,6 +21958,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAVAILABLE";
@@ -15151,6 +21986,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "topics": [
+         *         "dGhlLWV4YW1wbGU"
+         *       ]
+         *     }
+         */
         "application/json": {
           /** @description `posts` or `posts/*` (every record), `posts/*?filter=<url-encoded filter>`, `posts/<id>` */
           topics: string[];
@@ -15166,6 +22008,14 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "clientId": "rtc_7k2q9m4xp1vt8zc",
+           *       "topics": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ]
+           *     }
+           */
           "application/json": {
             clientId: string;
             topics: string[];
@@ -15180,6 +22030,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -15195,6 +22054,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -15209,6 +22077,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -15223,6 +22100,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -15237,6 +22123,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -15252,6 +22147,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -15269,6 +22173,11 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "expiresIn": 900
+         *     }
+         */
         "application/json": {
           /** @description seconds the token is valid; default 300 */
           expiresIn?: number;
@@ -15284,6 +22193,12 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "token": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+           *       "expiresAt": "2027-01-06T09:30:00.000Z"
+           *     }
+           */
           "application/json": {
             token: string;
             /** Format: date-time */
@@ -15299,6 +22214,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
@@ -15314,6 +22238,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -15328,6 +22261,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "PAYLOAD_TOO_LARGE";
@@ -15342,6 +22284,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -15357,6 +22308,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -15436,6 +22396,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-query",
+           *       "title": "Invalid query parameter",
+           *       "status": 400,
+           *       "code": "INVALID_QUERY",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
@@ -15451,6 +22420,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -15465,6 +22443,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -15479,6 +22466,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNSUPPORTED_MEDIA_TYPE";
@@ -15493,6 +22489,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/range-not-satisfiable",
+           *       "title": "Range not satisfiable",
+           *       "status": 416,
+           *       "code": "RANGE_NOT_SATISFIABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RANGE_NOT_SATISFIABLE";
@@ -15508,6 +22513,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -15522,6 +22536,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-implemented",
+           *       "title": "Not implemented",
+           *       "status": 501,
+           *       "code": "NOT_IMPLEMENTED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_IMPLEMENTED";
@@ -15568,6 +22591,27 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "mode": "keyword",
+           *       "items": [
+           *         {
+           *           "score": 1,
+           *           "distance": 1,
+           *           "record": {
+           *             "id": "nte_7k2q9m4xp1vt8zc",
+           *             "created": "2026-12-07T09:30:00.000Z",
+           *             "updated": "2026-12-07T09:30:00.000Z",
+           *             "owner": "usr_7k2q9m4xp1vt8zc",
+           *             "title": "Quarterly report",
+           *             "body": "Revenue grew 12% over the quarter.",
+           *             "public": true,
+           *             "embeddingStatus": "pending"
+           *           }
+           *         }
+           *       ]
+           *     }
+           */
           "application/json": {
             /** @enum {string} */
             mode: "keyword" | "semantic" | "hybrid";
@@ -15601,6 +22645,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-filter",
+           *       "title": "Invalid filter",
+           *       "status": 400,
+           *       "code": "INVALID_FILTER",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "INVALID_FILTER" | "INVALID_QUERY" | "MALFORMED_URI";
@@ -15616,6 +22669,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAUTHENTICATED";
@@ -15630,6 +22692,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
@@ -15645,6 +22716,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
@@ -15659,6 +22739,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-implemented",
+           *       "title": "Not implemented",
+           *       "status": 501,
+           *       "code": "NOT_IMPLEMENTED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "NOT_IMPLEMENTED";
@@ -15674,6 +22763,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "UNAVAILABLE";

@@ -1,5 +1,6 @@
 import { addMultipartBodies } from "../core/files/openapi";
-import type { ErrorCode } from "../core/kernel/errors";
+import { type ErrorCode, toProblem } from "../core/kernel/errors";
+import { addExamples } from "../core/kernel/examples";
 import { problemResponses } from "../core/kernel/problem-docs";
 import type { Models } from "../core/records/model";
 import { headerComponents, openApiDocument, problemSchema } from "../core/records/openapi";
@@ -117,7 +118,7 @@ export function apiDocument(models: Models): Record<string, unknown> {
     }
   }
   const components = base.components as Json;
-  return {
+  const document = {
     ...base,
     info: { ...(base.info as Json), description },
     tags: [...tags].map((name) => ({
@@ -148,6 +149,12 @@ export function apiDocument(models: Models): Record<string, unknown> {
       },
     },
   };
+  addExamples(
+    document,
+    Object.fromEntries([...models].map(([name, m]) => [name, m.def.options.idPrefix])),
+    (code) => toProblem(code as ErrorCode, undefined, "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"),
+  );
+  return document;
 }
 
 /**

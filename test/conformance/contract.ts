@@ -66,6 +66,8 @@ export interface Contract {
   readonly validated: number;
   /** The document checked against. */
   readonly document: Json;
+  /** Checks a value against the schema at a JSON pointer into the document: the problems, or []. */
+  validate(at: string, value: unknown): string[];
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -259,6 +261,7 @@ export function createContract(document: Json): Contract {
 
   return {
     check,
+    validate: (at, value) => schemaErrors(validator(at), value, "example"),
     get validated() {
       return validated;
     },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collections } from "../../src/collections/index";
 import { queryParameters } from "../../src/http/middleware/strict-query";
 import { credentialFreePaths } from "../../src/http/openapi";
+import { createContract } from "../conformance/contract";
 import { createTestApp, type TestApp } from "../harness";
 
 type Json = Record<string, unknown>;
@@ -250,6 +251,71 @@ describe("OpenAPI", () => {
       "GET /api/auth/oauth/:provider/callback",
       "POST /api/auth/oauth/:provider/callback",
     ]);
+  });
+
+  it("gives every request body and 2xx answer an example that its own schema accepts", async () => {
+    const doc = (await (await t.request("/openapi.json")).json()) as Json;
+    const contract = createContract(doc);
+    const pointer = (parts: string[]) =>
+      parts.map((p) => `/${p.replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
+    // Every example in the document (media types, parameters, schemas) against its schema.
+    const invalid: string[] = [];
+    let checked = 0;
+    const walk = (node: unknown, at: string[]): void => {
+      if (typeof node !== "object" || node === null) return;
+      const n = node as Json;
+      if ("example" in n && !at.includes("properties")) {
+        const schemaAt = "schema" in n ? [...at, "schema"] : at;
+        checked++;
+        const errors = contract.validate(pointer(schemaAt), n.example);
+        if (errors.length > 0) invalid.push(`${pointer(at)}:\n  ${errors.join("\n  ")}`);
+      }
+      for (const [key, value] of Object.entries(n)) walk(value, [...at, key]);
+    };
+    walk(doc, []);
+    expect(invalid).toEqual([]);
+    expect(checked).toBeGreaterThan(300);
+
+    // Bodies that have no example, each with the reason.
+    const exempt: Record<string, string> = {
+      "post /api/collections/attachments/records multipart/form-data":
+        "multipart: the parts are files, the JSON example is on application/json",
+      "patch /api/collections/attachments/records/{id} multipart/form-data":
+        "multipart: the parts are files, the JSON example is on application/json",
+      "get /docs 200 text/html": "the reference page itself",
+      "get /graphql 200 text/html": "GraphiQL's page",
+      "get /graphql/graphiql.js 200 text/javascript": "GraphiQL's script",
+      "get /metrics 200 text/plain": "Prometheus text, described in the operation",
+      "get /api/realtime 200 text/event-stream":
+        "a stream; its events are described in the operation",
+      "get /api/files/{collection}/{record}/{name} 200 */*": "the stored file's bytes",
+      "get /api/files/{collection}/{record}/{name} 206 */*": "a range of the stored file's bytes",
+    };
+    const missing: string[] = [];
+    let operations = 0;
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+      for (const [method, op] of Object.entries(item as Record<string, Json>)) {
+        if (op.responses === undefined) continue;
+        operations++;
+        const bodies: [string, Json][] = Object.entries(
+          ((op.requestBody as Json | undefined)?.content ?? {}) as Record<string, Json>,
+        );
+        for (const [status, answer] of Object.entries(op.responses as Record<string, Json>)) {
+          if (!status.startsWith("2")) continue;
+          for (const [type, media] of Object.entries(
+            (answer.content ?? {}) as Record<string, Json>,
+          ))
+            bodies.push([`${status} ${type}`, media]);
+        }
+        for (const [what, media] of bodies) {
+          const key = `${method} ${path} ${what}`;
+          if (media.example === undefined && media.examples === undefined && !(key in exempt))
+            missing.push(key);
+        }
+      }
+    }
+    expect(operations).toBeGreaterThan(100);
+    expect(missing).toEqual([]);
   });
 
   it("serves a docs page that points at the document", async () => {
