@@ -37,7 +37,8 @@ function problemJson(c: Context<AppEnv>, err: ApiError): Response {
  */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) {
-    if (err.status >= 500) logFailure(c, err);
+    // A 501/503 the code chose (no embedder configured, a dependency down) is expected: a warning.
+    if (err.status >= 500) logFailure(c, err, err.status === 500 ? "error" : "warn");
     return problemJson(c, err);
   }
   if (err instanceof URIError) {
@@ -68,9 +69,9 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   );
 };
 
-function logFailure(c: Context<AppEnv>, err: unknown) {
+function logFailure(c: Context<AppEnv>, err: unknown, level: "error" | "warn" = "error") {
   c.get("platform")?.log.write({
-    level: "error",
+    level,
     msg: "unhandled error",
     requestId: c.get("requestId"),
     method: c.req.method,
