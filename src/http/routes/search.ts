@@ -92,7 +92,10 @@ export function searchRoutes(options: SearchEdgeOptions) {
     return (c: Context<AppEnv>) => {
       const models = c.get("services").records.models;
       let fn = bySearch.get(models);
-      if (fn === undefined) bySearch.set(models, (fn = shareForSearch(models)));
+      if (fn === undefined) {
+        fn = shareForSearch(models);
+        bySearch.set(models, fn);
+      }
       const decision = fn(c);
       return decision && (options.enabled ? decision : { ...decision, shareable: false });
     };

@@ -1,9 +1,9 @@
 import { sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../config";
-import { embeddingColumns } from "./column";
-import { embeddersFromSecrets } from "./embedders";
-import { checkSearchOptions } from "./spec";
+import { ConfigError, loadConfig } from "../../src/config";
+import { embeddingColumns } from "../../src/core/search/column";
+import { embeddersFromSecrets } from "../../src/core/search/embedders";
+import { checkSearchOptions } from "../../src/core/search/spec";
 
 const start = (env: Record<string, string>) => () =>
   loadConfig({ DATABASE_URL: "file:./x.db", ...env }, "node");
