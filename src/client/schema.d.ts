@@ -1995,7 +1995,7 @@ export interface operations {
            *           "author": "usr_7k2q9m4xp1vt8zc"
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "total": 1
            *     }
            */
@@ -3071,7 +3071,7 @@ export interface operations {
            *           "body": "Revenue grew 12% over the quarter."
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "total": 1
            *     }
            */
@@ -4121,10 +4121,10 @@ export interface operations {
            *           "updated": "2026-12-07T09:30:00.000Z",
            *           "user": "usr_7k2q9m4xp1vt8zc",
            *           "displayName": "Ada's MacBook",
-           *           "bio": "dGhlLWV4YW1wbGU"
+           *           "bio": "Mathematician"
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "total": 1
            *     }
            */
@@ -4283,7 +4283,7 @@ export interface operations {
         /**
          * @example {
          *       "displayName": "Ada's MacBook",
-         *       "bio": "dGhlLWV4YW1wbGU",
+         *       "bio": "Mathematician",
          *       "email": "ada@example.com"
          *     }
          */
@@ -4309,7 +4309,7 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "user": "usr_7k2q9m4xp1vt8zc",
            *       "displayName": "Ada's MacBook",
-           *       "bio": "dGhlLWV4YW1wbGU"
+           *       "bio": "Mathematician"
            *     }
            */
           "application/json": components["schemas"]["profilesRecord"];
@@ -4546,7 +4546,7 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "user": "usr_7k2q9m4xp1vt8zc",
            *       "displayName": "Ada's MacBook",
-           *       "bio": "dGhlLWV4YW1wbGU"
+           *       "bio": "Mathematician"
            *     }
            */
           "application/json":
@@ -4872,7 +4872,7 @@ export interface operations {
         /**
          * @example {
          *       "displayName": "Ada's MacBook",
-         *       "bio": "dGhlLWV4YW1wbGU",
+         *       "bio": "Mathematician",
          *       "email": "ada@example.com"
          *     }
          */
@@ -4897,7 +4897,7 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "user": "usr_7k2q9m4xp1vt8zc",
            *       "displayName": "Ada's MacBook",
-           *       "bio": "dGhlLWV4YW1wbGU"
+           *       "bio": "Mathematician"
            *     }
            */
           "application/json": components["schemas"]["profilesRecord"];
@@ -5177,10 +5177,10 @@ export interface operations {
            *           "updated": "2026-12-07T09:30:00.000Z",
            *           "user": "usr_7k2q9m4xp1vt8zc",
            *           "post": "pst_7k2q9m4xp1vt8zc",
-           *           "note": "dGhlLWV4YW1wbGU"
+           *           "note": "Kept 30 days"
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "total": 1
            *     }
            */
@@ -5339,7 +5339,7 @@ export interface operations {
         /**
          * @example {
          *       "post": "pst_7k2q9m4xp1vt8zc",
-         *       "note": "dGhlLWV4YW1wbGU"
+         *       "note": "Kept 30 days"
          *     }
          */
         "application/json": components["schemas"]["bookmarksCreate"];
@@ -5364,7 +5364,7 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "user": "usr_7k2q9m4xp1vt8zc",
            *       "post": "pst_7k2q9m4xp1vt8zc",
-           *       "note": "dGhlLWV4YW1wbGU"
+           *       "note": "Kept 30 days"
            *     }
            */
           "application/json": components["schemas"]["bookmarksRecord"];
@@ -5604,7 +5604,7 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "user": "usr_7k2q9m4xp1vt8zc",
            *       "post": "pst_7k2q9m4xp1vt8zc",
-           *       "note": "dGhlLWV4YW1wbGU"
+           *       "note": "Kept 30 days"
            *     }
            */
           "application/json":
@@ -5929,7 +5929,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "note": "dGhlLWV4YW1wbGU"
+         *       "note": "Kept 30 days"
          *     }
          */
         "application/json": components["schemas"]["bookmarksUpdate"];
@@ -5953,7 +5953,7 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "user": "usr_7k2q9m4xp1vt8zc",
            *       "post": "pst_7k2q9m4xp1vt8zc",
-           *       "note": "dGhlLWV4YW1wbGU"
+           *       "note": "Kept 30 days"
            *     }
            */
           "application/json": components["schemas"]["bookmarksRecord"];
@@ -6235,7 +6235,7 @@ export interface operations {
            *           "images": null
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "total": 1
            *     }
            */
@@ -7327,7 +7327,7 @@ export interface operations {
            *           "embeddingStatus": "pending"
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "total": 1
            *     }
            */
@@ -8930,24 +8930,16 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
+           *       "data": {
+           *         "posts": {
+           *           "items": [
            *             {
-           *               "line": 1,
-           *               "column": 1
+           *               "id": "pst_7k2q9m4xp1vt8zc",
+           *               "title": "Quarterly report"
            *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
+           *           ]
            *         }
-           *       ]
+           *       }
            *     }
            */
           "application/json": {
@@ -9008,28 +9000,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
-           *             {
-           *               "line": 1,
-           *               "column": 1
-           *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -9115,28 +9085,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
-           *             {
-           *               "line": 1,
-           *               "column": 1
-           *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -9209,28 +9157,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
-           *             {
-           *               "line": 1,
-           *               "column": 1
-           *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -9297,24 +9223,16 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
+           *       "data": {
+           *         "posts": {
+           *           "items": [
            *             {
-           *               "line": 1,
-           *               "column": 1
+           *               "id": "pst_7k2q9m4xp1vt8zc",
+           *               "title": "Quarterly report"
            *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
+           *           ]
            *         }
-           *       ]
+           *       }
            *     }
            */
           "application/json": {
@@ -9366,28 +9284,6 @@ export interface operations {
             /** @enum {unknown} */
             code?: "INVALID_JSON" | "INVALID_QUERY" | "VALIDATION_FAILED";
           };
-          /**
-           * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
-           *             {
-           *               "line": 1,
-           *               "column": 1
-           *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -9473,28 +9369,6 @@ export interface operations {
             /** @enum {unknown} */
             code?: "FORBIDDEN";
           };
-          /**
-           * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
-           *             {
-           *               "line": 1,
-           *               "column": 1
-           *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -9637,28 +9511,6 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /**
-           * @example {
-           *       "data": {},
-           *       "errors": [
-           *         {
-           *           "message": "dGhlLWV4YW1wbGU",
-           *           "path": [
-           *             "dGhlLWV4YW1wbGU"
-           *           ],
-           *           "locations": [
-           *             {
-           *               "line": 1,
-           *               "column": 1
-           *             }
-           *           ],
-           *           "extensions": {
-           *             "code": "482139"
-           *           }
-           *         }
-           *       ]
-           *     }
-           */
           "application/json": {
             data?: Record<string, never> | null;
             errors?: {
@@ -10144,7 +9996,7 @@ export interface operations {
            * @example {
            *       "keys": [
            *         {
-           *           "kty": "dGhlLWV4YW1wbGU",
+           *           "kty": "OKP",
            *           "kid": "k20261207-3f2c0d9e"
            *         }
            *       ]
@@ -10221,8 +10073,8 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "issuer": "dGhlLWV4YW1wbGU",
-           *       "jwks_uri": "dGhlLWV4YW1wbGU"
+           *       "issuer": "https://api.example.com",
+           *       "jwks_uri": "https://api.example.com/.well-known/jwks.json"
            *     }
            */
           "application/json": {
@@ -10321,7 +10173,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
@@ -10564,7 +10416,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
@@ -10789,7 +10641,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
@@ -11268,7 +11120,7 @@ export interface operations {
            *           "id": "ses_7k2q9m4xp1vt8zc",
            *           "created": "2026-12-07T09:30:00.000Z",
            *           "lastUsed": "2026-12-07T09:30:00.000Z",
-           *           "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)",
+           *           "userAgent": "Mozilla/5.0 (Macintosh)",
            *           "expiresAt": "2027-01-06T09:30:00.000Z",
            *           "current": true
            *         }
@@ -11511,7 +11363,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "status": "dGhlLWV4YW1wbGU"
+           *       "status": "If an account exists for this address, we sent it a reset link."
            *     }
            */
           "application/json": {
@@ -12026,7 +11878,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "status": "dGhlLWV4YW1wbGU"
+           *       "status": "already verified"
            *     }
            */
           "application/json": {
@@ -12044,7 +11896,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "status": "dGhlLWV4YW1wbGU"
+           *       "status": "sent"
            *     }
            */
           "application/json": {
@@ -12488,7 +12340,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
@@ -12818,7 +12670,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
@@ -13041,7 +12893,7 @@ export interface operations {
           /**
            * @example {
            *       "otpId": "otp_7k2q9m4xp1vt8zc",
-           *       "status": "dGhlLWV4YW1wbGU"
+           *       "status": "If an account exists for this address, we sent it a sign-in code."
            *     }
            */
           "application/json": {
@@ -13226,13 +13078,13 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "sessionId": "ses_7k2q9m4xp1vt8zc",
            *       "user": {
-           *         "id": "otp_7k2q9m4xp1vt8zc",
+           *         "id": "usr_7k2q9m4xp1vt8zc",
            *         "email": "ada@example.com",
            *         "name": "Ada Lovelace",
            *         "role": "user",
@@ -13425,7 +13277,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "name": "Ada Lovelace"
+         *       "name": "MacBook Touch ID"
          *     }
          */
         "application/json": {
@@ -13601,14 +13453,15 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "id": "key_7k2q9m4xp1vt8zc",
-         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "id": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+         *       "rawId": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
          *       "type": "public-key",
          *       "response": {
          *         "clientDataJSON": "dGhlLWV4YW1wbGU",
          *         "attestationObject": "dGhlLWV4YW1wbGU",
          *         "transports": [
-         *           "dGhlLWV4YW1wbGU"
+         *           "internal",
+         *           "hybrid"
          *         ]
          *       },
          *       "authenticatorAttachment": null,
@@ -13647,14 +13500,15 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "id": "key_7k2q9m4xp1vt8zc",
-           *       "name": "Ada Lovelace",
+           *       "id": "psk_7k2q9m4xp1vt8zc",
+           *       "name": "MacBook Touch ID",
            *       "created": "2026-12-07T09:30:00.000Z",
            *       "lastUsed": "2026-12-07T09:30:00.000Z",
            *       "backupEligible": true,
            *       "backupState": true,
            *       "transports": [
-           *         "dGhlLWV4YW1wbGU"
+           *         "internal",
+           *         "hybrid"
            *       ]
            *     }
            */
@@ -13824,7 +13678,7 @@ export interface operations {
         /**
          * @example {
          *       "email": "ada@example.com",
-         *       "name": "Ada Lovelace"
+         *       "name": "MacBook Touch ID"
          *     }
          */
         "application/json": {
@@ -14005,14 +13859,15 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "id": "key_7k2q9m4xp1vt8zc",
-         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "id": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+         *       "rawId": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
          *       "type": "public-key",
          *       "response": {
          *         "clientDataJSON": "dGhlLWV4YW1wbGU",
          *         "attestationObject": "dGhlLWV4YW1wbGU",
          *         "transports": [
-         *           "dGhlLWV4YW1wbGU"
+         *           "internal",
+         *           "hybrid"
          *         ]
          *       },
          *       "authenticatorAttachment": null,
@@ -14051,15 +13906,15 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "sessionId": "ses_7k2q9m4xp1vt8zc",
            *       "user": {
-           *         "id": "key_7k2q9m4xp1vt8zc",
+           *         "id": "usr_7k2q9m4xp1vt8zc",
            *         "email": "ada@example.com",
-           *         "name": "Ada Lovelace",
+           *         "name": "MacBook Touch ID",
            *         "role": "user",
            *         "emailVerified": true,
            *         "created": "2026-12-07T09:30:00.000Z"
@@ -14421,8 +14276,8 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "id": "key_7k2q9m4xp1vt8zc",
-         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "id": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+         *       "rawId": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
          *       "type": "public-key",
          *       "response": {
          *         "clientDataJSON": "dGhlLWV4YW1wbGU",
@@ -14467,15 +14322,15 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "sessionId": "ses_7k2q9m4xp1vt8zc",
            *       "user": {
-           *         "id": "key_7k2q9m4xp1vt8zc",
+           *         "id": "usr_7k2q9m4xp1vt8zc",
            *         "email": "ada@example.com",
-           *         "name": "Ada Lovelace",
+           *         "name": "MacBook Touch ID",
            *         "role": "user",
            *         "emailVerified": true,
            *         "created": "2026-12-07T09:30:00.000Z"
@@ -14676,14 +14531,15 @@ export interface operations {
            * @example {
            *       "items": [
            *         {
-           *           "id": "key_7k2q9m4xp1vt8zc",
-           *           "name": "Ada Lovelace",
+           *           "id": "psk_7k2q9m4xp1vt8zc",
+           *           "name": "MacBook Touch ID",
            *           "created": "2026-12-07T09:30:00.000Z",
            *           "lastUsed": "2026-12-07T09:30:00.000Z",
            *           "backupEligible": true,
            *           "backupState": true,
            *           "transports": [
-           *             "dGhlLWV4YW1wbGU"
+           *             "internal",
+           *             "hybrid"
            *           ]
            *         }
            *       ]
@@ -14928,7 +14784,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "name": "Ada Lovelace"
+         *       "name": "MacBook Touch ID"
          *     }
          */
         "application/json": {
@@ -14947,14 +14803,15 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "id": "key_7k2q9m4xp1vt8zc",
-           *       "name": "Ada Lovelace",
+           *       "id": "psk_7k2q9m4xp1vt8zc",
+           *       "name": "MacBook Touch ID",
            *       "created": "2026-12-07T09:30:00.000Z",
            *       "lastUsed": "2026-12-07T09:30:00.000Z",
            *       "backupEligible": true,
            *       "backupState": true,
            *       "transports": [
-           *         "dGhlLWV4YW1wbGU"
+           *         "internal",
+           *         "hybrid"
            *       ]
            *     }
            */
@@ -15135,12 +14992,12 @@ export interface operations {
            *       "otp": true,
            *       "passkey": true,
            *       "mfa": [
-           *         "dGhlLWV4YW1wbGU"
+           *         "totp"
            *       ],
            *       "providers": [
            *         {
-           *           "name": "Ada Lovelace",
-           *           "displayName": "Ada's MacBook",
+           *           "name": "google",
+           *           "displayName": "Google",
            *           "startUrl": "https://accounts.google.com/o/oauth2/v2/auth?client_id=…"
            *         }
            *       ]
@@ -15357,8 +15214,8 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "secret": "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga",
-           *       "uri": "dGhlLWV4YW1wbGU"
+           *       "secret": "JBSWY3DPEHPK3PXP",
+           *       "uri": "otpauth://totp/Nearbase:ada%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Nearbase"
            *     }
            */
           "application/json": {
@@ -15519,7 +15376,8 @@ export interface operations {
           /**
            * @example {
            *       "recoveryCodes": [
-           *         "dGhlLWV4YW1wbGU"
+           *         "k7q2-9m4x-p1vt",
+           *         "z3c8-w5n0-r6hd"
            *       ]
            *     }
            */
@@ -15898,7 +15756,8 @@ export interface operations {
           /**
            * @example {
            *       "recoveryCodes": [
-           *         "dGhlLWV4YW1wbGU"
+           *         "k7q2-9m4x-p1vt",
+           *         "z3c8-w5n0-r6hd"
            *       ]
            *     }
            */
@@ -16064,7 +15923,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "mfaTicket": "mfa.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE",
+         *       "mfaTicket": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
          *       "code": "482139"
          *     }
          */
@@ -16088,7 +15947,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900,
            *       "refreshToken": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
@@ -16301,7 +16160,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900
            *     }
@@ -16564,8 +16423,8 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "id": "usr_7k2q9m4xp1vt8zc",
-         *       "rawId": "dGhlLWV4YW1wbGU",
+         *       "id": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
+         *       "rawId": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
          *       "type": "public-key",
          *       "response": {
          *         "clientDataJSON": "dGhlLWV4YW1wbGU",
@@ -16610,7 +16469,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "accessToken": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ",
+           *       "accessToken": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
            *       "tokenType": "Bearer",
            *       "expiresIn": 900
            *     }
@@ -16788,8 +16647,8 @@ export interface operations {
            *       "items": [
            *         {
            *           "id": "key_7k2q9m4xp1vt8zc",
-           *           "name": "Ada Lovelace",
-           *           "prefix": "nb_live_4fQ9xT",
+           *           "name": "CI deploy",
+           *           "prefix": "nb_live_Yq3vR9",
            *           "scopes": [
            *             "read"
            *           ],
@@ -16898,7 +16757,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "name": "Ada Lovelace",
+         *       "name": "CI deploy",
          *       "scopes": [
          *         "read"
          *       ],
@@ -16924,15 +16783,15 @@ export interface operations {
           /**
            * @example {
            *       "id": "key_7k2q9m4xp1vt8zc",
-           *       "name": "Ada Lovelace",
-           *       "prefix": "nb_live_4fQ9xT",
+           *       "name": "CI deploy",
+           *       "prefix": "nb_live_Yq3vR9",
            *       "scopes": [
            *         "read"
            *       ],
            *       "created": "2026-12-07T09:30:00.000Z",
            *       "expiresAt": "2027-01-06T09:30:00.000Z",
            *       "lastUsed": "2026-12-07T09:30:00.000Z",
-           *       "key": "nb_live_4fQ9xT2mK7vR1pL8sW3nB6yZ0cD5hJ"
+           *       "key": "nb_live_Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
            *     }
            */
           "application/json": {
@@ -17424,7 +17283,7 @@ export interface operations {
            *       "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
            *       "created": "2026-12-07T09:30:00.000Z",
            *       "updated": "2026-12-07T09:30:00.000Z",
-           *       "secret": "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga"
+           *       "secret": "whsec_Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
            *     }
            */
           "application/json": {
@@ -18184,7 +18043,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "overlapSeconds": 1
+         *       "overlapSeconds": 3600
          *     }
          */
         "application/json": {
@@ -18219,7 +18078,7 @@ export interface operations {
            *       "previousSecretExpiresAt": "2026-12-07T09:30:00.000Z",
            *       "created": "2026-12-07T09:30:00.000Z",
            *       "updated": "2026-12-07T09:30:00.000Z",
-           *       "secret": "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga"
+           *       "secret": "whsec_Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
            *     }
            */
           "application/json": {
@@ -18451,8 +18310,8 @@ export interface operations {
            * @example {
            *       "eventId": "evt_0mhx2k9a1000004f7kq2p9",
            *       "outcome": "succeeded",
-           *       "statusCode": 1,
-           *       "durationMs": 1,
+           *       "statusCode": 200,
+           *       "durationMs": 42,
            *       "response": null,
            *       "error": null
            *     }
@@ -18622,7 +18481,7 @@ export interface operations {
            *           "nextAttemptAt": "2027-01-06T09:30:00.000Z",
            *           "created": "2026-12-07T09:30:00.000Z",
            *           "completed": null,
-           *           "lastStatusCode": 1,
+           *           "lastStatusCode": 200,
            *           "lastError": null
            *         }
            *       ]
@@ -18796,15 +18655,15 @@ export interface operations {
            *       "nextAttemptAt": "2027-01-06T09:30:00.000Z",
            *       "created": "2026-12-07T09:30:00.000Z",
            *       "completed": null,
-           *       "lastStatusCode": 1,
+           *       "lastStatusCode": 200,
            *       "lastError": null,
            *       "log": [
            *         {
            *           "attempt": 1,
            *           "started": "2026-12-07T09:30:00.000Z",
-           *           "durationMs": 1,
+           *           "durationMs": 42,
            *           "outcome": "succeeded",
-           *           "statusCode": 1,
+           *           "statusCode": 200,
            *           "response": null,
            *           "error": null
            *         }
@@ -19110,7 +18969,7 @@ export interface operations {
         /**
          * @example {
          *       "since": "2026-12-07T09:30:00.000Z",
-         *       "until": "2026-12-07T09:30:00.000Z"
+         *       "until": "2026-12-07T12:00:00.000Z"
          *     }
          */
         "application/json": {
@@ -19132,7 +18991,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "replayed": 1
+           *       "replayed": 0
            *     }
            */
           "application/json": {
@@ -19338,14 +19197,14 @@ export interface operations {
            *         "hasPassword": true,
            *         "created": "2026-12-07T09:30:00.000Z",
            *         "updated": "2026-12-07T09:30:00.000Z",
-           *         "purpose": "dGhlLWV4YW1wbGU",
-           *         "legalBasis": "dGhlLWV4YW1wbGU"
+           *         "purpose": "Sign-in and account recovery",
+           *         "legalBasis": "contract (Art. 6(1)(b) GDPR)"
            *       },
            *       "credentials": {},
            *       "collections": {},
            *       "audit": {
-           *         "purpose": "dGhlLWV4YW1wbGU",
-           *         "legalBasis": "dGhlLWV4YW1wbGU",
+           *         "purpose": "Sign-in and account recovery",
+           *         "legalBasis": "contract (Art. 6(1)(b) GDPR)",
            *         "entries": [
            *           {}
            *         ]
@@ -19800,14 +19659,14 @@ export interface operations {
            *         "hasPassword": true,
            *         "created": "2026-12-07T09:30:00.000Z",
            *         "updated": "2026-12-07T09:30:00.000Z",
-           *         "purpose": "dGhlLWV4YW1wbGU",
-           *         "legalBasis": "dGhlLWV4YW1wbGU"
+           *         "purpose": "Sign-in and account recovery",
+           *         "legalBasis": "contract (Art. 6(1)(b) GDPR)"
            *       },
            *       "credentials": {},
            *       "collections": {},
            *       "audit": {
-           *         "purpose": "dGhlLWV4YW1wbGU",
-           *         "legalBasis": "dGhlLWV4YW1wbGU",
+           *         "purpose": "Sign-in and account recovery",
+           *         "legalBasis": "contract (Art. 6(1)(b) GDPR)",
            *         "entries": [
            *           {}
            *         ]
@@ -20193,16 +20052,16 @@ export interface operations {
            *       "dryRun": true,
            *       "collections": [
            *         {
-           *           "collection": "dGhlLWV4YW1wbGU",
+           *           "collection": "posts",
            *           "action": "delete",
-           *           "days": 1,
-           *           "field": "dGhlLWV4YW1wbGU",
-           *           "expired": 1,
+           *           "days": 30,
+           *           "field": "title",
+           *           "expired": 0,
            *           "cutoff": "2026-12-07T09:30:00.000Z"
            *         }
            *       ],
            *       "audit": {
-           *         "expired": 1,
+           *         "expired": 0,
            *         "cutoff": "2026-12-07T09:30:00.000Z"
            *       }
            *     }
@@ -20475,7 +20334,7 @@ export interface operations {
            *         {
            *           "id": "aud_7k2q9m4xp1vt8zc",
            *           "at": "2026-12-07T09:30:00.000Z",
-           *           "action": "dGhlLWV4YW1wbGU",
+           *           "action": "api_key.created",
            *           "outcome": "ok",
            *           "actor": "usr_7k2q9m4xp1vt8zc",
            *           "subject": "usr_7k2q9m4xp1vt8zc",
@@ -20483,7 +20342,7 @@ export interface operations {
            *           "details": {}
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM"
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
            *     }
            */
           "application/json": {
@@ -20637,7 +20496,7 @@ export interface operations {
            *           "updated": "2026-12-07T09:30:00.000Z"
            *         }
            *       ],
-           *       "nextCursor": "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM"
+           *       "nextCursor": "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ"
            *     }
            */
           "application/json": {
@@ -20784,32 +20643,32 @@ export interface operations {
            *       "updated": "2026-12-07T09:30:00.000Z",
            *       "sessions": [
            *         {
-           *           "id": "usr_7k2q9m4xp1vt8zc",
+           *           "id": "ses_7k2q9m4xp1vt8zc",
            *           "created": "2026-12-07T09:30:00.000Z",
            *           "lastUsed": "2026-12-07T09:30:00.000Z",
-           *           "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)",
+           *           "userAgent": "Mozilla/5.0 (Macintosh)",
            *           "expiresAt": "2027-01-06T09:30:00.000Z",
-           *           "revokedAt": "2026-12-07T09:30:00.000Z"
+           *           "revokedAt": null
            *         }
            *       ],
            *       "apiKeys": [
            *         {
-           *           "id": "usr_7k2q9m4xp1vt8zc",
-           *           "name": "Ada Lovelace",
-           *           "prefix": "nb_live_4fQ9xT",
+           *           "id": "key_7k2q9m4xp1vt8zc",
+           *           "name": "CI deploy",
+           *           "prefix": "nb_live_Yq3vR9",
            *           "scopes": [
            *             "read"
            *           ],
            *           "created": "2026-12-07T09:30:00.000Z",
            *           "expiresAt": "2027-01-06T09:30:00.000Z",
            *           "lastUsed": "2026-12-07T09:30:00.000Z",
-           *           "revokedAt": "2026-12-07T09:30:00.000Z"
+           *           "revokedAt": null
            *         }
            *       ],
            *       "identities": [
            *         {
            *           "provider": "google",
-           *           "providerUserId": "dGhlLWV4YW1wbGU",
+           *           "providerUserId": "104528918392019283745",
            *           "created": "2026-12-07T09:30:00.000Z"
            *         }
            *       ],
@@ -20820,7 +20679,8 @@ export interface operations {
            *         "recoveryCodesLeft": 10,
            *         "passkeys": 1,
            *         "oauthProviders": [
-           *           "dGhlLWV4YW1wbGU"
+           *           "google",
+           *           "github"
            *         ]
            *       }
            *     }
@@ -21415,7 +21275,7 @@ export interface operations {
         content: {
           /**
            * @example {
-           *       "revoked": 1
+           *       "revoked": 2
            *     }
            */
           "application/json": {
@@ -21989,7 +21849,8 @@ export interface operations {
         /**
          * @example {
          *       "topics": [
-         *         "dGhlLWV4YW1wbGU"
+         *         "posts",
+         *         "comments/cmt_7k2q9m4xp1vt8zc"
          *       ]
          *     }
          */
@@ -22012,7 +21873,8 @@ export interface operations {
            * @example {
            *       "clientId": "rtc_7k2q9m4xp1vt8zc",
            *       "topics": [
-           *         "dGhlLWV4YW1wbGU"
+           *         "posts",
+           *         "comments/cmt_7k2q9m4xp1vt8zc"
            *       ]
            *     }
            */
@@ -22596,8 +22458,8 @@ export interface operations {
            *       "mode": "keyword",
            *       "items": [
            *         {
-           *           "score": 1,
-           *           "distance": 1,
+           *           "score": 0.82,
+           *           "distance": 0.18,
            *           "record": {
            *             "id": "nte_7k2q9m4xp1vt8zc",
            *             "created": "2026-12-07T09:30:00.000Z",

@@ -8,20 +8,21 @@ type Json = Record<string, unknown>;
  */
 const at = "2026-12-07T09:30:00.000Z";
 const rid = (prefix: string) => `${prefix}_7k2q9m4xp1vt8zc`;
-const jwt =
-  "eyJhbGciOiJFZERTQSIsImtpZCI6ImsyMDI2MTIwNy0zZjJjMGQ5ZSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.dGhlLXNpZ25hdHVyZQ";
+/** One random-looking base64url string, for every opaque token. */
+const t = "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ";
 const named: Json = {
   email: "ada@example.com",
   name: "Ada Lovelace",
   displayName: "Ada's MacBook",
   password: "correct horse battery",
-  accessToken: jwt,
-  refreshToken: "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
-  token: "Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE-uT_oI2kQ",
-  mfaTicket: "mfa.Yq3vR9tLw2xK8pN5sD1fH7jM4cB6gZ0aE",
-  key: "nb_live_4fQ9xT2mK7vR1pL8sW3nB6yZ0cD5hJ",
-  prefix: "nb_live_4fQ9xT",
-  secret: "whsec_Zk8Qm2Xp7Vt1Lr9Nc4Bw6Hy0Jd3Fs5Ga",
+  // {"alg":"EdDSA"}.{"sub":"usr_7k2q9m4xp1vt8zc"}.signature
+  accessToken: `eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c3JfN2sycTltNHhwMXZ0OHpjIn0.${t}`,
+  refreshToken: t,
+  token: t,
+  mfaTicket: t,
+  key: `nb_live_${t}`,
+  prefix: "nb_live_Yq3vR9",
+  secret: `whsec_${t}`,
   url: "https://hooks.example.com/nearbase",
   startUrl: "https://accounts.google.com/o/oauth2/v2/auth?client_id=…",
   provider: "google",
@@ -29,12 +30,12 @@ const named: Json = {
   requestId: "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11",
   title: "Quarterly report",
   body: "Revenue grew 12% over the quarter.",
-  userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)",
+  userAgent: "Mozilla/5.0 (Macintosh)",
   eventType: "posts.created",
   patterns: ["posts.*", "user.created"],
   tags: ["finance", "q3"],
   description: "Order events for the billing service",
-  nextCursor: "MjAyNi0xMi0wN1QwOTozMDowMC4wMDBafnBzdF83azJxOW00eHAxdnQ4emM",
+  nextCursor: t,
   expiresIn: 900,
   expiresInDays: 90,
   timeoutMs: 10000,
@@ -42,6 +43,36 @@ const named: Json = {
   recoveryCodesLeft: 10,
   total: 1,
   failureStreak: 0,
+  revokedAt: null,
+  rawId: t,
+  action: "api_key.created",
+  issuer: "https://api.example.com",
+  jwks_uri: "https://api.example.com/.well-known/jwks.json",
+  kty: "OKP",
+  bio: "Mathematician",
+  collection: "posts",
+  field: "title",
+  path: "/title",
+  message: "Invalid input: expected string, received undefined",
+  note: "Kept 30 days",
+  legalBasis: "contract (Art. 6(1)(b) GDPR)",
+  purpose: "Sign-in and account recovery",
+  providerUserId: "104528918392019283745",
+  mfa: ["totp"],
+  oauthProviders: ["google", "github"],
+  recoveryCodes: ["k7q2-9m4x-p1vt", "z3c8-w5n0-r6hd"],
+  topics: ["posts", "comments/cmt_7k2q9m4xp1vt8zc"],
+  transports: ["internal", "hybrid"],
+  uri: "otpauth://totp/Nearbase:ada%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Nearbase",
+  durationMs: 42,
+  distance: 0.18,
+  score: 0.82,
+  statusCode: 200,
+  lastStatusCode: 200,
+  revoked: 2,
+  expired: 0,
+  replayed: 0,
+  days: 30,
   allowPrivate: false,
   eventId: "evt_0mhx2k9a1000004f7kq2p9",
   migration: "0007_webhook_claims",
@@ -65,13 +96,37 @@ const idOf: Record<string, string> = {
   clientId: "rtc",
   post: "pst",
 };
+/** Objects under these names hold another resource (its `id` has that resource's prefix). */
+const nestedIds: Record<string, string> = {
+  ...idOf,
+  account: "usr",
+  sessions: "ses",
+  passkeys: "psk",
+  apiKeys: "key",
+};
+/** Values that differ by the path (a passkey's or key's name, a TOTP secret, a message). */
+const pathNamed: [RegExp, Json][] = [
+  [/keys/, { name: "CI deploy" }],
+  [/passkeys/, { name: "MacBook Touch ID" }],
+  [/mfa/, { secret: "JBSWY3DPEHPK3PXP" }],
+  [/password/, { status: "If an account exists for this address, we sent it a reset link." }],
+  [/otp/, { status: "If an account exists for this address, we sent it a sign-in code." }],
+  [/verify\/request/, { status: "sent" }],
+  [/webhooks/, { overlapSeconds: 3600, until: "2026-12-07T12:00:00.000Z" }],
+];
+/** Values that differ by the object they are in. */
+const nestedNamed: Record<string, Json> = {
+  providers: { name: "google", displayName: "Google" },
+  apiKeys: { name: "CI deploy" },
+};
+
 /** The id an `id` property carries, by the path its operation serves. */
 const pathIds: [RegExp, string][] = [
   [/deliveries/, "dlv"],
   [/webhooks/, "whe"],
+  [/passkeys/, "psk"],
   [/keys/, "key"],
   [/sessions/, "ses"],
-  [/passkeys/, "psk"],
   [/audit/, "aud"],
   [/otp/, "otp"],
   [/./, "usr"],
@@ -83,6 +138,8 @@ interface Context {
   prefix: string;
   /** Collection name → id prefix. */
   prefixes: Record<string, string>;
+  /** Values by property name, here. */
+  named: Json;
   depth: number;
 }
 
@@ -107,18 +164,10 @@ function exampleOf(schema: unknown, ctx: Context, key = ""): unknown {
     return exampleOf(s, { ...ctx, prefix, depth: ctx.depth + 1 }, key);
   }
   if ("example" in s) return s.example;
-  if (Array.isArray(s.examples)) return s.examples[0];
   if ("const" in s) return s.const;
   if (Array.isArray(s.enum)) return s.enum[0];
-  if ("default" in s) return s.default;
   const options = (s.anyOf ?? s.oneOf) as unknown[] | undefined;
   if (options) return exampleOf(options[0], ctx, key);
-  if (Array.isArray(s.allOf)) {
-    const parts = s.allOf.map((p) => exampleOf(p, ctx, key));
-    return parts.every((p) => typeof p === "object" && p !== null && !Array.isArray(p))
-      ? Object.assign({}, ...parts)
-      : parts[0];
-  }
   const types = ([] as unknown[]).concat(s.type ?? (s.properties ? "object" : []));
   const type = types.find((t) => t !== "null") ?? (types.length > 0 ? "null" : undefined);
   if (type === "object") {
@@ -127,18 +176,30 @@ function exampleOf(schema: unknown, ctx: Context, key = ""): unknown {
     for (const [name, prop] of Object.entries((s.properties as Json | undefined) ?? {})) {
       // Optional expansions and nested records would only repeat a record: left out.
       if (name === "expand" && !required.includes(name)) continue;
-      const value = exampleOf(prop, { ...ctx, depth: ctx.depth + 1 }, name);
+      const value = exampleOf(
+        prop,
+        {
+          ...ctx,
+          prefix: nestedIds[name] ?? ctx.prefix,
+          named: { ...ctx.named, ...nestedNamed[name] },
+          depth: ctx.depth + 1,
+        },
+        name,
+      );
       if (value !== undefined) out[name] = value;
     }
     return out;
   }
   if (type === "array") {
     const item = exampleOf(s.items, { ...ctx, depth: ctx.depth + 1 }, key);
-    return Array.isArray(named[key]) ? named[key] : item === undefined ? [] : [item];
+    return Array.isArray(ctx.named[key]) ? ctx.named[key] : item === undefined ? [] : [item];
   }
   if (type === "string") {
+    if (ctx.named[key] === null && types.includes("null")) return null;
     const candidates = [
-      named[key],
+      ctx.named[key],
+      // A WebAuthn credential's id (base64url), not a Nearbase one.
+      key === "id" && s.pattern === "^[\\w-]*$" ? named.rawId : undefined,
       // One-time codes: a TOTP (6 digits), an emailed code (8), an OAuth exchange code.
       ...(key === "code" ? ["482139", "48213907", "q8Vd2LmX7tR4nK9sW1pZ6yB3"] : []),
       key === "id" ? rid(ctx.prefix) : idOf[key] ? rid(idOf[key]) : undefined,
@@ -158,7 +219,7 @@ function exampleOf(schema: unknown, ctx: Context, key = ""): unknown {
     return candidates.find((c) => typeof c === "string" && fits(s, c)) ?? "";
   }
   if (type === "integer" || type === "number") {
-    const n = named[key];
+    const n = ctx.named[key];
     if (
       typeof n === "number" &&
       n >= ((s.minimum as number) ?? -Infinity) &&
@@ -167,7 +228,7 @@ function exampleOf(schema: unknown, ctx: Context, key = ""): unknown {
       return n;
     return typeof s.minimum === "number" && s.minimum > 1 ? s.minimum : 1;
   }
-  if (type === "boolean") return typeof named[key] === "boolean" ? named[key] : true;
+  if (type === "boolean") return typeof ctx.named[key] === "boolean" ? ctx.named[key] : true;
   if (type === "null") return null;
   return undefined;
 }
@@ -185,7 +246,14 @@ export function addExamples(
     const prefix = pathIds.find(([re]) => re.test(path))![1];
     for (const op of Object.values(item) as Json[]) {
       if (typeof op !== "object" || op === null || op.responses === undefined) continue;
-      const ctx: Context = { doc, prefix, prefixes, depth: 0 };
+      const own = pathNamed.filter(([re]) => re.test(path)).map(([, values]) => values);
+      const ctx: Context = {
+        doc,
+        prefix,
+        prefixes,
+        named: Object.assign({}, named, ...own),
+        depth: 0,
+      };
       const media: Json[] = [];
       const body = (op.requestBody as Json | undefined)?.content as Json | undefined;
       if (body?.["application/json"]) media.push(body["application/json"] as Json);

@@ -91,6 +91,11 @@ function fromBody(
   };
 }
 
+/** What the example query (`{ posts(limit: 2) { items { id title } } }`) answers. */
+const answered = {
+  data: { posts: { items: [{ id: "pst_7k2q9m4xp1vt8zc", title: "Quarterly report" }] } },
+};
+
 const graphqlResponse = {
   description:
     "A GraphQL response: `data` and/or `errors` (each with `extensions.code`). Errors met while executing (a refused write, a stale `ifMatch`) come with 200; a request that could not run (does not parse or validate, passes a limit) with 400.",
@@ -145,7 +150,7 @@ const docs = {
       "200": {
         ...graphqlResponse,
         content: {
-          ...graphqlResponse.content,
+          "application/json": { ...graphqlResponse.content["application/json"], example: answered },
           "text/html": { schema: { type: "string" } },
         },
       },
@@ -173,7 +178,12 @@ const docs = {
     summary: "GraphQL query or mutation over the collections",
     parameters: [],
     responses: {
-      "200": graphqlResponse,
+      "200": {
+        ...graphqlResponse,
+        content: {
+          "application/json": { ...graphqlResponse.content["application/json"], example: answered },
+        },
+      },
       "400": { ...graphqlResponse, description: "The request could not run" },
       "403": {
         ...graphqlResponse,

@@ -48,7 +48,11 @@ const docs = {
     summary: "Mail the signed-in account a link to confirm its address (valid 24 hours)",
     auth: "user",
     responses: {
-      "200": { description: "Already verified", schema: statusSchema },
+      "200": {
+        description: "Already verified",
+        schema: statusSchema,
+        example: { status: "already verified" },
+      },
       "202": { description: "Sent", schema: statusSchema },
     },
     raises: ["CONFIG_INVALID"],
