@@ -8824,7 +8824,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example {} */
+          /**
+           * @example {
+           *       "openapi": "3.1.0",
+           *       "info": {
+           *         "title": "Nearbase API",
+           *         "version": "0.1.0"
+           *       }
+           *     }
+           */
           "application/json": Record<string, never>;
         };
       };
@@ -13294,7 +13302,46 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example {} */
+          /**
+           * @example {
+           *       "challenge": "q8Vd2LmX7tR4nK9sW1pZ6yB3xJ0cF5hA",
+           *       "timeout": 300000,
+           *       "rp": {
+           *         "id": "app.example.com",
+           *         "name": "Nearbase"
+           *       },
+           *       "user": {
+           *         "id": "dXNyXzdrMnE5bTR4cDF2dDh6Yw",
+           *         "name": "ada@example.com",
+           *         "displayName": "Ada Lovelace"
+           *       },
+           *       "pubKeyCredParams": [
+           *         {
+           *           "type": "public-key",
+           *           "alg": -8
+           *         },
+           *         {
+           *           "type": "public-key",
+           *           "alg": -7
+           *         },
+           *         {
+           *           "type": "public-key",
+           *           "alg": -257
+           *         }
+           *       ],
+           *       "attestation": "none",
+           *       "excludeCredentials": [],
+           *       "authenticatorSelection": {
+           *         "residentKey": "required",
+           *         "requireResidentKey": true,
+           *         "userVerification": "required"
+           *       },
+           *       "hints": [],
+           *       "extensions": {
+           *         "credProps": true
+           *       }
+           *     }
+           */
           "application/json": {
             [key: string]: unknown;
           };
@@ -13700,7 +13747,46 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example {} */
+          /**
+           * @example {
+           *       "challenge": "q8Vd2LmX7tR4nK9sW1pZ6yB3xJ0cF5hA",
+           *       "timeout": 300000,
+           *       "rp": {
+           *         "id": "app.example.com",
+           *         "name": "Nearbase"
+           *       },
+           *       "user": {
+           *         "id": "dXNyXzdrMnE5bTR4cDF2dDh6Yw",
+           *         "name": "ada@example.com",
+           *         "displayName": "Ada Lovelace"
+           *       },
+           *       "pubKeyCredParams": [
+           *         {
+           *           "type": "public-key",
+           *           "alg": -8
+           *         },
+           *         {
+           *           "type": "public-key",
+           *           "alg": -7
+           *         },
+           *         {
+           *           "type": "public-key",
+           *           "alg": -257
+           *         }
+           *       ],
+           *       "attestation": "none",
+           *       "excludeCredentials": [],
+           *       "authenticatorSelection": {
+           *         "residentKey": "required",
+           *         "requireResidentKey": true,
+           *         "userVerification": "required"
+           *       },
+           *       "hints": [],
+           *       "extensions": {
+           *         "credProps": true
+           *       }
+           *     }
+           */
           "application/json": {
             [key: string]: unknown;
           };
@@ -14140,7 +14226,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example {} */
+          /**
+           * @example {
+           *       "challenge": "q8Vd2LmX7tR4nK9sW1pZ6yB3xJ0cF5hA",
+           *       "timeout": 300000,
+           *       "rpId": "app.example.com",
+           *       "userVerification": "required",
+           *       "allowCredentials": [],
+           *       "hints": []
+           *     }
+           */
           "application/json": {
             [key: string]: unknown;
           };
@@ -16333,7 +16428,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example {} */
+          /**
+           * @example {
+           *       "challenge": "q8Vd2LmX7tR4nK9sW1pZ6yB3xJ0cF5hA",
+           *       "timeout": 300000,
+           *       "rpId": "app.example.com",
+           *       "userVerification": "required",
+           *       "allowCredentials": [],
+           *       "hints": []
+           *     }
+           */
           "application/json": {
             [key: string]: unknown;
           };

@@ -51,7 +51,12 @@ const docs = {
     responses: {
       "200": {
         description: "The OpenAPI document",
-        content: { "application/json": { schema: { type: "object" } } },
+        content: {
+          "application/json": {
+            schema: { type: "object" },
+            example: { openapi: "3.1.0", info: { title: "Nearbase API", version: "0.1.0" } },
+          },
+        },
       },
     },
   },

@@ -23,6 +23,7 @@ import {
   withRefreshCookie,
 } from "../refresh-cookie";
 import { openApiPaths, type RouteDocs } from "../route-docs";
+import { requestOptionsExample } from "./passkeys";
 
 const tags = ["auth"];
 
@@ -104,7 +105,13 @@ const docs = {
     summary:
       "Request options to step up with one of the account's passkeys (bound to this session)",
     auth: "user",
-    responses: { "200": { description: "Options", schema: requestOptionsSchema } },
+    responses: {
+      "200": {
+        description: "Options",
+        schema: requestOptionsSchema,
+        example: requestOptionsExample,
+      },
+    },
   },
   "post /step-up/passkey": {
     tags,

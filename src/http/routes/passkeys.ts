@@ -24,6 +24,31 @@ const optional = { description: "Options (may be `{}`)" };
 const credential =
   "The `PublicKeyCredential` as JSON (`credential.toJSON()`), made with the options just fetched";
 
+/** Options as the ceremony answers them (COSE EdDSA, ES256, RS256; 5-minute challenge). */
+const challenge = { challenge: "q8Vd2LmX7tR4nK9sW1pZ6yB3xJ0cF5hA", timeout: 300000 };
+const creationExample = {
+  ...challenge,
+  rp: { id: "app.example.com", name: "Nearbase" },
+  user: { id: "dXNyXzdrMnE5bTR4cDF2dDh6Yw", name: "ada@example.com", displayName: "Ada Lovelace" },
+  pubKeyCredParams: [-8, -7, -257].map((alg) => ({ type: "public-key", alg })),
+  attestation: "none",
+  excludeCredentials: [],
+  authenticatorSelection: {
+    residentKey: "required",
+    requireResidentKey: true,
+    userVerification: "required",
+  },
+  hints: [],
+  extensions: { credProps: true },
+};
+export const requestOptionsExample = {
+  ...challenge,
+  rpId: "app.example.com",
+  userVerification: "required",
+  allowCredentials: [],
+  hints: [],
+};
+
 /** What each route below does, for /openapi.json (mounted at /api/auth). */
 const docs = {
   "post /passkeys/register/options": {
@@ -33,7 +58,13 @@ const docs = {
     description: `${optional.description}: \`name\` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session. Needs a recent sign-in (STEP_UP_REQUIRED otherwise): a passkey is a new way in.`,
     auth: "user",
     body: passkeyRegisterOptionsInput,
-    responses: { "200": { description: "Creation options", schema: creationOptionsSchema } },
+    responses: {
+      "200": {
+        description: "Creation options",
+        schema: creationOptionsSchema,
+        example: creationExample,
+      },
+    },
     raises: ["CONFLICT", "STEP_UP_REQUIRED"],
   },
   "post /passkeys/register": {
@@ -50,7 +81,13 @@ const docs = {
     summary: "Start a passwordless sign-up with a passkey",
     description: "409 for a registered email, as password sign-up.",
     body: passkeySignUpOptionsInput,
-    responses: { "200": { description: "Creation options", schema: creationOptionsSchema } },
+    responses: {
+      "200": {
+        description: "Creation options",
+        schema: creationOptionsSchema,
+        example: creationExample,
+      },
+    },
     raises: ["CONFLICT"],
   },
   "post /passkeys/sign-up": {
@@ -67,7 +104,13 @@ const docs = {
     description:
       "Without `email`: any discoverable passkey (conditional UI). With it: that account's passkeys (this tells whether the address has passkeys; per-address limits apply).",
     body: passkeySignInOptionsInput,
-    responses: { "200": { description: "Request options", schema: requestOptionsSchema } },
+    responses: {
+      "200": {
+        description: "Request options",
+        schema: requestOptionsSchema,
+        example: requestOptionsExample,
+      },
+    },
   },
   "post /passkeys/sign-in": {
     tags,
