@@ -57,7 +57,9 @@ export const makeCompiledHome: MakeHome = withContract(async (options = {}) => {
   const output = collectOutput(child);
   const base = `http://127.0.0.1:${port}`;
   await answering(child, `${base}/health`, output);
-  const client = createClient({ url: env.DATABASE_URL! });
+  // The server holds the file's write lock while it commits: wait for it (as the server's own
+  // connections do) instead of failing with SQLITE_BUSY.
+  const client = createClient({ url: env.DATABASE_URL!, timeout: 5000 });
   const db = createDatabase(client);
   // Accounts are made as the other homes make them (createUser + startSession), signed with the
   // key the server loads.
