@@ -192,6 +192,9 @@ describe("admin dashboard", () => {
       await s.t.request(`/api/collections/posts/records/${id}`, { headers: admin.headers })
     ).json()) as { title: string };
     expect(edited.title).toBe("Edited in the browser");
+    // A save reloads the record and remounts the editor (new ETag): type after that reload, or
+    // the remount drops what was typed (a known gap: the editor should take the PATCH answer).
+    await page.waitForLoadState("networkidle");
 
     // Bad JSON is caught before sending; a too-long title is the API's field error.
     await page.getByLabel(/^tags/).fill("[not json");
