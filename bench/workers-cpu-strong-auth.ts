@@ -16,15 +16,7 @@
 //
 // Env: N (default 100), SKIP_BUILD=1 to reuse dist/bench-strong-auth.
 import { execFileSync, spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "@libsql/client";
@@ -33,7 +25,9 @@ import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { generateDataKey } from "../src/core/kernel/seal";
 import { migrateDatabase } from "../src/platform/node/migrate";
 import { SoftAuthenticator } from "../test/conformance/soft-authenticator";
+import { freePort } from "../test/processes";
 import { startLibsqlServer } from "../tools/libsql-server/server";
+import { processCpuMs } from "./lib/target";
 
 const N = Number(process.env.N ?? 100);
 const root = resolve(import.meta.dirname, "..");
@@ -41,37 +35,9 @@ const workerd = join(root, "node_modules/workerd/bin/workerd");
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
   readFileSync(join(root, "wrangler.toml"), "utf8"),
 )![1]!;
-const ticks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-const schedstat = existsSync(`/proc/${process.pid}/schedstat`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const origin = "http://localhost:8787";
 const password = "correct horse battery staple";
-
-function cpuMs(pid: number): number {
-  if (schedstat) {
-    let ns = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // The thread ended between the listing and the read.
-      }
-    }
-    return ns / 1e6;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1000) / ticks;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function startWorkerd(dir: string, bindings: Record<string, string>) {
   const port = await freePort();
@@ -120,10 +86,10 @@ async function idleRate(pid: number) {
   await sleep(500);
   const rates: number[] = [];
   for (let i = 0; i < 2; i++) {
-    const c0 = cpuMs(pid);
+    const c0 = processCpuMs(pid);
     const t0 = performance.now();
     await sleep(1000);
-    rates.push((cpuMs(pid) - c0) / (performance.now() - t0));
+    rates.push((processCpuMs(pid) - c0) / (performance.now() - t0));
   }
   return Math.min(...rates);
 }
@@ -134,7 +100,7 @@ async function idleRate(pid: number) {
  */
 async function measure(pid: number, idle: number, requests: (() => Request)[], expect: number) {
   const bodies: string[] = [];
-  const c0 = cpuMs(pid);
+  const c0 = processCpuMs(pid);
   const t0 = performance.now();
   for (const make of requests) {
     const res = await fetch(make());
@@ -143,7 +109,7 @@ async function measure(pid: number, idle: number, requests: (() => Request)[], e
       throw new Error(`${make().url} answered ${res.status}: ${bodies.at(-1)}`);
   }
   const wall = performance.now() - t0;
-  const ms = (cpuMs(pid) - c0 - idle * wall) / requests.length;
+  const ms = (processCpuMs(pid) - c0 - idle * wall) / requests.length;
   return { ms, bodies: bodies.map((b) => (b ? JSON.parse(b) : {}) as Record<string, unknown>) };
 }
 

@@ -19,15 +19,7 @@
 // /proc counts in clock ticks (10 ms here): single-request figures are medians of coarse samples.
 // The bare workerd has no cache service, so the shared cache is off: list/get are uncached reads.
 import { execFileSync, spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,7 +32,9 @@ import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { createUser } from "../src/core/accounts/users";
 import { createDatabase } from "../src/core/db/client";
 import { migrateDatabase } from "../src/platform/node/migrate";
+import { freePort } from "../test/processes";
 import { startLibsqlServer } from "../tools/libsql-server/server";
+import { processCpuMs } from "./lib/target";
 
 const N = Number(process.env.N ?? 400);
 const N_LOGIN = Number(process.env.N_LOGIN ?? 60);
@@ -50,39 +44,6 @@ const workerd = join(root, "node_modules/workerd/bin/workerd");
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
   readFileSync(join(root, "wrangler.toml"), "utf8"),
 )![1]!;
-const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
-/**
- * CPU time of a process in ms: the sum of its threads' time on CPU from /proc/<pid>/task/*\/schedstat
- * (nanoseconds), where the kernel has schedstats; else utime + stime from /proc/<pid>/stat (clock
- * ticks, 10 ms here — too coarse for one request).
- */
-function cpuMs(pid: number): number {
-  if (schedstat) {
-    let ns = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // The thread ended between the listing and the read.
-      }
-    }
-    return ns / 1e6;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-}
-const schedstat = existsSync(`/proc/${process.pid}/schedstat`);
 
 // workerd (like production Workers) refuses random values at module scope: the built worker is
 // loaded as it is, so a module that makes one at import fails here, as it would on deploy.
@@ -163,10 +124,10 @@ async function idleRate(pid: number) {
   await sleep(500);
   const rates: number[] = [];
   for (let i = 0; i < 2; i++) {
-    const c0 = cpuMs(pid);
+    const c0 = processCpuMs(pid);
     const t0 = performance.now();
     await sleep(1000);
-    rates.push((cpuMs(pid) - c0) / (performance.now() - t0));
+    rates.push((processCpuMs(pid) - c0) / (performance.now() - t0));
   }
   return Math.min(...rates);
 }
@@ -181,7 +142,7 @@ async function measure(
   expect: number,
 ): Promise<number> {
   for (let i = 0; i < 20; i++) await (await fetch(make())).arrayBuffer();
-  const c0 = cpuMs(proc.pid);
+  const c0 = processCpuMs(proc.pid);
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const res = await fetch(make());
@@ -192,7 +153,7 @@ async function measure(
       );
   }
   const wall = performance.now() - t0;
-  return (cpuMs(proc.pid) - c0 - idle * wall) / n;
+  return (processCpuMs(proc.pid) - c0 - idle * wall) / n;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -207,14 +168,14 @@ async function firstRequests(worker: Worker, path: string, then: string[]) {
   const next: number[] = [];
   for (let i = 0; i < FIRST_SAMPLES; i++) {
     const proc = await startWorkerd(worker);
-    startup.push(cpuMs(proc.pid));
+    startup.push(processCpuMs(proc.pid));
     const idle = await idleRate(proc.pid);
     const timed = async (paths: string[]) => {
-      const c0 = cpuMs(proc.pid);
+      const c0 = processCpuMs(proc.pid);
       const t0 = performance.now();
       for (const p of paths) await (await fetch(proc.base + p)).arrayBuffer();
       await sleep(100);
-      return cpuMs(proc.pid) - c0 - idle * (performance.now() - t0);
+      return processCpuMs(proc.pid) - c0 - idle * (performance.now() - t0);
     };
     first.push(await timed([path]));
     next.push((await timed(Array.from({ length: 9 }, (_, k) => then[k % then.length]!))) / 9);

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /** A server under test, started as its own process on loopback. */
 export interface Target {
@@ -125,4 +125,30 @@ export async function startProcess(
       clearTimeout(timer);
     },
   };
+}
+
+const schedstat = existsSync(`/proc/${process.pid}/schedstat`);
+let ticksPerSecond: number | undefined;
+
+/**
+ * CPU time of ONE process in ms, precise enough for a single request: the sum of its threads'
+ * time on CPU from /proc/<pid>/task/*\/schedstat (nanoseconds), where the kernel has schedstats;
+ * else utime + stime from /proc/<pid>/stat (clock ticks, 10 ms here — too coarse for one request).
+ */
+export function processCpuMs(pid: number): number {
+  if (schedstat) {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return ns / 1e6;
+  }
+  ticksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
