@@ -359,7 +359,15 @@ export function createApp({
       consistencyWindowMs: config.consistencyWindowMs,
     }),
   );
-  app.route("/", fileRoutes());
+  // Public files are edge-cached like the records they belong to (same memo, same versions).
+  app.route(
+    "/",
+    fileRoutes({
+      memo: versionMemo,
+      enabled: config.sharedCache,
+      consistencyWindowMs: config.consistencyWindowMs,
+    }),
+  );
   app.route("/", graphql.routes);
 
   // A known path asked with a method it does not take: 405 with Allow, not 404.

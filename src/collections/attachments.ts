@@ -52,5 +52,6 @@ export const attachmentsCollection = defineCollection(attachments, {
       thumbs: ["256x256", "100x100", "100x100t", "100x100b", "50x50f", "0x100", "80x0"],
     },
   },
-  cache: false,
+  // Anonymous reads of public records and their public images are edge-cached (default policy),
+  // invalidated by the collection's version like every cached record.
 });

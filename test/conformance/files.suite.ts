@@ -453,6 +453,87 @@ export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStoragePro
       ).toEqual([]);
     });
 
+    it("caches public files and thumbnails at the edge, never serves them after the write that replaces them, and never shares protected ones", async () => {
+      const red = await encodePng(120, 80, () => [255, 0, 0]);
+      const blue = await encodePng(120, 80, () => [0, 0, 255]);
+      const rec = await created(
+        await upload(owner, {
+          title: unique("edge"),
+          visibility: "public",
+          document: [{ bytes: new TextEncoder().encode("owner only\n"), name: "secret.txt" }],
+          images: [{ bytes: red, name: "red.png" }],
+        }),
+      );
+      const old = rec.images[0]!;
+      const image = `/api/files/attachments/${rec.id}/${old}`;
+      const thumb = `${image}?thumb=100x100`;
+      for (const path of [image, thumb]) {
+        const miss = await t.request(path);
+        expect(miss.status, path).toBe(200);
+        expect(miss.headers.get("x-cache"), path).toBe("MISS");
+        expect(miss.headers.get("cache-control")).toBe(
+          "public, max-age=0, s-maxage=10, stale-while-revalidate=30",
+        );
+        const bytes = Buffer.from(await miss.arrayBuffer());
+        await t.settle();
+        const hit = await t.request(path);
+        expect(hit.headers.get("x-cache"), path).toBe("HIT");
+        expect(hit.headers.get("content-type")).toBe("image/png");
+        expect(hit.headers.get("content-disposition")).toBe(`inline; filename="${old}"`);
+        expect(hit.headers.get("x-content-type-options")).toBe("nosniff");
+        expect(hit.headers.get("etag")).toBe(miss.headers.get("etag"));
+        expect(Buffer.from(await hit.arrayBuffer()).equals(bytes)).toBe(true);
+        const conditional = await t.request(path, {
+          headers: { "if-none-match": hit.headers.get("etag")! },
+        });
+        expect(conditional.status).toBe(304);
+      }
+      expect(
+        Buffer.from(await (await t.request(image)).arrayBuffer()).equals(Buffer.from(red)),
+      ).toBe(true);
+
+      // Replace the image: from the commit on, the old URL is gone for everyone (not a cached
+      // copy), the new one serves the new bytes, and the writer reads its write at once.
+      const replaced = await upload(
+        owner,
+        { "images-": old, images: [{ bytes: blue, name: "blue.png" }] },
+        "PATCH",
+        rec.id,
+      );
+      const token = replaced.headers.get("nearbase-consistency")!;
+      const updated = await created(replaced);
+      const fresh = `/api/files/attachments/${rec.id}/${updated.images[0]}`;
+      for (const path of [image, thumb]) {
+        const gone = await t.request(path);
+        expect(gone.status, path).toBe(404);
+        expect((await readProblem(gone)).code).toBe("NOT_FOUND");
+      }
+      const mine = await t.request(fresh, { headers: { "nearbase-consistency": token } });
+      expect(mine.status).toBe(200);
+      expect(Buffer.from(await mine.arrayBuffer()).equals(Buffer.from(blue))).toBe(true);
+      const theirs = await t.request(fresh);
+      expect(Buffer.from(await theirs.arrayBuffer()).equals(Buffer.from(blue))).toBe(true);
+      await t.settle();
+      expect((await t.request(fresh)).headers.get("x-cache")).toBe("HIT");
+
+      // The protected document of the same public record: never stored, never public.
+      const doc = `/api/files/attachments/${rec.id}/${rec.document}`;
+      for (let i = 0; i < 2; i++) {
+        const res = await t.request(doc, { headers: owner.headers });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-cache")).not.toBe("HIT");
+        expect(res.headers.get("cache-control")).toMatch(/^private/);
+        await t.settle();
+      }
+      expect((await t.request(doc)).status).toBe(401);
+
+      // Deleting the record: its cached file is not served any more.
+      expect(
+        (await t.request(`${url}/${rec.id}`, { method: "DELETE", headers: owner.headers })).status,
+      ).toBe(204);
+      expect((await t.request(fresh)).status).toBe(404);
+    });
+
     it("lists an account's files in its privacy export as links it can download", async () => {
       const me = await t.signIn();
       const doc = new TextEncoder().encode("my own notes\n");

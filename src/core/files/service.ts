@@ -1,11 +1,12 @@
 import type { Client } from "@libsql/client";
+import { type CachePolicy, defaultPolicy } from "../edge/cache-policy";
 import { base64url } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import type { LogSink } from "../kernel/log";
 import type { Principal } from "../kernel/principal";
 import type { CollectionModel, Models } from "../records/model";
 import type { Record_ } from "../records/read";
-import type { RecordService } from "../records/service";
+import type { ReadOptions, RecordService } from "../records/service";
 import { fileNamePattern, storageKey, storedName } from "./names";
 import { parseRange } from "./range";
 import { sniff } from "./sniff";
@@ -56,8 +57,13 @@ export interface ServedFile {
   name: string;
   object: StoredObject;
   range: { offset: number; length: number } | undefined;
-  /** Whether anyone may fetch it (a public field of a record the view rule shows to everyone). */
+  /**
+   * Whether one answer serves everyone who asks like this caller (a public field, a view rule
+   * that does not read the caller or an anonymous caller, a collection without `cache: false`).
+   */
   shareable: boolean;
+  /** The collection's cache policy (Cache-Control of a shareable answer). */
+  policy: CachePolicy;
   /** For `?thumb=`: whether it was made by this request (`made`) or read from storage. */
   thumb?: "made" | "stored";
 }
@@ -203,6 +209,8 @@ export function createFileService(deps: FileServiceDeps) {
         range?: string | undefined;
         /** A declared thumbnail size: the thumbnail instead (Range is then ignored). */
         thumb?: string | undefined;
+        /** From the edge layer: `fresh` when read-your-writes needs the primary. */
+        read?: ReadOptions;
       },
     ): Promise<ServedFile> {
       let caller = principal;
@@ -221,7 +229,13 @@ export function createFileService(deps: FileServiceDeps) {
       const missing = () => new ApiError("NOT_FOUND", "There is no such file.");
       if (fields.length === 0 || !fileNamePattern.test(name)) throw missing();
       const { record } = await deps.records
-        .view(caller, collection, recordId, { fields: fields.map((f) => f.name).join(",") })
+        .view(
+          caller,
+          collection,
+          recordId,
+          { fields: fields.map((f) => f.name).join(",") },
+          options.read,
+        )
         .catch((err: unknown) => {
           throw err instanceof ApiError && err.status === 404 ? missing() : err;
         });
@@ -239,10 +253,16 @@ export function createFileService(deps: FileServiceDeps) {
       const key = storageKey(model.name, recordId, field.name, name);
       const rule = model.rules.view;
       const everyone = rule.kind === "everyone" || (rule.kind === "expr" && !rule.readsAuth);
-      const shareable = !field.protected && everyone;
+      // As for the record itself (src/core/edge/share.ts): a view rule that reads the caller
+      // still gives every anonymous caller the same answer; `cache: false` shares nothing.
+      const shareable =
+        !field.protected &&
+        model.def.options.cache !== false &&
+        (everyone || caller.kind === "anonymous");
+      const policy = model.def.options.cache || defaultPolicy;
       if (options.thumb !== undefined) {
         const made = await thumbnail(deps, store, field, key, options.thumb);
-        return { field, name, range: undefined, shareable, ...made };
+        return { field, name, range: undefined, shareable, policy, ...made };
       }
       let range: ServedFile["range"];
       if (options.range !== undefined) {
@@ -257,7 +277,7 @@ export function createFileService(deps: FileServiceDeps) {
       }
       const object = await store.get(key, range);
       if (object === undefined) throw missing();
-      return { field, name, object, range, shareable };
+      return { field, name, object, range, shareable, policy };
     },
 
     /** A token for `?token=` on protected files, valid `seconds` (at most an hour). */

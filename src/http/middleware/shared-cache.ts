@@ -146,7 +146,14 @@ export function sharedCache(
     if (res.status === 503 && fallback !== undefined && databaseUnavailable(c.error))
       return staleIfError(c, fallback, publicAnswer ? decision : undefined);
     if (res.status !== 200) return;
-    const storing = cacheable && !unavailable;
+    // A large body (a file) streams through as the handler made it, never buffered or stored.
+    if (Number(res.headers.get("content-length") ?? 0) > maxStoredBytes) {
+      telemetry.cache = "BYPASS";
+      return;
+    }
+    // The handler knows better (a protected file among a record's public ones): never shared.
+    const handlerPrivate = /\b(?:private|no-store)\b/i.test(res.headers.get("cache-control") ?? "");
+    const storing = cacheable && !unavailable && !handlerPrivate;
     telemetry.cache = storing ? "MISS" : "BYPASS";
     const body = await res.arrayBuffer();
     const etag = res.headers.get("etag") ?? etagOf(body);
@@ -168,9 +175,18 @@ export function sharedCache(
       );
     }
     c.res = undefined;
-    c.res = answer(c, body, headers, publicAnswer && !behind ? decision : undefined, 0);
+    c.res = answer(
+      c,
+      body,
+      headers,
+      publicAnswer && !behind && !handlerPrivate ? decision : undefined,
+      0,
+    );
   };
 }
+
+/** Bodies larger than this (by Content-Length) are neither buffered nor stored. */
+export const maxStoredBytes = 8 * 1024 * 1024;
 
 /** A kept answer served because the database cannot be reached, labelled as such. */
 function staleIfError(
@@ -227,16 +243,23 @@ export async function selfFetch(app: Dispatcher, request: Request, env: unknown)
 
 /**
  * The headers kept with a shared entry: none that belong to the request that filled it (CORS
- * answers for its Origin, Vary, cookies, timing), so a later caller gets only its own.
+ * answers for its Origin, Vary, cookies, timing), so a later caller gets only its own. Files
+ * keep how they are shown (Content-Disposition) and that they take ranges.
  */
 function stored(headers: Headers): Headers {
   const kept = new Headers();
   for (const [name, value] of headers) {
-    if (name === "content-type" || name === "etag" || name === "content-language")
-      kept.set(name, value);
+    if (keptHeaders.has(name)) kept.set(name, value);
   }
   return kept;
 }
+const keptHeaders = new Set([
+  "content-type",
+  "etag",
+  "content-language",
+  "content-disposition",
+  "accept-ranges",
+]);
 
 /**
  * The response for the caller. The body is passed as bytes, not a stream, so the Node adapter

@@ -1,12 +1,16 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
+import { publicCacheControl } from "../../core/edge/cache-policy";
+import { type ShareDecision, shareDecision } from "../../core/edge/share";
+import type { VersionMemo } from "../../core/edge/versions";
 import {
   defaultTokenSeconds,
   type FileEdits,
   maxTokenSeconds,
   type Upload,
 } from "../../core/files/service";
+import { randomToken } from "../../core/kernel/crypto";
 import { ApiError } from "../../core/kernel/errors";
 import { validate } from "../../core/kernel/validate";
 import { recordEtag } from "../../core/records/ids";
@@ -15,6 +19,7 @@ import type { Record_ } from "../../core/records/read";
 import { newRecordId } from "../../core/records/write";
 import { readJsonObject } from "../body";
 import type { AppEnv } from "../context";
+import { sharedCache } from "../middleware/shared-cache";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 /** Whether a write's body is multipart (an upload) rather than JSON. */
@@ -182,9 +187,54 @@ const tokenInput = z.strictObject({
 });
 const tokenOutput = z.object({ token: z.string(), expiresAt: z.iso.datetime() });
 
+export interface FileEdgeOptions {
+  /** The app's version memo (shared with the collections and GraphQL edge layers). */
+  memo: VersionMemo;
+  /** False: nothing is stored in the shared cache (SHARED_CACHE=off). */
+  enabled: boolean;
+  consistencyWindowMs: number;
+}
+
+/**
+ * Whether a file GET may come from the shared cache, decided as for a view of its record: the
+ * entry's key carries the collection's version, so a write that replaces or removes the file,
+ * deletes the record or erases its owner moves the key, and the next read misses and asks the
+ * record again (the writer's own next read is routed past the cache by its consistency token).
+ * `?token=` and Range requests go past the cache; a collection whose file fields are all
+ * protected has none; a protected file among public ones answers `private` and is not stored.
+ */
+export function shareForFiles(c: Context<AppEnv>): ShareDecision | undefined {
+  if (c.req.query("token") !== undefined || c.req.header("range") !== undefined) return undefined;
+  const { records, files } = c.get("services");
+  const collection = c.req.param("collection");
+  const model = collection === undefined ? undefined : records.models.get(collection);
+  if (model === undefined || files.fieldsOf(model).every((f) => f.protected)) return undefined;
+  return shareDecision(records.models, {
+    collection: model.name,
+    id: c.req.param("record"),
+    principal: c.get("principal"),
+  });
+}
+
 /** Serving files and their tokens: GET /api/files/:collection/:record/:name, POST /api/files/token. */
-export function fileRoutes() {
+export function fileRoutes(edge?: FileEdgeOptions) {
   const app = new Hono<AppEnv>();
+  if (edge !== undefined) {
+    let secret: string | undefined;
+    app.use(
+      "/api/files/:collection/:record/:name",
+      sharedCache(
+        (c) => {
+          const decision = shareForFiles(c);
+          return decision && (edge.enabled ? decision : { ...decision, shareable: false });
+        },
+        edge.memo,
+        // Random values are refused at global scope on Workers: made on first use.
+        () => (secret ??= randomToken(24)),
+        edge.consistencyWindowMs,
+      ),
+    );
+  }
 
   app.post("/api/files/token", async (c) => {
     const { expiresIn } = validate(tokenInput, await readJsonObject(c));
@@ -204,6 +254,7 @@ export function fileRoutes() {
           token: c.req.query("token"),
           range: c.req.header("range"),
           thumb: c.req.query("thumb"),
+          read: c.get("readOptions"),
         },
       );
     const { object, range, name } = served;
@@ -214,8 +265,10 @@ export function fileRoutes() {
       "accept-ranges": "bytes",
       "x-content-type-options": "nosniff",
       "content-disposition": `${disposition(object.contentType, c.req.query("download"))}; filename="${name}"`,
-      // Every upload has its own name, so the bytes at a URL never change; who may read them can.
-      "cache-control": served.shareable ? "public, max-age=300" : "private, max-age=60",
+      // Every upload has its own name, so the bytes at a URL never change; who may read them can
+      // (a delete or an erasure): shared copies live as long as the record's own. The shared
+      // cache layer sets this again on the answers it handles.
+      "cache-control": served.shareable ? publicCacheControl(served.policy) : "private, max-age=60",
     });
     if (c.req.header("if-none-match") === etag) {
       await object.body.cancel();
