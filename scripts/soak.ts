@@ -41,6 +41,8 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/results" },
     date: { type: "string", default: new Date().toISOString().slice(0, 10) },
     "sample-seconds": { type: "string", default: "5" },
+    /** Result file name without extension (default soak-<home>-<date>). */
+    name: { type: "string" },
     "no-build": { type: "boolean", default: false },
     /** KEY=VALUE settings for the home under test (repeatable). */
     env: { type: "string", multiple: true, default: [] },
@@ -116,6 +118,9 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
       rss: rssBytes(pid),
       fds: openFds(pid),
       heapUsed: probe?.heapUsed,
+      heapTotal: probe?.heapTotal,
+      external: probe?.external,
+      arrayBuffers: probe?.arrayBuffers,
       lagP99: probe?.lagP99,
       healthMs: performance.now() - t0,
     });
@@ -123,7 +128,7 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
     const last = samples.at(-1)!;
     if (samples.length % 12 === 0)
       console.error(
-        `  ${Math.round(last.t)} s: RSS ${(last.rss / 2 ** 20).toFixed(1)} MiB, FDs ${last.fds}, ledger ${ledger.writes.size}`,
+        `  ${Math.round(last.t)} s: RSS ${(last.rss / 2 ** 20).toFixed(1)} MiB, heap ${((last.heapUsed ?? 0) / 2 ** 20).toFixed(1)} MiB, external ${((last.external ?? 0) / 2 ** 20).toFixed(1)} MiB, FDs ${last.fds}, ledger ${ledger.writes.size}`,
       );
   }
   await workload.stop();
@@ -205,7 +210,7 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
   };
   const outDir = resolve(values.out!);
   mkdirSync(outDir, { recursive: true });
-  const name = `soak-${kind}-${values.date}`;
+  const name = values.name ?? `soak-${kind}-${values.date}`;
   writeFileSync(
     join(outDir, `${name}.svg`),
     svgChart(
@@ -217,12 +222,12 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
     join(outDir, `${name}.json`),
     `${JSON.stringify({ ...result, samples }, null, 1)}\n`,
   );
-  writeFileSync(join(outDir, `${name}.md`), markdown(result, name));
-  console.log(markdown(result, name));
+  writeFileSync(join(outDir, `${name}.md`), markdown({ ...result, samples }, name));
+  console.log(markdown({ ...result, samples }, name));
   return result;
 }
 
-function markdown(r: SoakResult, name: string): string {
+function markdown(r: SoakResult & { samples?: Sample[] }, name: string): string {
   const s = r.summary;
   const c = r.reconciliation;
   const rows = [
@@ -252,6 +257,7 @@ function markdown(r: SoakResult, name: string): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(", ") || "defaults (plus the load-test settings in bench/soak/lib.ts)"
     } |`,
+    ...memoryRows(r),
     ...r.growth.map(
       (g) =>
         `| ${g.name} | ${g.first.toFixed(1)} → ${g.last.toFixed(1)}; slope ${g.slopePerHour.toFixed(1)}/h after warm-up; monotonic growth: ${g.monotonic ? "**yes**" : "no"} |`,
@@ -264,7 +270,7 @@ function markdown(r: SoakResult, name: string): string {
     `| writes reconciled | ${c.sent} sent: ${c.acked} acknowledged, ${c.refused} refused, ${c.unknown} unanswered (${c.unknownApplied} applied whole, ${c.unknownAbsent} absent) |`,
     `| lost / half-applied / undelivered | ${c.lostAcked.length} / ${c.recordWithoutEvent.length + c.eventWithoutRecord.length} / ${r.home === "node" ? c.undelivered.length : "n/a (no queue/cron in bare workerd)"} |`,
     "",
-    `Chart: [${name}.svg](${name}.svg); raw samples: ${name}.json. Rerun: \`npm run soak -- --minutes ${r.minutes} --home ${r.home}${Object.entries(
+    `Chart: [${name}.svg](${name}.svg); raw samples: ${name}.json. Rerun: \`npm run soak -- --minutes ${r.minutes} --home ${r.home}${rerunFlags()}${Object.entries(
       extraEnv,
     )
       .map(([k, v]) => ` --env ${k}=${v}`)
@@ -272,6 +278,29 @@ function markdown(r: SoakResult, name: string): string {
     "",
   ];
   return rows.join("\n");
+}
+
+/** Flags that differ from the defaults, for the rerun command. */
+function rerunFlags(): string {
+  const flags: string[] = [];
+  if (values.rate !== "60") flags.push(`--rate ${values.rate}`);
+  if (values.concurrency !== "12") flags.push(`--concurrency ${values.concurrency}`);
+  if (values.subscribers !== "10") flags.push(`--subscribers ${values.subscribers}`);
+  if (values.name) flags.push(`--name ${values.name}`);
+  return flags.map((f) => ` ${f}`).join("");
+}
+
+/** Where the Node home's memory sits at the start (after warm-up) and the end of the run. */
+function memoryRows(r: SoakResult & { samples?: Sample[] }): string[] {
+  const s = (r.samples ?? []).filter((x) => x.external !== undefined);
+  if (s.length < 2) return [];
+  const warm = s.find((x) => x.t >= Math.max(30, s.at(-1)!.t / 5)) ?? s[0]!;
+  const last = s.at(-1)!;
+  const mib = (x: number | undefined) => ((x ?? 0) / 2 ** 20).toFixed(1);
+  const native = (x: Sample) => x.rss - (x.heapTotal ?? 0) - (x.external ?? 0);
+  return [
+    `| memory after warm-up → end (MiB) | RSS ${mib(warm.rss)} → ${mib(last.rss)}; V8 heap total ${mib(warm.heapTotal)} → ${mib(last.heapTotal)}; external ${mib(warm.external)} → ${mib(last.external)} (ArrayBuffers ${mib(warm.arrayBuffers)} → ${mib(last.arrayBuffers)}); rest of RSS (native: libSQL, malloc, code) ${mib(native(warm))} → ${mib(native(last))} |`,
+  ];
 }
 
 const results: SoakResult[] = [];

@@ -11,6 +11,16 @@ import { freePort, loadTestEnv, logIn, type NodeHome, signUp, sleep, startNodeHo
 
 const root = resolve(import.meta.dirname, "../..");
 
+/** One line of bench/soak/probe.cjs (bytes; lag in ms). */
+export interface ProbeLine {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers?: number;
+  lagP99: number;
+}
+
 /** A home under test, as the soak and chaos scripts see it. */
 export interface Home {
   kind: "node" | "workers";
@@ -18,7 +28,7 @@ export interface Home {
   /** The server process (its pid changes across a restart). */
   pid(): number;
   /** Latest line of the Node probe (heap, loop lag), if any. */
-  probe(): { heapUsed: number; lagP99: number } | undefined;
+  probe(): ProbeLine | undefined;
   /** Reads the database directly (reconciliation). */
   db: Client;
   /** The libSQL server and its fault proxy, when the home reaches libSQL over HTTP. */
@@ -139,7 +149,7 @@ export async function startNodeSoakHome(
       if (!existsSync(probeFile)) return undefined;
       const lines = readFileSync(probeFile, "utf8").trimEnd().split("\n");
       const last = lines.at(-1);
-      return last ? (JSON.parse(last) as { heapUsed: number; lagP99: number }) : undefined;
+      return last ? (JSON.parse(last) as ProbeLine) : undefined;
     },
     db,
     libsql,

@@ -22,6 +22,7 @@ if (file) {
         heapUsed: m.heapUsed,
         heapTotal: m.heapTotal,
         external: m.external,
+        arrayBuffers: m.arrayBuffers,
         lagP50: delay.percentile(50) / 1e6,
         lagP99: delay.percentile(99) / 1e6,
         lagMax: delay.max / 1e6,

@@ -8,6 +8,10 @@ export interface Sample {
   fds: number;
   /** Node home only (from the preloaded probe). */
   heapUsed?: number;
+  heapTotal?: number;
+  /** V8-tracked memory outside the heap (Buffers, ArrayBuffers), and the ArrayBuffer part. */
+  external?: number;
+  arrayBuffers?: number;
   lagP99?: number;
   /** GET /health latency from the load generator (a no-I/O route: queueing in the server). */
   healthMs: number;

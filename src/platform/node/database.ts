@@ -1,7 +1,8 @@
 import { type Client, createClient } from "@libsql/client";
 import { defaultDatabaseTimeoutMs, fetchWithTimeout } from "../../core/db/unavailable";
+import type { LogSink } from "../../core/kernel/log";
 import { busyTimeoutMs, embeddedReader } from "./embedded-reader";
-import { embeddedWriter } from "./embedded-writer";
+import { embeddedWriter, writerBusySliceMs } from "./embedded-writer";
 import { migrateDatabase } from "./migrate";
 
 export interface NodeDatabaseOptions {
@@ -21,6 +22,8 @@ export interface NodeDatabaseOptions {
    * file is a libSQL embedded replica of the primary, pulled this often.
    */
   syncIntervalSeconds?: number;
+  /** An embedded file's write lock was found held by another process; the write waits for it. */
+  onLockWait?: () => void;
 }
 
 export interface NodeDatabase {
@@ -36,6 +39,28 @@ export interface NodeDatabase {
 export const defaultReadBudgetMs = 1000;
 
 /**
+ * For `onLockWait`: a warn line when writes start waiting for a lock another process holds (a
+ * CLI script, another NODE_WORKERS worker holding it for long), then at most one a minute with
+ * how many waited since the last line.
+ */
+export function lockWaitLog(log: LogSink): () => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let waits = 0;
+  return () => {
+    waits++;
+    const now = performance.now();
+    if (now - last < 60_000) return;
+    log.write({
+      level: "warn",
+      msg: `database write lock held by another process: writes wait for it (up to ${busyTimeoutMs} ms, then 503)`,
+      waits,
+    });
+    waits = 0;
+    last = now;
+  };
+}
+
+/**
  * Opens the Node home's database, migrated. On an embedded file the engine would run every
  * statement on the event loop, so reads go to read connections that run off it under a time
  * budget (see `embeddedReader`), in WAL mode so they read beside the writer. With a replica URL,
@@ -49,12 +74,12 @@ export async function openNodeDatabase(options: NodeDatabaseOptions): Promise<No
   if (options.primaryUrl !== undefined && replicaPath !== undefined)
     return openEmbeddedReplica(options, options.primaryUrl, fetch);
   // An embedded file: one connection with its statements prepared once (see `useWal` and
-  // `embeddedWriter`), waiting up to busyTimeoutMs for a lock another process (NODE_WORKERS)
-  // holds instead of failing with SQLITE_BUSY.
+  // `embeddedWriter`), waiting up to busyTimeoutMs — off the event loop — for a lock another
+  // process (NODE_WORKERS) holds instead of failing with SQLITE_BUSY.
   const nearest =
     path === undefined
       ? createClient({ url: options.url, authToken: options.authToken, fetch })
-      : embeddedWriter(path);
+      : embeddedWriter(path, { onLockWait: options.onLockWait });
   const client =
     options.primaryUrl === undefined
       ? nearest
@@ -140,7 +165,11 @@ async function useWal(client: Client): Promise<void> {
   const mode = (await client.execute("PRAGMA journal_mode")).rows[0]?.[0];
   const sync = (await client.execute("PRAGMA synchronous")).rows[0]?.[0];
   const busy = (await client.execute("PRAGMA busy_timeout")).rows[0]?.[0];
-  if (String(mode).toLowerCase() !== "wal" || Number(sync) !== 1 || Number(busy) < busyTimeoutMs)
+  if (
+    String(mode).toLowerCase() !== "wal" ||
+    Number(sync) !== 1 ||
+    Number(busy) !== writerBusySliceMs
+  )
     throw new Error(
       `The database file did not accept WAL settings (journal_mode=${mode}, synchronous=${sync}, busy_timeout=${busy}); Nearbase needs a local file system that supports WAL.`,
     );

@@ -39,6 +39,16 @@ interface SyncStatement {
 }
 
 const maxCachedStatements = 512;
+
+/**
+ * How long one synchronous call may wait inside SQLite for a lock another process holds
+ * (NODE_WORKERS, a CLI script). The call blocks the event loop while it waits, so this is kept
+ * short; a longer wait is spent asleep between attempts (`lockRetryDelaysMs`), off the loop,
+ * for up to `busyTimeoutMs` in all, as SQLite's own busy handler would.
+ */
+export const writerBusySliceMs = 5;
+/** Pauses between attempts while another process holds the lock (the last one repeats). */
+const lockRetryDelaysMs = [1, 2, 5, 10, 20, 50, 100];
 // Statements that change the schema: cached statements' column lists may no longer hold.
 const schemaChange = /^\s*(create|alter|drop)\b/i;
 
@@ -49,13 +59,22 @@ const schemaChange = /^\s*(create|alter|drop)\b/i;
  * describes and switches every statement to raw mode on each call: in a profile of creates
  * that was ~12 % of the main thread (prepare 7 %, raw 3.8 %, columns 1 %).
  *
+ * A lock held by another process (NODE_WORKERS, a CLI script) is waited for without holding the
+ * event loop: SQLite waits at most `writerBusySliceMs` per call, then the call is retried after
+ * a pause, in arrival order, until `busyTimeoutMs` has passed (then SQLITE_BUSY, a 503).
+ *
  * Same results and errors as @libsql/client (rows by name and index, rowsAffected,
  * lastInsertRowid, LibsqlError/LibsqlBatchError codes). Interactive transactions, which hold a
  * connection across awaits, go to a second connection (a plain @libsql/client with the same
  * pragmas); nothing on the request path uses them.
  */
-export function embeddedWriter(path: string): Client {
-  const db = new Database(path, { timeout: busyTimeoutMs });
+export function embeddedWriter(
+  path: string,
+  options: {
+    /** Called when a call finds the lock held and starts waiting for it. */ onLockWait?: () => void;
+  } = {},
+): Client {
+  const db = new Database(path, { timeout: writerBusySliceMs });
   const statements = new Map<string, Prepared>();
   let closed = false;
   let interactive: Client | undefined;
@@ -139,12 +158,38 @@ export function embeddedWriter(path: string): Client {
   const usable = () => {
     if (closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
   };
+  // Calls that found the lock taken wait here, in arrival order; while any waits, later calls
+  // queue behind it (a write never overtakes an earlier one).
+  let waiting = 0;
+  let tail: Promise<unknown> = Promise.resolve();
   const attempt = <T>(work: () => T): Promise<T> => {
-    try {
-      usable();
-      return Promise.resolve(work());
-    } catch (err) {
-      return Promise.reject(err);
+    const deadline = performance.now() + busyTimeoutMs;
+    if (waiting === 0) {
+      try {
+        usable();
+        return Promise.resolve(work());
+      } catch (err) {
+        if (!lockBusy(err)) return Promise.reject(err);
+      }
+      options.onLockWait?.();
+    }
+    waiting++;
+    const result = tail.then(() => retry(work, deadline));
+    tail = result.catch(() => undefined);
+    return result.finally(() => waiting--);
+  };
+  // Every call retried here is all-or-nothing when it fails with SQLITE_BUSY: one statement, or
+  // a transaction `inTransaction` has rolled back.
+  const retry = async <T>(work: () => T, deadline: number): Promise<T> => {
+    for (let i = 0; ; i++) {
+      try {
+        usable();
+        return work();
+      } catch (err) {
+        if (!lockBusy(err) || performance.now() >= deadline) throw err;
+      }
+      const pause = lockRetryDelaysMs[Math.min(i, lockRetryDelaysMs.length - 1)]!;
+      await sleep(Math.max(1, Math.min(pause, deadline - performance.now())));
     }
   };
   const normalise = (s: InStatement | [string, InArgs?]): InStatement =>
@@ -174,12 +219,16 @@ export function embeddedWriter(path: string): Client {
       });
     },
     executeMultiple(sql: string) {
+      // Several statements, each committed on its own: a retry could apply the first ones
+      // twice, so this waits for the lock inside SQLite (start-up only: migrations, ANALYZE).
       return attempt(() => {
+        db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
         try {
           db.exec(sql);
         } catch (err) {
           throw toLibsqlError(err);
         } finally {
+          db.exec(`PRAGMA busy_timeout = ${writerBusySliceMs}`);
           statements.clear();
         }
       });
@@ -204,6 +253,14 @@ export function embeddedWriter(path: string): Client {
   };
   return client as unknown as Client;
 }
+
+/** Another connection or process holds the lock this call needed (SQLITE_BUSY and its extended codes). */
+function lockBusy(err: unknown): boolean {
+  const code = err instanceof LibsqlError ? err.code : undefined;
+  return code !== undefined && (code === "SQLITE_BUSY" || code.startsWith("SQLITE_BUSY_"));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function beginFor(mode: TransactionMode): string {
   if (mode === "write") return "BEGIN IMMEDIATE";

@@ -14,7 +14,7 @@ import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
 import { embeddingJob } from "../../core/search/job";
 import { ensureDataKeys } from "./data-keys";
-import { openNodeDatabase } from "./database";
+import { lockWaitLog, openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
 import { answerRefusedUpgrades, nodeRealtime } from "./realtime";
 import { shedLoad, shedLog } from "./shed-load";
@@ -51,6 +51,7 @@ async function main() {
     readBudgetMs: config.queryBudgetMs,
     timeoutMs: config.databaseTimeoutMs,
     syncIntervalSeconds: config.databaseSyncIntervalSeconds,
+    onLockWait: lockWaitLog(log),
   });
 
   const env = {
