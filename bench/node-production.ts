@@ -1,5 +1,6 @@
 // `npm run bench:production`: the numbers issue 17 asks for, same run, on loopback.
-//   1. The Node home run through tsx (`npm start`) vs the compiled build (`node dist/server.js`):
+//   1. The Node home's sources run through tsx (how `npm start` ran it until Dec 2026) vs the
+//      compiled build (`node dist/server.js`, what `npm start` runs now):
 //      time from spawn to the first 200 on /ready, RSS idle, RSS peak and throughput under load
 //      (anonymous public list of 20, BENCH_SECONDS at BENCH_CONNECTIONS). BENCH_ROUNDS rounds,
 //      alternating which goes first; medians reported.

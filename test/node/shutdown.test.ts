@@ -176,7 +176,7 @@ describe("graceful shutdown (Node home)", () => {
     const exit = exited(npm);
     npm.kill("SIGTERM");
     await exit;
-    // Whatever npm started (tsx, then node) stops with it: the port stops answering.
+    // Whatever npm started (the build, then node) stops with it: the port stops answering.
     await until(() => out.join("").includes('"stopped"'), "the server's stopped line", 30_000);
     const deadline = Date.now() + 30_000;
     let answering = true;
