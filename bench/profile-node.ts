@@ -7,9 +7,11 @@
 //
 // Scenarios: list (public list of 20), cache (the same, shared cache on: the per-request
 // overhead with no database work), total, owner (bearer), get, create.
-// Env: PROFILE_SECONDS (10), BENCH_CONNECTIONS (16), PROFILE_SKIP_BUILD=1, PROFILE_OUT (a .md path).
+// Env: PROFILE_SECONDS (10), BENCH_CONNECTIONS (16), PROFILE_SKIP_BUILD=1, PROFILE_OUT (a .md path),
+// PROFILE_DIST (another build's dist/ folder, e.g. a `git archive` of an older commit built with
+// `npx tsx scripts/build.ts`: profiles that build instead, for a before/after; implies no build).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -64,13 +66,14 @@ if (make === undefined)
 
 const dir = mkdtempSync(join(tmpdir(), "nearbase-profile-"));
 await seedBenchDatabase(join(dir, "data.db"));
-if (process.env.PROFILE_SKIP_BUILD !== "1")
+const distDir = resolve(process.env.PROFILE_DIST ?? "dist");
+if (process.env.PROFILE_SKIP_BUILD !== "1" && process.env.PROFILE_DIST === undefined)
   execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
 const port = 18_850;
 const target = await startProcess(
   "nearbase",
   resolve("node_modules/.bin/node"),
-  ["--cpu-prof", `--cpu-prof-dir=${dir}`, "dist/server.js"],
+  ["--cpu-prof", `--cpu-prof-dir=${dir}`, join(distDir, "server.js")],
   {
     env: {
       ...nearbaseBenchEnv,
@@ -120,7 +123,13 @@ interface Profile {
 const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error("no profile written (did the server exit cleanly?)");
 const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
-const map = new SourceMap(JSON.parse(readFileSync("dist/server.js.map", "utf8")));
+// The bundle is dist/server.js, or dist/nearbase.js behind a dist/server.js launcher.
+const found = ["nearbase.js", "server.js"]
+  .map((f) => join(distDir, f))
+  .find((f) => existsSync(`${f}.map`));
+if (found === undefined) throw new Error(`no source map in ${distDir}`);
+const bundleFile: string = found;
+const map = new SourceMap(JSON.parse(readFileSync(`${bundleFile}.map`, "utf8")));
 
 /** Where a frame's code comes from: `src/core/records`, `drizzle-orm`, `node:internal`, `(gc)`… */
 function place(frame: Frame): { area: string; source: string } {
@@ -130,7 +139,7 @@ function place(frame: Frame): { area: string; source: string } {
     if (fn === "(idle)" || fn === "(program)" || fn === "(root)") return { area: fn, source: fn };
     return { area: "(native/builtin)", source: fn };
   }
-  if (!frame.url.endsWith("dist/server.js")) {
+  if (!frame.url.endsWith(bundleFile)) {
     if (frame.url.startsWith("node:")) return { area: "node:internal", source: frame.url };
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url)?.[1];
     return { area: pkg ?? frame.url, source: frame.url };

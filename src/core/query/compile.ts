@@ -41,6 +41,16 @@ export interface CompileContext {
 
 export const authFields = ["id", "role", "kind"] as const;
 
+/**
+ * Stand-ins for what differs between callers of the same kind: a filter compiled with
+ * `templateNow` as its clock and `templateAuthId` as the caller's id leaves named slots
+ * (`now`, `auth.id`) instead of values, so its SQL can be rendered once and bound per request
+ * (records/sql.ts templates). The clock is recognised by identity; the id holds a NUL, which no
+ * real id does, and only `@request.auth.id` is ever compared with it (never a filter literal).
+ */
+export const templateNow = new Date(0);
+export const templateAuthId = "\u0000nearbase:auth.id";
+
 const sqlOps: Record<Exclude<ComparisonOp, "~" | "!~">, string> = {
   "=": "=",
   "!=": "!=",
@@ -160,7 +170,9 @@ function value(o: Operand, ctx: CompileContext): SQL {
       if (typeof o.value === "string") return sql`${normaliseDateTime(o.value, o.pos)}`;
       return sql`${typeof o.value === "boolean" ? (o.value ? 1 : 0) : o.value}`;
     case "now":
-      return sql`${ctx.now.toISOString()}`;
+      return ctx.now === templateNow
+        ? sql`${sql.placeholder("now")}`
+        : sql`${ctx.now.toISOString()}`;
     case "auth": {
       if (!(authFields as readonly string[]).includes(o.field)) {
         throw new FilterError(
@@ -168,7 +180,8 @@ function value(o: Operand, ctx: CompileContext): SQL {
           o.pos,
         );
       }
-      return sql`${ctx.auth[o.field] ?? ""}`;
+      const auth = ctx.auth[o.field] ?? "";
+      return auth === templateAuthId ? sql`${sql.placeholder("auth.id")}` : sql`${auth}`;
     }
     case "field":
       return resolve(o, ctx).sql;

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Principal } from "../kernel/principal";
 import { defineCollection, recordColumns } from "../records/define";
 import { buildModels, compileContext } from "../records/model";
-import { statement } from "../records/sql";
+import { bind, statement, template } from "../records/sql";
 import { readsAuth, relationsRead } from "./analyze";
 import { type Expr, FilterError, filterLimits } from "./ast";
-import { clientFilterLimits, compileFilter } from "./compile";
+import { clientFilterLimits, compileFilter, templateAuthId, templateNow } from "./compile";
 import { tokenize } from "./lexer";
 import { parseFilter, parseFilterOnce } from "./parser";
 import { printFilter } from "./print";
@@ -493,6 +493,35 @@ describe("filter semantics on libSQL", () => {
     const rs = await db.execute({ sql: text, args });
     return rs.rows.map((r) => String(r.id));
   }
+
+  it("a statement rendered once for a kind of caller answers each caller with their own rows", async () => {
+    await seedArticles([
+      { id: "a_pub", status: "published", author: "usr_a" },
+      { id: "b_draft_a", status: "draft", author: "usr_a" },
+      { id: "c_draft_b", status: "draft", author: "usr_b" },
+      // A client filter's literal that spells the stand-in id stays that literal.
+      { id: "d_draft_sentinel", status: "draft", author: templateAuthId },
+    ]);
+    const standIn: Principal = { kind: "user", id: templateAuthId, role: "user" };
+    const rule = compileFilter(
+      parseFilter("status = 'published' || author = @request.auth.id"),
+      compileContext(articleModel, standIn, templateNow, true),
+    );
+    const client = compileFilter(
+      parseFilter(`author != ${JSON.stringify(templateAuthId)} && created < @now`),
+      compileContext(articleModel, standIn, templateNow, false),
+    );
+    const once = template(
+      sql`SELECT ${articles.id} AS id FROM ${articles} WHERE (${rule}) AND (${client}) ORDER BY ${articles.id}`,
+    );
+    const as = async (id: string) =>
+      (await db.execute(bind(once, { "auth.id": id, now: "9999" }))).rows.map((r) => r.id);
+    expect(await as("usr_a")).toEqual(["a_pub", "b_draft_a"]);
+    expect(await as("usr_b")).toEqual(["a_pub", "c_draft_b"]);
+    expect(await as("usr_c")).toEqual(["a_pub"]);
+    // Unbound slots are NULL: no caller matches them.
+    expect((await db.execute(bind(once, {}))).rows).toEqual([]);
+  });
 
   it("plain operators on a list hold for every element and need a non-empty list", async () => {
     await seedArticles([

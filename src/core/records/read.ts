@@ -3,13 +3,19 @@ import { type SQL, sql } from "drizzle-orm";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { FilterError } from "../query/ast";
-import { compileFilter } from "../query/compile";
+import { compileFilter, templateAuthId, templateNow } from "../query/compile";
 import { parseFilterOnce } from "../query/parser";
 import { matchCondition } from "../search/fts";
 import type { Operation } from "./define";
 import { encodeCursor, filterProblem, type ListParams } from "./list-params";
-import { type CollectionModel, compileContext, type Models, ruleCondition } from "./model";
-import { fieldsOf, fromRow, selectList, statement } from "./sql";
+import {
+  authValues,
+  type CollectionModel,
+  compileContext,
+  type Models,
+  ruleCondition,
+} from "./model";
+import { bind, fieldsOf, fromRow, selectList, TemplateMemo, template } from "./sql";
 
 /** One request's view of the collections: who asks, when, and which database answers. */
 export interface RecordContext {
@@ -23,6 +29,57 @@ export interface RecordContext {
 }
 
 export type Record_ = Record<string, unknown>;
+
+const anonymousStandIn: Principal = { kind: "anonymous" };
+const userStandIn: Principal = { kind: "user", id: templateAuthId, role: "user" };
+const adminStandIn: Principal = { kind: "user", id: templateAuthId, role: "admin" };
+const keyStandIn: Principal = {
+  kind: "apiKey",
+  id: templateAuthId,
+  ownerId: templateAuthId,
+  scopes: [],
+};
+
+/**
+ * The caller as a statement's shape sees it. Rules and filters compile to the same SQL for
+ * every caller of one kind (anonymous, user, admin, API key) — only the caller's id and the
+ * clock differ, and those become slots — so a statement rendered for the kind's stand-in is
+ * reused for all of them, with `values` bound per request.
+ */
+export function shapeContext(ctx: RecordContext): {
+  key: string;
+  ctx: RecordContext;
+  values: Record<string, unknown>;
+} {
+  const p = ctx.principal;
+  const [key, standIn] =
+    p.kind === "anonymous"
+      ? (["a", anonymousStandIn] as const)
+      : p.kind === "apiKey"
+        ? (["k", keyStandIn] as const)
+        : p.role === "admin"
+          ? (["A", adminStandIn] as const)
+          : (["u", userStandIn] as const);
+  return {
+    key,
+    ctx: { ...ctx, principal: standIn, now: templateNow },
+    values: { now: ctx.now.toISOString(), "auth.id": authValues(p).id },
+  };
+}
+
+/** One memo per collection and statement kind; models live as long as the app. */
+export function memoFor(memos: WeakMap<CollectionModel, TemplateMemo>, model: CollectionModel) {
+  let memo = memos.get(model);
+  if (memo === undefined) {
+    memo = new TemplateMemo();
+    memos.set(model, memo);
+  }
+  return memo;
+}
+const listMemos = new WeakMap<CollectionModel, TemplateMemo>();
+const countMemos = new WeakMap<CollectionModel, TemplateMemo>();
+const viewMemos = new WeakMap<CollectionModel, TemplateMemo>();
+const byIdsMemos = new WeakMap<CollectionModel, TemplateMemo>();
 
 /**
  * Runs a read the client shaped (filter, expansion). A read the database stopped because it
@@ -76,44 +133,67 @@ export function where(parts: (SQL | undefined)[]): SQL {
 
 /** Lists records the caller may see, with filter, keyset pagination and optional expansion. */
 export async function listRecords(ctx: RecordContext, model: CollectionModel, params: ListParams) {
-  const rule = condition(ctx, model, "list");
-  const filter = params.filter === undefined ? undefined : clientFilter(ctx, model, params.filter);
-  const sortFields = params.sort.map((s) => model.fields.get(s.key)!);
-  let after: SQL | undefined;
-  if (params.cursor !== undefined) {
-    const values = params.cursor;
-    const ors = params.sort.map((s, i) => {
-      const eqs = params.sort
-        .slice(0, i)
-        .map((_, j) => sql`${sortFields[j]!.column} = ${values[j]}`);
-      const cmp = s.desc
-        ? sql`${sortFields[i]!.column} < ${values[i]}`
-        : sql`${sortFields[i]!.column} > ${values[i]}`;
-      return where([...eqs, cmp]);
-    });
-    after = sql.join(
-      ors.map((o) => sql`(${o})`),
-      sql` OR `,
-    );
-  }
+  const caller = shapeContext(ctx);
+  const tctx = caller.ctx;
   const keys = [...new Set([...params.fields, ...params.sort.map((s) => s.key), ...params.expand])];
   const fields = fieldsOf(model, keys);
-  const order = sql.join(
-    params.sort.map(
-      (s) => sql`${model.fields.get(s.key)!.column} ${sql.raw(s.desc ? "DESC" : "ASC")}`,
-    ),
-    sql`, `,
-  );
-  const match = params.search === undefined ? undefined : matchCondition(model, params.search);
-  const conditions = [rule, filter, match];
+  const values: Record<string, unknown> = { ...caller.values, limit: params.limit + 1 };
+  params.cursor?.forEach((v, i) => {
+    values[`c${i}`] = v;
+  });
+  const conditions = () => [
+    condition(tctx, model, "list"),
+    params.filter === undefined ? undefined : clientFilter(tctx, model, params.filter),
+    params.search === undefined ? undefined : matchCondition(model, params.search),
+  ];
+  const pageSql = () => {
+    let after: SQL | undefined;
+    if (params.cursor !== undefined) {
+      const sortFields = params.sort.map((s) => model.fields.get(s.key)!);
+      const ors = params.sort.map((s, i) => {
+        const eqs = params.sort
+          .slice(0, i)
+          .map((_, j) => sql`${sortFields[j]!.column} = ${sql.placeholder(`c${j}`)}`);
+        const cmp = s.desc
+          ? sql`${sortFields[i]!.column} < ${sql.placeholder(`c${i}`)}`
+          : sql`${sortFields[i]!.column} > ${sql.placeholder(`c${i}`)}`;
+        return where([...eqs, cmp]);
+      });
+      after = sql.join(
+        ors.map((o) => sql`(${o})`),
+        sql` OR `,
+      );
+    }
+    const order = sql.join(
+      params.sort.map(
+        (s) => sql`${model.fields.get(s.key)!.column} ${sql.raw(s.desc ? "DESC" : "ASC")}`,
+      ),
+      sql`, `,
+    );
+    return sql`SELECT ${selectList(fields)} FROM ${model.table} WHERE ${where([...conditions(), after])} ORDER BY ${order} LIMIT ${sql.placeholder("limit")}`;
+  };
+  const countSql = () => sql`SELECT count(*) AS n FROM ${model.table} WHERE ${where(conditions())}`;
+  // A full-text query is a bound value too, but lists with `q` are rare: rendered per request.
+  // The filter text comes last in the key: nothing before it can hold a "|".
+  const filterKey = `${caller.key}|${params.filter ?? ""}`;
+  const searching = params.search !== undefined;
   const statements: InStatement[] = [
-    statement(
-      sql`SELECT ${selectList(fields)} FROM ${model.table} WHERE ${where([...conditions, after])} ORDER BY ${order} LIMIT ${params.limit + 1}`,
+    bind(
+      searching
+        ? template(pageSql())
+        : memoFor(listMemos, model).get(
+            `${params.sortText}|${params.cursor === undefined ? 0 : 1}|${keys.join(",")}|${filterKey}`,
+            pageSql,
+          ),
+      values,
     ),
   ];
   if (params.total)
     statements.push(
-      statement(sql`SELECT count(*) AS n FROM ${model.table} WHERE ${where(conditions)}`),
+      bind(
+        searching ? template(countSql()) : memoFor(countMemos, model).get(filterKey, countSql),
+        values,
+      ),
     );
   const [page, count] =
     statements.length === 1
@@ -175,21 +255,26 @@ export async function recordsByIds(
   const unique = [...new Set(ids)];
   const found = new Map<string, Record_>();
   if (unique.length === 0) return found;
-  const info = fieldsOf(model, [...new Set(["id", ...fields])]);
+  const keys = [...new Set(["id", ...fields])];
+  const info = fieldsOf(model, keys);
   const idColumn = model.fields.get("id")!.column;
-  const rs = await budgeted(
-    ctx.read.execute(
-      statement(
-        sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([
-          condition(ctx, model, "view"),
-          sql`${idColumn} IN (${sql.join(
-            unique.map((id) => sql`${id}`),
-            sql`, `,
-          )})`,
-        ])}`,
-      ),
-    ),
+  const caller = shapeContext(ctx);
+  const values: Record<string, unknown> = { ...caller.values };
+  unique.forEach((id, i) => {
+    values[`i${i}`] = id;
+  });
+  const t = memoFor(byIdsMemos, model).get(
+    `${caller.key}|${unique.length}|${keys.join(",")}`,
+    () =>
+      sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([
+        condition(caller.ctx, model, "view"),
+        sql`${idColumn} IN (${sql.join(
+          unique.map((_, i) => sql`${sql.placeholder(`i${i}`)}`),
+          sql`, `,
+        )})`,
+      ])}`,
   );
+  const rs = await budgeted(ctx.read.execute(bind(t, values)));
   for (const r of rs.rows) {
     const record = fromRow(info, r);
     found.set(record.id as string, record);
@@ -208,13 +293,13 @@ export async function viewRecord(
   const keys = [...new Set(["id", "rev", ...fields, ...expandKeys])];
   const info = fieldsOf(model, keys);
   const idColumn = model.fields.get("id")!.column;
-  const rs = await budgeted(
-    ctx.read.execute(
-      statement(
-        sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([condition(ctx, model, "view"), sql`${idColumn} = ${id}`])}`,
-      ),
-    ),
+  const caller = shapeContext(ctx);
+  const t = memoFor(viewMemos, model).get(
+    `${caller.key}|${keys.join(",")}`,
+    () =>
+      sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([condition(caller.ctx, model, "view"), sql`${idColumn} = ${sql.placeholder("id")}`])}`,
   );
+  const rs = await budgeted(ctx.read.execute(bind(t, { ...caller.values, id })));
   const row = rs.rows[0];
   if (row === undefined) throw notFound(model, id);
   const record = fromRow(info, row);

@@ -5,9 +5,17 @@ import { refusal } from "../kernel/refusals";
 import { columnName } from "./columns";
 import type { RelationCheck } from "./commit";
 import { expectedRevision, recordEtag } from "./ids";
-import { type CollectionModel, ruleCondition } from "./model";
-import { condition, notFound, type Record_, type RecordContext, where } from "./read";
-import { fieldsOf, statement, toDriver } from "./sql";
+import { type CollectionModel, type FieldInfo, ruleCondition } from "./model";
+import {
+  condition,
+  memoFor,
+  notFound,
+  type Record_,
+  type RecordContext,
+  shapeContext,
+  where,
+} from "./read";
+import { bind, fieldsOf, statement, type TemplateMemo, toDriver } from "./sql";
 
 /*
  * Write statements. Each checks its rule inside the statement itself (INSERT … SELECT … WHERE
@@ -76,32 +84,48 @@ export function createStatement(
           : null;
   }
   const all = [...model.fields.values()];
-  const cells = all.map((f) => {
-    if (f.key in values) return sql`${toDriver(f, values[f.key])}`;
-    const fallback = (f.column as unknown as { default?: unknown }).default;
-    if (fallback === undefined) return sql`NULL`;
-    return typeof fallback === "object" && fallback !== null && "getSQL" in fallback
-      ? (fallback as SQL)
-      : sql`${toDriver(f, fallback)}`;
-  });
-  const names = all.map((f) => sql.identifier(columnName(f.column)));
-  const rule = condition(ctx, model, "create");
-  // The rule reads the candidate row through a derived table named like the real one.
-  const guard =
-    rule === undefined
-      ? sql``
-      : sql` WHERE EXISTS (SELECT 1 FROM (SELECT ${sql.join(
-          cells.map((cell, i) => sql`${cell} AS ${names[i]}`),
-          sql`, `,
-        )}) AS ${sql.identifier(getTableName(model.table))} WHERE ${rule})`;
-  const returning = fieldsOf(model, [...new Set(["id", "rev", ...model.readable])]);
-  return {
-    id,
-    statement: statement(
-      sql`INSERT INTO ${model.table} (${sql.join(names, sql`, `)}) SELECT ${sql.join(cells, sql`, `)}${guard} RETURNING ${returningList(returning)}`,
-    ),
-    returning,
-  };
+  const present = all.filter((f) => f.key in values);
+  const shape = shapeContext(ctx);
+  const bound: Record_ = { ...shape.values };
+  for (const f of present) bound[`f:${f.key}`] = toDriver(f, values[f.key]);
+  // Rendered once per caller kind and set of fields given; the values are bound per request.
+  const t = memoFor(createMemos, model).get(
+    `${shape.key}|${present.map((f) => f.key).join(",")}`,
+    () => {
+      const cells = all.map((f) => {
+        if (f.key in values) return sql`${sql.placeholder(`f:${f.key}`)}`;
+        const fallback = (f.column as unknown as { default?: unknown }).default;
+        if (fallback === undefined) return sql`NULL`;
+        return typeof fallback === "object" && fallback !== null && "getSQL" in fallback
+          ? (fallback as SQL)
+          : sql`${toDriver(f, fallback)}`;
+      });
+      const names = all.map((f) => sql.identifier(columnName(f.column)));
+      const rule = condition(shape.ctx, model, "create");
+      // The rule reads the candidate row through a derived table named like the real one.
+      const guard =
+        rule === undefined
+          ? sql``
+          : sql` WHERE EXISTS (SELECT 1 FROM (SELECT ${sql.join(
+              cells.map((cell, i) => sql`${cell} AS ${names[i]}`),
+              sql`, `,
+            )}) AS ${sql.identifier(getTableName(model.table))} WHERE ${rule})`;
+      return sql`INSERT INTO ${model.table} (${sql.join(names, sql`, `)}) SELECT ${sql.join(cells, sql`, `)}${guard} RETURNING ${returningList(returningOf(model))}`;
+    },
+  );
+  return { id, statement: bind(t, bound), returning: returningOf(model) };
+}
+
+const createMemos = new WeakMap<CollectionModel, TemplateMemo>();
+const returnings = new WeakMap<CollectionModel, FieldInfo[]>();
+/** What a write returns: the id, the revision (ETag) and every readable field. */
+function returningOf(model: CollectionModel): FieldInfo[] {
+  let fields = returnings.get(model);
+  if (fields === undefined) {
+    fields = fieldsOf(model, [...new Set(["id", "rev", ...model.readable])]);
+    returnings.set(model, fields);
+  }
+  return fields;
 }
 
 function returningList(fields: ReturnType<typeof fieldsOf>): SQL {
