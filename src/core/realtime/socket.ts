@@ -1,3 +1,4 @@
+import { databaseUnavailable } from "../db/unavailable";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import type { Models } from "../records/model";
@@ -46,5 +47,13 @@ export function readSocketMessage(
 export function errorFrame(err: unknown): Frame {
   if (err instanceof ApiError)
     return { type: "error", status: err.status, code: err.code, detail: err.message };
+  // As over HTTP (src/http/error-handler.ts): an outage is a 503 to retry, not a bug.
+  if (databaseUnavailable(err))
+    return {
+      type: "error",
+      status: 503,
+      code: "UNAVAILABLE",
+      detail: "The database cannot be reached right now; retry shortly.",
+    };
   return { type: "error", status: 500, code: "INTERNAL", detail: "Internal server error" };
 }

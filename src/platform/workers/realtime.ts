@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { type Client, createClient } from "@libsql/client/web";
 import { collections } from "../../collections/index";
 import { type Config, loadConfig } from "../../config";
+import { fetchWithTimeout } from "../../core/db/unavailable";
 import { randomId } from "../../core/kernel/crypto";
 import { ApiError, type ErrorCode, errorStatus } from "../../core/kernel/errors";
 import { describeError, jsonLogger, type LogSink } from "../../core/kernel/log";
@@ -262,6 +263,9 @@ export class RealtimeShard extends DurableObject<Env> {
       url: this.config.databaseUrl,
       authToken: this.config.databaseAuthToken,
       concurrency: Number.MAX_SAFE_INTEGER,
+      // Bounded like every other libSQL call: a hung server must not hold the shard's passes
+      // (they run one at a time) or a joining socket forever.
+      fetch: fetchWithTimeout(this.config.databaseTimeoutMs),
     });
     this.log = jsonLogger(this.config.logLevel, (line) => console.log(line));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
