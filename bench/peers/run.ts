@@ -6,12 +6,17 @@
 // tree utime+stime ÷ requests: steadier than req/s on a shared machine), RSS, start to first
 // 200, into bench/results/peers-<date>.md and .svg.
 //
-// Env: BENCH_SECONDS (default 5; quick 2), BENCH_ROUNDS (3; quick 1), BENCH_CONNECTIONS (16),
+// Creates (scenario 6) are deleted from each target's own file right after its create run, so
+// every round's lists read the same rows in every target (a create adds drafts that a
+// newest-first public list would otherwise have to skip, each target by its own create rate).
+//
+// Env: BENCH_SECONDS (default 10; quick 2), BENCH_ROUNDS (5; quick 1), BENCH_CONNECTIONS (16),
 // PEERS_TARGETS (comma list; default every target), PEERS_SKIP_BUILD=1 (reuse dist/server.js).
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { createClient } from "@libsql/client";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
 import {
   benchEmail,
@@ -29,8 +34,8 @@ import { setupPocketBase } from "./pocketbase";
 import { nearbaseBenchEnv } from "./settings";
 
 const quick = process.argv.includes("--quick");
-const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
-const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 10));
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const allTargets = [
   "floor",
@@ -129,6 +134,8 @@ interface Entry {
   userId: string;
   token: string;
   idleRssMiB: number;
+  /** The target's database file, where its creates are deleted after each create run. */
+  db: string;
   note?: string;
 }
 const entries = new Map<string, Entry>();
@@ -136,7 +143,13 @@ const notes: string[] = [];
 const startups: string[] = [];
 const startup = new Map<string, { ms: number; cpuMs: number; rssMiB: number }>();
 
-async function add(name: string, api: Api, userId: string, start: () => Promise<Target>) {
+async function add(
+  name: string,
+  api: Api,
+  userId: string,
+  db: string,
+  start: () => Promise<Target>,
+) {
   const target = await start();
   // CPU time to the first 200 (process tree): the start's cost, which a loaded machine's
   // scheduling does not stretch the way it stretches the wall-clock time.
@@ -144,7 +157,7 @@ async function add(name: string, api: Api, userId: string, start: () => Promise<
   await new Promise((r) => setTimeout(r, 1000));
   const idleRssMiB = target.pids().reduce((sum, pid) => sum + memoryKiB(pid).rss, 0) / 1024;
   const token = await logIn(name, target.url, api);
-  entries.set(name, { target, api, userId, token, idleRssMiB });
+  entries.set(name, { target, api, userId, token, idleRssMiB, db });
   startup.set(name, { ms: target.startupMs, cpuMs: startCpuMs, rssMiB: idleRssMiB });
   startups.push(
     `| ${name} | ${target.startupMs.toFixed(0)} | ${startCpuMs.toFixed(0)} | ${idleRssMiB.toFixed(1)} |`,
@@ -163,6 +176,22 @@ async function logIn(name: string, url: string, api: Api): Promise<string> {
   });
   if (!res.ok) throw new Error(`${name}: login failed ${res.status} ${await res.text()}`);
   return api.login.token(await res.json());
+}
+
+/**
+ * Deletes the posts the create scenario added (title "bench"; seeded titles end in "#<n>") from
+ * the target's file, beside the running server (WAL files; a busy timeout waits out its writes).
+ * Nearbase's outbox keeps their events: no scenario reads them.
+ */
+async function removeCreates(e: Entry): Promise<number> {
+  const db = createClient({ url: `file:${e.db}` });
+  try {
+    await db.execute("PRAGMA busy_timeout = 30000");
+    const rs = await db.execute("DELETE FROM posts WHERE title = 'bench'");
+    return rs.rowsAffected;
+  } finally {
+    db.close();
+  }
 }
 
 const nearbase = (name: string, port: number, env: Record<string, string>) => () =>
@@ -194,7 +223,7 @@ try {
     await t.stop();
   }
   if (wanted.includes("floor"))
-    await add("floor", nearbaseApi, benchUser, () =>
+    await add("floor", nearbaseApi, benchUser, join(dir, "floor.db"), () =>
       startProcess("floor", "tsx", ["bench/floor.ts"], {
         env: {
           PORT: "18820",
@@ -212,6 +241,7 @@ try {
       "nearbase",
       nearbaseApi,
       benchUser,
+      join(dir, "nearbase.db"),
       nearbase("nearbase", 18821, { SHARED_CACHE: "off" }),
     );
   if (wanted.includes("nearbase-workers"))
@@ -219,10 +249,17 @@ try {
       "nearbase-workers",
       nearbaseApi,
       benchUser,
+      join(dir, "nearbase-workers.db"),
       nearbase("nearbase-workers", 18822, { SHARED_CACHE: "off", NODE_WORKERS: "auto" }),
     );
   if (wanted.includes("nearbase+cache"))
-    await add("nearbase+cache", nearbaseApi, benchUser, nearbase("nearbase+cache", 18823, {}));
+    await add(
+      "nearbase+cache",
+      nearbaseApi,
+      benchUser,
+      join(dir, "nearbase+cache.db"),
+      nearbase("nearbase+cache", 18823, {}),
+    );
   if (wanted.includes("pocketbase")) {
     mkdirSync(join(dir, "pocketbase"));
     const pb = await setupPocketBase(join(dir, "pocketbase"), 18824, {
@@ -233,7 +270,13 @@ try {
       users: dataset.users,
     });
     notes.push(`PocketBase password hashes: bcrypt cost ${pb.passwordHashCost}.`);
-    await add("pocketbase", pocketbaseApi, benchUser, pb.start);
+    await add(
+      "pocketbase",
+      pocketbaseApi,
+      benchUser,
+      join(dir, "pocketbase", "pb_data", "data.db"),
+      pb.start,
+    );
   }
   if (wanted.includes("directus")) {
     try {
@@ -246,7 +289,13 @@ try {
         users: dataset.users,
       });
       notes.push(...d.notes);
-      await add("directus", directusApi(d.samplePostId), d.userId, d.start);
+      await add(
+        "directus",
+        directusApi(d.samplePostId),
+        d.userId,
+        join(dir, "directus", "directus.db"),
+        d.start,
+      );
     } catch (err) {
       const why = `Directus did not run: ${(err as Error).message.slice(0, 600)}`;
       console.log(why);
@@ -336,6 +385,7 @@ try {
         const result = await runLoad(e.target.url, scenario.make(e), seconds, connections, () =>
           pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0),
         );
+        if (scenario.id === "6") console.log(`  ${await removeCreates(e)} creates deleted`);
         const key = `${scenario.id}|${name}`;
         results.set(key, [...(results.get(key) ?? []), result]);
         console.log(
@@ -507,6 +557,7 @@ try {
     `Dataset: ${dataset.posts} posts, ${dataset.users} users, the same rows in every target (copied from Nearbase's seeded file), the same rules (public reads of published posts or your own; bookmarks private to their owner; creates need a signed-in user), the same indexes, ANALYZE on each.`,
     "Nearbase runs its production start path (`npm run build`, `node dist/server.js`); `nearbase-workers` is the same with NODE_WORKERS=auto. CPU ms/req is the process tree's utime+stime over the measured run ÷ requests answered.",
     "Fair settings: rate limits off (PocketBase 0.22 has none; Directus RATE_LIMITER_ENABLED=false), request logs off (Nearbase LOG_SAMPLE_RATE=0, PocketBase logs.maxDays=0 and --dev=false, Directus LOG_LEVEL=warn), totals off unless the scenario asks (PocketBase skipTotal=1), newest first by (created, id), 20 per page, the same create body. Nearbase's shared cache is off except in `nearbase+cache`.",
+    "Creates are fair between rounds: each target's create run is followed by a delete of the posts it created (title 'bench'), on its own file, so the lists of the next round read the same rows everywhere.",
     "Deviations: PocketBase and Directus need the author in the create body (their create rule checks it equals the caller); Nearbase sets it from the token. Log-in costs differ by design: Nearbase PBKDF2-SHA256 100k, PocketBase bcrypt, Directus argon2id.",
     ...notes.map((n) => `- ${n}`),
     "",
