@@ -1,5 +1,4 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -25,6 +24,7 @@ import { createHub } from "./core/realtime/hub";
 import type { CollectionDefinition } from "./core/records/define";
 import { buildModels } from "./core/records/model";
 import { createRecordService } from "./core/records/service";
+import { limitBodySize } from "./http/body";
 import type { AppEnv, Services } from "./http/context";
 import { onError, onNotFound } from "./http/error-handler";
 import { graphqlModule } from "./http/graphql";
@@ -257,15 +257,7 @@ export function createApp({
       }),
     );
   }
-  const limitBody = bodyLimit({
-    maxSize: config.bodyLimitBytes,
-    onError: () => {
-      throw new ApiError(
-        "PAYLOAD_TOO_LARGE",
-        `Request bodies are limited to ${config.bodyLimitBytes} bytes.`,
-      );
-    },
-  });
+  const limitBody = limitBodySize(config.bodyLimitBytes);
   app.use(async function limitRequestBody(c, next) {
     // GET and HEAD bodies are never read; asking for one makes @hono/node-server build a full
     // Request for every read (4 % of a get-by-id's CPU in a profile).
