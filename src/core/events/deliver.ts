@@ -22,7 +22,7 @@ export interface DeliveryDeps {
    * the policy forbids at connect time (see platform/node/webhook-connect.ts). With it, `resolve`
    * is not used before the attempt: the address checked is the address connected to.
    */
-  connectGuard?: (policy: AddressPolicy) => unknown;
+  connectGuard?: (policy: AddressPolicy) => Promise<unknown>;
   metrics?: EventMetrics;
 }
 
@@ -148,6 +148,7 @@ export async function attempt(deps: DeliveryDeps, claimed: Claimed): Promise<Att
     )
       secrets.push(await decryptSecret(key, endpoint.previousSecret));
     const headers = await webhookHeaders(secrets, event.id, Math.floor(started / 1000), event.body);
+    const dispatcher = await deps.connectGuard?.(policy);
     const res = await (deps.fetch ?? tracedFetch)(url.href, {
       method: "POST",
       headers: {
@@ -159,7 +160,7 @@ export async function attempt(deps: DeliveryDeps, claimed: Claimed): Promise<Att
       redirect: "manual",
       signal: AbortSignal.timeout(endpoint.timeoutMs),
       // Node's fetch (undici) takes the connection guard as its dispatcher.
-      ...(deps.connectGuard === undefined ? {} : { dispatcher: deps.connectGuard(policy) }),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
     } as RequestInit);
     const response = await firstBytes(res).catch(() => "");
     const ok = res.status >= 200 && res.status < 300;

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import type { LookupFunction } from "node:net";
-import { Agent } from "undici";
+import type { Agent } from "undici";
 import { type AddressPolicy, allowed, classifyIp } from "../../core/events/address-guard";
 
 /** `dns.lookup`'s callback form (tests pass their own "DNS"). */
@@ -20,14 +20,22 @@ const systemLookup: Lookup = (hostname, options, callback) =>
  * and Host still carry the name). So a name that answered "public" to an earlier check and
  * "127.0.0.1" now (DNS rebinding) is refused at connect time, not let through. One undici Agent
  * per policy, so pooled connections are only reused under the policy that checked them.
+ * undici is loaded at the first delivery, not at start: it is the biggest module in the Node
+ * bundle (~700 KiB), and a server without webhooks never needs it (scripts/build.ts splits it
+ * into its own chunk).
  */
 export function guardedDispatchers(lookup: Lookup = systemLookup) {
-  const agents = new Map<string, Agent>();
-  return (policy: AddressPolicy): Agent => {
+  const agents = new Map<string, Promise<Agent>>();
+  return (policy: AddressPolicy): Promise<Agent> => {
     const key = `${policy.allowPrivate}/${policy.allowLoopback}`;
     let agent = agents.get(key);
     if (agent === undefined) {
-      agent = new Agent({ connect: { lookup: guardedLookup(policy, lookup) } });
+      // `.default` is module.exports both under Node's own loader and in the bundle's chunk
+      // (which exports nothing else).
+      agent = import("undici").then(
+        ({ default: undici }) =>
+          new undici.Agent({ connect: { lookup: guardedLookup(policy, lookup) } }),
+      );
       agents.set(key, agent);
     }
     return agent;
