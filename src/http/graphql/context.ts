@@ -1,5 +1,6 @@
 import type { Principal } from "../../core/kernel/principal";
 import type { ReadOptions } from "../../core/records/service";
+import type { SearchService } from "../../core/search/service";
 import type { Services } from "../context";
 import type { RelationLoader } from "./loader";
 
@@ -8,6 +9,8 @@ export interface GraphQLContext {
   principal: Principal;
   services: Services;
   read: ReadOptions;
+  /** The search service REST's /search uses (made on first use). */
+  search(): SearchService;
   /** Batches by-id reads of related records (one query per collection and tick). */
   loader: RelationLoader;
   /** Versions the request's mutations produced (read-your-writes, cache invalidation). */

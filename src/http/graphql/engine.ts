@@ -221,7 +221,9 @@ export function createGraphQLEngine(models: Models, options: GraphQLEngineOption
   ): Promise<{ result: ExecutionResult; internal: unknown[]; fast: boolean }> {
     try {
       checkLimits(prepared.operation, prepared.fragments, variables ?? {}, (name) =>
-        prepared.operation.operation === "query" ? api.roots.get(name)?.kind === "list" : false,
+        prepared.operation.operation === "query"
+          ? api.roots.get(name)?.kind === "list" || api.searches.has(name)
+          : false,
       );
     } catch (err) {
       return { result: { errors: [err as GraphQLError] }, internal: [], fast: false };

@@ -53,7 +53,7 @@ class TooMuch extends Error {
  * Measures an operation (fragments expanded) against `graphqlLimits`; throws a GraphQL error
  * with the limit's code (`QUERY_TOO_DEEP`, `TOO_MANY_ALIASES`, `QUERY_TOO_COMPLEX`) when one is
  * passed. A list field's children count once per record it may return: its `limit` argument
- * (a literal or a variable), else the default page size.
+ * (a search's `k`; a literal or a variable), else the default page size.
  */
 export function checkLimits(
   operation: OperationDefinitionNode,
@@ -127,7 +127,11 @@ export function checkLimits(
       }
       const list = rootLevel && isList(name);
       const childWeight = list
-        ? weight * limitOf(selection.arguments?.find((a) => a.name.value === "limit")?.value)
+        ? weight *
+          limitOf(
+            selection.arguments?.find((a) => a.name.value === "limit" || a.name.value === "k")
+              ?.value,
+          )
         : weight;
       walk(selection.selectionSet, level, childWeight, inIntrospection, false);
     }

@@ -23,7 +23,8 @@ function singular(name: string): string {
 /**
  * The names a collection gets in the schema: its record type (`Post`), the list query (`posts`),
  * the by-id query (`post`, or `postsById` when the singular is the plural), and the mutations
- * (`createPost`, `updatePost`, `deletePost`).
+ * (`createPost`, `updatePost`, `deletePost`), and the search query of a searchable collection
+ * (`notesSearch`).
  */
 export function collectionNames(name: string) {
   const one = singular(name);
@@ -35,6 +36,7 @@ export function collectionNames(name: string) {
     create: `create${type}`,
     update: `update${type}`,
     delete: `delete${type}`,
+    search: `${camel(name)}Search`,
   };
 }
 

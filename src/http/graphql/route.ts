@@ -8,6 +8,7 @@ import type { Models } from "../../core/records/model";
 import { readJsonObject } from "../body";
 import type { AppEnv } from "../context";
 import { openApiPaths, type RouteDocs } from "../route-docs";
+import { searchService } from "../routes/search";
 import type { GraphQLContext } from "./context";
 import type { GraphQLEngine, GraphQLRequest } from "./engine";
 import { requestError } from "./errors";
@@ -325,6 +326,7 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
       principal,
       services,
       read,
+      search: () => searchService(c.get("platform"), services.records.models),
       loader: new RelationLoader(services.records, principal, read),
       wrote: undefined,
       deletedFrom: new Set(),
@@ -333,9 +335,12 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
     const { result, internal, fast } = await engine.run(prepared.value, request.variables, context);
     // Server-Timing: how long executing took, and which path ran it (fast.ts or graphql-js).
     setMetric(c, "graphql", performance.now() - started, fast ? "fast" : "execute");
+    // A 501/503 the engine chose (no embedder configured, a dependency down) is an expected
+    // refusal, answered with its code and logged as a warning, as REST does; the rest is ours.
+    const failed = internal.filter((err) => !(err instanceof ApiError && err.status !== 500));
     for (const err of internal) {
       c.get("platform").log.write({
-        level: "error",
+        level: failed.includes(err) ? "error" : "warn",
         msg: "graphql execution failed",
         requestId: c.get("requestId"),
         error: err instanceof Error ? err.message : String(err),
@@ -351,7 +356,7 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
     if (result.errors) body.errors = result.errors.map((e) => e.toJSON());
     if ("data" in result) body.data = result.data;
     const executed = "data" in result;
-    return answer(c, body, !executed ? 400 : internal.length > 0 ? 500 : 200);
+    return answer(c, body, !executed ? 400 : failed.length > 0 ? 500 : 200);
   }
 
   app.get("/graphql", async (c) => {

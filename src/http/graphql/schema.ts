@@ -23,6 +23,7 @@ import { maxBatch } from "../../core/records/service";
 import { type GraphQLContext, mergeVersions } from "./context";
 import { type CollectionNames, collectionNames } from "./names";
 import { fieldType } from "./scalars";
+import { isSearchable, searchField } from "./search";
 import { childSelections, selectedNames } from "./selection";
 
 /** Where a record's ETag and collection travel on the objects resolvers return. */
@@ -35,6 +36,8 @@ export interface GraphQLApi {
   schema: GraphQLSchema;
   /** Query root fields that read collections: list or by-id. */
   roots: Map<string, { kind: "list" | "byId"; model: CollectionModel }>;
+  /** Query root fields that search a collection (`notesSearch`): REST's /search. */
+  searches: Map<string, CollectionModel>;
   /** Per record type name: its collection, and its relation fields → target collection. */
   types: Map<string, { model: CollectionModel; relations: Map<string, CollectionModel> }>;
 }
@@ -44,7 +47,8 @@ export interface GraphQLApi {
  * validation and OpenAPI — so nothing is declared twice. Per collection: a record type with its
  * readable fields (hidden ones do not exist here), relation fields as nested records (loaded in
  * batches under the target's view rule), a paginated list query, a by-id query, and create /
- * update / delete mutations whose inputs hold only fields a client may ever write. Plus `me`
+ * update / delete mutations whose inputs hold only fields a client may ever write, and a search
+ * query for collections that declare `search` or `vector`. Plus `me`
  * and an atomic `batch`. Every resolver calls the record service (the REST API's engine): rules,
  * filters, validation and errors are the REST API's own.
  */
@@ -118,6 +122,7 @@ export function buildGraphQLApi(models: Models): GraphQLApi {
   const query: GraphQLFieldConfigMap<unknown, GraphQLContext> = {};
   const mutation: GraphQLFieldConfigMap<unknown, GraphQLContext> = {};
   const roots: GraphQLApi["roots"] = new Map();
+  const searches: GraphQLApi["searches"] = new Map();
   const batchFields: GraphQLInputFieldConfigMap = {};
   const batchPlans = new Map<
     string,
@@ -145,6 +150,12 @@ export function buildGraphQLApi(models: Models): GraphQLApi {
     roots.set(names.list, { kind: "list", model });
     query[names.byId] = byIdField(model, type);
     roots.set(names.byId, { kind: "byId", model });
+    if (isSearchable(model)) {
+      query[names.search] = searchField(model, names, type, (selected) =>
+        wantedKeys(model, selected),
+      );
+      searches.set(names.search, model);
+    }
 
     const createInput = inputType(model, `${names.type}CreateInput`, "create", names.type, enums);
     const updateInput = inputType(model, `${names.type}UpdateInput`, "update", names.type, enums);
@@ -307,7 +318,7 @@ export function buildGraphQLApi(models: Models): GraphQLApi {
     query: new GraphQLObjectType({ name: "Query", fields: query }),
     mutation: new GraphQLObjectType({ name: "Mutation", fields: mutation }),
   });
-  return { schema, roots, types };
+  return { schema, roots, searches, types };
 }
 
 /** A GraphQL input object as a plain object (GraphQL gives them a null prototype). */

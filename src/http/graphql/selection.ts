@@ -1,4 +1,4 @@
-import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
+import { type GraphQLResolveInfo, Kind, type SelectionSetNode } from "graphql";
 
 /**
  * The field names selected directly under `set` (through fragments and inline fragments), e.g.
@@ -25,10 +25,13 @@ export function selectedNames(
   return into;
 }
 
-/** The sub-selections of every field named `name` under the current field's selection sets. */
+/**
+ * The sub-selections of every field named `name` under the given fields' (or selection sets')
+ * selections.
+ */
 export function childSelections(
   info: GraphQLResolveInfo,
-  nodes: readonly FieldNode[],
+  nodes: readonly { readonly selectionSet?: SelectionSetNode | undefined }[],
   name: string,
 ): SelectionSetNode[] {
   const found: SelectionSetNode[] = [];

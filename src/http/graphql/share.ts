@@ -8,7 +8,8 @@ import type { GraphQLEngine, GraphQLRequest } from "./engine";
 /**
  * Whether a GraphQL query's answer may be shared between callers, built from the same share
  * decisions as the REST API's: every record-reading field counts as the REST read it performs
- * (a list with its filter, a by-id or related record under the view rule), and the answer is
+ * (a list with its filter, a by-id or related record under the view rule, a search as its list
+ * and, with `near`, a view of that record — as REST's /search), and the answer is
  * shareable only if each of them is, with every collection they read among its version scopes
  * (so the edge cache's versioned invalidation is REST's). `me` reads the caller: never shared.
  * Mutations and queries that do not prepare get no decision (no caching).
@@ -68,13 +69,33 @@ export function graphqlShareDecision(
     for (const field of fieldsOf(set)) {
       const name = field.name.value;
       if (name === "__typename" || name === "__schema" || name === "__type") continue;
+      const arg = (n: string) => field.arguments?.find((a) => a.name.value === n)?.value;
+      const searched = api.searches.get(name);
+      if (searched !== undefined) {
+        const reads = [
+          shareDecision(models, {
+            collection: searched.name,
+            filter: stringArg(arg("filter")),
+            principal,
+          }),
+          arg("near") === undefined
+            ? undefined
+            : shareDecision(models, { collection: searched.name, id: "-", principal }),
+        ];
+        if (reads[0] === undefined) readsCaller = true;
+        for (const d of reads) if (d !== undefined) decisions.push(d);
+        for (const items of fieldsOf(field.selectionSet))
+          if (items.name.value === "items")
+            for (const hit of fieldsOf(items.selectionSet))
+              if (hit.name.value === "record") walkRecord(searched, hit.selectionSet);
+        continue;
+      }
       const root = api.roots.get(name);
       if (root === undefined) {
         // `me`, or anything else about the caller.
         readsCaller = true;
         continue;
       }
-      const arg = (n: string) => field.arguments?.find((a) => a.name.value === n)?.value;
       const d = shareDecision(models, {
         collection: root.model.name,
         id: root.kind === "byId" ? "-" : undefined,

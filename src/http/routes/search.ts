@@ -18,8 +18,8 @@ import { sharedCache } from "../middleware/shared-cache";
 
 const built = new WeakMap<Platform, { models: Models; service: SearchService }>();
 
-/** The search service of this app (one per platform: per process or isolate). */
-function searchService(platform: Platform, models: Models): SearchService {
+/** The search service of this app (one per platform: per process or isolate; GraphQL's too). */
+export function searchService(platform: Platform, models: Models): SearchService {
   let entry = built.get(platform);
   if (entry === undefined || entry.models !== models) {
     entry = {

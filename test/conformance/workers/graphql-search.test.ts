@@ -1,0 +1,5 @@
+import { inject } from "vitest";
+import { defineGraphQLSearchSuite } from "../graphql-search.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineGraphQLSearchSuite(makeWorkersHome, { url: inject("searchEmbedderUrl") });
