@@ -186,25 +186,52 @@ describe("admin dashboard", () => {
     expect(await page.getByLabel(/^author/).isDisabled()).toBe(true);
 
     await page.getByLabel(/^title/).fill("Edited in the browser");
-    // A save reloads the record and remounts the editor (new ETag): type after that reload, or
-    // the remount drops what was typed (a known gap: the editor should take the PATCH answer).
-    const reloaded = page.waitForResponse(
-      (r) => r.request().method() === "GET" && r.url().includes(`/records/${id}`),
-    );
+    // A save takes the PATCH answer (the record and its ETag): no GET of the record after it,
+    // the editor stays mounted, and what is typed while the save runs is kept.
+    const sent: { method: string; ifMatch: string | undefined }[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes(`/records/${id}`))
+        sent.push({ method: r.method(), ifMatch: r.headers()["if-match"] });
+    });
+    // The first PATCH is held in the browser until the typing is done, so it does run meanwhile.
+    let release = () => {};
+    const typed = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route(`**/records/${id}`, async (route) => {
+      if (route.request().method() === "PATCH") await typed;
+      await route.continue();
+    });
+    const patched = page.waitForResponse((r) => r.request().method() === "PATCH");
     await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Saving…" }).waitFor();
+    await page.getByLabel(/^body/).fill("Typed while the save ran");
+    release();
+    const etag = (await patched).headers().etag;
+    expect(etag).toMatch(/^"/);
     await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
-    await reloaded;
-    await page.evaluate("new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)))");
     const edited = (await (
       await s.t.request(`/api/collections/posts/records/${id}`, { headers: admin.headers })
-    ).json()) as { title: string };
+    ).json()) as { title: string; body: string };
     expect(edited.title).toBe("Edited in the browser");
+    expect(await page.getByLabel(/^body/).inputValue()).toBe("Typed while the save ran");
+    expect(await page.getByLabel(/^title/).inputValue()).toBe("Edited in the browser");
 
-    // Bad JSON is caught before sending; a too-long title is the API's field error.
+    // Bad JSON is caught before sending.
     await page.getByLabel(/^tags/).fill("[not json");
     await page.getByRole("button", { name: "Save" }).click();
     await page.getByText("not valid JSON").waitFor();
     await page.getByLabel(/^tags/).fill("[]");
+    // The next save sends what was typed, under the first answer's ETag.
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => sent.filter((r) => r.method === "PATCH").length).toBe(2);
+    await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    expect(sent.map((r) => r.method)).toEqual(["PATCH", "PATCH"]);
+    expect(sent[1]!.ifMatch).toBe(etag);
+    const again = (await (
+      await s.t.request(`/api/collections/posts/records/${id}`, { headers: admin.headers })
+    ).json()) as { body: string; tags: string[] };
+    expect(again).toMatchObject({ body: "Typed while the save ran", tags: [] });
 
     await page.getByRole("button", { name: "Delete" }).click();
     await page.waitForURL(/#\/data\/posts$/);

@@ -130,6 +130,8 @@ export function refresh(): Promise<boolean> {
 export interface RequestOptions {
   method?: string;
   json?: unknown;
+  /** A multipart body (uploads); the browser sets its content type and boundary. */
+  form?: FormData;
   headers?: Record<string, string>;
 }
 
@@ -171,7 +173,7 @@ export async function request<T = unknown>(
     return fetch(path, {
       method: options.method ?? "GET",
       headers,
-      body: options.json === undefined ? undefined : JSON.stringify(options.json),
+      body: options.form ?? (options.json === undefined ? undefined : JSON.stringify(options.json)),
       credentials: "same-origin",
     });
   };
@@ -215,6 +217,20 @@ export function qs(params: Record<string, string | number | boolean | undefined>
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") q.set(k, String(v));
   const s = q.toString();
   return s === "" ? "" : `?${s}`;
+}
+
+let fileToken: Promise<{ token: string; expiresAt: string }> | undefined;
+
+/**
+ * A file token (POST /api/files/token) for `?token=` on file URLs: an <img src> or a download
+ * link cannot send the bearer. One at a time, taken again when under a minute is left.
+ */
+export async function signedFileUrl(path: string, query: Record<string, string> = {}) {
+  const held = await fileToken?.catch(() => undefined);
+  if (held === undefined || Date.parse(held.expiresAt) - Date.now() < 60_000)
+    fileToken = api("/api/files/token", { method: "POST", json: {} });
+  const { token } = await fileToken!;
+  return path + qs({ ...query, token });
 }
 
 export interface MfaTicket {

@@ -1,4 +1,4 @@
-import { api } from "./api";
+import { ApiProblem, api } from "./api";
 
 /**
  * What the data browser and the record editor know about collections, read from /openapi.json
@@ -15,6 +15,7 @@ export interface JsonSchema {
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
   required?: string[];
+  maxItems?: number;
   anyOf?: JsonSchema[];
   $ref?: string;
   description?: string;
@@ -28,7 +29,19 @@ export type FieldKind =
   | "boolean"
   | "enum"
   | "datetime"
-  | "json";
+  | "json"
+  | "file";
+
+/** A file field, as the multipart create/update body describes it. */
+export interface FileSpec {
+  multiple: boolean;
+  maxFiles: number;
+  /** Accepted media types (checked from the content by the API). */
+  mimeTypes: string[];
+  maxSize: number;
+  /** Served only with a file token (the UI always sends one). */
+  protected: boolean;
+}
 
 export interface Field {
   name: string;
@@ -45,6 +58,7 @@ export interface Field {
   /** A relation: the collection it points into. */
   relation?: string;
   sortable: boolean;
+  file?: FileSpec;
 }
 
 export interface Collection {
@@ -56,8 +70,13 @@ export interface Collection {
   canDelete: boolean;
 }
 
+interface Operation {
+  parameters?: { name: string; description?: string }[];
+  requestBody?: { content: Record<string, { schema?: JsonSchema }> };
+}
+
 interface Doc {
-  paths: Record<string, Record<string, { parameters?: { name: string; description?: string }[] }>>;
+  paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, JsonSchema> };
 }
 
@@ -71,6 +90,19 @@ export function collections(): Promise<Map<string, Collection>> {
       throw err;
     });
   return loaded;
+}
+
+/** One collection; an unknown name is a 404 problem like the API's. */
+export async function collectionNamed(name: string): Promise<Collection> {
+  const c = (await collections()).get(name);
+  if (c === undefined)
+    throw new ApiProblem({
+      title: "Unknown collection",
+      status: 404,
+      code: "UNKNOWN_COLLECTION",
+      detail: `There is no collection named ${name}.`,
+    });
+  return c;
 }
 
 function unwrap(schema: JsonSchema): { schema: JsonSchema; nullable: boolean } {
@@ -127,6 +159,7 @@ export function readCollections(doc: Doc): Map<string, Collection> {
       ...Object.keys(create?.properties ?? {}),
       ...Object.keys(update?.properties ?? {}),
     ]);
+    const files = fileSpecs(item.post ?? byId.patch);
     const fields: Field[] = [...names].map((fieldName) => {
       const raw =
         record.properties?.[fieldName] ??
@@ -146,6 +179,12 @@ export function readCollections(doc: Doc): Map<string, Collection> {
         requiredOnCreate: create?.required?.includes(fieldName) ?? false,
         relation: relations[fieldName],
         sortable: sortable.has(fieldName),
+        ...(files[fieldName] !== undefined && {
+          kind: "file" as const,
+          file: files[fieldName],
+          onCreate: item.post !== undefined,
+          onUpdate: byId.patch !== undefined,
+        }),
       };
     });
     out.set(name, {
@@ -156,6 +195,29 @@ export function readCollections(doc: Doc): Map<string, Collection> {
       canUpdate: byId.patch !== undefined,
       canDelete: byId.delete !== undefined,
     });
+  }
+  return out;
+}
+
+/**
+ * File fields from a write's multipart body: a binary part (one file) or an array of them
+ * (several, up to maxItems); the part's description says the types, the size and "protected".
+ */
+function fileSpecs(op: Operation | undefined): Record<string, FileSpec> {
+  const out: Record<string, FileSpec> = {};
+  const parts = op?.requestBody?.content["multipart/form-data"]?.schema?.properties ?? {};
+  for (const [name, part] of Object.entries(parts)) {
+    const multiple = part.type === "array";
+    const file = multiple ? part.items : part;
+    if (file?.format !== "binary") continue;
+    const text = file.description ?? "";
+    out[name] = {
+      multiple,
+      maxFiles: multiple ? (part.maxItems ?? 100) : 1,
+      mimeTypes: (text.split(" (")[0] ?? "").split(", ").filter((t) => t.includes("/")),
+      maxSize: Number(/at most (\d+) bytes/.exec(text)?.[1] ?? Number.POSITIVE_INFINITY),
+      protected: text.includes("protected"),
+    };
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { api } from "../api";
-import { Page, ProblemBox, useLoad } from "../components/ui";
+import { Table } from "../components/table";
+import { Page, useLoad } from "../components/ui";
 import { href } from "../router";
 import { collections } from "../schema";
 
@@ -22,38 +23,39 @@ export function CollectionsPage() {
   }, []);
   return (
     <Page title="Data">
-      <ProblemBox error={list.error} onRetry={list.reload} />
-      {list.data !== undefined && (
-        <table class="grid" aria-label="Collections">
-          <thead>
-            <tr>
-              <th scope="col">Collection</th>
-              <th scope="col" class="num">
-                Records
-              </th>
-              <th scope="col">Fields</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map(({ collection, total }) => (
-              <tr key={collection.name} data-collection={collection.name}>
-                <td>
-                  <a href={href("data", collection.name)}>{collection.name}</a>
-                </td>
-                <td class="num" data-total>
-                  {total ?? "—"}
-                </td>
-                <td class="muted">
-                  {collection.fields
-                    .filter((f) => f.readable)
-                    .map((f) => f.name)
-                    .join(", ")}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        label="Collections"
+        rows={list.data}
+        rowKey={(r) => r.collection.name}
+        rowAttr="collection"
+        loading={list.loading}
+        error={list.error}
+        onRetry={list.reload}
+        empty="No collections."
+        columns={[
+          {
+            key: "name",
+            title: "Collection",
+            cell: ({ collection }) => <a href={href("data", collection.name)}>{collection.name}</a>,
+          },
+          {
+            key: "total",
+            title: "Records",
+            class: "num",
+            cell: ({ total }) => <span data-total>{total ?? "—"}</span>,
+          },
+          {
+            key: "fields",
+            title: "Fields",
+            class: "muted",
+            cell: ({ collection }) =>
+              collection.fields
+                .filter((f) => f.readable)
+                .map((f) => f.name)
+                .join(", "),
+          },
+        ]}
+      />
     </Page>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiProblem, api, request } from "../api";
 import { BarChart, LineChart } from "../components/chart";
+import { Table } from "../components/table";
 import { Page, ProblemBox } from "../components/ui";
 
 interface Window {
@@ -181,36 +182,19 @@ export function HealthPage() {
       {latest !== undefined && (
         <section class="card">
           <h2>Slowest routes (15 minutes)</h2>
-          <div class="scroll">
-            <table class="grid" aria-label="Slowest routes">
-              <thead>
-                <tr>
-                  <th scope="col">Route</th>
-                  <th scope="col" class="num">
-                    Requests
-                  </th>
-                  <th scope="col" class="num">
-                    Mean
-                  </th>
-                  <th scope="col" class="num">
-                    Max
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {latest.slowestRoutes.map((r) => (
-                  <tr key={r.route}>
-                    <td>
-                      <code>{r.route}</code>
-                    </td>
-                    <td class="num">{r.count}</td>
-                    <td class="num">{r.meanMs} ms</td>
-                    <td class="num">{r.maxMs} ms</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            label="Slowest routes"
+            rows={latest.slowestRoutes}
+            rowKey={(r) => r.route}
+            rowAttr="route"
+            empty="No requests yet."
+            columns={[
+              { key: "route", title: "Route", cell: (r) => <code>{r.route}</code> },
+              { key: "count", title: "Requests", class: "num", cell: (r) => r.count },
+              { key: "mean", title: "Mean", class: "num", cell: (r) => `${r.meanMs} ms` },
+              { key: "max", title: "Max", class: "num", cell: (r) => `${r.maxMs} ms` },
+            ]}
+          />
           <p class="muted">
             Figures describe this {latest.scope}
             {latest.scope === "isolate" &&

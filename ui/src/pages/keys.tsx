@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, request } from "../api";
+import { actionColumn, Table } from "../components/table";
 import { Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
 
 interface KeyView {
@@ -54,7 +55,6 @@ export function KeysPage() {
         Your own keys. A key acts as you under the collections' rules, limited to its scopes, and
         never as an admin.
       </p>
-      <ProblemBox error={keys.error} onRetry={keys.reload} />
       <ProblemBox error={act.error} />
       {secret !== undefined && (
         <div class="secret" role="status">
@@ -117,49 +117,20 @@ export function KeysPage() {
           Create key
         </button>
       </form>
-      <div class="scroll">
-        <table class="grid" aria-label="API keys">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Key</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {keys.data?.items.map((k) => (
-              <tr key={k.id} data-id={k.id}>
-                <td>{k.name}</td>
-                <td>
-                  <code>{k.prefix}…</code>
-                </td>
-                <td>{k.scopes.join(", ")}</td>
-                <td>{when(k.created)}</td>
-                <td>{when(k.lastUsed)}</td>
-                <td>{when(k.expiresAt)}</td>
-                <td>
-                  <button type="button" class="link danger" onClick={() => revoke(k)}>
-                    Revoke
-                  </button>
-                </td>
-              </tr>
-            ))}
-            {keys.data?.items.length === 0 && (
-              <tr>
-                <td colSpan={7} class="muted">
-                  No keys yet.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        label="API keys"
+        list={keys}
+        empty="No keys yet."
+        columns={[
+          { key: "name", title: "Name", cell: (k) => k.name },
+          { key: "prefix", title: "Key", cell: (k) => <code>{k.prefix}…</code> },
+          { key: "scopes", title: "Scopes", cell: (k) => k.scopes.join(", ") },
+          { key: "created", title: "Created", cell: (k) => when(k.created) },
+          { key: "lastUsed", title: "Last used", cell: (k) => when(k.lastUsed) },
+          { key: "expires", title: "Expires", cell: (k) => when(k.expiresAt) },
+          actionColumn("Revoke", revoke, { danger: true }),
+        ]}
+      />
     </Page>
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api } from "../api";
+import { Table } from "../components/table";
 import { Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
 
 interface RetentionReport {
@@ -77,41 +78,36 @@ export function PrivacyPage() {
             </button>
           </div>
         </div>
-        <div class="scroll">
-          <table class="grid" aria-busy={report.loading} aria-label="Retention">
-            <thead>
-              <tr>
-                <th scope="col">What</th>
-                <th scope="col">Policy</th>
-                <th scope="col">Older than</th>
-                <th scope="col" class="num">
-                  Would be removed
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {r?.collections.map((c) => (
-                <tr key={c.collection} data-what={c.collection}>
-                  <td>{c.collection}</td>
-                  <td>
+        <Table
+          label="Retention"
+          rows={r && [...r.collections, { collection: "audit", ...r.audit }]}
+          rowKey={(c) => c.collection}
+          rowAttr="what"
+          loading={report.loading}
+          empty="Nothing to keep track of."
+          columns={[
+            {
+              key: "what",
+              title: "What",
+              cell: (c) => ("action" in c ? c.collection : "audit log"),
+            },
+            {
+              key: "policy",
+              title: "Policy",
+              cell: (c) =>
+                "action" in c ? (
+                  <>
                     {c.action === "delete" ? "delete" : "anonymise"} {c.days} days after{" "}
                     <code>{c.field}</code>
-                  </td>
-                  <td>{when(c.cutoff)}</td>
-                  <td class="num">{c.expired}</td>
-                </tr>
-              ))}
-              {r !== undefined && (
-                <tr data-what="audit">
-                  <td>audit log</td>
-                  <td>delete (AUDIT_RETENTION_DAYS)</td>
-                  <td>{when(r.audit.cutoff)}</td>
-                  <td class="num">{r.audit.expired}</td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+                  </>
+                ) : (
+                  "delete (AUDIT_RETENTION_DAYS)"
+                ),
+            },
+            { key: "cutoff", title: "Older than", cell: (c) => when(c.cutoff) },
+            { key: "expired", title: "Would be removed", class: "num", cell: (c) => c.expired },
+          ]}
+        />
         {r !== undefined && r.collections.length === 0 && (
           <p class="muted">No collection declares a retention period.</p>
         )}

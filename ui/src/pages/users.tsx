@@ -1,5 +1,13 @@
 import { useState } from "preact/hooks";
 import { api, type Me, qs, request } from "../api";
+import {
+  actionColumn,
+  type Column,
+  FilterBar,
+  type PageOf,
+  Table,
+  usePages,
+} from "../components/table";
 import { Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
 import { href, navigate } from "../router";
 
@@ -35,102 +43,44 @@ interface UserDetails extends UserView {
 }
 
 export function UsersPage() {
-  const [draft, setDraft] = useState("");
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("");
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const list = useLoad(
-    () =>
-      api<{ items: UserView[]; nextCursor: string | null }>(
-        `/api/admin/users${qs({ email, role, cursor: cursors.at(-1), limit: 25 })}`,
-      ),
-    [email, role, cursors.at(-1)],
+  const list = usePages(
+    (cursor) => api<PageOf<UserView>>(`/api/admin/users${qs({ email, role, cursor, limit: 25 })}`),
+    [email, role],
   );
   return (
     <Page title="Users">
-      <form
-        class="filter"
-        aria-label="Search users"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setEmail(draft.trim());
-          setCursors([undefined]);
-        }}
+      <FilterBar
+        label="Search by email"
+        name="email"
+        button="Search"
+        placeholder="Part of an email address"
+        applied={email}
+        error={list.error}
+        onApply={setEmail}
       >
-        <label class="grow">
-          <span class="sr-only">Search by email</span>
-          <input
-            type="search"
-            name="email"
-            placeholder="Part of an email address"
-            value={draft}
-            onInput={(e) => setDraft(e.currentTarget.value)}
-          />
-        </label>
         <label>
           <span class="sr-only">Role</span>
-          <select
-            name="role"
-            value={role}
-            onChange={(e) => {
-              setRole(e.currentTarget.value);
-              setCursors([undefined]);
-            }}
-          >
+          <select name="role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>
             <option value="">Any role</option>
             <option value="user">user</option>
             <option value="admin">admin</option>
           </select>
         </label>
-        <button type="submit">Search</button>
-      </form>
-      <ProblemBox error={list.error} onRetry={list.reload} />
-      <div class="scroll">
-        <table class="grid" aria-busy={list.loading} aria-label="Users">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Name</th>
-              <th scope="col">Role</th>
-              <th scope="col">Verified</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.items.map((u) => (
-              <tr key={u.id} data-id={u.id}>
-                <td>
-                  <a href={href("users", u.id)}>{u.email}</a>
-                </td>
-                <td>{u.name}</td>
-                <td>{u.role}</td>
-                <td>{u.emailVerified ? "yes" : "no"}</td>
-                <td>{when(u.created)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          disabled={cursors.length === 1}
-          onClick={() => setCursors((cs) => cs.slice(0, -1))}
-        >
-          ← Previous
-        </button>
-        <span class="muted">Page {cursors.length}</span>
-        <button
-          type="button"
-          disabled={!list.data?.nextCursor}
-          onClick={() => setCursors((cs) => [...cs, list.data!.nextCursor!])}
-        >
-          Next →
-        </button>
-      </nav>
+      </FilterBar>
+      <Table label="Users" columns={userColumns} list={list} empty="No users match." />
     </Page>
   );
 }
+
+const userColumns: Column<UserView>[] = [
+  { key: "email", title: "Email", cell: (u) => <a href={href("users", u.id)}>{u.email}</a> },
+  { key: "name", title: "Name", cell: (u) => u.name },
+  { key: "role", title: "Role", cell: (u) => u.role },
+  { key: "verified", title: "Verified", cell: (u) => (u.emailVerified ? "yes" : "no") },
+  { key: "created", title: "Created", cell: (u) => when(u.created) },
+];
 
 export function UserPage({ id, me }: { id: string; me: Me }) {
   const user = useLoad(() => api<UserDetails>(`/api/admin/users/${encodeURIComponent(id)}`), [id]);
@@ -255,53 +205,33 @@ export function UserPage({ id, me }: { id: string; me: Me }) {
                 </button>
               )}
             </div>
-            <div class="scroll">
-              <table class="grid" aria-label="Sessions">
-                <thead>
-                  <tr>
-                    <th scope="col">Session</th>
-                    <th scope="col">Device</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">State</th>
-                    <th scope="col">
-                      <span class="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {u.sessions.map((s) => (
-                    <tr key={s.id} data-id={s.id}>
-                      <td>
-                        <code>{s.id}</code>
-                      </td>
-                      <td>{s.userAgent || "—"}</td>
-                      <td>{when(s.lastUsed)}</td>
-                      <td>{s.revokedAt === null ? "active" : `revoked ${when(s.revokedAt)}`}</td>
-                      <td>
-                        {s.revokedAt === null && (
-                          <button
-                            type="button"
-                            class="link"
-                            disabled={act.busy}
-                            onClick={() =>
-                              run(
-                                () =>
-                                  request(`${base}/sessions/${encodeURIComponent(s.id)}`, {
-                                    method: "DELETE",
-                                  }),
-                                `Session ${s.id} revoked.`,
-                              )
-                            }
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              label="Sessions"
+              rows={u.sessions}
+              empty="No sessions."
+              columns={[
+                { key: "id", title: "Session", cell: (s) => <code>{s.id}</code> },
+                { key: "device", title: "Device", cell: (s) => s.userAgent || "—" },
+                { key: "lastUsed", title: "Last used", cell: (s) => when(s.lastUsed) },
+                {
+                  key: "state",
+                  title: "State",
+                  cell: (s) => (s.revokedAt === null ? "active" : `revoked ${when(s.revokedAt)}`),
+                },
+                actionColumn<UserDetails["sessions"][number]>(
+                  "Revoke",
+                  (s) =>
+                    run(
+                      () =>
+                        request(`${base}/sessions/${encodeURIComponent(s.id)}`, {
+                          method: "DELETE",
+                        }),
+                      `Session ${s.id} revoked.`,
+                    ),
+                  { has: (s) => s.revokedAt === null, disabled: act.busy },
+                ),
+              ]}
+            />
           </section>
           <section class="card">
             <h2>API keys</h2>

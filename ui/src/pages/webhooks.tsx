@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, qs, request } from "../api";
+import { actionColumn, type Column, Table } from "../components/table";
 import { Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
 import { href, navigate } from "../router";
 
@@ -52,7 +53,6 @@ export function WebhooksPage() {
   };
   return (
     <Page title="Webhooks">
-      <ProblemBox error={list.error} onRetry={list.reload} />
       <ProblemBox error={act.error} />
       {secret !== undefined && (
         <div class="secret" role="status">
@@ -88,48 +88,28 @@ export function WebhooksPage() {
           Add endpoint
         </button>
       </form>
-      <div class="scroll">
-        <table class="grid" aria-label="Webhook endpoints">
-          <thead>
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">Events</th>
-              <th scope="col">State</th>
-              <th scope="col" class="num">
-                Failures in a row
-              </th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.items.map((w) => (
-              <tr key={w.id} data-id={w.id}>
-                <td>
-                  <a href={href("webhooks", w.id)}>{w.url}</a>
-                </td>
-                <td>{w.patterns.join(", ")}</td>
-                <td>
-                  {w.enabled
-                    ? "enabled"
-                    : `disabled${w.disabledReason ? `: ${w.disabledReason}` : ""}`}
-                </td>
-                <td class="num">{w.failureStreak}</td>
-                <td>{when(w.created)}</td>
-              </tr>
-            ))}
-            {list.data?.items.length === 0 && (
-              <tr>
-                <td colSpan={5} class="muted">
-                  No endpoints yet.
-                </td>
-              </tr>
-            )}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        label="Webhook endpoints"
+        columns={endpointColumns}
+        list={list}
+        empty="No endpoints yet."
+      />
     </Page>
   );
 }
+
+const endpointColumns: Column<Endpoint>[] = [
+  { key: "url", title: "URL", cell: (w) => <a href={href("webhooks", w.id)}>{w.url}</a> },
+  { key: "patterns", title: "Events", cell: (w) => w.patterns.join(", ") },
+  {
+    key: "state",
+    title: "State",
+    cell: (w) =>
+      w.enabled ? "enabled" : `disabled${w.disabledReason ? `: ${w.disabledReason}` : ""}`,
+  },
+  { key: "failures", title: "Failures in a row", cell: (w) => w.failureStreak, class: "num" },
+  { key: "created", title: "Created", cell: (w) => when(w.created) },
+];
 
 interface TestAttempt {
   eventId: string;
@@ -266,63 +246,34 @@ export function WebhookPage({ id }: { id: string }) {
             </select>
           </label>
         </div>
-        <ProblemBox error={deliveries.error} onRetry={deliveries.reload} />
-        <div class="scroll">
-          <table class="grid" aria-label="Deliveries">
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Attempts
-                </th>
-                <th scope="col">Last answer</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.data?.items.map((d) => (
-                <tr key={d.id} data-id={d.id}>
-                  <td>{d.eventType}</td>
-                  <td>{d.status}</td>
-                  <td class="num">{d.attempts}</td>
-                  <td>{d.lastStatusCode ?? d.lastError ?? "—"}</td>
-                  <td>{when(d.created)}</td>
-                  <td>
-                    {(d.status === "dead" || d.status === "succeeded") && (
-                      <button
-                        type="button"
-                        class="link"
-                        disabled={act.busy}
-                        onClick={() =>
-                          run(
-                            () =>
-                              request(`${base}/deliveries/${encodeURIComponent(d.id)}/replay`, {
-                                method: "POST",
-                              }),
-                            "Delivery replayed.",
-                          )
-                        }
-                      >
-                        Replay
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-              {deliveries.data?.items.length === 0 && (
-                <tr>
-                  <td colSpan={6} class="muted">
-                    No deliveries{status === "dead" ? " in the dead letters" : ""}.
-                  </td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          label="Deliveries"
+          list={deliveries}
+          empty={`No deliveries${status === "dead" ? " in the dead letters" : ""}.`}
+          columns={[
+            { key: "event", title: "Event", cell: (d) => d.eventType },
+            { key: "status", title: "Status", cell: (d) => d.status },
+            { key: "attempts", title: "Attempts", cell: (d) => d.attempts, class: "num" },
+            {
+              key: "answer",
+              title: "Last answer",
+              cell: (d) => d.lastStatusCode ?? d.lastError ?? "—",
+            },
+            { key: "created", title: "Created", cell: (d) => when(d.created) },
+            actionColumn<Delivery>(
+              "Replay",
+              (d) =>
+                run(
+                  () =>
+                    request(`${base}/deliveries/${encodeURIComponent(d.id)}/replay`, {
+                      method: "POST",
+                    }),
+                  "Delivery replayed.",
+                ),
+              { has: (d) => d.status === "dead" || d.status === "succeeded", disabled: act.busy },
+            ),
+          ]}
+        />
       </section>
       <form class="card inline-form" onSubmit={replayRange} aria-labelledby="replay-title">
         <h2 id="replay-title" class="full">
