@@ -265,6 +265,8 @@ export function createApp({
     // Uploads have their collection's own limit, enforced while the body is read
     // (src/http/routes/files.ts readForm): the records routes are the only ones taking multipart.
     if (c.req.path.startsWith("/api/collections/") && isMultipart(c)) return next();
+    // Direct uploads: the URL's signed size, checked against Content-Length before reading.
+    if (c.req.method === "PUT" && c.req.path.startsWith("/api/files/uploads/")) return next();
     return limitBody(c, next);
   });
 
@@ -307,6 +309,8 @@ export function createApp({
   };
   app.use("/api/collections/*", notifyEvents);
   app.use("/api/batch", notifyEvents);
+  // A direct upload's PUT is a record write: read-your-writes token, outbox nudge.
+  app.use("/api/files/uploads/*", edge, notifyEvents);
   // Records whose vector source changed are embedded after the response (src/core/search).
   const embedKick = embedAfterWrites(models, versionMemo);
   app.use("/api/collections/*", embedKick);

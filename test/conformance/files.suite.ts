@@ -534,6 +534,142 @@ export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStoragePro
       expect((await t.request(fresh)).status).toBe(404);
     });
 
+    it("issues signed upload URLs under the update rule; a PUT streams into storage and sets the field with its event", async () => {
+      const rec = await created(
+        await t.request(url, {
+          method: "POST",
+          headers: owner.headers,
+          json: { title: unique("direct"), visibility: "public" },
+        }),
+      );
+      const ask = (who: SignedIn | undefined, field: string, body: Record<string, unknown>) =>
+        t.request(`/api/files/attachments/${rec.id}/${field}/upload-url`, {
+          method: "POST",
+          headers: who?.headers ?? {},
+          json: body,
+        });
+      // Only who may update the record gets a URL; sizes and types are those of the field.
+      expect((await ask(undefined, "document", { filename: "a.bin", size: 10 })).status).toBe(401);
+      const refused = await ask(other, "document", { filename: "a.bin", size: 10 });
+      expect(refused.status).toBe(403);
+      expect((await readProblem(refused)).code).toBe("FORBIDDEN");
+      const tooBig = await ask(owner, "document", { filename: "a.bin", size: 20 * 1024 ** 2 + 1 });
+      expect(tooBig.status).toBe(413);
+      expect((await ask(owner, "title", { filename: "a.bin", size: 10 })).status).toBe(404);
+      expect(
+        (await ask(owner, "images", { filename: "a.txt", size: 10, type: "text/plain" })).status,
+      ).toBe(415);
+
+      const doc = binary(1_500_000);
+      const issued = await ask(owner, "document", { filename: "Big Scan.bin", size: doc.length });
+      expect(issued.status).toBe(200);
+      expect(issued.headers.get("cache-control")).toBe("no-store");
+      const grant = (await issued.json()) as {
+        url: string;
+        method: string;
+        maxSize: number;
+        mimeTypes: string[];
+        expiresAt: string;
+      };
+      expect(grant).toMatchObject({ method: "PUT", maxSize: doc.length });
+      expect(grant.url).toMatch(/^\/api\/files\/uploads\/[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(grant.mimeTypes).toContain("application/octet-stream");
+      expect(Date.parse(grant.expiresAt) - Date.now()).toBeGreaterThan(60_000);
+
+      const put = (path: string, bytes: Uint8Array, headers: Record<string, string> = {}) =>
+        t.request(path, {
+          method: "PUT",
+          headers: { "content-length": String(bytes.length), ...headers },
+          body: bytes,
+        });
+      // Altered tokens, and a file-view token in its place, are refused.
+      const [kid, payload, mac] = grant.url.split("/").pop()!.split(".") as [
+        string,
+        string,
+        string,
+      ];
+      const flip = (x: string) => (x[3] === "A" ? "B" : "A") + x.slice(1, 3) + x.slice(4);
+      const viewToken = (
+        (await (
+          await t.request("/api/files/token", { method: "POST", headers: owner.headers, json: {} })
+        ).json()) as { token: string }
+      ).token;
+      for (const bad of [
+        `${kid}.${payload}.${flip(mac)}`,
+        `${kid}.${flip(payload)}.${mac}`,
+        viewToken,
+      ]) {
+        const res = await put(`/api/files/uploads/${bad}`, doc);
+        expect(res.status, bad).toBe(401);
+        expect((await readProblem(res)).code).toBe("UNAUTHENTICATED");
+      }
+      // More than the URL takes: 413 from Content-Length, before the body is read.
+      let pulled = 0;
+      const endless = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 65536;
+          controller.enqueue(new Uint8Array(65536));
+        },
+      });
+      const over = await t.request(grant.url, {
+        method: "PUT",
+        headers: { "content-length": String(doc.length + 1) },
+        body: endless,
+        duplex: "half",
+      } as RequestInit);
+      expect(over.status).toBe(413);
+      expect((await readProblem(over)).code).toBe("PAYLOAD_TOO_LARGE");
+      expect(pulled).toBeLessThan(1024 * 1024);
+
+      const res = await put(grant.url, doc);
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get("nearbase-consistency")).toBeTruthy();
+      const updated = (await res.json()) as { document: string; rev: number };
+      expect(updated.document).toMatch(/^Big_Scan_[a-z0-9]{12}\.bin$/);
+      expect(await storage.stored(`attachments/${rec.id}/document/${updated.document}`)).toBe(true);
+      const back = await t.request(`/api/files/attachments/${rec.id}/${updated.document}`, {
+        headers: owner.headers,
+      });
+      expect(back.status).toBe(200);
+      expect(back.headers.get("content-type")).toBe("application/octet-stream");
+      expect(Buffer.from(await back.arrayBuffer()).equals(Buffer.from(doc))).toBe(true);
+      // The field's change committed with its event.
+      const events = await t.sql(
+        "SELECT changed FROM nb_events WHERE collection = 'attachments' AND record_id = ? AND type = 'attachments.updated'",
+        [rec.id],
+      );
+      expect(events.map((e) => String(e.changed))).toEqual([expect.stringContaining("document")]);
+
+      // A multiple field gets the upload appended; a spoofed type is refused (415) and stores
+      // nothing; the URL may be used again until it expires (each PUT is a new file).
+      const imageGrant = (await (
+        await ask(owner, "images", { filename: "p.png", size: png.length + 64, type: "image/png" })
+      ).json()) as { url: string };
+      const html = new TextEncoder().encode("<html><script>alert(1)</script></html>");
+      const spoofed = await put(imageGrant.url, html, { "content-type": "image/png" });
+      expect(spoofed.status).toBe(415);
+      expect((await readProblem(spoofed)).code).toBe("UNSUPPORTED_MEDIA_TYPE");
+      const first = (await (await put(imageGrant.url, png)).json()) as { images: string[] };
+      const second = (await (await put(imageGrant.url, png)).json()) as { images: string[] };
+      expect(first.images).toHaveLength(1);
+      expect(second.images).toHaveLength(2);
+      expect(second.images[0]).toBe(first.images[0]);
+      const image = await t.request(`/api/files/attachments/${rec.id}/${second.images[1]}`);
+      expect(Buffer.from(await image.arrayBuffer()).equals(Buffer.from(png))).toBe(true);
+      expect(
+        await t.sql("SELECT key FROM nb_file_deletions WHERE key LIKE ? AND reason = 'upload'", [
+          `attachments/${rec.id}/%`,
+        ]),
+      ).toEqual([]);
+
+      // Expired.
+      const brief = (await (
+        await ask(owner, "document", { filename: "late.bin", size: 10, expiresIn: 1 })
+      ).json()) as { url: string };
+      await new Promise((r) => setTimeout(r, 2100));
+      expect((await put(brief.url, binary(10))).status).toBe(401);
+    });
+
     it("lists an account's files in its privacy export as links it can download", async () => {
       const me = await t.signIn();
       const doc = new TextEncoder().encode("my own notes\n");
@@ -586,6 +722,8 @@ export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStoragePro
         maxItems: 4,
       });
       expect(doc.paths["/api/files/{collection}/{record}/{name}"]).toBeDefined();
+      expect(doc.paths["/api/files/{collection}/{record}/{field}/upload-url"]?.post).toBeDefined();
+      expect(doc.paths["/api/files/uploads/{token}"]?.put).toBeDefined();
     });
   });
 }

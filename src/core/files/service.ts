@@ -16,6 +16,7 @@ import { sweepFiles, uploadGraceMs } from "./sweep";
 import { thumbnail } from "./thumbnail";
 import type { ImageResizer } from "./thumbs";
 import type { FileTokenKeys } from "./tokens";
+import { directUploads } from "./uploads";
 
 /** One uploaded file of a multipart body. */
 export interface Upload {
@@ -89,8 +90,19 @@ export function createFileService(deps: FileServiceDeps) {
     return deps.storage;
   }
 
+  /** Marks staged uploads of a write that did not commit as due now (the next sweep deletes them). */
+  async function abandon(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await deps.sql.execute({
+      sql: `UPDATE nb_file_deletions SET due_at = ? WHERE reason = 'upload' AND key IN (${keys.map(() => "?").join(", ")})`,
+      args: [deps.now().getTime(), ...keys],
+    });
+  }
+
   return {
     fieldsOf,
+    abandon,
+    ...directUploads({ ...deps, storage, fieldsOf, abandon }),
 
     /** The most bytes a multipart body for `model` may carry: every file at its limit, plus `other`. */
     bodyLimit(model: CollectionModel, other: number): number {
@@ -183,15 +195,6 @@ export function createFileService(deps: FileServiceDeps) {
         }),
       );
       return { set, keys: staged.map((s) => s.key) };
-    },
-
-    /** Marks staged uploads of a write that did not commit as due now (the next sweep deletes them). */
-    async abandon(keys: readonly string[]): Promise<void> {
-      if (keys.length === 0) return;
-      await deps.sql.execute({
-        sql: `UPDATE nb_file_deletions SET due_at = ? WHERE reason = 'upload' AND key IN (${keys.map(() => "?").join(", ")})`,
-        args: [deps.now().getTime(), ...keys],
-      });
     },
 
     /**

@@ -7,6 +7,18 @@ export interface FileStorage {
   readonly kind: "disk" | "r2" | "s3";
   /** Stores `bytes` under `key` with its metadata (replacing any object there). */
   put(key: string, bytes: Uint8Array, meta: ObjectMeta): Promise<void>;
+  /**
+   * Stores `body` (exactly `size` bytes, a direct upload) under `key` without holding it all in
+   * memory, and returns the metadata it is served with: the SHA-256 where the adapter hashes on
+   * the way (disk, S3), R2's own ETag on R2 (its metadata is written before the bytes are seen).
+   * Throws, leaving no object, when the stream errors.
+   */
+  putStream(
+    key: string,
+    body: ReadableStream<Uint8Array>,
+    size: number,
+    contentType: string,
+  ): Promise<ObjectMeta>;
   /** The object (or the given byte range of it); undefined when there is none. */
   get(key: string, range?: ByteRange): Promise<StoredObject | undefined>;
   /** The object's size and metadata without its bytes (to resolve a Range header). */

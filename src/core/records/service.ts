@@ -1,4 +1,5 @@
 import type { Client } from "@libsql/client";
+import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { actorOf, type ChangeEvent } from "../events/outbox";
 import { ApiError } from "../kernel/errors";
@@ -11,6 +12,7 @@ import { isRecordId, recordIdPattern } from "./ids";
 import { type ListParams, parseExpand, parseFieldList, parseListParams } from "./list-params";
 import type { CollectionModel, Models } from "./model";
 import {
+  condition,
   firstRecord,
   listRecords,
   notFound,
@@ -18,7 +20,9 @@ import {
   type RecordContext,
   recordsByIds,
   viewRecord,
+  where,
 } from "./read";
+import { statement } from "./sql";
 import {
   createStatement,
   deleteStatement,
@@ -273,6 +277,24 @@ export function createRecordService(deps: RecordServiceDeps) {
       }
       const record = firstRecord(done.results[0]!, update.returning)!;
       return { value: saved(model, await opened(model, record)), versions: done.versions };
+    },
+
+    /**
+     * Throws what a refused update would (404 not visible, 403 forbidden) unless `principal`
+     * may update record `id` now. Direct uploads ask before the bytes travel; the update that
+     * finishes them checks the rule again as it commits.
+     */
+    async checkUpdate(principal: Principal, name: string, id: string): Promise<void> {
+      const model = modelOf(name);
+      checkId(model, id);
+      const ctx = context(principal, { fresh: true });
+      const idColumn = model.fields.get("id")!.column;
+      const rs = await ctx.write.execute(
+        statement(
+          sql`SELECT 1 AS ok FROM ${model.table} WHERE ${where([condition(ctx, model, "update"), sql`${idColumn} = ${id}`])}`,
+        ),
+      );
+      if (rs.rows.length === 0) throw await explainNoop(ctx, model, id, undefined);
     },
 
     async remove(

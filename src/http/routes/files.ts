@@ -10,6 +10,7 @@ import {
   maxTokenSeconds,
   type Upload,
 } from "../../core/files/service";
+import { defaultUploadSeconds, maxUploadSeconds } from "../../core/files/uploads";
 import { randomToken } from "../../core/kernel/crypto";
 import { ApiError } from "../../core/kernel/errors";
 import { validate } from "../../core/kernel/validate";
@@ -187,6 +188,35 @@ const tokenInput = z.strictObject({
 });
 const tokenOutput = z.object({ token: z.string(), expiresAt: z.iso.datetime() });
 
+const uploadInput = z.strictObject({
+  filename: z.string().min(1).max(255).describe("the file's name; its stored name is made from it"),
+  size: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024 ** 3)
+    .describe("bytes the PUT will send (its Content-Length); at most the field's maxSize"),
+  type: z
+    .string()
+    .max(100)
+    .optional()
+    .describe("one of the field's media types, to take only that one; checked by sniffing"),
+  expiresIn: z
+    .number()
+    .int()
+    .min(1)
+    .max(maxUploadSeconds)
+    .optional()
+    .describe(`seconds the URL is valid; default ${defaultUploadSeconds}`),
+});
+const uploadOutput = z.object({
+  url: z.string().describe("PUT the bytes here (no Authorization needed: the URL is signed)"),
+  method: z.literal("PUT"),
+  maxSize: z.number().int(),
+  mimeTypes: z.array(z.string()),
+  expiresAt: z.iso.datetime(),
+});
+
 export interface FileEdgeOptions {
   /** The app's version memo (shared with the collections and GraphQL edge layers). */
   memo: VersionMemo;
@@ -240,6 +270,42 @@ export function fileRoutes(edge?: FileEdgeOptions) {
     const { expiresIn } = validate(tokenInput, await readJsonObject(c));
     c.header("cache-control", "no-store");
     return c.json(await c.get("services").files.issueToken(c.get("principal"), expiresIn), 200);
+  });
+
+  app.post("/api/files/:collection/:record/:field/upload-url", async (c) => {
+    const input = validate(uploadInput, await readJsonObject(c));
+    c.header("cache-control", "no-store");
+    const issued = await c
+      .get("services")
+      .files.issueUpload(
+        c.get("principal"),
+        c.req.param("collection"),
+        c.req.param("record"),
+        c.req.param("field"),
+        input,
+      );
+    return c.json(issued, 200);
+  });
+
+  app.put("/api/files/uploads/:token", async (c) => {
+    const { files } = c.get("services");
+    const claims = await files.verifyUpload(c.req.param("token"));
+    const declared = c.req.header("content-length");
+    if (declared === undefined || !/^\d{1,12}$/.test(declared))
+      throw new ApiError("BAD_REQUEST", "Send the file with its Content-Length.");
+    const length = Number(declared);
+    // Refused before a byte of the body is read.
+    if (length > claims.s)
+      throw new ApiError("PAYLOAD_TOO_LARGE", `This upload URL takes at most ${claims.s} bytes.`);
+    const body = c.req.raw.body;
+    if (length === 0 || body === null) throw new ApiError("BAD_REQUEST", "The body is empty.");
+    const written = await files.receive(claims, body, length);
+    c.set("wrote", written.versions);
+    // A replaced file goes now; a failure is retried by later passes.
+    c.get("platform").defer(c, files.sweep());
+    c.header("etag", recordEtag(claims.r, written.value.rev));
+    c.header("cache-control", "no-store");
+    return c.json(written.value.record, 200);
   });
 
   app.get("/api/files/:collection/:record/:name", async (c) => {
@@ -296,6 +362,53 @@ function disposition(type: string, download: string | undefined): "inline" | "at
 }
 
 const docs = {
+  "post /api/files/:collection/:record/:field/upload-url": {
+    tags: ["files"],
+    summary: "A signed URL to upload a large file straight to storage",
+    description:
+      "Issued when the record's update rule admits the caller. The URL's token binds the caller, the record and field, the most bytes (`size`), the media types and the expiry (HMAC-SHA256). `PUT` the bytes to it with their Content-Length: they stream into storage, their type is sniffed from the first bytes, and the record's field is set (replaced, or appended to a multiple field) in one commit with its event.",
+    auth: "user",
+    body: uploadInput,
+    responses: { "200": { description: "The upload URL", schema: uploadOutput } },
+    raises: ["NOT_FOUND", "FORBIDDEN", "UNKNOWN_COLLECTION", "NOT_IMPLEMENTED", "MALFORMED_URI"],
+  },
+  "put /api/files/uploads/:token": {
+    tags: ["files"],
+    summary: "Upload a file to a signed upload URL",
+    description:
+      "The body is the file's bytes (any Content-Type; the type is sniffed), with Content-Length at most the URL's size — more is refused (413) before the body is read. Streams into storage (disk, S3 or R2) without holding the file in memory. Answers the updated record. The token is the credential: an altered or expired one is 401.",
+    auth: "none",
+    parameters: [
+      {
+        name: "Content-Length",
+        in: "header",
+        required: true,
+        schema: { type: "integer", minimum: 1 },
+      },
+    ],
+    responses: {
+      "200": {
+        description: "The record, with the file's stored name in its field",
+        content: { "application/json": { schema: { type: "object" } } },
+        headers: {
+          ETag: { schema: { type: "string" } },
+          "Nearbase-Consistency": { $ref: "#/components/headers/ConsistencyToken" },
+        },
+      },
+    },
+    raises: [
+      "UNAUTHENTICATED",
+      "BAD_REQUEST",
+      "PAYLOAD_TOO_LARGE",
+      "UNSUPPORTED_MEDIA_TYPE",
+      "VALIDATION_FAILED",
+      "NOT_FOUND",
+      "FORBIDDEN",
+      "PRECONDITION_FAILED",
+      "NOT_IMPLEMENTED",
+      "MALFORMED_URI",
+    ],
+  },
   "post /api/files/token": {
     tags: ["files"],
     summary: "A short-lived token for protected files",

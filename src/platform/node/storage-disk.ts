@@ -1,7 +1,10 @@
-import { createReadStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { ByteRange, FileStorage, ObjectMeta } from "../../core/files/storage";
 
 /**
@@ -41,6 +44,17 @@ export function diskStorage(root: string): FileStorage {
       await rename(`${tmp}.meta`, `${path}.meta.json`);
       await rename(tmp, path);
     },
+    async putStream(key, body, _size, contentType) {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+      const sha256 = await spool(body, tmp);
+      const meta = { contentType, sha256 };
+      await writeFile(`${tmp}.meta`, JSON.stringify(meta));
+      await rename(`${tmp}.meta`, `${path}.meta.json`);
+      await rename(tmp, path);
+      return meta;
+    },
     head: (key) => metaOf(pathOf(key)),
     async get(key, range?: ByteRange) {
       const path = pathOf(key);
@@ -61,4 +75,28 @@ export function diskStorage(root: string): FileStorage {
       }
     },
   };
+}
+
+/**
+ * Writes a stream to the file `path` chunk by chunk, hashing on the way; returns the SHA-256
+ * (base64url). On a stream error the partial file is removed and the error thrown.
+ */
+export async function spool(body: ReadableStream<Uint8Array>, path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const hashing = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      controller.enqueue(chunk);
+    },
+  });
+  try {
+    await pipeline(
+      Readable.fromWeb(body.pipeThrough(hashing) as NodeReadableStream<Uint8Array>),
+      createWriteStream(path),
+    );
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+  return hash.digest("base64url");
 }

@@ -1,5 +1,11 @@
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
 import { AwsClient } from "aws4fetch";
 import type { FileStorage, ObjectMeta } from "../../core/files/storage";
+import { spool } from "./storage-disk";
 
 export interface S3Options {
   /** The bucket's URL: `https://<account>.r2.cloudflarestorage.com/<bucket>`, `http://127.0.0.1:9000/<bucket>`, `https://<bucket>.s3.<region>.amazonaws.com`. */
@@ -54,6 +60,31 @@ export function s3Storage(options: S3Options): FileStorage {
       });
       if (!res.ok) throw await failed("put", key, res);
       await res.body?.cancel();
+    },
+    async putStream(key, body, size, contentType) {
+      // Spooled to a temporary file while hashing (a signed payload hash and the SHA-256 ETag
+      // need every byte first), then streamed from it: never the whole body in memory.
+      const dir = await mkdtemp(join(tmpdir(), "nearbase-upload-"));
+      try {
+        const path = join(dir, "body");
+        const sha256 = await spool(body, path);
+        const res = await client.fetch(urlOf(key), {
+          method: "PUT",
+          body: Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>,
+          headers: {
+            "content-type": contentType,
+            "content-length": String(size),
+            "x-amz-meta-sha256": sha256,
+            "x-amz-content-sha256": hex(sha256),
+          },
+          duplex: "half",
+        } as RequestInit);
+        if (!res.ok) throw await failed("put", key, res);
+        await res.body?.cancel();
+        return { contentType, sha256 };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
     async head(key) {
       const res = await client.fetch(urlOf(key), { method: "HEAD" });

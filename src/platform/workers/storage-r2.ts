@@ -20,6 +20,12 @@ export function r2Storage(bucket: R2Bucket): FileStorage {
         sha256: hex(meta.sha256),
       });
     },
+    async putStream(key, body, size, contentType) {
+      // R2 takes a stream only with its length known up front.
+      const sized = body.pipeThrough(new FixedLengthStream(size));
+      const object = await bucket.put(key, sized, { httpMetadata: { contentType } });
+      return { contentType, sha256: object?.etag ?? "" };
+    },
     async head(key) {
       const object = await bucket.head(key);
       return object === null ? undefined : metaOf(object);
