@@ -1556,6 +1556,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/api/files/{collection}/{record}/{field}/upload-url": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A signed URL to upload a large file straight to storage
+     * @description Issued when the record's update rule admits the caller. The URL's token binds the caller, the record and field, the most bytes (`size`), the media types and the expiry (HMAC-SHA256). `PUT` the bytes to it with their Content-Length: they stream into storage, their type is sniffed from the first bytes, and the record's field is set (replaced, or appended to a multiple field) in one commit with its event.
+     */
+    post: operations["postApiFilesByCollectionByRecordByFieldUploadUrl"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/api/files/uploads/{token}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Upload a file to a signed upload URL
+     * @description The body is the file's bytes (any Content-Type; the type is sniffed), with Content-Length at most the URL's size — more is refused (413) before the body is read. Streams into storage (disk, S3 or R2) without holding the file in memory. Answers the updated record. The token is the credential: an altered or expired one is 401.
+     */
+    put: operations["putApiFilesUploadsByToken"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/api/files/token": {
     parameters: {
       query?: never;
@@ -22125,6 +22165,499 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+    };
+  };
+  postApiFilesByCollectionByRecordByFieldUploadUrl: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        collection: string;
+        record: string;
+        field: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "filename": "dGhlLWV4YW1wbGU",
+         *       "size": 1,
+         *       "type": "dGhlLWV4YW1wbGU",
+         *       "expiresIn": 900
+         *     }
+         */
+        "application/json": {
+          /** @description the file's name; its stored name is made from it */
+          filename: string;
+          /** @description bytes the PUT will send (its Content-Length); at most the field's maxSize */
+          size: number;
+          /** @description one of the field's media types, to take only that one; checked by sniffing */
+          type?: string;
+          /** @description seconds the URL is valid; default 900 */
+          expiresIn?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The upload URL */
+      200: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "url": "https://hooks.example.com/nearbase",
+           *       "method": "PUT",
+           *       "maxSize": 1,
+           *       "mimeTypes": [
+           *         "dGhlLWV4YW1wbGU"
+           *       ],
+           *       "expiresAt": "2027-01-06T09:30:00.000Z"
+           *     }
+           */
+          "application/json": {
+            /** @description PUT the bytes here (no Authorization needed: the URL is signed) */
+            url: string;
+            /** @constant */
+            method: "PUT";
+            maxSize: number;
+            mimeTypes: string[];
+            /** Format: date-time */
+            expiresAt: string;
+          };
+        };
+      };
+      /** @description INVALID_JSON: Request body is not valid JSON; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/invalid-json",
+           *       "title": "Request body is not valid JSON",
+           *       "status": 400,
+           *       "code": "INVALID_JSON",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "INVALID_JSON" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found; UNKNOWN_COLLECTION: Unknown collection */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND" | "UNKNOWN_COLLECTION";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description NOT_IMPLEMENTED: Not implemented */
+      501: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-implemented",
+           *       "title": "Not implemented",
+           *       "status": 501,
+           *       "code": "NOT_IMPLEMENTED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_IMPLEMENTED";
+          };
+        };
+      };
+    };
+  };
+  putApiFilesUploadsByToken: {
+    parameters: {
+      query?: never;
+      header: {
+        "Content-Length": number;
+      };
+      path: {
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The record, with the file's stored name in its field */
+      200: {
+        headers: {
+          ETag?: string;
+          "Nearbase-Consistency": components["headers"]["ConsistencyToken"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example {} */
+          "application/json": Record<string, never>;
+        };
+      };
+      /** @description BAD_REQUEST: Bad request; INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; VALIDATION_FAILED: Validation failed */
+      400: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/bad-request",
+           *       "title": "Bad request",
+           *       "status": 400,
+           *       "code": "BAD_REQUEST",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "BAD_REQUEST" | "INVALID_QUERY" | "MALFORMED_URI" | "VALIDATION_FAILED";
+          };
+        };
+      };
+      /** @description UNAUTHENTICATED: Authentication required */
+      401: {
+        headers: {
+          "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unauthenticated",
+           *       "title": "Authentication required",
+           *       "status": 401,
+           *       "code": "UNAUTHENTICATED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAUTHENTICATED";
+          };
+        };
+      };
+      /** @description FORBIDDEN: Forbidden */
+      403: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/forbidden",
+           *       "title": "Forbidden",
+           *       "status": 403,
+           *       "code": "FORBIDDEN",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "FORBIDDEN";
+          };
+        };
+      };
+      /** @description NOT_FOUND: Not found */
+      404: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-found",
+           *       "title": "Not found",
+           *       "status": 404,
+           *       "code": "NOT_FOUND",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_FOUND";
+          };
+        };
+      };
+      /** @description PRECONDITION_FAILED: Precondition failed */
+      412: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          /** @description The current ETag, to retry with */
+          ETag: components["headers"]["ETag"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/precondition-failed",
+           *       "title": "Precondition failed",
+           *       "status": 412,
+           *       "code": "PRECONDITION_FAILED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PRECONDITION_FAILED";
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: Payload too large */
+      413: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/payload-too-large",
+           *       "title": "Payload too large",
+           *       "status": 413,
+           *       "code": "PAYLOAD_TOO_LARGE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "PAYLOAD_TOO_LARGE";
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: Unsupported media type */
+      415: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unsupported-media-type",
+           *       "title": "Unsupported media type",
+           *       "status": 415,
+           *       "code": "UNSUPPORTED_MEDIA_TYPE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNSUPPORTED_MEDIA_TYPE";
+          };
+        };
+      };
+      /** @description RATE_LIMITED: Too many requests */
+      429: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/rate-limited",
+           *       "title": "Too many requests",
+           *       "status": 429,
+           *       "code": "RATE_LIMITED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description NOT_IMPLEMENTED: Not implemented */
+      501: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/not-implemented",
+           *       "title": "Not implemented",
+           *       "status": 501,
+           *       "code": "NOT_IMPLEMENTED",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "NOT_IMPLEMENTED";
           };
         };
       };

@@ -377,7 +377,7 @@ const docs = {
     summary: "Upload a file to a signed upload URL",
     description:
       "The body is the file's bytes (any Content-Type; the type is sniffed), with Content-Length at most the URL's size — more is refused (413) before the body is read. Streams into storage (disk, S3 or R2) without holding the file in memory. Answers the updated record. The token is the credential: an altered or expired one is 401.",
-    auth: "none",
+    auth: "public",
     parameters: [
       {
         name: "Content-Length",
