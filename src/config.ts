@@ -21,6 +21,11 @@ export interface Config {
   databaseTimeoutMs: number;
   /** Node home: how often a `file:` DATABASE_URL with a primary (an embedded replica) pulls. */
   databaseSyncIntervalSeconds: number;
+  /**
+   * Node home, embedded file: `normal` (default) makes a commit durable across a process crash;
+   * `full` also across an OS crash, power loss or a disk error (an fsync per commit).
+   */
+  databaseSynchronous: "normal" | "full";
   /** "off" turns shared (edge) caching off; ETags and 304s stay. */
   sharedCache: boolean;
   /** GraphQL introspection (and GraphiQL at GET /graphql): on in development by default. */
@@ -384,6 +389,17 @@ export const settings = {
     fallback: "1",
     homes: ["node"],
     parse: integer(1, 3600),
+  }),
+  databaseSynchronous: setting({
+    name: "DATABASE_SYNCHRONOUS",
+    group: "db",
+    doc: "Node home, embedded file: normal (a commit survives a process crash) or full (also an OS crash, power loss or disk error; an fsync per commit)",
+    fallback: "normal",
+    homes: ["node"],
+    parse: (raw): "normal" | "full" => {
+      if (raw !== "normal" && raw !== "full") throw new Invalid("must be normal or full");
+      return raw;
+    },
   }),
 
   jwtIssuer: setting({
@@ -1177,6 +1193,7 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     shutdownGraceMs: v.shutdownGraceMs,
     databaseTimeoutMs: v.databaseTimeoutMs,
     databaseSyncIntervalSeconds: v.databaseSyncIntervalSeconds,
+    databaseSynchronous: v.databaseSynchronous,
     sharedCache: v.sharedCache,
     graphqlIntrospection:
       v.graphqlIntrospection === "auto"

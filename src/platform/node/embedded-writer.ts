@@ -71,7 +71,10 @@ const schemaChange = /^\s*(create|alter|drop)\b/i;
 export function embeddedWriter(
   path: string,
   options: {
-    /** Called when a call finds the lock held and starts waiting for it. */ onLockWait?: () => void;
+    /** Called when a call finds the lock held and starts waiting for it. */
+    onLockWait?: () => void;
+    /** PRAGMA synchronous of the interactive-transaction connection (the caller sets the main one's). */
+    synchronous?: "normal" | "full";
   } = {},
 ): Client {
   const db = new Database(path, { timeout: writerBusySliceMs });
@@ -237,7 +240,9 @@ export function embeddedWriter(
       usable();
       if (interactive === undefined) {
         interactive = createClient({ url: `file:${path}`, concurrency: 1, timeout: busyTimeoutMs });
-        await interactive.execute("PRAGMA synchronous = NORMAL");
+        await interactive.execute(
+          `PRAGMA synchronous = ${(options.synchronous ?? "normal").toUpperCase()}`,
+        );
       }
       return interactive.transaction(mode);
     },

@@ -51,6 +51,7 @@ async function main() {
     readBudgetMs: config.queryBudgetMs,
     timeoutMs: config.databaseTimeoutMs,
     syncIntervalSeconds: config.databaseSyncIntervalSeconds,
+    synchronous: config.databaseSynchronous,
     onLockWait: lockWaitLog(log),
   });
 
