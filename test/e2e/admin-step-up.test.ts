@@ -1,7 +1,8 @@
 import * as OTPAuth from "otpauth";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { account, adminSuite, password } from "./admin-helpers";
+import { account, adminSuite, password, signInThroughUi } from "./admin-helpers";
+import { addVirtualAuthenticator } from "./browser";
 
 /**
  * After a reload the dashboard's token comes from the refresh cookie and carries no `auth_time`,
@@ -120,6 +121,51 @@ describe("admin dashboard step-up", () => {
     await dialog.getByRole("button", { name: "Confirm" }).click();
     await dialog.waitFor({ state: "hidden" });
     await keyWorks(page);
+    await page.close();
+  });
+
+  it("offers a passkey to an admin who has one, and steps up with it (Chromium's virtual authenticator)", async () => {
+    const admin = await account(suite.s.t, "admin");
+    const page = await suite.browser.page();
+    const { cdp, authenticatorId } = await addVirtualAuthenticator(suite.browser, page);
+    await signInThroughUi(page, suite.s.base, admin.email);
+    // A passkey for the account, made by the browser on the dashboard's origin (rpId localhost).
+    const registered = await page.evaluate(
+      async ({ token }) => {
+        const post = async (path: string, body: unknown) => {
+          const res = await fetch(path, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+            body: JSON.stringify(body),
+          });
+          return { status: res.status, body: await res.json() };
+        };
+        // A cast: the test files are type-checked without the DOM library.
+        const g = globalThis as unknown as {
+          PublicKeyCredential: { parseCreationOptionsFromJSON(o: unknown): unknown };
+          navigator: { credentials: { create(o: unknown): Promise<{ toJSON(): unknown }> } };
+        };
+        const options = await post("/api/auth/passkeys/register/options", { name: "laptop" });
+        const credential = await g.navigator.credentials.create({
+          publicKey: g.PublicKeyCredential.parseCreationOptionsFromJSON(options.body),
+        });
+        return (await post("/api/auth/passkeys/register", credential.toJSON())).status;
+      },
+      { token: admin.accessToken },
+    );
+    expect(registered).toBe(201);
+
+    await page.reload(); // the token now comes from the refresh cookie: no auth_time
+    await nav(page).waitFor();
+    await createKey(page, "passkey step-up");
+    const dialog = page.getByRole("dialog", { name: "Confirm it is you" });
+    await dialog.getByRole("button", { name: "Use a passkey" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await keyWorks(page);
+    // The authenticator signed once more (its counter moved on) for the step-up.
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    expect(credentials).toHaveLength(1);
+    expect(credentials[0]!.signCount).toBeGreaterThanOrEqual(1);
     await page.close();
   });
 });

@@ -74,18 +74,54 @@ export function onStepUp(prompt: StepUpPrompt) {
  * that must neither refresh nor end the session.
  */
 export async function stepUp(proof: { password: string } | { code: string }): Promise<void> {
-  const res = await fetch("/api/auth/step-up", {
+  accessToken = (await postAuth<{ accessToken: string }>("/api/auth/step-up", proof)).accessToken;
+}
+
+/** Whether this browser can step up with a passkey (WebAuthn with the JSON helpers). */
+export const canUsePasskey = () =>
+  typeof PublicKeyCredential !== "undefined" &&
+  typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function";
+
+/**
+ * Steps up with one of the account's passkeys: the options bound to this session, the
+ * browser's assertion (navigator.credentials.get), then the new access token.
+ */
+export async function stepUpWithPasskey(): Promise<void> {
+  const options = await postAuth<PublicKeyCredentialRequestOptionsJSON>(
+    "/api/auth/step-up/passkey/options",
+    {},
+  );
+  const credential = (await navigator.credentials.get({
+    publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
+  })) as PublicKeyCredential | null;
+  if (credential === null)
+    throw new ApiProblem({
+      title: "No passkey",
+      status: 0,
+      code: "CLIENT",
+      detail: "No passkey was used.",
+    });
+  const answer = await postAuth<{ accessToken: string }>(
+    "/api/auth/step-up/passkey",
+    credential.toJSON(),
+  );
+  accessToken = answer.accessToken;
+}
+
+/** A POST to the step-up routes with the bearer, outside `request`'s refresh and retry. */
+async function postAuth<T>(path: string, body: unknown): Promise<T> {
+  const res = await fetch(path, {
     method: "POST",
     headers: {
       "content-type": "application/json",
       accept: "application/json",
       ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
     },
-    body: JSON.stringify(proof),
+    body: JSON.stringify(body),
     credentials: "same-origin",
   });
   if (!res.ok) throw new ApiProblem(await toProblem(res));
-  accessToken = ((await res.json()) as { accessToken: string }).accessToken;
+  return (await res.json()) as T;
 }
 
 async function toProblem(res: Response): Promise<Problem> {

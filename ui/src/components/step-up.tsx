@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, onStepUp, stepUp } from "../api";
+import { api, canUsePasskey, onStepUp, stepUp, stepUpWithPasskey } from "../api";
 import { ProblemBox, useAction } from "./ui";
 
 /**
@@ -7,13 +7,14 @@ import { ProblemBox, useAction } from "./ui";
  * which carries no `auth_time`): a modal <dialog> that asks for the password, or the authenticator
  * code when the account has two-factor sign-in (then the password is not enough — see
  * core/accounts/step-up-flow.ts), posts it to /api/auth/step-up and lets the refused request
- * run again. Cancel (or Escape) leaves the action refused with the problem shown where it was.
+ * run again. An account with passkeys can use one instead, where the browser has WebAuthn. Cancel (or Escape) leaves the action refused with the problem shown where it was.
  */
 export function StepUpPrompt() {
   const dialog = useRef<HTMLDialogElement>(null);
   const input = useRef<HTMLInputElement>(null);
   const settle = useRef<((ok: boolean) => void) | undefined>(undefined);
   const [totp, setTotp] = useState<boolean>();
+  const [passkey, setPasskey] = useState(false);
   const [value, setValue] = useState("");
   const act = useAction();
 
@@ -23,10 +24,15 @@ export function StepUpPrompt() {
         act.setError(undefined);
         setValue("");
         setTotp(undefined);
-        const status = await api<{ totp: boolean }>("/api/auth/mfa").catch(() => ({
-          totp: false,
-        }));
+        setPasskey(false);
+        const [status, passkeys] = await Promise.all([
+          api<{ totp: boolean }>("/api/auth/mfa").catch(() => ({ totp: false })),
+          canUsePasskey()
+            ? api<{ items: unknown[] }>("/api/auth/passkeys").catch(() => ({ items: [] }))
+            : { items: [] },
+        ]);
         setTotp(status.totp);
+        setPasskey(passkeys.items.length > 0);
         return new Promise<boolean>((resolve) => {
           settle.current = resolve;
           dialog.current?.showModal();
@@ -43,12 +49,14 @@ export function StepUpPrompt() {
     resolve?.(ok);
   };
 
-  const submit = (e: Event) => {
-    e.preventDefault();
+  const prove = (work: () => Promise<void>) =>
     void act.run(async () => {
-      await stepUp(totp ? { code: value.trim() } : { password: value });
+      await work();
       close(true);
     });
+  const submit = (e: Event) => {
+    e.preventDefault();
+    prove(() => stepUp(totp ? { code: value.trim() } : { password: value }));
   };
 
   return (
@@ -66,6 +74,7 @@ export function StepUpPrompt() {
         <p class="muted">
           This action needs a recent sign-in.{" "}
           {totp ? "Enter a code from your authenticator app." : "Enter your password to go on."}
+          {passkey && " Or use one of your passkeys."}
         </p>
         <ProblemBox error={act.error} />
         {totp ? (
@@ -99,6 +108,11 @@ export function StepUpPrompt() {
           <button type="submit" disabled={act.busy || totp === undefined}>
             Confirm
           </button>
+          {passkey && (
+            <button type="button" disabled={act.busy} onClick={() => prove(stepUpWithPasskey)}>
+              Use a passkey
+            </button>
+          )}
           <button type="button" class="link" onClick={() => close(false)}>
             Cancel
           </button>
