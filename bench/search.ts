@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createClient } from "@libsql/client";
+import { type Client, createClient } from "@libsql/client";
 import { collections } from "../src/collections/index";
 import { anonymous } from "../src/core/kernel/principal";
 import { buildModels } from "../src/core/records/model";
@@ -34,9 +34,19 @@ const { values } = parseArgs({
     out: { type: "string" },
     /** libsql_vector_idx options instead of the migration's, `;`-separated (e.g. compress_neighbors=float8;max_neighbors=20). */
     index: { type: "string" },
+    /**
+     * search_l values to measure on the same graph, `,`-separated (e.g. 200,400). libSQL uses
+     * search_l only when querying (inserts use insert_l), so the bench rewrites the parameter
+     * stored in libsql_vector_meta_shadow between measurements instead of rebuilding the index.
+     */
+    "search-l": { type: "string" },
+    /** Keep the database file here (one size only); if it already holds the rows, seeding is skipped. */
+    db: { type: "string" },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
+const searchLs = values["search-l"]?.split(",").map(Number) ?? [undefined];
+if (values.db !== undefined && sizes.length !== 1) throw new Error("--db takes one size");
 const queryCount = Number(values.queries);
 const recallCount = Number(values["recall-queries"]);
 const dims = 384;
@@ -85,6 +95,8 @@ const ms = (x: number) => x.toFixed(2);
 interface SizeResult {
   rows: number;
   index: string;
+  /** The search_l the queries ran with (undefined: the index's own). */
+  searchL?: number;
   seedSeconds: number;
   latency: Record<string, { p50: number; p99: number; mean: number }>;
   recallIndex?: number;
@@ -96,17 +108,44 @@ interface SizeResult {
   ftsBytes?: number;
 }
 
-async function runSize(rows: number): Promise<SizeResult> {
-  const dir = mkdtempSync(join(tmpdir(), "nb-bench-search-"));
-  const path = join(dir, "bench.db");
+/**
+ * Rewrites search_l in the index's stored parameters (libsql_vector_meta_shadow.metadata: 9-byte
+ * records, a tag then a little-endian u64; tag 9 is search_l). Returns the value now stored.
+ */
+async function setSearchL(client: Client, searchL: number | undefined): Promise<number> {
+  const rs = await client.execute(
+    "SELECT metadata FROM libsql_vector_meta_shadow WHERE name = 'notes_embedding_idx'",
+  );
+  const meta = Buffer.from(rs.rows[0]!.metadata as ArrayBuffer);
+  let at = -1;
+  for (let i = 0; i + 9 <= meta.length; i += 9) if (meta[i] === 9) at = i;
+  if (at < 0) throw new Error("search_l not found in the index's parameters");
+  if (searchL !== undefined) {
+    meta.writeBigUInt64LE(BigInt(searchL), at + 1);
+    await client.execute({
+      sql: "UPDATE libsql_vector_meta_shadow SET metadata = ? WHERE name = 'notes_embedding_idx'",
+      args: [meta],
+    });
+  }
+  return Number(meta.readBigUInt64LE(at + 1));
+}
+
+async function runSize(rows: number): Promise<SizeResult[]> {
+  const dir = values.db === undefined ? mkdtempSync(join(tmpdir(), "nb-bench-search-")) : undefined;
+  const path = dir === undefined ? values.db! : join(dir, "bench.db");
   const url = `file:${path}`;
   const db = await openNodeDatabase({ url, readBudgetMs: 60_000 });
+  const existing = Number(
+    (await db.client.execute("SELECT count(*) AS n FROM notes")).rows[0]?.n ?? 0,
+  );
+  const reuse = existing === rows;
+  if (existing !== 0 && !reuse) throw new Error(`${path} holds ${existing} notes, not ${rows}`);
   const migrated = await db.client.execute(
     "SELECT sql FROM sqlite_master WHERE name = 'notes_embedding_idx'",
   );
   let index = /libsql_vector_idx\((.*)\)\s*\)/.exec(String(migrated.rows[0]?.sql))?.[1] ?? "?";
   try {
-    if (values.index !== undefined) {
+    if (values.index !== undefined && !reuse) {
       // Built the same way, row by row as the seed inserts, with other options.
       const options = values.index.split(";").map((o) => `'${o.replace(/'/g, "")}'`);
       await db.client.execute("DROP INDEX notes_embedding_idx");
@@ -116,10 +155,33 @@ async function runSize(rows: number): Promise<SizeResult> {
       index = `"embedding", 'metric=cosine', ${options.join(", ")}`;
     }
     // ── seed ──
+    let seedSeconds = Number.NaN;
+    if (!reuse) seedSeconds = await seed(db, rows);
+    else process.stderr.write(`  ${path} already holds ${rows} rows: not seeded again\n`);
+    const out: SizeResult[] = [];
+    for (const searchL of searchLs) {
+      const used = await setSearchL(db.client, searchL);
+      process.stderr.write(`  ${rows} rows, search_l ${used}:\n`);
+      out.push({ ...(await measure(db, url, rows, index, seedSeconds)), searchL: used });
+    }
+    return out;
+  } finally {
+    db.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+type Db = Awaited<ReturnType<typeof openNodeDatabase>>;
+
+/** Inserts `rows` notes in batches of 500, printing progress; returns the seconds it took. */
+async function seed(db: Db, rows: number): Promise<number> {
+  {
     const r = rng(rows);
     const started = performance.now();
     const now = new Date().toISOString();
     const batch = 500;
+    let lastDone = 0;
+    let lastAt = started;
     for (let from = 0; from < rows; from += batch) {
       const statements = [];
       for (let i = from; i < Math.min(rows, from + batch); i++) {
@@ -141,13 +203,33 @@ async function runSize(rows: number): Promise<SizeResult> {
         });
       }
       await db.client.batch(statements, "write");
-      if ((from / batch) % 20 === 0)
-        process.stderr.write(`\r  seeding ${rows}: ${from + statements.length} rows`);
+      const done = from + statements.length;
+      if ((from / batch) % 4 === 3 || done === rows) {
+        // Progress: the index build is the slow part (tens of minutes at 100k).
+        const t = (performance.now() - started) / 1000;
+        const recent = (done - lastDone) / ((performance.now() - lastAt) / 1000);
+        lastDone = done;
+        lastAt = performance.now();
+        process.stderr.write(
+          `  seeding ${rows}: ${done} rows, ${t.toFixed(0)} s, ${recent.toFixed(0)} rows/s now, ~${((rows - done) / recent / 60).toFixed(0)} min left\n`,
+        );
+      }
     }
     const seedSeconds = (performance.now() - started) / 1000;
-    process.stderr.write(`\r  seeded ${rows} rows in ${seedSeconds.toFixed(0)} s\n`);
+    process.stderr.write(`  seeded ${rows} rows in ${seedSeconds.toFixed(0)} s\n`);
     await db.client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    return seedSeconds;
+  }
+}
 
+async function measure(
+  db: Db,
+  url: string,
+  rows: number,
+  index: string,
+  seedSeconds: number,
+): Promise<SizeResult> {
+  {
     // ── latency: the search service as the route calls it, anonymous, no cache ──
     const qr = rng(rows + 1);
     const queryVectorOf = new Map<string, number[]>();
@@ -252,11 +334,8 @@ async function runSize(rows: number): Promise<SizeResult> {
     } finally {
       probe.close();
     }
-    result.fileBytes = statSync(path).size;
+    result.fileBytes = statSync(url.slice("file:".length)).size;
     return result;
-  } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -265,7 +344,7 @@ const load = loadavg()
   .map((x) => x.toFixed(1))
   .join(" / ");
 const results: SizeResult[] = [];
-for (const rows of sizes) results.push(await runSize(rows));
+for (const rows of sizes) results.push(...(await runSize(rows)));
 const loadAfter = loadavg()
   .map((x) => x.toFixed(1))
   .join(" / ");
@@ -288,7 +367,7 @@ const lines = [
   "| --- | --- | --- | --- | --- | --- |",
   ...results.map(
     (r) =>
-      `| ${r.rows.toLocaleString("en")} | \`libsql_vector_idx(${r.index})\` | ${r.seedSeconds.toFixed(0)} s (${Math.round(r.rows / r.seedSeconds)} rows/s) | ${ms(r.latency.keyword!.p50)} / ${ms(r.latency.keyword!.p99)} ms | ${ms(r.latency.semantic!.p50)} / ${ms(r.latency.semantic!.p99)} ms | ${ms(r.latency.hybrid!.p50)} / ${ms(r.latency.hybrid!.p99)} ms |`,
+      `| ${r.rows.toLocaleString("en")} | \`libsql_vector_idx(${r.index})\`, search_l ${r.searchL ?? "?"} | ${Number.isNaN(r.seedSeconds) ? "(reused file)" : `${r.seedSeconds.toFixed(0)} s (${Math.round(r.rows / r.seedSeconds)} rows/s)`} | ${ms(r.latency.keyword!.p50)} / ${ms(r.latency.keyword!.p99)} ms | ${ms(r.latency.semantic!.p50)} / ${ms(r.latency.semantic!.p99)} ms | ${ms(r.latency.hybrid!.p50)} / ${ms(r.latency.hybrid!.p99)} ms |`,
   ),
   "",
   `Recall@10 against brute force (exact cosine distance over every row), ${recallCount} queries near random centroids:`,
@@ -297,7 +376,7 @@ const lines = [
   "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ...results.map(
     (r) =>
-      `| ${r.rows.toLocaleString("en")} | ${r.recallIndex?.toFixed(3) ?? "—"} | ${r.recallAnswer?.toFixed(3) ?? "—"} | ${r.bruteForceMs === undefined ? "—" : `${r.bruteForceMs.toFixed(0)} ms`} | ${mib(r.fileBytes)} | ${mib(r.tableBytes)} | ${mib(r.indexBytes)} | ${mib(r.ftsBytes)} |`,
+      `| ${r.rows.toLocaleString("en")}, search_l ${r.searchL ?? "?"} | ${r.recallIndex?.toFixed(3) ?? "—"} | ${r.recallAnswer?.toFixed(3) ?? "—"} | ${r.bruteForceMs === undefined ? "—" : `${r.bruteForceMs.toFixed(0)} ms`} | ${mib(r.fileBytes)} | ${mib(r.tableBytes)} | ${mib(r.indexBytes)} | ${mib(r.ftsBytes)} |`,
   ),
   "",
 ];

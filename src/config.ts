@@ -1050,10 +1050,21 @@ export const settings = {
     doc: "bearer key for EMBEDDINGS_URL (secret)",
     parse: text,
   }),
+  embeddingsWorkersAi: setting({
+    name: "EMBEDDINGS_WORKERS_AI",
+    group: "search",
+    doc: 'Workers home: the default embedder is this Workers AI binding ([ai] binding = "AI" in wrangler.toml) with EMBEDDINGS_MODEL (default @cf/baai/bge-small-en-v1.5); not with EMBEDDINGS_URL',
+    homes: ["workers"],
+    parse: (raw) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(raw))
+        throw new Invalid("must be a binding name (e.g. AI)");
+      return raw;
+    },
+  }),
   embeddingsModel: setting({
     name: "EMBEDDINGS_MODEL",
     group: "search",
-    doc: "model name sent to EMBEDDINGS_URL",
+    doc: "model name sent to EMBEDDINGS_URL, or the Workers AI model (@cf/…) with EMBEDDINGS_WORKERS_AI",
     fallback: "text-embedding-3-small",
     parse: (raw) => {
       if (!/^[\x21-\x7e]{1,200}$/.test(raw))
@@ -1116,10 +1127,28 @@ export function loadConfig(source: Record<string, unknown>, home: Home): Config 
     fail("MAIL_API_KEY", "is required with MAIL_API_URL");
   const modelSet =
     typeof source.EMBEDDINGS_MODEL === "string" && source.EMBEDDINGS_MODEL.trim() !== "";
-  if (v.embeddingsUrl === undefined && (v.embeddingsApiKey !== undefined || modelSet))
+  const ai = v.embeddingsWorkersAi;
+  if (ai !== undefined && v.embeddingsUrl !== undefined)
+    fail("EMBEDDINGS_WORKERS_AI", "and EMBEDDINGS_URL both name the default embedder; set one");
+  else if (ai !== undefined) {
+    const bound = source[ai];
+    if (
+      typeof bound !== "object" ||
+      bound === null ||
+      typeof (bound as { run?: unknown }).run !== "function"
+    )
+      fail(
+        "EMBEDDINGS_WORKERS_AI",
+        `names the binding ${ai}, which this Worker does not have; add [ai] binding = "${ai}" to wrangler.toml`,
+      );
+    if (modelSet && !/^@(cf|hf)\//.test(v.embeddingsModel))
+      fail("EMBEDDINGS_MODEL", "must be a Workers AI model (@cf/…) with EMBEDDINGS_WORKERS_AI");
+    if (v.embeddingsApiKey !== undefined)
+      fail("EMBEDDINGS_API_KEY", "has no effect with EMBEDDINGS_WORKERS_AI; remove it");
+  } else if (v.embeddingsUrl === undefined && (v.embeddingsApiKey !== undefined || modelSet))
     fail(
       v.embeddingsApiKey !== undefined ? "EMBEDDINGS_API_KEY" : "EMBEDDINGS_MODEL",
-      "has no effect without EMBEDDINGS_URL; set EMBEDDINGS_URL too",
+      "has no effect without EMBEDDINGS_URL (or EMBEDDINGS_WORKERS_AI on Workers); set EMBEDDINGS_URL too",
     );
   const profileSet =
     typeof source.PASSWORD_PROFILE === "string" && source.PASSWORD_PROFILE.trim() !== "";

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embedTest, failEmbedder, holdEmbedder } from "../search-embedder";
 import type { Home, MakeHome, SignedIn } from "./home";
+import { defineWorkersAiSuite } from "./search-workers-ai";
 
 /** How the suite reaches the loopback embedder (its `/v1` base URL). */
 export interface SuiteEmbedder {
@@ -18,8 +19,21 @@ const words =
     " ",
   );
 
-/** Search: FTS5 through writes and batches, semantic results vs brute force, rules throughout. */
+/**
+ * Search: FTS5 through writes and batches, semantic results vs brute force, rules throughout;
+ * in workerd, then the Workers AI embedder (test/conformance/search-workers-ai.ts).
+ */
 export function defineSearchSuite(make: MakeHome, embedder: SuiteEmbedder) {
+  const runtime = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
+  if (runtime === "Cloudflare-Workers")
+    describe("search, then Workers AI", () => {
+      defineSearch(make, embedder);
+      defineWorkersAiSuite(make);
+    });
+  else defineSearch(make, embedder);
+}
+
+function defineSearch(make: MakeHome, embedder: SuiteEmbedder) {
   describe("search", () => {
     let home: Home;
     let alice: SignedIn;
@@ -216,6 +230,29 @@ export function defineSearchSuite(make: MakeHome, embedder: SuiteEmbedder) {
       expect(hybrid.items.map((h) => h.record.id)).not.toContain(bobs.id);
       expect(hybrid.items.length).toBe(5);
     }, 120_000);
+
+    it("builds the vector index with the settings the collection declares", async () => {
+      const [index] = await home.sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'notes_embedding_idx'",
+      );
+      // Imported here: at the top, the collections would load before the worker's main module.
+      const { notesCollection } = await import("../../src/collections/notes");
+      const { searchMigrationSql } = await import("../../src/core/search/sql");
+      const declared = searchMigrationSql([notesCollection]).find((s) =>
+        s.includes("libsql_vector_idx"),
+      );
+      expect(`${index!.sql};`).toBe(declared);
+      expect(declared).toContain("'compress_neighbors=float1bit'");
+      // libSQL stores what it will use: compress_neighbors (tag 11) = float1bit (vector type 3).
+      const [meta] = await home.sql(
+        "SELECT hex(metadata) AS m FROM libsql_vector_meta_shadow WHERE name = 'notes_embedding_idx'",
+      );
+      const params = new Map<number, string>();
+      const hex = String(meta!.m);
+      for (let i = 0; i + 18 <= hex.length; i += 18)
+        params.set(Number.parseInt(hex.slice(i, i + 2), 16), hex.slice(i + 2, i + 18));
+      expect(params.get(11)).toBe("0300000000000000");
+    });
 
     it("refuses bad search input with 4xx problems, never 500", async () => {
       const cases: [string, number, string][] = [

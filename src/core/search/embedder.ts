@@ -109,30 +109,3 @@ export function openAiEmbedder(options: OpenAiEmbedderOptions): Embedder {
     },
   };
 }
-
-/** The Workers AI binding's shape, as far as embeddings go. */
-export interface WorkersAi {
-  run(model: string, input: { text: string[] }): Promise<{ data?: number[][] }>;
-}
-
-/** Workers AI (`@cf/baai/bge-small-en-v1.5`: 384 dimensions, `-base-`: 768, `-large-`: 1024). */
-export function workersAiEmbedder(ai: WorkersAi, model: string): Embedder {
-  return {
-    name: model,
-    async embed(texts) {
-      if (texts.length === 0) return [];
-      embedderUsage.requests++;
-      embedderUsage.texts += texts.length;
-      let out: { data?: number[][] };
-      try {
-        out = await ai.run(model, { text: texts });
-      } catch (err) {
-        embedderUsage.failures++;
-        throw new EmbedderError(`Workers AI failed: ${(err as Error).message}`, true);
-      }
-      if (!Array.isArray(out.data) || out.data.length !== texts.length)
-        throw new EmbedderError("Workers AI answered without one embedding per input", false);
-      return out.data;
-    },
-  };
-}

@@ -7,7 +7,7 @@ import { compileFilter } from "../query/compile";
 import { parseFilterOnce } from "../query/parser";
 import { isRecordId } from "../records/ids";
 import { filterProblem, parseFieldList } from "../records/list-params";
-import { type CollectionModel, compileContext, type Models } from "../records/model";
+import { compileContext, type Models } from "../records/model";
 import { condition, type RecordContext, where } from "../records/read";
 import { fieldsOf, fromRow, selectList, statement } from "../records/sql";
 import type { EmbedderSource } from "./embed";

@@ -14,7 +14,34 @@ export interface VectorOptions {
   embedder?: string;
   /** Distance for the index and for search; default cosine. */
   metric?: "cosine" | "l2";
+  /**
+   * The vector index's settings (libSQL's DiskANN `libsql_vector_idx` options). Changing them
+   * means a migration that drops and recreates the index (it is rebuilt row by row). README
+   * "Search" has what each costs, measured at 100k rows.
+   */
+  index?: VectorIndexOptions;
 }
+
+export interface VectorIndexOptions {
+  /**
+   * How each graph node stores its neighbours' vectors (used to pick the route; every visited
+   * node is then compared exactly): `float1bit` (1 bit per dimension, cosine only), `float8`,
+   * `float16`, `floatb16` or `float32` (uncompressed: libSQL's own default, ≈80 KiB per row at
+   * 384 dimensions). Default: float1bit for cosine, float8 for l2.
+   */
+  compressNeighbors?: "float1bit" | "float8" | "float16" | "floatb16" | "float32";
+  /** Edges per node (default libSQL's: 3·(√dimensions + 1), capped). Fewer lose recall fast. */
+  maxNeighbors?: number;
+  /** Candidates kept while searching: recall against latency. Default defaultSearchL. */
+  searchL?: number;
+  /** Candidates kept while inserting: graph quality against insert cost (default libSQL's 70). */
+  insertL?: number;
+  /** Edge pruning factor, 1–2 (default libSQL's 1.2). */
+  alpha?: number;
+}
+
+/** Nearbase's search_l (libSQL's own is 200); see README "Search" for the measurements. */
+export const defaultSearchL = 200;
 
 export interface ResolvedVector {
   field: string;
@@ -23,6 +50,7 @@ export interface ResolvedVector {
   source: string[];
   embedder: string;
   metric: "cosine" | "l2";
+  index: VectorIndexOptions & Required<Pick<VectorIndexOptions, "compressNeighbors" | "searchL">>;
 }
 
 /**
@@ -44,7 +72,27 @@ export function resolveVector(options: VectorOptions): ResolvedVector {
     source: options.source,
     embedder: options.embedder ?? "default",
     metric: options.metric ?? "cosine",
+    index: {
+      ...options.index,
+      compressNeighbors:
+        options.index?.compressNeighbors ??
+        ((options.metric ?? "cosine") === "cosine" ? "float1bit" : "float8"),
+      searchL: options.index?.searchL ?? defaultSearchL,
+    },
   };
+}
+
+/** The `libsql_vector_idx` options of a resolved vector field, in the order libSQL documents. */
+export function vectorIndexOptions(v: ResolvedVector): string[] {
+  const i = v.index;
+  return [
+    `metric=${v.metric}`,
+    `compress_neighbors=${i.compressNeighbors}`,
+    ...(i.maxNeighbors === undefined ? [] : [`max_neighbors=${i.maxNeighbors}`]),
+    ...(i.alpha === undefined ? [] : [`alpha=${i.alpha}`]),
+    `search_l=${i.searchL}`,
+    ...(i.insertL === undefined ? [] : [`insert_l=${i.insertL}`]),
+  ];
 }
 
 interface Declared {
@@ -96,6 +144,27 @@ export function checkSearchOptions(name: string, table: SQLiteTable, options: De
     for (const key of v.source) textField("vector source", key);
     if (v.metric !== "cosine" && v.metric !== "l2")
       throw new Error(`Collection ${name}: vector metric must be cosine or l2.`);
+    const i = v.index;
+    const compressions = ["float1bit", "float8", "float16", "floatb16", "float32"];
+    if (!compressions.includes(i.compressNeighbors))
+      throw new Error(
+        `Collection ${name}: vector index compressNeighbors must be one of ${compressions.join(", ")}.`,
+      );
+    if (i.compressNeighbors === "float1bit" && v.metric !== "cosine")
+      throw new Error(
+        `Collection ${name}: vector index compressNeighbors float1bit works with the cosine metric only.`,
+      );
+    const whole = (key: string, value: number | undefined, min: number, max: number) => {
+      if (value !== undefined && (!Number.isInteger(value) || value < min || value > max))
+        throw new Error(
+          `Collection ${name}: vector index ${key} must be a whole number from ${min} to ${max}.`,
+        );
+    };
+    whole("maxNeighbors", i.maxNeighbors, 2, 512);
+    whole("searchL", i.searchL, 10, 5000);
+    whole("insertL", i.insertL, 10, 5000);
+    if (i.alpha !== undefined && !(i.alpha >= 1 && i.alpha <= 2))
+      throw new Error(`Collection ${name}: vector index alpha must be from 1 to 2.`);
     // A name nothing provides would leave every record pending without a word: refuse it here.
     if (!(embedderNames as readonly string[]).includes(v.embedder))
       throw new Error(

@@ -2,7 +2,7 @@ import { getTableColumns, getTableName } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { columnName } from "../records/columns";
 import type { CollectionDefinition } from "../records/define";
-import { resolveVector } from "./spec";
+import { resolveVector, vectorIndexOptions } from "./spec";
 
 /** The FTS5 table of a collection with `search`: `<table>_fts`. */
 export function ftsTableName(table: SQLiteTable): string {
@@ -57,7 +57,11 @@ export function searchMigrationSql(defs: readonly CollectionDefinition[]): strin
       const index = vectorIndexName(def.table, v.field);
       const source = v.source.map(col);
       out.push(
-        `CREATE INDEX ${q(index)} ON ${q(table)} (libsql_vector_idx(${col(v.field)}, 'metric=${v.metric}'));`,
+        `CREATE INDEX ${q(index)} ON ${q(table)} (libsql_vector_idx(${col(v.field)}, ${vectorIndexOptions(
+          v,
+        )
+          .map((o) => `'${o}'`)
+          .join(", ")}));`,
         `CREATE TRIGGER ${q(`${index}_stale`)} AFTER UPDATE OF ${source.join(", ")} ON ${q(table)} WHEN ${source.map((c) => `OLD.${c} IS NOT NEW.${c}`).join(" OR ")}\nBEGIN\n  UPDATE ${q(table)} SET ${col(v.field)} = NULL, ${col(v.status)} = 'pending' WHERE rowid = NEW.rowid;\nEND;`,
       );
     }

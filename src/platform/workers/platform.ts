@@ -8,6 +8,7 @@ import type { DeferContext, Platform } from "../../core/kernel/ports";
 import { configuredMailer, recordingMailer } from "../../core/mail/mailers";
 import { instrumentClient } from "../../core/observability/instrument-db";
 import { eventMetrics } from "../../core/observability/metrics";
+import type { EmbedderSettings } from "../../core/search/embedders";
 import { edgeCache } from "./edge-cache";
 import { r2Storage } from "./storage-r2";
 import { cloudflareImages } from "./storage-thumbs";
@@ -62,6 +63,8 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
         const value = bindings[name];
         return typeof value === "string" ? value : undefined;
       },
+      // Non-string bindings a setting names (EMBEDDINGS_WORKERS_AI: the Workers AI binding).
+      binding: (name) => bindings[name],
     },
     mailer: configuredMailer(config.mail, () =>
       recordingMailer(log, { logBodies: bindings.NEARBASE_DEV === "true" }),
@@ -100,6 +103,8 @@ export interface EventsMessage {
 }
 
 export interface WorkersPlatform extends Platform {
+  /** Settings, and the bindings a setting names (src/core/search/embedders.ts). */
+  readonly secrets: EmbedderSettings;
   /** What the queue consumer and the cron sweep deliver with (no DNS on Workers: literal checks). */
   readonly delivery: DeliveryDeps;
 }
