@@ -50,6 +50,19 @@ describe("admin data browser", () => {
     await pager.getByRole("button", { name: "← Previous" }).click();
     await pager.getByText("Page 1").waitFor();
     await expect.poll(shownIds).toEqual(first);
+
+    // Another filter starts at page 1, and so does coming back to this one from page 2.
+    await pager.getByRole("button", { name: "Next →" }).click();
+    await pager.getByText("Page 2").waitFor();
+    await filter.fill(`title ~ 'Paged ${marker} 0'`);
+    await filter.press("Enter");
+    await page.getByTestId("count").filter({ hasText: "10 records matching" }).waitFor();
+    await pager.getByText("Page 1").waitFor();
+    await filter.fill(`title ~ 'Paged ${marker}'`);
+    await filter.press("Enter");
+    await page.getByTestId("count").filter({ hasText: "30 records matching" }).waitFor();
+    await pager.getByText("Page 1").waitFor();
+    await expect.poll(shownIds).toEqual(first);
     await page.close();
   });
 

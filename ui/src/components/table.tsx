@@ -162,6 +162,8 @@ export function usePages<T>(
     key,
     cursors: [undefined],
   });
+  // New deps start at page 1 (and forget the old cursors, should the deps come back).
+  if (state.key !== key) setState({ key, cursors: [undefined] });
   const cursors = state.key === key ? state.cursors : [undefined];
   const cursor = cursors.at(-1);
   const loaded = useLoad(() => load(cursor), [...deps, cursor]);
