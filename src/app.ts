@@ -263,8 +263,13 @@ export function createApp({
     // Request for every read (4 % of a get-by-id's CPU in a profile).
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     // Uploads have their collection's own limit, enforced while the body is read
-    // (src/http/routes/files.ts readForm): the records routes are the only ones taking multipart.
-    if (c.req.path.startsWith("/api/collections/") && isMultipart(c)) return next();
+    // (src/http/routes/files.ts readForm): the records routes and the batch are the only ones
+    // taking multipart.
+    if (
+      (c.req.path.startsWith("/api/collections/") || c.req.path === "/api/batch") &&
+      isMultipart(c)
+    )
+      return next();
     // Direct uploads: the URL's signed size, checked against Content-Length before reading.
     if (c.req.method === "PUT" && c.req.path.startsWith("/api/files/uploads/")) return next();
     return limitBody(c, next);

@@ -8526,6 +8526,17 @@ export interface operations {
               }
           )[];
         };
+        /**
+         * @example {
+         *       "@jsonPayload": "{\"operations\":[{\"method\":\"POST\",\"collection\":\"attachments\",\"body\":{}}]}"
+         *     }
+         */
+        "multipart/form-data": {
+          /** @description the batch as JSON: {"operations": [...]} */
+          "@jsonPayload": string;
+        } & {
+          [key: string]: string;
+        };
       };
     };
     responses: {

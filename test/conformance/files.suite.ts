@@ -670,6 +670,91 @@ export function defineFilesSuite(makeHome: MakeHome, probe: () => FileStoragePro
       expect((await put(brief.url, binary(10))).status).toBe(401);
     });
 
+    it("takes files in a multipart /api/batch and commits them with the batch, or not at all", async () => {
+      const red = await encodePng(40, 30, () => [255, 0, 0]);
+      const existing = await created(
+        await upload(owner, {
+          title: unique("batched"),
+          visibility: "public",
+          images: [{ bytes: png, name: "first.png" }],
+        }),
+      );
+      const batch = (operations: unknown[], files: [string, Uint8Array, string][], who = owner) => {
+        const form = new FormData();
+        form.append("@jsonPayload", JSON.stringify({ operations }));
+        for (const [key, bytes, name] of files) form.append(key, new Blob([bytes]), name);
+        return t.request("/api/batch", { method: "POST", headers: who.headers, body: form });
+      };
+      const title = unique("batch-new");
+      const notes = new TextEncoder().encode("batched notes\n");
+      const res = await batch(
+        [
+          { method: "POST", collection: "attachments", body: { title, visibility: "public" } },
+          { method: "PATCH", collection: "attachments", id: existing.id, body: {} },
+        ],
+        [
+          ["operations.0.document", notes, "notes.txt"],
+          ["operations.0.images", png, "one.png"],
+          ["operations.1.images", red, "two.png"],
+        ],
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      const { results } = (await res.json()) as {
+        results: {
+          status: number;
+          body: { id: string; document: string | null; images: string[] };
+        }[];
+      };
+      expect(results.map((r) => r.status)).toEqual([201, 200]);
+      const made = results[0]!.body;
+      expect(made.document).toMatch(/^notes_[a-z0-9]{12}\.txt$/);
+      expect(made.images).toHaveLength(1);
+      const patched = results[1]!.body;
+      expect(patched.images).toHaveLength(2);
+      expect(patched.images[0]).toBe(existing.images[0]);
+      const bytesOf = async (path: string) =>
+        Buffer.from(await (await t.request(path, { headers: owner.headers })).arrayBuffer());
+      expect(
+        (await bytesOf(`/api/files/attachments/${made.id}/${made.document}`)).equals(
+          Buffer.from(notes),
+        ),
+      ).toBe(true);
+      expect(
+        (await bytesOf(`/api/files/attachments/${existing.id}/${patched.images[1]}`)).equals(
+          Buffer.from(red),
+        ),
+      ).toBe(true);
+
+      // One refused operation (another account may not change this record): nothing is
+      // written, and the files the batch stored are due for deletion at once.
+      const lost = unique("batch-lost");
+      const refused = await batch(
+        [
+          { method: "POST", collection: "attachments", body: { title: lost } },
+          { method: "PATCH", collection: "attachments", id: existing.id, body: { title: "x" } },
+        ],
+        [["operations.0.images", png, "orphan.png"]],
+        other,
+      );
+      expect(refused.status).toBe(403);
+      expect((await readProblem(refused)).code).toBe("FORBIDDEN");
+      expect(await t.sql("SELECT id FROM attachments WHERE title = ?", [lost])).toEqual([]);
+      const orphans = await t.sql(
+        "SELECT key, due_at FROM nb_file_deletions WHERE reason = 'upload' AND key LIKE 'attachments/%/images/orphan_%'",
+      );
+      expect(orphans).toHaveLength(1);
+      expect(Number(orphans[0]!.due_at)).toBeLessThanOrEqual(Date.now() + 1000);
+
+      // Files for an operation that is no create or update, or a field that takes none: 400.
+      const misplaced = await batch(
+        [{ method: "DELETE", collection: "attachments", id: existing.id }],
+        [["operations.0.images", png, "x.png"]],
+      );
+      expect(misplaced.status).toBe(400);
+      expect((await readProblem(misplaced)).errors?.[0]?.path).toBe("/operations/0");
+      expect((await t.request(`${url}/${existing.id}`)).status).toBe(200);
+    });
+
     it("lists an account's files in its privacy export as links it can download", async () => {
       const me = await t.signIn();
       const doc = new TextEncoder().encode("my own notes\n");

@@ -9,7 +9,40 @@ type Json = Record<string, unknown>;
  * `@jsonPayload` part), each file field as binary part(s) with its limits.
  */
 export function addMultipartBodies(paths: Record<string, Json>, models: Models): void {
-  for (const model of models.values()) {
+  const withFiles = [...models.values()].filter((m) => fileFields(m.def.options.files).length > 0);
+  const batch = (paths["/api/batch"] as Json | undefined)?.post as
+    | { requestBody?: { content: Json } }
+    | undefined;
+  if (withFiles.length > 0 && batch?.requestBody !== undefined) {
+    const example = withFiles[0]!;
+    batch.requestBody.content = {
+      ...batch.requestBody.content,
+      "multipart/form-data": {
+        schema: {
+          type: "object",
+          required: ["@jsonPayload"],
+          properties: {
+            "@jsonPayload": {
+              type: "string",
+              description: 'the batch as JSON: {"operations": [...]}',
+            },
+          },
+          additionalProperties: {
+            type: "string",
+            format: "binary",
+            description:
+              "a file for a create or update of the batch, named operations.<index>.<file field>; stored first, claimed by the batch's commit (none if it fails)",
+          },
+        },
+        example: {
+          "@jsonPayload": JSON.stringify({
+            operations: [{ method: "POST", collection: example.name, body: {} }],
+          }),
+        },
+      },
+    };
+  }
+  for (const model of withFiles) {
     const fields = fileFields(model.def.options.files);
     if (fields.length === 0) continue;
     const properties: Json = {

@@ -8,7 +8,7 @@ import { refusal } from "../kernel/refusals";
 import { validate } from "../kernel/validate";
 import { openFields, type SealerSource, sealFields, touchesEncryption } from "../privacy/fields";
 import { cascadesOf, commit, type Write } from "./commit";
-import { isRecordId, recordIdPattern } from "./ids";
+import { isRecordId, recordEtag, recordIdPattern } from "./ids";
 import { type ListParams, parseExpand, parseFieldList, parseListParams } from "./list-params";
 import type { CollectionModel, Models } from "./model";
 import {
@@ -324,11 +324,20 @@ export function createRecordService(deps: RecordServiceDeps) {
     },
 
     /** Up to `maxBatch` writes in one transaction: all are applied, or none. */
-    async batch(principal: Principal, body: unknown): Promise<Written<BatchResult[]>> {
+    /**
+     * `extras[i]`, for a create or update carrying files (a multipart batch): the new record's
+     * id (its files are stored under it first), server-set fields (file names) and the revision
+     * the update must find (a multiple field's list was read at it).
+     */
+    async batch(
+      principal: Principal,
+      body: unknown,
+      extras: ReadonlyMap<number, BatchExtra> = new Map(),
+    ): Promise<Written<BatchResult[]>> {
       const { operations } = validate(batchSchema, body);
       const ctx = context(principal);
       const planned = await Promise.all(
-        operations.map((op, i) => plan(ctx, op, `/operations/${i}/body`)),
+        operations.map((op, i) => plan(ctx, op, `/operations/${i}/body`, extras.get(i))),
       );
       const done = await run(
         ctx,
@@ -366,11 +375,16 @@ export function createRecordService(deps: RecordServiceDeps) {
     },
   };
 
-  async function plan(ctx: RecordContext, op: BatchOperation, bodyPath: string) {
+  async function plan(
+    ctx: RecordContext,
+    op: BatchOperation,
+    bodyPath: string,
+    extra: BatchExtra | undefined,
+  ) {
     const model = modelOf(op.collection);
     if (op.method === "POST") {
-      const data = validate(model.createSchema, op.body, bodyPath);
-      const id = newRecordId(model);
+      const data = { ...validate(model.createSchema, op.body, bodyPath), ...extra?.set };
+      const id = extra?.id ?? newRecordId(model);
       const created = createStatement(ctx, model, await sealFields(sealer, model, id, data), id);
       return {
         id: undefined,
@@ -385,17 +399,18 @@ export function createRecordService(deps: RecordServiceDeps) {
       };
     }
     if (op.method === "PATCH") {
-      const data = validate(model.updateSchema, op.body, bodyPath);
+      const data = { ...validate(model.updateSchema, op.body, bodyPath), ...extra?.set };
+      const ifMatch = extra?.rev === undefined ? undefined : recordEtag(op.id, extra.rev);
       const updated = updateStatement(
         ctx,
         model,
         op.id,
         await sealFields(sealer, model, op.id, data),
-        undefined,
+        ifMatch,
       );
       return {
         id: op.id,
-        expectedRev: undefined,
+        expectedRev: updated.expectedRev,
         returning: updated.returning,
         write: {
           statement: updated.statement,
@@ -421,6 +436,13 @@ export function createRecordService(deps: RecordServiceDeps) {
 }
 
 export type RecordService = ReturnType<typeof createRecordService>;
+
+/** What a multipart batch adds to one create or update (see `batch`). */
+export interface BatchExtra {
+  id?: string;
+  set?: Record_;
+  rev?: number;
+}
 
 const recordId = z.string().regex(recordIdPattern, "a record id");
 const batchOperation = z.discriminatedUnion("method", [

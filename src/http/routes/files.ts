@@ -17,6 +17,7 @@ import { validate } from "../../core/kernel/validate";
 import { recordEtag } from "../../core/records/ids";
 import type { CollectionModel } from "../../core/records/model";
 import type { Record_ } from "../../core/records/read";
+import type { BatchExtra } from "../../core/records/service";
 import { newRecordId } from "../../core/records/write";
 import { readJsonObject } from "../body";
 import type { AppEnv } from "../context";
@@ -175,6 +176,101 @@ export async function updateWithFiles(c: Context<AppEnv>, name: string, id: stri
   c.get("platform").defer(c, files.sweep());
   c.header("etag", recordEtag(id, written.value.rev));
   return c.json(written.value.record);
+}
+
+/**
+ * POST /api/batch with a multipart body: the operations as one `@jsonPayload` part
+ * (`{"operations": [...]}`), files as parts named `operations.<index>.<field>` for a create or
+ * update in it. The files are stored first (each with its `upload` row in nb_file_deletions, as
+ * for a multipart create), then the whole batch commits as one transaction that claims them;
+ * if any operation fails, nothing is written and the stored files are marked for deletion.
+ * An update that appends to a multiple field commits only at the revision its list was read at.
+ */
+export async function batchWithFiles(c: Context<AppEnv>) {
+  const { records, files } = c.get("services");
+  const principal = c.get("principal");
+  const limit = Math.max(
+    otherPartsLimit,
+    ...[...records.models.values()].map((m) => files.bodyLimit(m, otherPartsLimit)),
+  );
+  const form = await readForm(c, limit);
+  let payload: unknown;
+  const uploads = new Map<number, Upload[]>();
+  for (const [key, value] of form.entries()) {
+    if (key === "@jsonPayload" && typeof value === "string") {
+      try {
+        payload = JSON.parse(value);
+      } catch {
+        throw new ApiError("INVALID_JSON", "@jsonPayload is not valid JSON.");
+      }
+      continue;
+    }
+    const part = /^operations\.(\d{1,2})\.([A-Za-z_]\w{0,63})$/.exec(key);
+    if (typeof value === "string" || part === null)
+      throw new ApiError(
+        "VALIDATION_FAILED",
+        "A multipart batch takes one @jsonPayload part and files named operations.<index>.<field>.",
+        { errors: [{ path: `/${key.slice(0, 64)}`, message: "not a batch part" }] },
+      );
+    const list = uploads.get(Number(part[1])) ?? [];
+    list.push({
+      field: part[2]!,
+      filename: value.name,
+      bytes: new Uint8Array(await value.arrayBuffer()),
+    });
+    uploads.set(Number(part[1]), list);
+  }
+  if (payload === undefined)
+    throw new ApiError("VALIDATION_FAILED", "The operations go in a @jsonPayload part.");
+  const operations = (payload as { operations?: unknown }).operations;
+  const extras = new Map<number, BatchExtra>();
+  const keys: string[] = [];
+  try {
+    for (const [i, list] of uploads) {
+      const op = (Array.isArray(operations) ? operations[i] : undefined) as
+        | { method?: unknown; collection?: unknown; id?: unknown }
+        | undefined;
+      const path = `/operations/${i}`;
+      if (
+        op === undefined ||
+        (op.method !== "POST" && op.method !== "PATCH") ||
+        typeof op.collection !== "string"
+      )
+        throw new ApiError("VALIDATION_FAILED", "Files go with a POST or PATCH operation.", {
+          errors: [{ path, message: "no create or update to attach files to" }],
+        });
+      const patch = op.method === "PATCH";
+      const model = records.target(op.collection, patch ? String(op.id) : undefined);
+      const fields = new Map(files.fieldsOf(model).map((f) => [f.name, f]));
+      for (const u of list) {
+        if (!fields.has(u.field))
+          throw new ApiError("VALIDATION_FAILED", "A file was sent for a field that takes none.", {
+            errors: [{ path: `${path}/${u.field}`, message: "not a file field" }],
+          });
+      }
+      const id = patch ? String(op.id) : newRecordId(model);
+      let current: { record: Record_; rev: number } | undefined;
+      if (patch && list.some((u) => fields.get(u.field)!.multiple))
+        current = await records.view(
+          principal,
+          model.name,
+          id,
+          { fields: [...fields.keys()].join(",") },
+          { fresh: true },
+        );
+      const staged = await files.stage(model, id, list, { clear: [], remove: [] }, current?.record);
+      keys.push(...staged.keys);
+      extras.set(i, { id: patch ? undefined : id, set: staged.set, rev: current?.rev });
+    }
+    const written = await records.batch(principal, payload, extras);
+    c.set("wrote", written.versions);
+    // Replaced files, and those of deleted records, go now; failures are retried later.
+    c.get("platform").defer(c, files.sweep());
+    return c.json({ results: written.value });
+  } catch (err) {
+    await files.abandon(keys);
+    throw err;
+  }
 }
 
 const tokenInput = z.strictObject({

@@ -7,7 +7,7 @@ import {
 } from "../../core/records/list-params";
 import { readJsonObject } from "../body";
 import type { AppEnv } from "../context";
-import { createWithFiles, isMultipart, updateWithFiles } from "./files";
+import { batchWithFiles, createWithFiles, isMultipart, updateWithFiles } from "./files";
 
 /**
  * The REST API over every collection: list/view/create/update/delete under
@@ -92,6 +92,7 @@ export function collectionRoutes() {
   });
 
   app.post("/api/batch", async (c) => {
+    if (isMultipart(c)) return batchWithFiles(c);
     const { value: results, versions } = await c
       .get("services")
       .records.batch(c.get("principal"), await readJsonObject(c));
