@@ -1,8 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { Locator } from "playwright-core";
-import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { adminSuite } from "./admin-helpers";
+import { adminSuite, choose, naturalWidth, testPng } from "./admin-helpers";
 
 /**
  * Files in the dashboard (#20): the attachments collection's public `images` (several) and
@@ -28,24 +26,10 @@ async function record(id: string) {
   return (await res.json()) as { title: string; images: string[]; document: string | null };
 }
 
-/** Picks a file in a file field's input: it is listed as uploaded on save. */
-async function choose(field: Locator, file: { name: string; mimeType: string; buffer: Buffer }) {
-  await field.locator("input[type=file]").setInputFiles(file);
-  await field.getByText(`${file.name}`).waitFor();
-  await field.getByText("uploaded on save").waitFor();
-}
-
-/** A loaded image's width in pixels; 0 while (or when failing) to load. */
-const naturalWidth = (img: unknown) => (img as { naturalWidth: number }).naturalWidth;
-
 describe("admin files", () => {
   it("uploads an image in the editor, shows its thumbnail, downloads it byte-identical and removes it", async () => {
     const id = await attachment("Holiday");
-    const png = await sharp({
-      create: { width: 64, height: 48, channels: 3, background: "#c0392b" },
-    })
-      .png()
-      .toBuffer();
+    const png = await testPng();
     const page = await suite.signedInPage();
     page.on("dialog", (d) => void d.accept());
     await page.goto(`${suite.s.base}/_/#/data/attachments/${id}`);

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
+import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { makeAdmin } from "../../src/core/accounts/users";
 import { createTestApp, type TestApp } from "../harness";
@@ -138,3 +139,22 @@ export function adminSuite(env: Record<string, string> = {}) {
   });
   return suite;
 }
+
+/** A 64×48 PNG, for uploads. */
+export const testPng = () =>
+  sharp({ create: { width: 64, height: 48, channels: 3, background: "#c0392b" } })
+    .png()
+    .toBuffer();
+
+/** Picks a file in a file field's input: it is listed as uploaded on save. */
+export async function choose(
+  field: Locator,
+  file: { name: string; mimeType: string; buffer: Buffer },
+) {
+  await field.locator("input[type=file]").setInputFiles(file);
+  await field.getByText(`${file.name}`).waitFor();
+  await field.getByText("uploaded on save").waitFor();
+}
+
+/** A loaded image's width in pixels; 0 while (or when failing) to load. */
+export const naturalWidth = (img: unknown) => (img as { naturalWidth: number }).naturalWidth;

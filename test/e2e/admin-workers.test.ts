@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@libsql/client";
@@ -10,7 +10,7 @@ import { makeAdmin } from "../../src/core/accounts/users";
 import { createDatabase } from "../../src/core/db/client";
 import { migrateDatabase } from "../../src/platform/node/migrate";
 import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
-import { password } from "./admin-helpers";
+import { choose, naturalWidth, password, testPng } from "./admin-helpers";
 import { type Browser, launchBrowser } from "./browser";
 
 /**
@@ -106,5 +106,26 @@ it("runs in Chromium: first-run page, then sign-in and the data browser", async 
   // A reload signs back in through the refresh cookie, in this home too.
   await page.reload();
   await page.getByRole("navigation", { name: "Sections" }).waitFor();
+  await page.close();
+});
+
+it("creates a record with an image in this home's R2 bucket: thumbnail and download through a token", async () => {
+  const page = await browser.page(); // signed in by the previous test's refresh cookie
+  const png = await testPng();
+  await page.goto(`${base}/_/#/data/attachments/new`);
+  await page.getByLabel(/^title/).fill("Made on Workers");
+  const images = page.locator("fieldset.files-field", { hasText: "images" });
+  await choose(images, { name: "pixel.png", mimeType: "image/png", buffer: png });
+  // A multipart POST: the record and its file in one create.
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.waitForURL(/#\/data\/attachments\/att_/);
+  await page.getByRole("status").filter({ hasText: "Created." }).waitFor();
+  const thumb = images.locator("li[data-file] img.thumb");
+  await expect.poll(() => thumb.evaluate(naturalWidth), { timeout: 15_000 }).toBe(64);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    images.getByRole("button", { name: "Download" }).click(),
+  ]);
+  expect(Buffer.compare(readFileSync(await download.path()), png)).toBe(0);
   await page.close();
 });
