@@ -21,6 +21,10 @@
 //                               route), seven more OAuth providers (#19, 4.3 with arctic's
 //                               provider classes), strict query parameters (#23, 0.9); each
 //                               measured by its author against a tree without it. Budget 305.
+//   997 KiB raw / 308 KiB gzip  7 Dec 2026, + files at the edge, direct uploads and multipart
+//                               batch (#20): 985.8 -> 996.8 KiB raw, 304.4 -> 307.8 KiB gzip
+//                               (+3.4; HEAD 5b05357 with and without those four commits).
+//                               Budget 309.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features. What was looked at and not cut: zod's JSON-Schema code (its classic
 // schemas import the processors themselves, so it ships whether or not OpenAPI is built at run
@@ -33,7 +37,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 305);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 309);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";
