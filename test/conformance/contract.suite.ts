@@ -99,7 +99,8 @@ export function defineContractSuite(makeHome: MakeHome) {
         });
         refusedWith.set(method, (refusedWith.get(method) ?? 0) + 1);
       }
-      expect([...refusedWith.keys()].sort()).toEqual(["DELETE", "GET", "PATCH", "POST"]);
+      // PUT: the direct upload (PUT /api/files/uploads/{token}).
+      expect([...refusedWith.keys()].sort()).toEqual(["DELETE", "GET", "PATCH", "POST", "PUT"]);
     });
 
     it("takes a route's documented parameters and refuses the rest, signed in too", async () => {
