@@ -74,6 +74,8 @@ export interface Clock {
 export interface CachedEntry {
   response: Response;
   storedAt: number;
+  /** The body, when the store holds it as bytes (Node's LRU): read without a body stream. */
+  bytes?: Uint8Array;
 }
 
 /**

@@ -14,7 +14,11 @@ function labelKey(labels: Labels): string {
     .join(",");
 }
 
+const needsEscape = /[\\\n"]/;
+
 function escapeLabel(value: string): string {
+  // Label values are routes, methods and statuses: nearly never anything to escape.
+  if (!needsEscape.test(value)) return value;
   return value.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
 }
 

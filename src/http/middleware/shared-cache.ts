@@ -91,11 +91,11 @@ export function sharedCache(
 
     const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
     // An entry past stale-while-revalidate, kept only for when the database cannot answer.
-    let fallback: { bytes: ArrayBuffer; headers: Headers; age: number } | undefined;
+    let fallback: { bytes: Uint8Array; headers: Headers; age: number } | undefined;
     if (cacheable && !refreshing) {
       const lookupStarted = performance.now();
       let entry: CachedEntry | undefined;
-      let bytes: ArrayBuffer | undefined;
+      let bytes: Uint8Array | undefined;
       try {
         entry = await telemetry.span(
           "cache.match",
@@ -103,7 +103,8 @@ export function sharedCache(
           { "cache.home": platform.name },
           () => platform.cache.match(key),
         );
-        bytes = await entry?.response.arrayBuffer();
+        // Node's LRU hands over its bytes; a Response body is read only from the Cache API.
+        bytes = entry?.bytes ?? (entry && new Uint8Array(await entry.response.arrayBuffer()));
       } catch (err) {
         // A cache that fails is a cache that is not there: answer from the database (BYPASS).
         cacheFailed(c, "match", err);
@@ -155,7 +156,7 @@ export function sharedCache(
     const handlerPrivate = /\b(?:private|no-store)\b/i.test(res.headers.get("cache-control") ?? "");
     const storing = cacheable && !unavailable && !handlerPrivate;
     telemetry.cache = storing ? "MISS" : "BYPASS";
-    const body = await res.arrayBuffer();
+    const body = new Uint8Array(await res.arrayBuffer());
     const etag = res.headers.get("etag") ?? etagOf(body);
     const headers = new Headers(res.headers);
     headers.set("etag", etag);
@@ -181,6 +182,7 @@ export function sharedCache(
       headers,
       publicAnswer && !behind && !handlerPrivate ? decision : undefined,
       0,
+      true,
     );
   };
 }
@@ -191,7 +193,7 @@ export const maxStoredBytes = 8 * 1024 * 1024;
 /** A kept answer served because the database cannot be reached, labelled as such. */
 function staleIfError(
   c: Context<AppEnv>,
-  entry: { bytes: ArrayBuffer; headers: Headers; age: number },
+  entry: { bytes: Uint8Array; headers: Headers; age: number },
   decision: ShareDecision | undefined,
 ) {
   c.get("telemetry").cache = "STALE-IF-ERROR";
@@ -262,17 +264,21 @@ const keptHeaders = new Set([
 ]);
 
 /**
- * The response for the caller. The body is passed as bytes, not a stream, so the Node adapter
- * can write it in one go (a streamed body takes its slow path).
+ * The response for the caller. The body is passed as a Uint8Array, not a stream nor an
+ * ArrayBuffer, so the Node adapter writes it in one go: @hono/node-server's fast path takes
+ * strings and Uint8Arrays only (an ArrayBuffer made it build an undici Response and read its
+ * body stream, on every hit).
  */
 function answer(
   c: Context<AppEnv>,
-  body: ArrayBuffer,
+  body: Uint8Array,
   storedHeaders: Headers,
   decision: ShareDecision | undefined,
   age: number,
+  /** `storedHeaders` is this request's own copy: changed in place rather than copied again. */
+  owned = false,
 ): Response {
-  const headers = new Headers(storedHeaders);
+  const headers = owned ? storedHeaders : new Headers(storedHeaders);
   headers.set(
     "cache-control",
     decision ? publicCacheControl(decision.policy) : privateCacheControl,
