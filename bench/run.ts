@@ -6,25 +6,24 @@
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
-import { seed, seedPostId, seedUserId } from "../scripts/seed-data";
-import { hashPassword } from "../src/core/accounts/passwords";
 import { generateSigningJwk } from "../src/core/accounts/signing-keys";
-import { migrateDatabase, optimizeDatabase } from "../src/platform/node/migrate";
+import {
+  benchEmail,
+  dataset,
+  benchPassword as password,
+  samplePostId,
+  seedBenchDatabase,
+} from "./lib/dataset";
 import { runLoad, type Scenario } from "./lib/load";
 import { barChart, markdownTable, type Row } from "./lib/report";
 import { memoryKiB, startProcess, type Target } from "./lib/target";
+import { nearbaseBenchEnv } from "./peers/settings";
 import { graphqlBaseline, graphqlOwnerList, graphqlPublicList } from "./scenarios/graphql";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const wanted = (process.env.BENCH_TARGETS ?? "floor,node,workers").split(",");
 const only = process.env.BENCH_SCENARIOS?.split(",");
-const dataset = { users: 1000, posts: 10_000 };
-const password = "bench password 123";
-// User 3 owns bookmarks in the seeded data; logs in for the authenticated scenarios.
-const benchUser = seedUserId(3);
-const benchEmail = "bench@example.com";
 
 /**
  * The admin dashboard's first load (#16): /_/, its script and its styles as the Node home sends
@@ -48,18 +47,7 @@ async function adminFirstLoad(url: string) {
 const dir = mkdtempSync(join(tmpdir(), "nearbase-bench-"));
 const base = join(dir, "base.db");
 console.log(`seeding ${dataset.posts} posts, ${dataset.users} users into ${base} …`);
-{
-  const db = createClient({ url: `file:${base}` });
-  await migrateDatabase(db);
-  await seed(db, dataset);
-  await optimizeDatabase(db);
-  const now = new Date().toISOString();
-  await db.execute({
-    sql: "INSERT INTO nb_users (id, email, email_verified_at, password_hash, name, role, created, updated) VALUES (?, ?, ?, ?, 'Bench', 'user', ?, ?)",
-    args: [benchUser, benchEmail, now, await hashPassword(password), now, now],
-  });
-  db.close();
-}
+await seedBenchDatabase(base);
 const copy = (name: string) => {
   const path = join(dir, `${name}.db`);
   copyFileSync(base, path);
@@ -69,17 +57,10 @@ const copy = (name: string) => {
 const jwk = await generateSigningJwk();
 const keys = JSON.stringify([jwk]);
 const { d: _d, ...publicJwk } = jwk;
-const common = {
-  JWT_PRIVATE_KEYS: keys,
-  RATE_LIMIT_READ: "off",
-  RATE_LIMIT_WRITE: "off",
-  RATE_LIMIT_AUTH: "off",
-  LOGIN_LIMIT_PER_ACCOUNT: "999999/1m",
-  LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "999999/1m",
-  CREDENTIAL_FAILURE_LIMIT: "off",
-  LOG_LEVEL: "warn",
-  LOG_SAMPLE_RATE: "0",
-};
+// The benchmark's settings (bench/peers/settings.ts: no rate limits, no request logging), shared
+// with bench:graphql, bench:peers and bench:profile. HOST is the Node home's listen address only.
+const { HOST: _host, ...settings } = nearbaseBenchEnv;
+const common = { JWT_PRIVATE_KEYS: keys, ...settings };
 const ports = {
   floor: 18801,
   node: 18802,
@@ -193,7 +174,7 @@ try {
       {
         id: "4",
         title: "4 get by id",
-        path: `/api/collections/posts/records/${seedPostId(10)}`,
+        path: `/api/collections/posts/records/${samplePostId}`,
         targets: ["floor", "node", "workers"],
       },
       {

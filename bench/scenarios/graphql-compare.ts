@@ -15,26 +15,20 @@
 // BENCH_SECONDS (3 per side and round), BENCH_ROUNDS (4), BENCH_CONNECTIONS (16),
 // BENCH_TARGETS (node,workers), BENCH_RESULTS_DIR (bench/results: graphql-latest.md).
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@libsql/client";
-import { seed, seedUserId } from "../../scripts/seed-data";
-import { hashPassword } from "../../src/core/accounts/passwords";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
-import { migrateDatabase, optimizeDatabase } from "../../src/platform/node/migrate";
+import { freePort } from "../../test/processes";
+import { benchEmail, benchPassword, dataset, seedBenchDatabase } from "../lib/dataset";
 import { type LoadResult, runLoad, type Scenario } from "../lib/load";
 import { cpuTimeMs, startProcess, type Target } from "../lib/target";
+import { nearbaseBenchEnv } from "../peers/settings";
 import { graphqlOwnerList, graphqlPublicList } from "./graphql";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const wanted = (process.env.BENCH_TARGETS ?? "node,workers").split(",");
-const dataset = { users: 1000, posts: 10_000 };
-const password = "bench password 123";
-const benchUser = seedUserId(3);
-const benchEmail = "bench@example.com";
 
 const json = { "content-type": "application/json" };
 const commentFields = "id created updated postId author body";
@@ -115,18 +109,6 @@ const pairs: Pair[] = [
   },
 ];
 
-/** A port nothing listens on now (wrangler's inspector must not collide with other runs). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function send(target: Target, s: Scenario): Promise<unknown> {
   const res = await fetch(target.url + s.path, {
     method: s.method ?? "GET",
@@ -151,35 +133,19 @@ const ratio = (l: Line, side: "post" | "get") =>
 const dir = mkdtempSync(join(tmpdir(), "nearbase-bench-graphql-"));
 const base = join(dir, "base.db");
 console.log(`seeding ${dataset.posts} posts, ${dataset.users} users into ${base} …`);
-{
-  const db = createClient({ url: `file:${base}` });
-  await migrateDatabase(db);
-  await seed(db, dataset);
-  await optimizeDatabase(db);
-  const now = new Date().toISOString();
-  await db.execute({
-    sql: "INSERT INTO nb_users (id, email, email_verified_at, password_hash, name, role, created, updated) VALUES (?, ?, ?, ?, 'Bench', 'user', ?, ?)",
-    args: [benchUser, benchEmail, now, await hashPassword(password), now, now],
-  });
-  db.close();
-}
+await seedBenchDatabase(base);
 const copy = (name: string) => {
   const path = join(dir, `${name}.db`);
   copyFileSync(base, path);
   return path;
 };
 
-const jwk = await generateSigningJwk();
+// The benchmark's settings, as `npm run bench` (bench/peers/settings.ts), shared cache off.
+// HOST is the Node home's listen address only.
+const { HOST: _host, ...settings } = nearbaseBenchEnv;
 const common = {
-  JWT_PRIVATE_KEYS: JSON.stringify([jwk]),
-  RATE_LIMIT_READ: "off",
-  RATE_LIMIT_WRITE: "off",
-  RATE_LIMIT_AUTH: "off",
-  LOGIN_LIMIT_PER_ACCOUNT: "999999/1m",
-  LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "999999/1m",
-  CREDENTIAL_FAILURE_LIMIT: "off",
-  LOG_LEVEL: "warn",
-  LOG_SAMPLE_RATE: "0",
+  JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
+  ...settings,
   SHARED_CACHE: "off",
 };
 
@@ -223,7 +189,7 @@ try {
     const login = await fetch(`${target.url}/api/auth/login`, {
       method: "POST",
       headers: json,
-      body: JSON.stringify({ email: benchEmail, password }),
+      body: JSON.stringify({ email: benchEmail, password: benchPassword }),
     });
     if (!login.ok) throw new Error(`${target.name}: login failed ${login.status}`);
     const token = ((await login.json()) as { accessToken: string }).accessToken;
