@@ -150,7 +150,8 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const want = await ids();
-      if (want.every((id) => got().has(id))) break;
+      const have = got();
+      if (want.every((id) => have.has(id))) break;
       await sleep(500);
     }
     delivered = got();
