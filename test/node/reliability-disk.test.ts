@@ -21,8 +21,9 @@ import { testKeys } from "../harness";
  * stays 200, the file passes `PRAGMA integrity_check` afterwards, and writes work again once the
  * cause is gone — without a restart. "Full" uses a small tmpfs mounted for the test, so it needs
  * the right to mount (root here); elsewhere it is skipped, and says so. A file system turning
- * read-only under an open database cannot be staged this way (remount,ro refuses while the file
- * is open for writing): SQLITE_READONLY's mapping is covered in src/core/db/unavailable.test.ts.
+ * read-only under an open database cannot be staged with a tmpfs (remount,ro refuses while the
+ * file is open for writing): test/node/reliability-readonly.test.ts stages it with ext4's own
+ * error path instead.
  */
 
 const dir = mkdtempSync(join(tmpdir(), "nearbase-disk-"));
