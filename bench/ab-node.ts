@@ -12,8 +12,8 @@ import { copyFileSync, mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateSigningJwk } from "../src/core/accounts/signing-keys";
-import { benchEmail, benchPassword, samplePostId, seedBenchDatabase } from "./lib/dataset";
-import { type LoadResult, runLoad, type Scenario } from "./lib/load";
+import { benchToken, nodeScenarios, seedBenchDatabase } from "./lib/dataset";
+import { type LoadResult, runLoad } from "./lib/load";
 import { cpuTimeMs, startProcess, type Target } from "./lib/target";
 import { nearbaseBenchEnv } from "./peers/settings";
 
@@ -25,31 +25,7 @@ const seconds = Number(process.env.AB_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const names = picked.length > 0 ? picked : ["list", "owner", "get", "create"];
 
-const createBody = JSON.stringify({ title: "bench", body: "", status: "draft", tags: [] });
-const scenarios: Record<string, (token: string) => Scenario> = {
-  list: () => ({ id: "1", title: "list", path: "/api/collections/posts/records?limit=20" }),
-  cache: () => ({ id: "2", title: "cache", path: "/api/collections/posts/records?limit=20" }),
-  total: () => ({
-    id: "3",
-    title: "total",
-    path: "/api/collections/posts/records?limit=20&total=true",
-  }),
-  owner: (token) => ({
-    id: "4",
-    title: "owner",
-    path: "/api/collections/bookmarks/records?limit=20",
-    headers: { authorization: `Bearer ${token}` },
-  }),
-  get: () => ({ id: "5", title: "get", path: `/api/collections/posts/records/${samplePostId}` }),
-  create: (token) => ({
-    id: "6",
-    title: "create",
-    method: "POST",
-    path: "/api/collections/posts/records",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: createBody,
-  }),
-};
+const scenarios = nodeScenarios;
 
 const dir = mkdtempSync(join(tmpdir(), "nearbase-ab-"));
 const base = join(dir, "base.db");
@@ -72,15 +48,6 @@ async function start(label: string, dist: string, port: number): Promise<Target>
     url: `http://127.0.0.1:${port}`,
     readyPath: "/ready",
   });
-}
-
-async function logIn(t: Target): Promise<string> {
-  const res = await fetch(`${t.url}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: benchEmail, password: benchPassword }),
-  });
-  return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
 const median = (xs: number[]) => {
@@ -106,8 +73,12 @@ try {
     for (let round = 0; round < rounds; round++) {
       for (const t of round % 2 === 0 ? [a, b] : [b, a]) {
         const pid = t.pids()[0]!;
-        const result = await runLoad(t.url, make(await logIn(t)), seconds, connections, () =>
-          cpuTimeMs(pid),
+        const result = await runLoad(
+          t.url,
+          make(await benchToken(t.url)),
+          seconds,
+          connections,
+          () => cpuTimeMs(pid),
         );
         if (result.non2xx + result.errors > 0)
           console.log(`  ${name} ${t === a ? "A" : "B"}: ${result.non2xx + result.errors} failed`);

@@ -16,50 +16,15 @@ import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateSigningJwk } from "../src/core/accounts/signing-keys";
-import { benchEmail, benchPassword, samplePostId, seedBenchDatabase } from "./lib/dataset";
-import { runLoad, type Scenario } from "./lib/load";
+import { benchToken, nodeScenarios, seedBenchDatabase } from "./lib/dataset";
+import { runLoad } from "./lib/load";
 import { cpuTimeMs, startProcess } from "./lib/target";
 import { nearbaseBenchEnv } from "./peers/settings";
 
 const name = process.argv[2] ?? "get";
 const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const scenarios: Record<string, (token: string) => Scenario> = {
-  list: () => ({
-    id: "1",
-    title: "public list of 20",
-    path: "/api/collections/posts/records?limit=20",
-  }),
-  cache: () => ({
-    id: "2",
-    title: "public list, cache hit",
-    path: "/api/collections/posts/records?limit=20",
-  }),
-  total: () => ({
-    id: "3",
-    title: "list + total",
-    path: "/api/collections/posts/records?limit=20&total=true",
-  }),
-  owner: (token) => ({
-    id: "4",
-    title: "owner-only list",
-    path: "/api/collections/bookmarks/records?limit=20",
-    headers: { authorization: `Bearer ${token}` },
-  }),
-  get: () => ({
-    id: "5",
-    title: "get one by id",
-    path: `/api/collections/posts/records/${samplePostId}`,
-  }),
-  create: (token) => ({
-    id: "6",
-    title: "create",
-    method: "POST",
-    path: "/api/collections/posts/records",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ title: "bench", body: "", status: "draft", tags: [] }),
-  }),
-};
+const scenarios = nodeScenarios;
 const make = scenarios[name];
 if (make === undefined)
   throw new Error(`unknown scenario ${name}: one of ${Object.keys(scenarios).join(", ")}`);
@@ -88,12 +53,7 @@ const target = await startProcess(
 );
 let token = "";
 try {
-  const login = await fetch(`${target.url}/api/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: benchEmail, password: benchPassword }),
-  });
-  token = ((await login.json()) as { accessToken: string }).accessToken;
+  token = await benchToken(target.url);
   const pid = target.pids()[0]!;
   const result = await runLoad(target.url, make(token), seconds, connections, () => cpuTimeMs(pid));
   console.log(

@@ -4,6 +4,7 @@ import { createClient } from "@libsql/client";
 import { seed, seedPostId, seedUserId } from "../../scripts/seed-data";
 import { hashPassword } from "../../src/core/accounts/passwords";
 import { migrateDatabase, optimizeDatabase } from "../../src/platform/node/migrate";
+import type { Scenario } from "./load";
 
 export const dataset = { users: 1000, posts: 10_000 };
 export const benchPassword = "bench password 123";
@@ -27,3 +28,54 @@ export async function seedBenchDatabase(path: string): Promise<void> {
     db.close();
   }
 }
+
+/** Logs the bench user in on a Nearbase target; the access token for the bearer scenarios. */
+export async function benchToken(url: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: benchEmail, password: benchPassword }),
+  });
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+/**
+ * The Node home's single-target scenarios on this dataset (bench:profile, bench/ab-node.ts), by
+ * name; the bearer ones take the bench user's token. A create writes a draft titled "bench".
+ */
+export const nodeScenarios: Record<string, (token: string) => Scenario> = {
+  list: () => ({
+    id: "1",
+    title: "public list of 20",
+    path: "/api/collections/posts/records?limit=20",
+  }),
+  cache: () => ({
+    id: "2",
+    title: "public list, cache hit",
+    path: "/api/collections/posts/records?limit=20",
+  }),
+  total: () => ({
+    id: "3",
+    title: "list + total",
+    path: "/api/collections/posts/records?limit=20&total=true",
+  }),
+  owner: (token) => ({
+    id: "4",
+    title: "owner-only list",
+    path: "/api/collections/bookmarks/records?limit=20",
+    headers: { authorization: `Bearer ${token}` },
+  }),
+  get: () => ({
+    id: "5",
+    title: "get one by id",
+    path: `/api/collections/posts/records/${samplePostId}`,
+  }),
+  create: (token) => ({
+    id: "6",
+    title: "create",
+    method: "POST",
+    path: "/api/collections/posts/records",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ title: "bench", body: "", status: "draft", tags: [] }),
+  }),
+};
