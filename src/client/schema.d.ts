@@ -2177,6 +2177,30 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   createPosts: {
@@ -2488,7 +2512,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -2507,7 +2531,7 @@ export interface operations {
            */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -2602,6 +2626,30 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };
@@ -3256,6 +3304,30 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   createComments: {
@@ -3555,7 +3627,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -3574,7 +3646,7 @@ export interface operations {
            */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -3669,6 +3741,30 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };
@@ -4309,6 +4405,30 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   createProfiles: {
@@ -4606,7 +4726,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -4625,7 +4745,7 @@ export interface operations {
            */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -4720,6 +4840,30 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };
@@ -5365,6 +5509,30 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   createBookmarks: {
@@ -5664,7 +5832,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -5683,7 +5851,7 @@ export interface operations {
            */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -5778,6 +5946,30 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };
@@ -6420,6 +6612,30 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   createAttachments: {
@@ -6734,7 +6950,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -6753,7 +6969,7 @@ export interface operations {
            */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -6848,6 +7064,30 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };
@@ -7509,6 +7749,30 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   createNotes: {
@@ -7810,7 +8074,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL; QUERY_TOO_EXPENSIVE: Query too expensive */
+      /** @description INVALID_QUERY: Invalid query parameter; MALFORMED_URI: Malformed percent-encoding in the URL */
       400: {
         headers: {
           RateLimit: components["headers"]["RateLimit"];
@@ -7829,7 +8093,7 @@ export interface operations {
            */
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
-            code?: "INVALID_QUERY" | "MALFORMED_URI" | "QUERY_TOO_EXPENSIVE";
+            code?: "INVALID_QUERY" | "MALFORMED_URI";
           };
         };
       };
@@ -7924,6 +8188,30 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"] & {
             /** @enum {unknown} */
             code?: "RATE_LIMITED";
+          };
+        };
+      };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          RateLimit: components["headers"]["RateLimit"];
+          "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
           };
         };
       };

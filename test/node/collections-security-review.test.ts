@@ -59,6 +59,49 @@ describe("no request can hold the process (review item 2)", () => {
   });
 });
 
+describe("a read the server was too slow for is not blamed on the client", () => {
+  // A collection whose OWN list rule is costly (the developer's, not the caller's): 300 rows of
+  // 20,000-character near-miss bodies under a 150 ms read budget.
+  const slowNotes = sqliteTable("slow_notes", {
+    ...recordColumns(),
+    title: text().notNull(),
+    body: text().notNull(),
+  });
+  const slowCollection = defineCollection(slowNotes, {
+    idPrefix: "sln",
+    rules: { list: `body ~ '${"a".repeat(99)}b'`, view: "" },
+  });
+
+  it("answers 503 with Retry-After when no client filter shaped the read, 400 when one did", async () => {
+    const slow = await createTestApp({ readBudgetMs: 150, collections: [slowCollection] });
+    try {
+      await slow.client.execute(
+        `CREATE TABLE slow_notes (id text PRIMARY KEY, created text NOT NULL, updated text NOT NULL,
+          rev integer NOT NULL DEFAULT 1, title text NOT NULL, body text NOT NULL)`,
+      );
+      await slow.client.execute(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+         INSERT INTO slow_notes (id, created, updated, title, body)
+         SELECT printf('sln_%05d', i), '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z',
+                'note ' || i, printf('%.20000c', 'a') FROM n`,
+      );
+      const list = "/api/collections/slow_notes/records?limit=20";
+      const unfiltered = await slow.request(list);
+      expect(unfiltered.status).toBe(503);
+      expect(unfiltered.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect((await readProblem(unfiltered)).code).toBe("UNAVAILABLE");
+      const filtered = await slow.request(`${list}&filter=${encodeURIComponent("title ~ 'note'")}`);
+      expect(filtered.status).toBe(400);
+      expect((await readProblem(filtered)).code).toBe("QUERY_TOO_EXPENSIVE");
+      // One record by id is cheap whatever the list rule costs, and is served.
+      const one = await slow.request("/api/collections/slow_notes/records/sln_00007");
+      expect(one.status).toBe(200);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe("list fields: plain operators match all values, ? operators any (review item 10)", () => {
   const notes = sqliteTable("shared_notes", {
     ...recordColumns(),

@@ -283,7 +283,13 @@ function collectionPaths(model: CollectionModel): Json {
             }),
           },
           "304": notModified,
-          ...errorsFor("INVALID_FILTER", "INVALID_QUERY", "QUERY_TOO_EXPENSIVE", "MALFORMED_URI"),
+          ...errorsFor(
+            "INVALID_FILTER",
+            "INVALID_QUERY",
+            "QUERY_TOO_EXPENSIVE",
+            "MALFORMED_URI",
+            "UNAVAILABLE",
+          ),
         },
       },
       post: {
@@ -313,7 +319,7 @@ function collectionPaths(model: CollectionModel): Json {
             content: json(readable),
           },
           "304": notModified,
-          ...errorsFor("NOT_FOUND", "INVALID_QUERY", "QUERY_TOO_EXPENSIVE", "MALFORMED_URI"),
+          ...errorsFor("NOT_FOUND", "INVALID_QUERY", "MALFORMED_URI", "UNAVAILABLE"),
         },
       },
       patch: {

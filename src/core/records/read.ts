@@ -1,5 +1,6 @@
 import type { Client, InStatement, ResultSet } from "@libsql/client";
 import { type SQL, sql } from "drizzle-orm";
+import { unavailableRetryAfterSeconds } from "../db/unavailable";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
 import { FilterError } from "../query/ast";
@@ -82,20 +83,28 @@ const viewMemos = new WeakMap<CollectionModel, TemplateMemo>();
 const byIdsMemos = new WeakMap<CollectionModel, TemplateMemo>();
 
 /**
- * Runs a read the client shaped (filter, expansion). A read the database stopped because it
- * outlived the statement budget (the Node home's embedded engine interrupts it) is the client's
- * query being too expensive: a 400, not a 500.
+ * Runs a read under the Node home's statement budget (its embedded engine interrupts a read that
+ * outlives it). Whose fault an interrupted read is depends on who shaped it: a list with the
+ * client's filter or search text is the client's query being too expensive — a 400 they can act
+ * on; any other read (a get by id, related records, a list under the collection's own rules) was
+ * slow because the server is (load, a costly rule): a 503 with Retry-After, never a 400 that
+ * blames a client for asking for one record.
  */
-async function budgeted<T>(read: Promise<T>): Promise<T> {
+async function budgeted<T>(read: Promise<T>, clientShaped = false): Promise<T> {
   try {
     return await read;
   } catch (err) {
-    if ((err as { code?: unknown }).code === "SQLITE_INTERRUPT")
+    if ((err as { code?: unknown }).code !== "SQLITE_INTERRUPT") throw err;
+    if (clientShaped)
       throw new ApiError(
         "QUERY_TOO_EXPENSIVE",
         "The query ran longer than this server allows; narrow the filter (shorter ~ patterns, fewer relation paths) or page with a smaller limit.",
       );
-    throw err;
+    throw new ApiError(
+      "UNAVAILABLE",
+      "The server could not finish this read in time; retry shortly.",
+      { cause: err, headers: { "retry-after": String(unavailableRetryAfterSeconds) } },
+    );
   }
 }
 
@@ -177,6 +186,7 @@ export async function listRecords(ctx: RecordContext, model: CollectionModel, pa
   // The filter text comes last in the key: nothing before it can hold a "|".
   const filterKey = `${caller.key}|${params.filter ?? ""}`;
   const searching = params.search !== undefined;
+  const clientShaped = searching || params.filter !== undefined;
   const statements: InStatement[] = [
     bind(
       searching
@@ -197,8 +207,8 @@ export async function listRecords(ctx: RecordContext, model: CollectionModel, pa
     );
   const [page, count] =
     statements.length === 1
-      ? [await budgeted(ctx.read.execute(statements[0]!))]
-      : await budgeted(ctx.read.batch(statements, "read"));
+      ? [await budgeted(ctx.read.execute(statements[0]!), clientShaped)]
+      : await budgeted(ctx.read.batch(statements, "read"), clientShaped);
   const rows = page!.rows.slice(0, params.limit).map((r) => fromRow(fields, r));
   const more = page!.rows.length > params.limit;
   // The cursor keeps the database's own values (booleans as 0/1, timestamps as stored), since it
