@@ -12,7 +12,14 @@
  * timed); recall@10 of the vector index (`vector_top_k`, k = 10) and of the semantic answer
  * (the service asks the index for 100 candidates, re-ranks exactly, applies the list rule)
  * against brute force (exact distance over every row); and the vector index's size on disk
- * (dbstat) beside the table's and the file's. Writes bench/results/search-<date>.md.
+ * (dbstat) beside the table's and the file's. Writes bench/results/search-<date>.md (or --out).
+ *
+ * The 100k numbers of README "Search" (tens of minutes on a loaded 2-core machine; the seed
+ * prints its rate and an estimate as it goes):
+ *   npm run bench:search -- --sizes 100000 --search-l 100,200,400,800 --db /tmp/search-100k.db
+ * `--db` keeps the seeded file, so a rerun with other --search-l values skips the seed;
+ * `--index "compress_neighbors=float8;max_neighbors=32"` builds the index with other options
+ * instead of the migration's.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -42,9 +49,13 @@ const { values } = parseArgs({
     "search-l": { type: "string" },
     /** Keep the database file here (one size only); if it already holds the rows, seeding is skipped. */
     db: { type: "string" },
+    /** The vectors: clustered (default; a worst case) or lowrank (closer to real embeddings). */
+    data: { type: "string", default: "clustered" },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
+if (values.data !== "clustered" && values.data !== "lowrank")
+  throw new Error("--data is clustered or lowrank");
 const searchLs = values["search-l"]?.split(",").map(Number) ?? [undefined];
 if (values.db !== undefined && sizes.length !== 1) throw new Error("--db takes one size");
 const queryCount = Number(values.queries);
@@ -79,6 +90,32 @@ const centroidVectors = (() => {
 function near(r: () => number, c: number, spread: number): number[] {
   const base = centroidVectors[c]!;
   return unit(base.map((x) => x + spread * gauss(r)));
+}
+/**
+ * `--data lowrank`: vectors from a 32-dimension latent space (200 clusters, within-cluster
+ * spread 0.5 of the centroids' scale) projected to 384 dimensions, plus small noise — neighbours
+ * are much nearer than strangers, as with real sentence embeddings. `clustered` (the default, as
+ * in the first runs): 384-dimension centroids plus noise larger than the centroid itself in
+ * every direction, so the points of a cluster are nearly equidistant: a worst case for a graph
+ * index (nothing to route by).
+ */
+const latentDims = 32;
+const projection = (() => {
+  const r = rng(11);
+  return Array.from({ length: dims }, () =>
+    Array.from({ length: latentDims }, () => gauss(r) / Math.sqrt(latentDims)),
+  );
+})();
+const latentCentroids = (() => {
+  const r = rng(13);
+  return Array.from({ length: centroids }, () =>
+    Array.from({ length: latentDims }, () => gauss(r)),
+  );
+})();
+function point(r: () => number, c = Math.floor(r() * centroids)): number[] {
+  if (values.data !== "lowrank") return near(r, c, 0.08);
+  const z = latentCentroids[c]!.map((x) => x + 0.5 * gauss(r));
+  return unit(projection.map((row) => row.reduce((s, w, j) => s + w * z[j]!, 0) + 0.05 * gauss(r)));
 }
 const vec = (v: number[]) => JSON.stringify(v.map((x) => Math.fround(x)));
 
@@ -198,7 +235,7 @@ async function seed(db: Db, rows: number): Promise<number> {
             title,
             body,
             r() < 0.9 ? 1 : 0,
-            vec(near(r, c, 0.08)),
+            vec(point(r, c)),
           ],
         });
       }
@@ -250,7 +287,7 @@ async function measure(
       const times: number[] = [];
       for (let i = 0; i < queryCount + 10; i++) {
         const text = `${word(qr)} ${word(qr)} ${mode}${i}`;
-        queryVectorOf.set(text, near(qr, Math.floor(qr() * centroids), 0.08));
+        queryVectorOf.set(text, point(qr));
         const q = mode === "keyword" ? text.split(" ").slice(0, 1).join(" ") : text;
         const params: Record<string, string> = { q, mode, k: "10" };
         const t0 = performance.now();
@@ -279,7 +316,7 @@ async function measure(
       let hitsAnswer = 0;
       let bruteMs = 0;
       for (let i = 0; i < recallCount; i++) {
-        const q = near(rr, Math.floor(rr() * centroids), 0.08);
+        const q = point(rr);
         const target = vec(q);
         const t0 = performance.now();
         const truthAll = await exact.execute({
@@ -358,7 +395,7 @@ const lines = [
   "pessimistic and noisy; compare runs on the same machine only.",
   "",
   `Node home's embedded libSQL file (WAL, read connections off the event loop), \`notes\` with ${dims}-dimension`,
-  `vectors seeded straight into the table (${centroids} clustered centroids + noise, no embedder), 90% public, FTS5`,
+  `vectors seeded straight into the table (--data ${values.data}: ${centroids} clusters, no embedder), 90% public, FTS5`,
   `kept by the triggers. Latency: ${queryCount} distinct queries per mode through the search service as an`,
   "anonymous caller (list rule applied, k = 10, no HTTP, no cache; the query embedder is in-process),",
   "after 10 warm-up queries.",
