@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/platform/workers/main";
+import worker, { housekeeping } from "../../src/platform/workers/main";
 import { uniqueAddress } from "../conformance/home";
 
 /**
@@ -79,5 +79,29 @@ describe("Rate Limiting binding (Workers home)", () => {
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
+  });
+});
+
+describe("isolate-local limits (Workers home)", () => {
+  it("keep a home's count when the cron's jobs run in the isolate between its requests", async () => {
+    // One home whose own limit binds (3 reads a minute), with a binding that never refuses.
+    const own = {
+      ...env,
+      RATE_LIMIT_READ: "3/60s",
+      READ_LIMITER: bindings.READ_LIMITER,
+      OTEL_SERVICE_NAME: "isolate-local-count",
+    } as unknown as Env;
+    const address = uniqueAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // What a queue batch or cron run does in a live isolate: the entry builds the app for the
+      // isolate's own bindings (housekeeping is the cron's first job). It used to replace the
+      // home's app, and with it the home's count, so the 4th read passed.
+      await housekeeping(env as unknown as Env);
+      const res = await call(own, address);
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
   });
 });

@@ -21,8 +21,8 @@ const q = (name: string) => `"${name}"`;
  * The SQL that full-text and vector search need, for every collection of `defs` that declares
  * them; drizzle-kit writes neither virtual tables, triggers nor vector indexes, so this goes into
  * a custom migration (`npm run db:generate -- --custom --name <name>`) when `search` or `vector`
- * is added or changed; test/node/search.test.ts fails until the migrated database has exactly
- * these objects.
+ * is added or changed; the search suite (test/conformance/search.suite.ts, "builds the vector
+ * index with the settings the collection declares") fails until the migrated index matches.
  *
  * Full text: an FTS5 external-content table over the collection's own rows (the text is stored
  * once, in the table), kept in step by triggers in the writing transaction — API writes, batches,

@@ -24,11 +24,9 @@ interface Built {
   env: Env;
   app: App;
   platform: WorkersPlatform;
-  /** Built at global scope and not yet used: the first request's bindings may claim it. */
-  unclaimed: boolean;
 }
 
-function build(env: Env, unclaimed: boolean): Built {
+function build(env: Env): Built {
   const config = loadConfig(env as unknown as Record<string, unknown>, "workers");
   const platform = createWorkersPlatform(config, env);
   const app = createApp({
@@ -40,7 +38,7 @@ function build(env: Env, unclaimed: boolean): Built {
   });
   // Hono compiles its router on the first match; do it now rather than in a request.
   app.router.match("GET", "/");
-  return { env, app, platform, unclaimed };
+  return { env, app, platform };
 }
 
 /**
@@ -65,11 +63,14 @@ function sameBindings(a: Env, b: Env): boolean {
 
 // One app per isolate, kept for its life (one libSQL client, one router, one set of memos),
 // built at global scope — during the TLS handshake, not in the first request — from the
-// bindings `cloudflare:workers` exports. A request whose bindings differ (tests make homes with
-// their own) gets an app of its own. A bad setting is reported per request (see fetch).
+// bindings `cloudflare:workers` exports. Bindings that differ (tests make homes with their own)
+// get an app of their own, kept beside the others for as long as their bindings object lives:
+// replacing one app with another lost its isolate-local state (rate-limit counters) whenever a
+// queue batch or cron run with the isolate's bindings came between two requests of a test home.
+// A bad setting is reported per request (see fetch).
 let built: Built | undefined;
 try {
-  built = build(isolateEnv as Env, true);
+  built = build(isolateEnv as Env);
 } catch (err) {
   // A bad setting is reported by the first request, which builds again and fails the same way.
   // Anything else means the build did something workerd refuses at global scope (random values,
@@ -84,15 +85,18 @@ try {
     );
   built = undefined;
 }
+const apps = new WeakMap<Env, Built>();
 
 function buildFor(env: Env): Built {
-  if (built !== undefined && built.env !== env) {
-    if (built.unclaimed && sameBindings(built.env, env)) built.env = env;
-    else built = undefined;
-  }
-  built ??= build(env, false);
-  built.unclaimed = false;
-  return built;
+  const known = apps.get(env);
+  if (known !== undefined) return known;
+  // workerd hands handlers another object than `cloudflare:workers`' env, with the same bindings:
+  // the app built at global scope (or the last one built) serves it.
+  const app =
+    built !== undefined && (built.env === env || sameBindings(built.env, env)) ? built : build(env);
+  built = app;
+  apps.set(env, app);
+  return app;
 }
 
 /** Housekeeping from the cron trigger in wrangler.toml (the Node home runs it on a timer). */
