@@ -233,6 +233,7 @@ export async function startLibsqlServer(options: LibsqlServerOptions): Promise<L
         if (response === undefined) throw failure;
         return response;
       }
+      conn.reopen();
       await new Promise((r) => setTimeout(r, 5));
     }
   }
