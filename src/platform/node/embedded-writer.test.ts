@@ -64,4 +64,27 @@ describe("embedded writer while another process holds the write lock", () => {
     await db.client.execute("INSERT INTO t VALUES (3)");
     expect((await db.client.execute("SELECT count(*) AS n FROM t")).rows[0]?.n).toBe(1);
   }, 30_000);
+
+  it("a write after a lock wait that timed out is committed, not held behind the failed one", async () => {
+    const { db, path } = await open();
+    const other = new Database(path);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      await expect(db.client.execute("INSERT INTO t VALUES (1)")).rejects.toMatchObject({
+        code: expect.stringMatching(/^SQLITE_BUSY/),
+      });
+    } finally {
+      other.exec("ROLLBACK");
+    }
+    const next = await db.client.execute("CREATE TABLE u (n INTEGER)");
+    expect(next.rowsAffected).toBe(0);
+    await db.client.execute("INSERT INTO u VALUES (2)");
+    // Another connection sees it: committed, not pending on the writer's connection (where a
+    // statement that failed with SQLITE_BUSY stayed active and kept later writes uncommitted).
+    const rows = other
+      .prepare("SELECT (SELECT count(*) FROM t) AS t, (SELECT count(*) FROM u) AS u")
+      .get() as { t: number; u: number };
+    other.close();
+    expect([rows.t, rows.u]).toEqual([0, 1]);
+  }, 30_000);
 });

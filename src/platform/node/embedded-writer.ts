@@ -77,8 +77,32 @@ export function embeddedWriter(
     synchronous?: "normal" | "full";
   } = {},
 ): Client {
-  const db = new Database(path, { timeout: writerBusySliceMs });
+  const connect = () => {
+    const connection = new Database(path, { timeout: writerBusySliceMs });
+    connection.exec(`PRAGMA synchronous = ${(options.synchronous ?? "normal").toUpperCase()}`);
+    return connection;
+  };
+  let db = connect();
   const statements = new Map<string, Prepared>();
+  /**
+   * A fresh connection in place of this one, after a call failed with SQLITE_BUSY. SQLite does not
+   * halt a statement that fails with SQLITE_BUSY (it may be stepped again) and the binding cannot
+   * reset one: until it runs again or is garbage-collected it stays an active write, and every
+   * later autocommit write on the connection stayed uncommitted behind it — acknowledged to its
+   * client, invisible to every reader, lost at a crash (embedded-writer.test.ts, "a write after a
+   * lock wait that timed out is committed"). The stale connection is closed (its pending
+   * statement with it) and the statement cache starts again.
+   */
+  const replaceConnection = () => {
+    const stale = db;
+    statements.clear();
+    db = connect();
+    try {
+      stale.close();
+    } catch {
+      // It goes anyway.
+    }
+  };
   let closed = false;
   let interactive: Client | undefined;
 
@@ -173,6 +197,7 @@ export function embeddedWriter(
         return Promise.resolve(work());
       } catch (err) {
         if (!lockBusy(err)) return Promise.reject(err);
+        replaceConnection();
       }
       options.onLockWait?.();
     }
@@ -189,7 +214,9 @@ export function embeddedWriter(
         usable();
         return work();
       } catch (err) {
-        if (!lockBusy(err) || performance.now() >= deadline) throw err;
+        if (!lockBusy(err)) throw err;
+        replaceConnection();
+        if (performance.now() >= deadline) throw err;
       }
       const pause = lockRetryDelaysMs[Math.min(i, lockRetryDelaysMs.length - 1)]!;
       await sleep(Math.max(1, Math.min(pause, deadline - performance.now())));
