@@ -18,12 +18,10 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@libsql/client";
@@ -42,7 +40,9 @@ import { defineCollection, recordColumns } from "../src/core/records/define";
 import { openNodeDatabase } from "../src/platform/node/database";
 import { migrateDatabase } from "../src/platform/node/migrate";
 import { createNodePlatform } from "../src/platform/node/platform";
+import { freePort } from "../test/processes";
 import { startLibsqlServer } from "../tools/libsql-server/server";
+import { processCpuMs } from "./lib/target";
 
 const root = resolve(import.meta.dirname, "..");
 const only = process.env.ONLY;
@@ -311,27 +311,6 @@ async function fields(runs: number) {
 // ── 3. export CPU in workerd ──
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return ns / 1e6;
-}
-
 async function workerdExport(n: number, records: number) {
   const work = mkdtempSync(join(tmpdir(), "nearbase-bench-privacy-"));
   const dist = join(root, "dist/bench-worker");
@@ -415,16 +394,16 @@ const worker :Workerd.Worker = (
     };
     for (let i = 0; i < 3; i++) await get();
     await sleep(500);
-    const idle0 = cpuMs(child.pid!);
+    const idle0 = processCpuMs(child.pid!);
     const w0 = performance.now();
     await sleep(1000);
-    const idleRate = (cpuMs(child.pid!) - idle0) / (performance.now() - w0);
-    const c0 = cpuMs(child.pid!);
+    const idleRate = (processCpuMs(child.pid!) - idle0) / (performance.now() - w0);
+    const c0 = processCpuMs(child.pid!);
     const t0 = performance.now();
     let bytes = 0;
     for (let i = 0; i < n; i++) bytes = await get();
     const wall = performance.now() - t0;
-    const cpu = (cpuMs(child.pid!) - c0 - idleRate * wall) / n;
+    const cpu = (processCpuMs(child.pid!) - c0 - idleRate * wall) / n;
     console.log(`\n## Export CPU in workerd (built worker, bare workerd, libSQL over HTTP)\n`);
     console.log("| records | CPU per export | wall per export | document |");
     console.log("| ---: | ---: | ---: | ---: |");
