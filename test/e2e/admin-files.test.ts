@@ -65,10 +65,12 @@ describe("admin files", () => {
     const path = await download.path();
     expect(Buffer.compare(await readFile(path), png)).toBe(0);
 
-    // The table shows the thumbnail too.
+    // The table shows a declared thumbnail (the field's smallest crop of at least 64 px,
+    // published in the OpenAPI document), not the full image.
     await page.goto(`${suite.s.base}/_/#/data/attachments`);
     const cell = page.locator(`tr[data-id="${id}"] td[data-field=images]`);
-    await expect.poll(() => cell.locator("img").evaluate(naturalWidth)).toBeGreaterThan(0);
+    await expect.poll(() => cell.locator("img").evaluate(naturalWidth)).toBe(100);
+    expect(await cell.locator("img").getAttribute("src")).toContain("thumb=100x100");
 
     // Removed on save; the file is gone from the record and from its URL.
     await page.goto(`${suite.s.base}/_/#/data/attachments/${id}`);

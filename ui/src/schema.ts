@@ -19,6 +19,7 @@ export interface JsonSchema {
   anyOf?: JsonSchema[];
   $ref?: string;
   description?: string;
+  "x-nearbase-thumbs"?: string[];
 }
 
 export type FieldKind =
@@ -41,6 +42,8 @@ export interface FileSpec {
   maxSize: number;
   /** Served only with a file token (the UI always sends one). */
   protected: boolean;
+  /** Declared thumbnail sizes (`?thumb=`), e.g. "100x100", "50x50f", "0x100". */
+  thumbs: string[];
 }
 
 export interface Field {
@@ -217,7 +220,23 @@ function fileSpecs(op: Operation | undefined): Record<string, FileSpec> {
       mimeTypes: (text.split(" (")[0] ?? "").split(", ").filter((t) => t.includes("/")),
       maxSize: Number(/at most (\d+) bytes/.exec(text)?.[1] ?? Number.POSITIVE_INFINITY),
       protected: text.includes("protected"),
+      thumbs: file["x-nearbase-thumbs"] ?? [],
     };
   }
   return out;
+}
+
+/**
+ * The declared thumbnail that best fills a `side`×`side` box: the smallest crop (`WxH`, no
+ * suffix: it covers the box like the page's `object-fit: cover`) with both sides at least
+ * `side`, else the largest crop below it; undefined when the field declares no crop (the page
+ * then shows the image itself, scaled).
+ */
+export function thumbFor(spec: FileSpec | undefined, side: number): string | undefined {
+  const crops = (spec?.thumbs ?? [])
+    .map((size) => ({ size, m: /^(\d+)x(\d+)$/.exec(size) }))
+    .filter((t) => t.m !== null && Number(t.m[1]) > 0 && Number(t.m[2]) > 0)
+    .map((t) => ({ size: t.size, min: Math.min(Number(t.m![1]), Number(t.m![2])) }))
+    .sort((a, b) => a.min - b.min);
+  return (crops.find((t) => t.min >= side) ?? crops.at(-1))?.size;
 }

@@ -56,6 +56,9 @@ export function addMultipartBodies(paths: Record<string, Json>, models: Models):
         type: "string",
         format: "binary",
         description: `${[...f.mimeTypes].join(", ")} (checked from the content), at most ${f.maxSize} bytes${f.protected ? "; protected: served with ?token=" : ""}`,
+        // The sizes `?thumb=` serves (README "Files"), for clients that show image lists: the
+        // dashboard's table asks for a small one instead of each full image.
+        ...(f.thumbs.size > 0 && { "x-nearbase-thumbs": [...f.thumbs] }),
       };
       properties[f.name] = f.multiple ? { type: "array", items: file, maxItems: f.maxFiles } : file;
       if (f.multiple)

@@ -29,9 +29,12 @@ export async function openFile(url: string, name: string, download: boolean) {
   a.click();
 }
 
-/** An image file's thumbnail (the image, scaled by the page). */
-export function Thumb({ url, name }: { url: string; name: string }) {
-  const src = useLoad(() => signedFileUrl(url), [url]);
+/**
+ * An image file's thumbnail: the declared `thumb` size when given (`?thumb=`), else the image
+ * itself, scaled by the page.
+ */
+export function Thumb({ url, name, thumb }: { url: string; name: string; thumb?: string }) {
+  const src = useLoad(() => signedFileUrl(url, thumb === undefined ? {} : { thumb }), [url, thumb]);
   return src.data === undefined ? (
     <span class="thumb" />
   ) : (
@@ -44,10 +47,13 @@ export function FileCell({
   collection,
   id,
   value,
+  thumb,
 }: {
   collection: string;
   id: string;
   value: unknown;
+  /** The declared thumbnail size to show images at (see `thumbFor`). */
+  thumb?: string;
 }) {
   return (
     <span class="files">
@@ -63,7 +69,7 @@ export function FileCell({
               void openFile(url, name, false);
             }}
           >
-            {isImage(name) ? <Thumb url={url} name={name} /> : name}
+            {isImage(name) ? <Thumb url={url} name={name} thumb={thumb} /> : name}
           </a>
         );
       })}

@@ -4,7 +4,7 @@ import { FileCell } from "../components/files";
 import { type Column, FilterBar, type PageOf, Table, usePages } from "../components/table";
 import { cellText, Page, ProblemBox, useAction, useLoad, when } from "../components/ui";
 import { href } from "../router";
-import { type Collection, collectionNamed, type Field } from "../schema";
+import { type Collection, collectionNamed, type Field, thumbFor } from "../schema";
 
 type Row = Record<string, unknown> & { id: string; expand?: Record<string, unknown> };
 
@@ -262,7 +262,16 @@ function Cell({ row, collection, field }: { row: Row; collection: string; field:
       </a>
     );
   }
-  if (field.kind === "file") return <FileCell collection={collection} id={row.id} value={value} />;
+  if (field.kind === "file")
+    return (
+      // 2rem cells: a crop of at least 64 px stays sharp on a 2× screen.
+      <FileCell
+        collection={collection}
+        id={row.id}
+        value={value}
+        thumb={thumbFor(field.file, 64)}
+      />
+    );
   if (field.kind === "datetime" && typeof value === "string")
     return (
       <time dateTime={value} title={value}>
