@@ -28,6 +28,9 @@
 //   943 KiB raw / 288 KiB gzip  7 Dec 2026, keep_names = false in wrangler.toml: esbuild's
 //                               keepNames wrapped every function and class in a __name() call
 //                               (997.1 -> 942.5 KiB raw, 307.9 -> 288.0 KiB gzip). Budget 289.
+//   938 KiB raw / 286 KiB gzip  one copy of @oslojs/crypto/sha2 and @oslojs/encoding (aliases in
+//                               wrangler.toml): 942.5 -> 937.9 KiB raw, 288.0 -> 286.0 KiB gzip.
+//                               Budget 287.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features. What was looked at and not cut: zod's JSON-Schema code (its classic
 // schemas import the processors themselves, so it ships whether or not OpenAPI is built at run
@@ -40,7 +43,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 289);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 287);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";
