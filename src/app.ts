@@ -34,6 +34,7 @@ import { collectionEdge } from "./http/middleware/edge";
 import { createObservability } from "./http/middleware/observe";
 import { rateLimit } from "./http/middleware/rate-limit";
 import { selfFetch } from "./http/middleware/shared-cache";
+import { sharedCacheHits } from "./http/middleware/shared-cache-hit";
 import { strictQuery } from "./http/middleware/strict-query";
 import { apiDocument, credentialFreePaths } from "./http/openapi";
 import { adminUiHeaders, adminUiRoutes } from "./http/routes/admin-ui";
@@ -112,6 +113,7 @@ export interface AppOptions {
 }
 
 const anonymous = { kind: "anonymous" } as const;
+const requestIdLimit = 128;
 
 /**
  * Builds the one Nearbase app. Both homes call this with their platform; the middleware order
@@ -227,14 +229,17 @@ export function createApp({
     c.set("selfFetch", (request) => selfFetch(app, request, c.env));
     await next();
   });
-  app.use(requestId({ limitLength: 128 }));
+  app.use(requestId({ limitLength: requestIdLimit }));
   app.use(timing({ total: true, crossOrigin: false }));
   app.use(observability.middleware);
   app.use("/_/*", adminUiHeaders);
-  app.use(secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  // The fields every answer gets; the Node home's cache fast path puts the same on its hits.
+  const answerMiddlewares: MiddlewareHandler<AppEnv>[] = [
+    secureHeaders({ crossOriginResourcePolicy: "cross-origin" }),
+  ];
   if (config.corsOrigins.length > 0) {
     const anyOrigin = config.corsOrigins.includes("*");
-    app.use(
+    answerMiddlewares.push(
       cors({
         origin: anyOrigin ? "*" : config.corsOrigins,
         // Named origins may send cookies (the refresh-token cookie, nb_consistency); "*" may not.
@@ -257,6 +262,7 @@ export function createApp({
       }),
     );
   }
+  for (const m of answerMiddlewares) app.use(m);
   const limitBody = limitBodySize(config.bodyLimitBytes);
   app.use(async function limitRequestBody(c, next) {
     // GET and HEAD bodies are never read; asking for one makes @hono/node-server build a full
@@ -380,7 +386,19 @@ export function createApp({
     return onError(new ApiError("METHOD_NOT_ALLOWED", detail, { headers: { allow } }), c);
   });
   app.onError(onError);
-  return app;
+  // Fresh shared-cache hits answered before the app (src/platform/node/cache-fast-path.ts).
+  const sharedCacheHit = sharedCacheHits({
+    models,
+    memo: versionMemo,
+    platform,
+    enabled: config.sharedCache,
+    observability,
+    answerMiddlewares,
+    cors: config.corsOrigins.length > 0,
+    appOnly: policies.read !== undefined || authenticate !== undefined,
+    requestIdLimit,
+  });
+  return Object.assign(app, { sharedCacheHit });
 }
 
 export type App = ReturnType<typeof createApp>;

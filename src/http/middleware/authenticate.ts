@@ -1,15 +1,23 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { setMetric } from "hono/timing";
 import { requireScope } from "../../core/accounts/authenticate";
 import { ApiError } from "../../core/kernel/errors";
 import type { AppEnv } from "../context";
 
-/** Whether the request presents a credential: a token or key header, or an /api/auth/ POST. */
-function presentsCredential(c: Context<AppEnv>): boolean {
+/**
+ * Whether the request presents a credential: a token or key header, or an /api/auth/ POST.
+ * Takes `c.req`, or the same three things read off a bare request (the Node cache fast path:
+ * a request presenting none is anonymous).
+ */
+export function presentsCredential(req: {
+  method: string;
+  path: string;
+  header(name: string): string | undefined;
+}): boolean {
   return (
-    c.req.header("authorization") !== undefined ||
-    c.req.header("x-api-key") !== undefined ||
-    (c.req.method === "POST" && c.req.path.startsWith("/api/auth/"))
+    req.header("authorization") !== undefined ||
+    req.header("x-api-key") !== undefined ||
+    (req.method === "POST" && req.path.startsWith("/api/auth/"))
   );
 }
 
@@ -21,7 +29,7 @@ function presentsCredential(c: Context<AppEnv>): boolean {
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
-    if (!presentsCredential(c)) return next();
+    if (!presentsCredential(c.req)) return next();
     const { accounts } = c.get("services");
     const ip = c.get("platform").clientIp(c);
     const started = performance.now();

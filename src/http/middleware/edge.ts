@@ -10,6 +10,7 @@ import {
 import { type ShareDecision, shareDecision } from "../../core/edge/share";
 import { VersionMemo } from "../../core/edge/versions";
 import { randomToken } from "../../core/kernel/crypto";
+import type { Principal } from "../../core/kernel/principal";
 import type { Models } from "../../core/records/model";
 import type { AppEnv } from "../context";
 import { sharedCache } from "./shared-cache";
@@ -21,15 +22,30 @@ const recordsPath = /^\/api\/collections\/([^/]+)\/records(?:\/([^/]+))?$/;
  * that are not collection reads get none.
  */
 export function shareForCollections(models: Models) {
-  return (c: Context<AppEnv>): ShareDecision | undefined => {
-    const match = recordsPath.exec(c.req.path);
+  const share = shareForPath(models);
+  return (c: Context<AppEnv>): ShareDecision | undefined =>
+    share(c.req.path, (name) => c.req.query(name), c.get("principal"));
+}
+
+/**
+ * The same decision from plain values: the request's (decoded) path, its query parameters (the
+ * first value of a name) and the caller. The Node home's cache fast path decides with this
+ * before any Hono context exists.
+ */
+export function shareForPath(models: Models) {
+  return (
+    path: string,
+    query: (name: string) => string | undefined,
+    principal: Principal,
+  ): ShareDecision | undefined => {
+    const match = recordsPath.exec(path);
     if (!match) return undefined;
     return shareDecision(models, {
       collection: safeDecode(match[1]!),
       id: match[2],
-      filter: c.req.query("filter"),
-      expand: c.req.query("expand"),
-      principal: c.get("principal"),
+      filter: query("filter"),
+      expand: query("expand"),
+      principal,
     });
   };
 }

@@ -34,23 +34,14 @@ export function createObservability(options: ObservabilityOptions) {
       ? undefined
       : new OtlpExporter({ ...options.otlp, home: options.home, log: options.log });
 
-  const middleware: MiddlewareHandler<AppEnv> = async function observe(c, next) {
-    const trace = traceFromHeaders(c.req.header("traceparent"), c.req.header("tracestate"));
-    const telemetry = new Telemetry(trace);
-    c.set("telemetry", telemetry);
-    const started = performance.now();
-    await withTelemetry(telemetry, next);
-    const durationMs = performance.now() - started;
-
-    const matched = routePath(c, -1);
-    const route = matched === "*" || matched === "/*" ? "(unmatched)" : matched;
-    const status = c.res.status;
-    const method = c.req.method;
-    const principal = c.get("principal");
-    c.header("x-trace-id", trace.traceId);
-    if (telemetry.dbQueries > 0)
-      setMetric(c, "db", telemetry.dbTimeMs, `${telemetry.dbQueries} queries`);
-
+  /**
+   * Metrics, request stats, analytics and the (sampled) log line of one finished request. The
+   * middleware calls it, and so does the Node home's cache fast path for the hits it answers
+   * outside the app (src/platform/node/cache-fast-path.ts), so both count and log alike.
+   */
+  function record(r: FinishedRequest) {
+    const { telemetry, route, method, status, durationMs } = r;
+    const trace = telemetry.trace;
     metrics.requests.inc({ route, method, status: String(status) });
     metrics.requestDuration.observe(durationMs / 1000, { route, method });
     for (const span of telemetry.spans) {
@@ -72,7 +63,7 @@ export function createObservability(options: ObservabilityOptions) {
       options.log.write({
         level: status >= 500 ? "error" : "info",
         msg: "request",
-        requestId: c.get("requestId"),
+        requestId: r.requestId,
         traceId: trace.traceId,
         spanId: trace.spanId,
         method,
@@ -82,9 +73,36 @@ export function createObservability(options: ObservabilityOptions) {
         dbMs: round(telemetry.dbTimeMs),
         dbQueries: telemetry.dbQueries,
         cache: telemetry.cache,
-        principal: principal?.kind === "anonymous" ? undefined : principal?.id,
+        principal: r.principalId,
       });
     }
+  }
+
+  const middleware: MiddlewareHandler<AppEnv> = async function observe(c, next) {
+    const trace = traceFromHeaders(c.req.header("traceparent"), c.req.header("tracestate"));
+    const telemetry = new Telemetry(trace);
+    c.set("telemetry", telemetry);
+    const started = performance.now();
+    await withTelemetry(telemetry, next);
+    const durationMs = performance.now() - started;
+
+    const matched = routePath(c, -1);
+    const route = matched === "*" || matched === "/*" ? "(unmatched)" : matched;
+    const status = c.res.status;
+    const method = c.req.method;
+    const principal = c.get("principal");
+    c.header("x-trace-id", trace.traceId);
+    if (telemetry.dbQueries > 0)
+      setMetric(c, "db", telemetry.dbTimeMs, `${telemetry.dbQueries} queries`);
+    record({
+      telemetry,
+      route,
+      method,
+      status,
+      durationMs,
+      requestId: c.get("requestId"),
+      principalId: principal?.kind === "anonymous" ? undefined : principal?.id,
+    });
 
     if (exporter !== undefined && trace.sampled) {
       const attributes = {
@@ -106,9 +124,22 @@ export function createObservability(options: ObservabilityOptions) {
     }
   };
 
-  return { metrics, stats, exporter, middleware };
+  return { metrics, stats, exporter, middleware, record };
 }
 
 export type Observability = ReturnType<typeof createObservability>;
+
+/** What `record` needs to know about a finished request. */
+export interface FinishedRequest {
+  telemetry: Telemetry;
+  /** The matched route as Hono names it (`/api/collections/:name/records`). */
+  route: string;
+  method: string;
+  status: number;
+  durationMs: number;
+  requestId: string;
+  /** The signed-in account or key; undefined for anonymous callers. */
+  principalId: string | undefined;
+}
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -3,6 +3,7 @@ import { getCookie } from "hono/cookie";
 import { setMetric } from "hono/timing";
 import { databaseUnavailable } from "../../core/db/unavailable";
 import {
+  type CachePolicy,
   etagOf,
   matchesIfNoneMatch,
   privateCacheControl,
@@ -18,6 +19,7 @@ import {
 import type { ShareDecision } from "../../core/edge/share";
 import type { VersionMemo } from "../../core/edge/versions";
 import type { CachedEntry } from "../../core/kernel/ports";
+import type { Principal } from "../../core/kernel/principal";
 import { type AppEnv, isAdmin } from "../context";
 
 export type Share = (c: Context<AppEnv>) => ShareDecision | undefined;
@@ -52,12 +54,7 @@ export function sharedCache(
       consistencyWindowMs,
     );
 
-    // Versions matter only for a shareable answer's cache key or to check a consistency token;
-    // a private answer with no token skips the lookups.
-    const mayShare = decision.shareable && !isAdmin(c.get("principal"));
-    // Only an anonymous caller's answer may be stored by caches we do not run: whatever an
-    // admin, a user or an API key receives is private, even when our own cache shares it.
-    const publicAnswer = mayShare && c.get("principal").kind === "anonymous";
+    const { mayShare, publicAnswer } = sharing(decision, c.get("principal"));
     const versions: number[] = [];
     let behind = false;
     // The database cannot be reached: the last versions this isolate knew key the lookup, and
@@ -117,12 +114,12 @@ export function sharedCache(
         entry === undefined ? "miss" : "hit",
       );
       const age = entry === undefined ? 0 : (now - entry.storedAt) / 1000;
-      const servable = age <= decision.policy.sMaxAge + decision.policy.staleWhileRevalidate;
-      if (entry !== undefined && bytes !== undefined && (degraded || !servable)) {
+      const state = freshness(decision.policy, age);
+      if (entry !== undefined && bytes !== undefined && (degraded || state === "expired")) {
         fallback = { bytes, headers: entry.response.headers, age: Math.floor(age) };
         if (degraded) return staleIfError(c, fallback, publicAnswer ? decision : undefined);
       } else if (entry !== undefined && bytes !== undefined) {
-        const fresh = age <= decision.policy.sMaxAge;
+        const fresh = state === "fresh";
         telemetry.cache = fresh ? "HIT" : "STALE";
         if (!fresh) {
           // Refresh through the app itself, so the handler, rules and serialisation are the same.
@@ -185,6 +182,30 @@ export function sharedCache(
       true,
     );
   };
+}
+
+/**
+ * Whether a GET's answer may come from (and go to) the shared cache, and whether it may also be
+ * stored by caches we do not run. One predicate for the middleware and for the Node home's
+ * fast path (src/platform/node/cache-fast-path.ts), so the two cannot drift.
+ */
+export function sharing(decision: ShareDecision, principal: Principal) {
+  // Versions matter only for a shareable answer's cache key or to check a consistency token;
+  // a private answer with no token skips the lookups.
+  const mayShare = decision.shareable && !isAdmin(principal);
+  // Only an anonymous caller's answer may be stored by caches we do not run: whatever an
+  // admin, a user or an API key receives is private, even when our own cache shares it.
+  const publicAnswer = mayShare && principal.kind === "anonymous";
+  return { mayShare, publicAnswer };
+}
+
+/**
+ * An entry `age` seconds old: served as it is (fresh), served while refreshed in the background
+ * (stale, within stale-while-revalidate), or kept only for when the database cannot answer.
+ */
+export function freshness(policy: CachePolicy, age: number): "fresh" | "stale" | "expired" {
+  if (age <= policy.sMaxAge) return "fresh";
+  return age <= policy.sMaxAge + policy.staleWhileRevalidate ? "stale" : "expired";
 }
 
 /** Bodies larger than this (by Content-Length) are neither buffered nor stored. */
@@ -279,18 +300,37 @@ function answer(
   owned = false,
 ): Response {
   const headers = owned ? storedHeaders : new Headers(storedHeaders);
+  const status = cacheHeaders(
+    headers,
+    decision,
+    c.get("telemetry").cache ?? "BYPASS",
+    age,
+    c.req.header("if-none-match"),
+  );
+  return new Response(status === 304 ? null : body, { status, headers });
+}
+
+/**
+ * The cache's own fields on an answer (Cache-Control, X-Cache, Vary, Age), set on `headers`;
+ * returns the status: 304 when If-None-Match names the ETag. `decision` is set for an answer
+ * caches we do not run may store too. The middleware and the Node fast path both call this.
+ */
+export function cacheHeaders(
+  headers: Headers,
+  decision: ShareDecision | undefined,
+  label: string,
+  age: number,
+  ifNoneMatch: string | undefined,
+): 200 | 304 {
   headers.set(
     "cache-control",
     decision ? publicCacheControl(decision.policy) : privateCacheControl,
   );
-  headers.set("x-cache", c.get("telemetry").cache ?? "BYPASS");
+  headers.set("x-cache", label);
   headers.append("vary", decision ? "Accept-Encoding" : "Authorization, Cookie");
   if (age > 0) headers.set("age", String(age));
   const etag = headers.get("etag");
-  if (etag !== null && matchesIfNoneMatch(c.req.header("if-none-match"), etag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  return new Response(body, { status: 200, headers });
+  return etag !== null && matchesIfNoneMatch(ifNoneMatch, etag) ? 304 : 200;
 }
 
 /** The URL with sorted query parameters, plus the versions the answer was built from. */

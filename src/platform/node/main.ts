@@ -13,6 +13,7 @@ import { retentionJob } from "../../core/privacy/retention";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
 import { embeddingJob } from "../../core/search/job";
+import { fastPathServer } from "./cache-fast-path";
 import { ensureDataKeys } from "./data-keys";
 import { lockWaitLog, openNodeDatabase } from "./database";
 import { createNodePlatform } from "./platform";
@@ -93,6 +94,8 @@ async function main() {
       ),
       port: config.port,
       hostname: config.host,
+      // Fresh shared-cache hits are answered before the adapter and the app (cache-fast-path.ts).
+      createServer: fastPathServer(app.sharedCacheHit),
       websocket: { server: realtime.wss },
     },
     (info) => {

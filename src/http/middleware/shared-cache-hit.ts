@@ -1,0 +1,176 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import { getPath, getQueryParam } from "hono/utils/url";
+import { consistencyCookie, consistencyHeader } from "../../core/edge/consistency";
+import type { VersionMemo } from "../../core/edge/versions";
+import type { Platform } from "../../core/kernel/ports";
+import { anonymous } from "../../core/kernel/principal";
+import { Telemetry } from "../../core/observability/telemetry";
+import { traceFromHeaders } from "../../core/observability/trace";
+import type { Models } from "../../core/records/model";
+import type { AppEnv } from "../context";
+import { presentsCredential } from "./authenticate";
+import { shareForPath } from "./edge";
+import type { Observability } from "./observe";
+import { cacheHeaders, cacheKey, freshness, revalidateHeader, sharing } from "./shared-cache";
+
+/** A request as a server hands it over, before any Request object is built. */
+export interface BareRequest {
+  method: string;
+  /** The URL exactly as the app would see it (`http://host/path?query`). */
+  url: string;
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined;
+}
+
+/** A shared-cache hit, ready to write. */
+export interface BareAnswer {
+  status: 200 | 304;
+  /** Lower-case names, as the app's own answer to the same request would carry them. */
+  headers: Record<string, string>;
+  /** The stored body; undefined for a 304. */
+  body: Uint8Array | undefined;
+  /** Counts and (when sampled) logs the request, as the app's observability middleware does. */
+  done(): void;
+}
+
+export interface SharedHitOptions {
+  models: Models;
+  memo: VersionMemo;
+  platform: Platform;
+  /** SHARED_CACHE: nothing is answered when it is off. */
+  enabled: boolean;
+  observability: Pick<Observability, "record" | "exporter">;
+  /**
+   * The app's middlewares that add the same fields to every answer without a body of their own
+   * (secure headers, CORS): run once on a probe, their fields are put on every hit.
+   */
+  answerMiddlewares: MiddlewareHandler<AppEnv>[];
+  /** CORS is on: an answer depends on the request's Origin, which the probe did not send. */
+  cors: boolean;
+  /**
+   * What else the app does to a collection GET that this does not: a read rate limit, a custom
+   * authenticator. Then every request goes through the app.
+   */
+  appOnly: boolean;
+  /** The app's request-id middleware's length limit. */
+  requestIdLimit: number;
+}
+
+const listRoute = "/api/collections/:name/records";
+const viewRoute = "/api/collections/:name/records/:id";
+const recordsPath = /^\/api\/collections\/[^/]+\/records(\/[^/]+)?$/;
+
+/**
+ * Answers a fresh shared-cache hit from a bare request, without the app: what the shared-cache
+ * middleware would answer (the same share decision, sharing predicate, versions, key, freshness
+ * and cache fields — the functions it calls, not copies), plus what the app's other middlewares
+ * add to such an answer (request id, trace id, Server-Timing, secure headers, CORS fields) and
+ * its metrics and log line. Returns undefined for anything else — a miss, a stale entry (it needs
+ * a background refresh), a caller with credentials or a read-your-writes token or an Origin
+ * under CORS, HEAD, a refresh request, span export, rate limits — and the request then goes
+ * through the app untouched. Only anonymous callers are answered: their answer is public.
+ */
+export function sharedCacheHits(options: SharedHitOptions) {
+  const { memo, platform, observability } = options;
+  const share = shareForPath(options.models);
+  const off = !options.enabled || options.appOnly || observability.exporter !== undefined;
+  let appHeaders: [string, string][] | undefined;
+  let probing = false;
+
+  return async function sharedCacheHit(req: BareRequest): Promise<BareAnswer | undefined> {
+    if (off || req.method !== "GET") return undefined;
+    if (appHeaders === undefined) {
+      // Found on first use (the app is built at global scope on Workers); until then, the app.
+      if (!probing) {
+        probing = true;
+        probe(options.answerMiddlewares).then(
+          (h) => {
+            appHeaders = h;
+          },
+          () => {
+            probing = false;
+          },
+        );
+      }
+      return undefined;
+    }
+    const header = req.header;
+    const path = getPath({ url: req.url } as Request);
+    const route = recordsPath.exec(path);
+    if (route === null) return undefined;
+    // The caller is anonymous exactly when it presents no credential (the authenticate
+    // middleware's own test); a read-your-writes token, an Origin under CORS or the app's own
+    // refresh take the app's path.
+    if (presentsCredential({ method: req.method, path, header })) return undefined;
+    if (header(consistencyHeader) !== undefined) return undefined;
+    if (header("cookie")?.includes(consistencyCookie)) return undefined;
+    if (header(revalidateHeader) !== undefined) return undefined;
+    if (options.cors && header("origin") !== undefined) return undefined;
+
+    const started = performance.now();
+    const decision = share(path, (name) => getQueryParam(req.url, name) as string, anonymous);
+    if (decision === undefined || !sharing(decision, anonymous).publicAnswer) return undefined;
+    const versions: number[] = [];
+    try {
+      for (const scope of decision.scopes) versions.push(await memo.get(platform.replica, scope));
+    } catch {
+      // The database cannot be reached: the app decides (stale-if-error, or 503).
+      return undefined;
+    }
+    const key = cacheKey(new URL(req.url), decision.variant, decision.scopes, versions);
+    const lookupStarted = performance.now();
+    const entry = await platform.cache.match(key).catch(() => undefined);
+    const lookupMs = performance.now() - lookupStarted;
+    if (entry?.bytes === undefined) return undefined;
+    const age = (platform.clock.now().getTime() - entry.storedAt) / 1000;
+    if (freshness(decision.policy, age) !== "fresh") return undefined;
+
+    const fields = new Headers(entry.response.headers);
+    const status = cacheHeaders(fields, decision, "HIT", Math.floor(age), header("if-none-match"));
+    const headers: Record<string, string> = {};
+    for (const [name, value] of fields) headers[name] = value;
+    // The probe's Vary is the cache's "Accept-Encoding" with what CORS adds to it.
+    for (const [name, value] of appHeaders) headers[name] = value;
+    let requestId = header("x-request-id");
+    if (!requestId || requestId.length > options.requestIdLimit || /[^\w\-=]/.test(requestId))
+      requestId = crypto.randomUUID();
+    headers["x-request-id"] = requestId;
+    const trace = traceFromHeaders(header("traceparent"), header("tracestate"));
+    headers["x-trace-id"] = trace.traceId;
+    const durationMs = performance.now() - started;
+    headers["server-timing"] =
+      `cache;dur=${lookupMs.toFixed(1)};desc="hit",total;dur=${durationMs.toFixed(1)};desc="Total Response Time"`;
+    return {
+      status,
+      headers,
+      body: status === 304 ? undefined : entry.bytes,
+      done() {
+        const telemetry = new Telemetry(trace);
+        telemetry.cache = "HIT";
+        observability.record({
+          telemetry,
+          route: route[1] === undefined ? listRoute : viewRoute,
+          method: "GET",
+          status,
+          durationMs,
+          requestId: requestId!,
+          principalId: undefined,
+        });
+      },
+    };
+  };
+}
+
+export type SharedCacheHit = ReturnType<typeof sharedCacheHits>;
+
+/**
+ * The fields `middlewares` add to a bodiless answer that carries the cache's
+ * `Vary: Accept-Encoding`, found by running them once in a Hono app of their own.
+ */
+async function probe(middlewares: MiddlewareHandler<AppEnv>[]): Promise<[string, string][]> {
+  const app = new Hono<AppEnv>();
+  for (const m of middlewares) app.use(m);
+  app.get("*", () => new Response(null, { headers: { vary: "Accept-Encoding" } }));
+  const res = await app.request("http://probe.invalid/api/collections/probe/records");
+  return [...res.headers];
+}
