@@ -31,6 +31,13 @@
 //   938 KiB raw / 286 KiB gzip  one copy of @oslojs/crypto/sha2 and @oslojs/encoding (aliases in
 //                               wrangler.toml): 942.5 -> 937.9 KiB raw, 288.0 -> 286.0 KiB gzip.
 //                               Budget 287.
+//   896 KiB raw / 273 KiB gzip  "zod" aliased to src/platform/workers/zod-workers.js, a plain `z`
+//                               of only the zod functions the code calls (zod's own; the escaping
+//                               namespace kept every export and z.core): 935.4 -> 895.9 KiB raw,
+//                               284.9 -> 273.1 KiB gzip (HEAD a2024a8 with and without it);
+//                               zod 46 -> 34 KiB gzip. Same answers and the same /openapi.json
+//                               from both builds in a bare workerd (a scripted A/B of 23
+//                               requests). Budget 274.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features. What was looked at and not cut: zod's JSON-Schema code (its classic
 // schemas import the processors themselves, so it ships whether or not OpenAPI is built at run
@@ -43,7 +50,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 287);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 274);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";
