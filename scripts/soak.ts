@@ -1,14 +1,18 @@
 // `npm run soak -- --minutes N [--home node|workers|both] [--rate 60] [--concurrency 12]
-//   [--subscribers 10] [--out bench/results] [--date YYYY-MM-DD] [--no-build]`
+//   [--subscribers 10] [--out bench/results] [--date YYYY-MM-DD] [--name FILE] [--no-build]
+//   [--node-entry dist|tsx] [--env KEY=VALUE ...] [--sample-seconds 5]` (`--help` prints this)
 //
 // A mixed workload (bench/soak/workload.ts) for N minutes against a real home on loopback:
-// the Node home (`src/platform/node/main.ts` on an embedded file, with a probe preloaded for
-// heap and event-loop lag) or the Workers home (the deployable worker in a bare workerd, libSQL
-// over HTTP). Every few seconds: the server's RSS and open file descriptors (/proc), heap and
+// the Node home on an embedded file, as `npm start` runs it (`npm run build`, then
+// `node dist/server.js` from a private copy of dist/; `--node-entry tsx` runs
+// `src/platform/node/main.ts` through tsx instead, as `npm run dev`), with a probe preloaded for
+// heap and event-loop lag; or the Workers home (the deployable worker in a bare workerd, libSQL
+// over HTTP). `--no-build` reuses the dist/ already built. Every few seconds: the server's RSS
+// and open file descriptors (/proc), heap and
 // loop lag (Node), GET /health latency. Writes soak-<home>-<date>.md/.svg/.json and exits 1 on
 // any 5xx or unanswered request, monotonic RSS/heap/FD growth, or a reconciliation failure
 // (an acknowledged write or its event missing, an event not delivered).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,7 +26,8 @@ import { openFds, rssBytes, sleep } from "../bench/soak/lib";
 import { Ledger, type Reconciliation, reconcile } from "../bench/soak/reconcile";
 import {
   type Growth,
-  growth,
+  judgeGrowth,
+  memoryTable,
   type Sample,
   type Summary,
   standardPanels,
@@ -44,10 +49,23 @@ const { values } = parseArgs({
     /** Result file name without extension (default soak-<home>-<date>). */
     name: { type: "string" },
     "no-build": { type: "boolean", default: false },
+    /** Node home entry: dist (the built bundle, as `npm start`) or tsx (the sources, as `npm run dev`). */
+    "node-entry": { type: "string", default: "dist" },
     /** KEY=VALUE settings for the home under test (repeatable). */
     env: { type: "string", multiple: true, default: [] },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  const text = readFileSync(new URL(import.meta.url), "utf8");
+  console.log(
+    text
+      .slice(0, text.indexOf("\nimport "))
+      .replace(/^\/\/ ?/gm, "")
+      .trim(),
+  );
+  process.exit(0);
+}
 const extraEnv = Object.fromEntries(
   (values.env ?? []).map((kv) => {
     const at = kv.indexOf("=");
@@ -61,6 +79,10 @@ const extraEnv = Object.fromEntries(
 const minutes = Number(values.minutes);
 if (!(minutes > 0 && minutes <= 24 * 60)) {
   console.error("--minutes must be a number of minutes, more than 0 and at most 1440");
+  process.exit(2);
+}
+if (values["node-entry"] !== "dist" && values["node-entry"] !== "tsx") {
+  console.error("--node-entry must be dist or tsx");
   process.exit(2);
 }
 const homes = values.home === "both" ? ["node", "workers"] : [values.home!];
@@ -85,7 +107,12 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
   const dir = mkdtempSync(join(tmpdir(), `nearbase-soak-${kind}-`));
   const home: Home =
     kind === "node"
-      ? await startNodeSoakHome(dir, { db: "file", env: extraEnv })
+      ? await startNodeSoakHome(dir, {
+          db: "file",
+          env: extraEnv,
+          entry: values["node-entry"] as "dist" | "tsx",
+          build: !values["no-build"],
+        })
       : await startWorkersSoakHome(dir, { build: !values["no-build"], env: extraEnv });
   const ledger = new Ledger();
   const prefix = `soak-${kind}-${Date.now()}-`;
@@ -162,35 +189,15 @@ async function soak(kind: "node" | "workers"): Promise<SoakResult> {
 
   const buckets: Bucket[] = workload.buckets;
   const summary = summarize(buckets);
-  // Warm-up (JIT, caches, pools filling) is the first fifth or 30 s, whichever is longer.
-  const warm = samples.filter((s) => s.t >= Math.max(30, samples.at(-1)!.t / 5));
-  const g: Growth[] = [
-    growth(
-      "RSS (MiB)",
-      warm.map((s) => [s.t, s.rss / 2 ** 20]),
-      16,
-      0.1,
-    ),
-    growth(
-      "open FDs",
-      warm.map((s) => [s.t, s.fds]),
-      10,
-      0.1,
-    ),
-  ];
-  if (warm.some((s) => s.heapUsed !== undefined))
-    g.push(
-      growth(
-        "heap used (MiB)",
-        warm.map((s) => [s.t, (s.heapUsed ?? 0) / 2 ** 20]),
-        8,
-        0.1,
-      ),
-    );
+  const g: Growth[] = judgeGrowth(samples);
   const failures: string[] = [];
   if (summary.fiveXx > 0) failures.push(`${summary.fiveXx} responses were 5xx`);
   if (summary.unanswered > 0) failures.push(`${summary.unanswered} requests got no answer`);
-  for (const x of g) if (x.monotonic) failures.push(`${x.name} grew monotonically`);
+  for (const x of g)
+    if (x.monotonic)
+      failures.push(
+        `${x.name} grew monotonically (still +${x.endSlopePerHour.toFixed(1)}/h over the last third; levelled off means at most +${x.tolerancePerHour}/h)`,
+      );
   if (!reconciliation.ok) failures.push("reconciliation failed (see the table)");
   if (switchedOff !== undefined)
     failures.push(`the webhook endpoint was switched off: ${switchedOff}`);
@@ -261,7 +268,7 @@ function markdown(r: SoakResult & { samples?: Sample[] }, name: string): string 
     ...memoryRows(r),
     ...r.growth.map(
       (g) =>
-        `| ${g.name} | ${g.first.toFixed(1)} → ${g.last.toFixed(1)}; slope ${g.slopePerHour.toFixed(1)}/h after warm-up; monotonic growth: ${g.monotonic ? "**yes**" : "no"} |`,
+        `| ${g.name} | ${g.first.toFixed(1)} → ${g.last.toFixed(1)}; slope ${g.slopePerHour.toFixed(1)}/h after warm-up, ${g.endSlopePerHour.toFixed(1)}/h over its last third (tolerance ${g.tolerancePerHour}/h); monotonic growth: ${g.monotonic ? "**yes**" : "no"} |`,
     ),
     ...(r.realtime
       ? [
@@ -270,6 +277,10 @@ function markdown(r: SoakResult & { samples?: Sample[] }, name: string): string 
       : []),
     `| writes reconciled | ${c.sent} sent: ${c.acked} acknowledged, ${c.refused} refused, ${c.unknown} unanswered (${c.unknownApplied} applied whole, ${c.unknownAbsent} absent) |`,
     `| lost / half-applied / undelivered | ${c.lostAcked.length} / ${c.recordWithoutEvent.length + c.eventWithoutRecord.length} / ${r.home === "node" ? c.undelivered.length : "n/a (no queue/cron in bare workerd)"} |`,
+    "",
+    ...(r.samples?.some((x) => x.external !== undefined)
+      ? ["", "Memory, medians per 10 minutes (MiB):", "", ...memoryTable(r.samples, 600)]
+      : []),
     "",
     `Chart: [${name}.svg](${name}.svg); raw samples: ${name}.json. Rerun: \`npm run soak -- --minutes ${r.minutes} --home ${r.home}${rerunFlags()}${Object.entries(
       extraEnv,
@@ -288,6 +299,7 @@ function rerunFlags(): string {
   if (values.concurrency !== "12") flags.push(`--concurrency ${values.concurrency}`);
   if (values.subscribers !== "10") flags.push(`--subscribers ${values.subscribers}`);
   if (values.name) flags.push(`--name ${values.name}`);
+  if (values["node-entry"] !== "dist") flags.push(`--node-entry ${values["node-entry"]}`);
   return flags.map((f) => ` ${f}`).join("");
 }
 

@@ -1,5 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@libsql/client";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
@@ -114,9 +122,42 @@ export async function reenableWebhook(
   return view.disabledReason ?? "switched off";
 }
 
+/**
+ * A private copy of the built Node home (what `npm start` runs: dist/server.js), so another
+ * session's `npm run build` cannot swap the bundle or its chunks under a long run: dist/*.js
+ * copied into <dir>/app/dist, with migrations/, ui/, node_modules/ and package.json linked
+ * beside it (the bundle finds migrations and the admin UI from its own URL, and the libSQL
+ * binding from node_modules). Returns the path of the copied dist/server.js.
+ */
+export function stageBuiltNodeHome(dir: string, options: { build?: boolean } = {}): string {
+  if (options.build !== false || !existsSync(join(root, "dist/server.js")))
+    execFileSync(process.execPath, ["--import", "tsx", "scripts/build.ts", "--quiet"], {
+      stdio: ["ignore", "inherit", "inherit"],
+      cwd: root,
+    });
+  const app = join(dir, "app");
+  mkdirSync(join(app, "dist"), { recursive: true });
+  for (const f of readdirSync(join(root, "dist")))
+    if (f.endsWith(".js") || f.endsWith(".js.map") || f === "openapi.json")
+      cpSync(join(root, "dist", f), join(app, "dist", f));
+  for (const f of ["migrations", "ui", "node_modules", "package.json"])
+    if (existsSync(join(root, f))) symlinkSync(join(root, f), join(app, f));
+  return join(app, "dist/server.js");
+}
+
 export async function startNodeSoakHome(
   dir: string,
-  options: { db: "file" | "http"; env?: Record<string, string> },
+  options: {
+    db: "file" | "http";
+    env?: Record<string, string>;
+    /**
+     * "tsx": src/platform/node/main.ts through tsx (the default; what `npm run dev` runs).
+     * "dist": the built bundle, `node dist/server.js` (what `npm start` runs), staged by
+     * stageBuiltNodeHome; `build: false` reuses the dist/ already there.
+     */
+    entry?: "tsx" | "dist";
+    build?: boolean;
+  },
 ): Promise<Home> {
   const libsql = options.db === "http" ? await libsqlOverHttp(dir) : undefined;
   const dbUrl = libsql ? libsql.proxy.url : `file:${join(dir, "soak.db")}`;
@@ -130,13 +171,16 @@ export async function startNodeSoakHome(
     SOAK_PROBE_FILE: probeFile,
     ...options.env,
   };
-  const script = [
-    "--require",
-    join(root, "bench/soak/probe.cjs"),
-    "--import",
-    "tsx",
-    "src/platform/node/main.ts",
-  ];
+  const script =
+    options.entry === "dist"
+      ? ["--require", join(root, "bench/soak/probe.cjs"), stageBuiltNodeHome(dir, options)]
+      : [
+          "--require",
+          join(root, "bench/soak/probe.cjs"),
+          "--import",
+          "tsx",
+          "src/platform/node/main.ts",
+        ];
   let home: NodeHome = await startNodeHome(env, { script });
   const db = createClient({ url: libsql ? libsql.server().url : dbUrl });
   const receiver = await startReceiver();
