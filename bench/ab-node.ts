@@ -6,6 +6,9 @@
 // CPU ms/request (the server's CPU time ÷ requests: steadier than req/s on a shared machine)
 // and req/s of each, and B ÷ A.
 //
+// Either build may be `floor` instead: bench/floor.ts (bare hono + libSQL + jose, the same SQL),
+// for how far a build is from the floor in CPU per request.
+//
 // Scenarios: list, total, owner, get, create, cache (default: list owner get create).
 // Env: AB_ROUNDS (4), AB_SECONDS (5), BENCH_CONNECTIONS (16).
 import { copyFileSync, mkdtempSync } from "node:fs";
@@ -30,24 +33,32 @@ const scenarios = nodeScenarios;
 const dir = mkdtempSync(join(tmpdir(), "nearbase-ab-"));
 const base = join(dir, "base.db");
 await seedBenchDatabase(base);
-const keys = JSON.stringify([await generateSigningJwk()]);
+const jwk = await generateSigningJwk();
+const keys = JSON.stringify([jwk]);
+const { d: _d, ...publicJwk } = jwk;
 const node = resolve("node_modules/.bin/node");
 const cache = names.includes("cache") ? "on" : "off";
 
 async function start(label: string, dist: string, port: number): Promise<Target> {
   const db = join(dir, `${label}.db`);
   copyFileSync(base, db);
-  return startProcess(label, node, [join(resolve(dist), "server.js")], {
-    env: {
-      ...nearbaseBenchEnv,
-      JWT_PRIVATE_KEYS: keys,
-      PORT: String(port),
-      DATABASE_URL: `file:${db}`,
-      SHARED_CACHE: cache,
+  const floor = dist === "floor";
+  return startProcess(
+    label,
+    floor ? resolve("node_modules/.bin/tsx") : node,
+    [floor ? "bench/floor.ts" : join(resolve(dist), "server.js")],
+    {
+      env: {
+        ...(floor ? { JWKS: JSON.stringify({ keys: [publicJwk] }) } : nearbaseBenchEnv),
+        JWT_PRIVATE_KEYS: keys,
+        PORT: String(port),
+        DATABASE_URL: `file:${db}`,
+        SHARED_CACHE: cache,
+      },
+      url: `http://127.0.0.1:${port}`,
+      readyPath: "/ready",
     },
-    url: `http://127.0.0.1:${port}`,
-    readyPath: "/ready",
-  });
+  );
 }
 
 const median = (xs: number[]) => {

@@ -8,6 +8,7 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
+import { VerifiedTokens } from "./verified-tokens";
 
 /** Access tokens are EdDSA (Ed25519) JWTs; nothing else is ever accepted. */
 export const jwtAlgorithm = "EdDSA";
@@ -88,22 +89,20 @@ export class KeySet {
       .sign(active.privateKey);
   }
 
-  private readonly verified = new Map<string, { payload: JWTPayload; exp: number }>();
+  private readonly verified = new VerifiedTokens();
 
   /**
-   * Verifies signature (by kid, EdDSA only), issuer, audience and expiry. A token verified once
-   * is remembered until it expires (bounded, per isolate), so a client's repeated requests skip
-   * the signature check; expiry is still enforced on every use.
+   * Verifies signature (by kid, EdDSA only), type, issuer, audience and expiry (`exp` required).
+   * A token verified once is reused for up to a minute (bounded, per process/isolate: see
+   * VerifiedTokens for why that is safe), so a client's repeated requests skip the signature
+   * check; issuer, audience, `exp` and `nbf` are still checked on every use.
    */
   async verify(token: string, options: { issuer: string; audience: string }) {
     const now = Math.floor(Date.now() / 1000);
-    const known = this.verified.get(token);
-    if (known !== undefined && known.exp > now) return known.payload;
+    const known = this.verified.get(token, options.issuer, options.audience, now);
+    if (known !== undefined) return known;
     const payload = await this.verifyUncached(token, options);
-    if (typeof payload.exp === "number") {
-      if (this.verified.size >= 10_000) this.verified.clear();
-      this.verified.set(token, { payload, exp: payload.exp });
-    }
+    this.verified.set(token, payload, options.issuer, options.audience, now);
     return payload;
   }
 
@@ -120,6 +119,7 @@ export class KeySet {
         issuer: options.issuer,
         audience: options.audience,
         typ: "at+jwt",
+        requiredClaims: ["exp"],
         clockTolerance: 5,
       },
     );
