@@ -93,6 +93,20 @@ describe("VersionMemo", () => {
     expect(await memo.get(db, "posts")).toBe(2);
   });
 
+  it("peeks only at a version get would return without a read", async () => {
+    const clock = manualClock();
+    const memo = new VersionMemo(1000, clock.now);
+    expect(memo.peek("posts")).toBeUndefined();
+    await bump("posts");
+    expect(await memo.get(db, "posts")).toBe(1);
+    expect(memo.peek("posts")).toBe(1);
+    clock.advance(1000);
+    // Past memoMs get would read again: peek has nothing to offer.
+    expect(memo.peek("posts")).toBeUndefined();
+    memo.learn("posts", 3);
+    expect(memo.peek("posts")).toBe(3);
+  });
+
   it("memoises scopes separately", async () => {
     const clock = manualClock();
     const memo = new VersionMemo(1000, clock.now);

@@ -39,6 +39,15 @@ export class VersionMemo {
     return version;
   }
 
+  /**
+   * The memoised version of `scope` while it is fresh enough to key a lookup — what `get` would
+   * return without a query — else undefined (synchronous: the Node cache fast path).
+   */
+  peek(scope: string): number | undefined {
+    const known = this.memo.get(scope);
+    return known !== undefined && known.until > this.now() ? known.version : undefined;
+  }
+
   /** The last version this isolate knew for `scope`, however old (stale-if-error keys). */
   lastKnown(scope: string): number | undefined {
     return this.memo.get(scope)?.version;

@@ -89,6 +89,19 @@ export interface CachePort {
   match(key: string): Promise<CachedEntry | undefined>;
   put(key: string, response: Response, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * The entry as stored, read synchronously, where the cache is in this process's memory
+   * (Node's LRU): the Node home's cache fast path answers hits without a promise or a Response.
+   */
+  peek?(key: string): StoredEntry | undefined;
+}
+
+/** An in-memory entry as `peek` hands it over; never written to. */
+export interface StoredEntry {
+  bytes: Uint8Array;
+  /** Lower-case field names, as `Headers` lists them. */
+  headers: readonly [string, string][];
+  storedAt: number;
 }
 
 /** Cloudflare Analytics Engine's dataset binding, when bound (Workers only). */

@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { getPath, getQueryParam } from "hono/utils/url";
 import { consistencyCookie, consistencyHeader } from "../../core/edge/consistency";
 import type { VersionMemo } from "../../core/edge/versions";
-import type { Platform } from "../../core/kernel/ports";
+import type { Platform, StoredEntry } from "../../core/kernel/ports";
 import { anonymous } from "../../core/kernel/principal";
 import { Telemetry } from "../../core/observability/telemetry";
 import { traceFromHeaders } from "../../core/observability/trace";
@@ -11,7 +11,14 @@ import type { AppEnv } from "../context";
 import { presentsCredential } from "./authenticate";
 import { shareForPath } from "./edge";
 import type { Observability } from "./observe";
-import { cacheHeaders, cacheKey, freshness, revalidateHeader, sharing } from "./shared-cache";
+import {
+  cacheHeaders,
+  cacheKey,
+  type FieldSet,
+  freshness,
+  revalidateHeader,
+  sharing,
+} from "./shared-cache";
 
 /** A request as a server hands it over, before any Request object is built. */
 export interface BareRequest {
@@ -61,14 +68,16 @@ const viewRoute = "/api/collections/:name/records/:id";
 const recordsPath = /^\/api\/collections\/[^/]+\/records(\/[^/]+)?$/;
 
 /**
- * Answers a fresh shared-cache hit from a bare request, without the app: what the shared-cache
- * middleware would answer (the same share decision, sharing predicate, versions, key, freshness
- * and cache fields — the functions it calls, not copies), plus what the app's other middlewares
- * add to such an answer (request id, trace id, Server-Timing, secure headers, CORS fields) and
- * its metrics and log line. Returns undefined for anything else — a miss, a stale entry (it needs
- * a background refresh), a caller with credentials or a read-your-writes token or an Origin
- * under CORS, HEAD, a refresh request, span export, rate limits — and the request then goes
- * through the app untouched. Only anonymous callers are answered: their answer is public.
+ * Answers a fresh shared-cache hit from a bare request, without the app and synchronously (no
+ * promise: with AsyncLocalStorage on, every promise runs async hooks): what the shared-cache
+ * middleware would answer (the same share decision, sharing predicate, memoised versions, key,
+ * freshness and cache fields — the functions it calls, not copies), plus what the app's other
+ * middlewares add to such an answer (request id, trace id, Server-Timing, secure headers, CORS
+ * fields) and its metrics and log line. Returns undefined for anything else — a miss, a stale
+ * entry (it needs a background refresh), a version the memo no longer holds fresh, a cache that
+ * cannot be read synchronously (Workers), a caller with credentials or a read-your-writes token
+ * or an Origin under CORS, HEAD, a refresh request, span export, rate limits — and the request
+ * then goes through the app untouched. Only anonymous callers are answered: their answer is public.
  */
 export function sharedCacheHits(options: SharedHitOptions) {
   const { memo, platform, observability } = options;
@@ -77,8 +86,8 @@ export function sharedCacheHits(options: SharedHitOptions) {
   let appHeaders: [string, string][] | undefined;
   let probing = false;
 
-  return async function sharedCacheHit(req: BareRequest): Promise<BareAnswer | undefined> {
-    if (off || req.method !== "GET") return undefined;
+  return function sharedCacheHit(req: BareRequest): BareAnswer | undefined {
+    if (off || req.method !== "GET" || platform.cache.peek === undefined) return undefined;
     if (appHeaders === undefined) {
       // Found on first use (the app is built at global scope on Workers); until then, the app.
       if (!probing) {
@@ -110,39 +119,44 @@ export function sharedCacheHits(options: SharedHitOptions) {
     const started = performance.now();
     const decision = share(path, (name) => getQueryParam(req.url, name) as string, anonymous);
     if (decision === undefined || !sharing(decision, anonymous).publicAnswer) return undefined;
+    // Only versions the memo holds fresh: the app's path asks the database for the others
+    // (and memoises them for the next request).
     const versions: number[] = [];
-    try {
-      for (const scope of decision.scopes) versions.push(await memo.get(platform.replica, scope));
-    } catch {
-      // The database cannot be reached: the app decides (stale-if-error, or 503).
-      return undefined;
+    for (const scope of decision.scopes) {
+      const version = memo.peek(scope);
+      if (version === undefined) return undefined;
+      versions.push(version);
     }
     const key = cacheKey(new URL(req.url), decision.variant, decision.scopes, versions);
-    const lookupStarted = performance.now();
-    const entry = await platform.cache.match(key).catch(() => undefined);
-    const lookupMs = performance.now() - lookupStarted;
-    if (entry?.bytes === undefined) return undefined;
+    let entry: StoredEntry | undefined;
+    try {
+      entry = platform.cache.peek(key);
+    } catch {
+      return undefined;
+    }
+    const lookupMs = performance.now() - started;
+    if (entry === undefined) return undefined;
     const age = (platform.clock.now().getTime() - entry.storedAt) / 1000;
     if (freshness(decision.policy, age) !== "fresh") return undefined;
 
-    const fields = new Headers(entry.response.headers);
-    const status = cacheHeaders(fields, decision, "HIT", Math.floor(age), header("if-none-match"));
-    const headers: Record<string, string> = {};
-    for (const [name, value] of fields) headers[name] = value;
+    const headers = new Fields(entry.headers);
+    const status = cacheHeaders(headers, decision, "HIT", Math.floor(age), header("if-none-match"));
     // The probe's Vary is the cache's "Accept-Encoding" with what CORS adds to it.
-    for (const [name, value] of appHeaders) headers[name] = value;
+    for (const [name, value] of appHeaders) headers.set(name, value);
     let requestId = header("x-request-id");
     if (!requestId || requestId.length > options.requestIdLimit || /[^\w\-=]/.test(requestId))
       requestId = crypto.randomUUID();
-    headers["x-request-id"] = requestId;
+    headers.set("x-request-id", requestId);
     const trace = traceFromHeaders(header("traceparent"), header("tracestate"));
-    headers["x-trace-id"] = trace.traceId;
+    headers.set("x-trace-id", trace.traceId);
     const durationMs = performance.now() - started;
-    headers["server-timing"] =
-      `cache;dur=${lookupMs.toFixed(1)};desc="hit",total;dur=${durationMs.toFixed(1)};desc="Total Response Time"`;
+    headers.set(
+      "server-timing",
+      `cache;dur=${lookupMs.toFixed(1)};desc="hit",total;dur=${durationMs.toFixed(1)};desc="Total Response Time"`,
+    );
     return {
       status,
-      headers,
+      headers: headers.record,
       body: status === 304 ? undefined : entry.bytes,
       done() {
         const telemetry = new Telemetry(trace);
@@ -159,6 +173,24 @@ export function sharedCacheHits(options: SharedHitOptions) {
       },
     };
   };
+}
+
+/** `Headers`' get/set/append over a plain record of lower-case names (what node:http writes). */
+class Fields implements FieldSet {
+  readonly record: Record<string, string> = {};
+  constructor(from: readonly [string, string][]) {
+    for (const [name, value] of from) this.record[name] = value;
+  }
+  get(name: string): string | null {
+    return this.record[name] ?? null;
+  }
+  set(name: string, value: string): void {
+    this.record[name] = value;
+  }
+  append(name: string, value: string): void {
+    const had = this.record[name];
+    this.record[name] = had === undefined ? value : `${had}, ${value}`;
+  }
 }
 
 export type SharedCacheHit = ReturnType<typeof sharedCacheHits>;

@@ -310,13 +310,16 @@ function answer(
   return new Response(status === 304 ? null : body, { status, headers });
 }
 
+/** What `cacheHeaders` sets fields on: a `Headers`, or the Node fast path's plain record. */
+export type FieldSet = Pick<Headers, "get" | "set" | "append">;
+
 /**
  * The cache's own fields on an answer (Cache-Control, X-Cache, Vary, Age), set on `headers`;
  * returns the status: 304 when If-None-Match names the ETag. `decision` is set for an answer
  * caches we do not run may store too. The middleware and the Node fast path both call this.
  */
 export function cacheHeaders(
-  headers: Headers,
+  headers: FieldSet,
   decision: ShareDecision | undefined,
   label: string,
   age: number,

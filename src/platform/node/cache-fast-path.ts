@@ -5,7 +5,11 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { BareRequest, SharedCacheHit } from "../../http/middleware/shared-cache-hit";
+import type {
+  BareAnswer,
+  BareRequest,
+  SharedCacheHit,
+} from "../../http/middleware/shared-cache-hit";
 
 type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
 
@@ -45,24 +49,25 @@ export function withCacheFastPath(listener: Listener, hit: SharedCacheHit): List
         return Array.isArray(value) ? value.join(", ") : value;
       },
     };
-    hit(request).then(
-      (answer) => {
-        if (answer === undefined) return listener(incoming, outgoing);
-        try {
-          if (answer.body !== undefined)
-            answer.headers["content-length"] = String(answer.body.byteLength);
-          outgoing.writeHead(answer.status, answer.headers);
-          outgoing.end(answer.body);
-        } catch {
-          // Nothing sent yet (a field node:http refuses): the app answers instead.
-          if (!outgoing.headersSent) return listener(incoming, outgoing);
-          outgoing.destroy();
-          return;
-        }
-        answer.done();
-      },
-      () => listener(incoming, outgoing),
-    );
+    let answer: BareAnswer | undefined;
+    try {
+      answer = hit(request);
+    } catch {
+      answer = undefined;
+    }
+    if (answer === undefined) return listener(incoming, outgoing);
+    try {
+      if (answer.body !== undefined)
+        answer.headers["content-length"] = String(answer.body.byteLength);
+      outgoing.writeHead(answer.status, answer.headers);
+      outgoing.end(answer.body);
+    } catch {
+      // Nothing sent yet (a field node:http refuses): the app answers instead.
+      if (!outgoing.headersSent) return listener(incoming, outgoing);
+      outgoing.destroy();
+      return;
+    }
+    answer.done();
   };
 }
 

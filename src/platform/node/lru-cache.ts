@@ -1,4 +1,4 @@
-import type { CachedEntry, CachePort } from "../../core/kernel/ports";
+import type { CachedEntry, CachePort, StoredEntry } from "../../core/kernel/ports";
 
 interface Entry {
   body: Uint8Array;
@@ -33,6 +33,24 @@ export class LruCache implements CachePort {
   }
 
   async match(key: string): Promise<CachedEntry | undefined> {
+    const entry = this.peekEntry(key);
+    if (entry === undefined) return undefined;
+    // The bytes are handed over as they are (entries are never written to after a put): a
+    // reader that takes them skips the Response body stream, the slow part of a hit.
+    return {
+      response: new Response(entry.body, { status: entry.status, headers: entry.headers }),
+      storedAt: entry.storedAt,
+      bytes: entry.body,
+    };
+  }
+
+  peek(key: string): StoredEntry | undefined {
+    const entry = this.peekEntry(key);
+    return entry && { bytes: entry.body, headers: entry.headers, storedAt: entry.storedAt };
+  }
+
+  /** The live entry under `key`, made the most recently used; an expired one is dropped. */
+  private peekEntry(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -41,13 +59,7 @@ export class LruCache implements CachePort {
     }
     this.entries.delete(key);
     this.entries.set(key, entry);
-    // The bytes are handed over as they are (entries are never written to after a put): a
-    // reader that takes them skips the Response body stream, the slow part of a hit.
-    return {
-      response: new Response(entry.body, { status: entry.status, headers: entry.headers }),
-      storedAt: entry.storedAt,
-      bytes: entry.body,
-    };
+    return entry;
   }
 
   async put(key: string, response: Response, ttlSeconds: number): Promise<void> {
