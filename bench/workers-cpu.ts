@@ -6,7 +6,10 @@
 //
 //   first request  a fresh workerd per sample: CPU of its first GET /health (parse, global
 //                  scope, config, platform and app built on first use), median of FIRST_SAMPLES
-//   steady state   N sequential requests per scenario on a warmed process
+//   steady state   N sequential requests per scenario on a warmed process; beside the
+//                  hello-world floor, the DB-read floor: hello-world + the one libSQL round
+//                  trip a read makes (bench/workers/hello-db.ts), which reads are also shown
+//                  against (where `bench/workers/profile-reads.ts` says the rest goes)
 //
 //   log-in         POST /api/auth/login per password profile (PASSWORD_PROFILE free, standard,
 //                  strong; PASSWORD_ITERATIONS=10000), each in a workerd of its own, N_LOGIN times;
@@ -14,7 +17,7 @@
 //                  method): the difference is log-in's non-hash work (rate-limit rows, user
 //                  lookup, session insert, token signing, the libSQL round trips).
 //
-// Env: N (default 400), N_LOGIN (default 60; a quarter for scrypt), FIRST_SAMPLES (default 5), SKIP_BUILD=1 to reuse dist/bench-worker,
+// Env: AB=<dir> (interleaved A/B of two builds, see abSteady; ROUNDS), ONLY=first|reads|steady (first requests only; no log-ins; steady state only), N (default 400), N_LOGIN (default 60; a quarter for scrypt), FIRST_SAMPLES (default 5), SKIP_BUILD=1 to reuse dist/bench-worker,
 // DIST=<dir> to measure another build (e.g. an older commit's `wrangler deploy --dry-run`).
 // /proc counts in clock ticks (10 ms here): single-request figures are medians of coarse samples.
 // The bare workerd has no cache service, so the shared cache is off: list/get are uncached reads.
@@ -23,18 +26,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createClient } from "@libsql/client";
 import { build } from "esbuild";
-import { loadConfig } from "../src/config";
-import { loadAuthConfig } from "../src/core/accounts/config";
-import { startSession } from "../src/core/accounts/sessions";
-import { generateSigningJwk } from "../src/core/accounts/signing-keys";
-import { createUser } from "../src/core/accounts/users";
-import { createDatabase } from "../src/core/db/client";
-import { migrateDatabase } from "../src/platform/node/migrate";
 import { freePort } from "../test/processes";
-import { startLibsqlServer } from "../tools/libsql-server/server";
 import { processCpuMs } from "./lib/target";
+import { seedWorkersBench } from "./workers/dataset";
 
 const N = Number(process.env.N ?? 400);
 const N_LOGIN = Number(process.env.N_LOGIN ?? 60);
@@ -156,6 +151,9 @@ async function measure(
   return (processCpuMs(proc.pid) - c0 - idle * wall) / n;
 }
 
+/** Reads next to the DB-read floor (hello-world + one libSQL round trip), printed after the table. */
+const aboveDbFloor: [string, number, number][] = [];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
@@ -217,40 +215,9 @@ async function main() {
   });
 
   // libSQL over HTTP on a fresh migrated database, seeded with published posts and a user.
-  const db = await startLibsqlServer({ path: join(work, "bench.db") });
-  const client = createClient({ url: db.url });
-  await migrateDatabase(client);
-  const keys = JSON.stringify([await generateSigningJwk()]);
-  const env: Record<string, string> = {
-    DATABASE_URL: db.url,
-    JWT_PRIVATE_KEYS: keys,
-    LOG_LEVEL: "warn",
-    // A bare workerd has no cache service (its Cache API fails), so reads are measured uncached.
-    SHARED_CACHE: "off",
-    RATE_LIMIT_READ: "100000/60s",
-    RATE_LIMIT_WRITE: "100000/60s",
-    RATE_LIMIT_AUTH: "100000/60s",
-  };
+  const data = await seedWorkersBench(work);
+  const { env, ids, bearer } = data;
   app.bindings = env;
-  const now = new Date();
-  const ids: string[] = [];
-  for (let i = 0; i < 40; i++) {
-    const id = `pst_bench${String(i).padStart(6, "0")}`;
-    ids.push(id);
-    await client.execute({
-      sql: "INSERT INTO posts (id, created, updated, title, status, author) VALUES (?, ?, ?, ?, 'published', 'usr_bench')",
-      args: [id, now.toISOString(), now.toISOString(), `post ${i}`],
-    });
-  }
-  const config = loadConfig(env, "node");
-  const auth = await loadAuthConfig({ secrets: { get: async () => keys } }, config);
-  const user = await createUser(
-    createDatabase(client),
-    { email: "bench@example.test", role: "user", emailVerified: true },
-    now,
-  );
-  const { accessToken } = await startSession(createDatabase(client), auth, user!, "bench", now);
-  const bearer = { authorization: `Bearer ${accessToken}` };
 
   const rows: [string, number, number][] = [];
   // A new isolate: its start, its first request and the next nine (a list, a get, /health).
@@ -259,20 +226,24 @@ async function main() {
     `/api/collections/posts/records/${ids[0]}`,
     "/health",
   ];
-  const firstApp = await firstRequests(app, "/health", then);
-  const firstHello = await firstRequests(hello, "/health", then);
-  rows.push([
-    "workerd start: parse + global scope (whole process)",
-    firstApp.startup,
-    firstHello.startup,
-  ]);
-  rows.push(["first request of a new isolate (/health)", firstApp.first, firstHello.first]);
-  rows.push([
-    "requests 2–10 of a new isolate (list, get, /health), each",
-    firstApp.next,
-    firstHello.next,
-  ]);
-  if (process.env.ONLY === "first") return report(rows, work, client, db);
+  if (process.env.AB !== undefined) return abSteady(app, hello, process.env.AB, data, work);
+  // ONLY=steady: the steady-state reads and create alone (no new isolates, no log-ins).
+  if (process.env.ONLY !== "steady") {
+    const firstApp = await firstRequests(app, "/health", then);
+    const firstHello = await firstRequests(hello, "/health", then);
+    rows.push([
+      "workerd start: parse + global scope (whole process)",
+      firstApp.startup,
+      firstHello.startup,
+    ]);
+    rows.push(["first request of a new isolate (/health)", firstApp.first, firstHello.first]);
+    rows.push([
+      "requests 2–10 of a new isolate (list, get, /health), each",
+      firstApp.next,
+      firstHello.next,
+    ]);
+  }
+  if (process.env.ONLY === "first") return report(rows, work, data);
 
   // Steady state.
   const helloProc = await startWorkerd(hello);
@@ -285,6 +256,48 @@ async function main() {
     200,
   );
   await helloProc.stop();
+  // The floor of a database read: hello-world + the one libSQL round trip a read makes
+  // (bench/workers/hello-db.ts), a page of 20 posts and one post, answered as JSON.
+  const helloDb: Worker = {
+    dir: join(work, "hello-db"),
+    bindings: { DATABASE_URL: env.DATABASE_URL! },
+  };
+  mkdirSync(helloDb.dir);
+  await build({
+    entryPoints: [join(root, "bench/workers/hello-db.ts")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "neutral",
+    nodePaths: [join(root, "node_modules")],
+    outfile: join(helloDb.dir, "main.js"),
+    logLevel: "error",
+  });
+  const helloDbProc = await startWorkerd(helloDb);
+  const helloDbIdle = await idleRate(helloDbProc.pid);
+  const dbFloor = {
+    list: await measure(
+      helloDbProc,
+      helloDbIdle,
+      N,
+      () => new Request(`${helloDbProc.base}/`),
+      200,
+    ),
+    get: await measure(
+      helloDbProc,
+      helloDbIdle,
+      N,
+      () => new Request(`${helloDbProc.base}/?q=one`),
+      200,
+    ),
+  };
+  await helloDbProc.stop();
+  rows.push([
+    "hello-world + one libSQL round trip, page of 20 (DB-read floor)",
+    dbFloor.list,
+    floor,
+  ]);
+  rows.push(["hello-world + one libSQL round trip, one row (DB-read floor)", dbFloor.get, floor]);
   const proc = await startWorkerd(app);
   const idle = await idleRate(proc.pid);
   let k = 0;
@@ -323,11 +336,100 @@ async function main() {
     ],
   ];
   for (const [name, make, status] of scenarios) {
-    rows.push([name, await measure(proc, idle, N, make, status), floor]);
+    const ms = await measure(proc, idle, N, make, status);
+    rows.push([name, ms, floor]);
+    const overDb = name.includes("list")
+      ? dbFloor.list
+      : name === "get by id"
+        ? dbFloor.get
+        : undefined;
+    if (overDb !== undefined) aboveDbFloor.push([name, ms, overDb]);
   }
   await proc.stop();
-  if (process.env.ONLY !== "reads") await logins(env, work, app.dir, rows, floor);
-  return report(rows, work, client, db);
+  if (process.env.ONLY !== "reads" && process.env.ONLY !== "steady")
+    await logins(env, work, app.dir, rows, floor);
+  return report(rows, work, data);
+}
+
+/**
+ * AB=<dir>: the built worker (DIST or the fresh build) against another build (`<dir>/main.js`),
+ * steady-state reads interleaved — ROUNDS (default 5) rounds of N requests per scenario, A and B
+ * alternating which goes first, both processes and the hello-world floors warm side by side — so
+ * that load on a shared machine falls on both alike. Medians per scenario, and B/A.
+ */
+async function abSteady(
+  app: Worker,
+  hello: Worker,
+  other: string,
+  data: Awaited<ReturnType<typeof seedWorkersBench>>,
+  work: string,
+) {
+  const rounds = Number(process.env.ROUNDS ?? 5);
+  const b: Worker = { dir: join(work, "b"), bindings: app.bindings };
+  mkdirSync(b.dir);
+  writeFileSync(join(b.dir, "main.js"), readFileSync(join(other, "main.js")));
+  const procs = {
+    hello: await startWorkerd(hello),
+    A: await startWorkerd(app),
+    B: await startWorkerd(b),
+  };
+  const idle = {
+    hello: await idleRate(procs.hello.pid),
+    A: await idleRate(procs.A.pid),
+    B: await idleRate(procs.B.pid),
+  };
+  let k = 0;
+  const paths: [string, () => string, Record<string, string>][] = [
+    ["anonymous public list of 20, uncached", () => "/api/collections/posts/records?limit=20", {}],
+    [
+      "signed-in owner-filtered list",
+      () => "/api/collections/posts/records?limit=20&filter=author%3D'usr_bench'",
+      data.bearer,
+    ],
+    ["get by id", () => `/api/collections/posts/records/${data.ids[k++ % data.ids.length]}`, {}],
+  ];
+  const samples = new Map<string, number[]>();
+  const push = (key: string, v: number) => samples.set(key, [...(samples.get(key) ?? []), v]);
+  for (let r = 0; r < rounds; r++) {
+    push(
+      "hello",
+      await measure(procs.hello, idle.hello, N, () => new Request(`${procs.hello.base}/x`), 200),
+    );
+    for (const [name, path, headers] of paths) {
+      for (const v of r % 2 === 0 ? (["A", "B"] as const) : (["B", "A"] as const)) {
+        const proc = procs[v];
+        push(
+          `${v} ${name}`,
+          await measure(proc, idle[v], N, () => new Request(proc.base + path(), { headers }), 200),
+        );
+      }
+    }
+    console.error(`round ${r + 1}/${rounds} done`);
+  }
+  await Promise.all(Object.values(procs).map((p) => p.stop()));
+  await data.close();
+  rmSync(work, { recursive: true, force: true });
+  const floor = median(samples.get("hello")!);
+  console.log(
+    `\nA/B, ${rounds} interleaved rounds of N=${N}: A = ${process.env.DIST ?? "this tree"}, B = ${other}`,
+  );
+  console.log(`hello-world floor: ${floor.toFixed(3)} ms/req (median)\n`);
+  console.log(
+    "| scenario | A ms/req | B ms/req | A above floor | B above floor | B/A | B samples |",
+  );
+  console.log("|---|---:|---:|---:|---:|---:|---|");
+  for (const [name] of paths) {
+    const a = median(samples.get(`A ${name}`)!);
+    const bm = median(samples.get(`B ${name}`)!);
+    const all = samples
+      .get(`B ${name}`)!
+      .map((x) => x.toFixed(2))
+      .join(" ");
+    console.log(
+      `| ${name} | ${a.toFixed(3)} | ${bm.toFixed(3)} | ${(a - floor).toFixed(3)} | ${(bm - floor).toFixed(3)} | ${(bm / a).toFixed(2)} | ${all} |`,
+    );
+  }
+  for (const line of unexpected) console.log(`unexpected: ${line}`);
 }
 
 /** The password profiles (src/core/accounts/passwords.ts) as a home configures them. */
@@ -414,17 +516,23 @@ async function logins(
 async function report(
   rows: [string, number, number][],
   work: string,
-  client: { close(): void },
-  db: { close(): Promise<void> },
+  data: { close(): Promise<void> },
 ) {
-  client.close();
-  await db.close();
+  await data.close();
   rmSync(work, { recursive: true, force: true });
   console.log(`\nworkerd CPU per request (N=${N}, first request: median of ${FIRST_SAMPLES})\n`);
   console.log("| scenario | workerd CPU ms/req | hello-world | minus hello-world |");
   console.log("|---|---:|---:|---:|");
   for (const [name, ms, base] of rows) {
     console.log(`| ${name} | ${ms.toFixed(2)} | ${base.toFixed(2)} | ${(ms - base).toFixed(2)} |`);
+  }
+  if (aboveDbFloor.length > 0) {
+    console.log("\n| read | workerd CPU ms/req | DB-read floor | minus DB-read floor |");
+    console.log("|---|---:|---:|---:|");
+    for (const [name, ms, base] of aboveDbFloor)
+      console.log(
+        `| ${name} | ${ms.toFixed(2)} | ${base.toFixed(2)} | ${(ms - base).toFixed(2)} |`,
+      );
   }
   for (const line of unexpected) console.log(`unexpected: ${line}`);
 }

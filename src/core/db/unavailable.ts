@@ -60,11 +60,13 @@ export const unavailableRetryAfterSeconds = 5;
 export function fetchWithTimeout(
   timeoutMs: number,
   fetchFn: typeof fetch = (...args) => fetch(...args),
-): (request: Request) => Promise<Response> {
-  return async function databaseFetch(request: Request) {
+): (input: Request | string, init?: RequestInit) => Promise<Response> {
+  return async function databaseFetch(input: Request | string, init?: RequestInit) {
     let res: Response;
     try {
-      res = await fetchFn(request, { signal: AbortSignal.timeout(timeoutMs) });
+      // A URL and init (src/core/db/http-reads.ts) make one Request, not a Request and a copy.
+      const signal = AbortSignal.timeout(timeoutMs);
+      res = await fetchFn(input, init === undefined ? { signal } : { ...init, signal });
     } catch (err) {
       // No answer at all — refused, reset, timed out — whatever each runtime calls it (workerd
       // says a plain Error "Network connection lost.", undici a TypeError "fetch failed").

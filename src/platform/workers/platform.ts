@@ -1,6 +1,7 @@
 import { createClient } from "@libsql/client/web";
 import type { Config } from "../../config";
 import { createDatabase } from "../../core/db/client";
+import { fastHttpReads } from "../../core/db/http-reads";
 import { fetchWithTimeout } from "../../core/db/unavailable";
 import type { DeliveryDeps } from "../../core/events/deliver";
 import { jsonLogger } from "../../core/kernel/log";
@@ -21,16 +22,20 @@ export function createWorkersPlatform(config: Config, env: Env): WorkersPlatform
   // One client per isolate, shared by requests. Its default concurrency limit (20) queues one
   // request's statements behind another's, and a promise resolved from another request's I/O
   // makes workerd cancel the waiting request as hung — so no limit here (measured under load).
-  const open = (url: string) =>
-    instrumentClient(
-      createClient({
-        url,
-        authToken: config.databaseAuthToken,
-        concurrency: Number.MAX_SAFE_INTEGER,
-        // Every call bounded: a libSQL server that hangs is a 503, not a hung request.
-        fetch: fetchWithTimeout(config.databaseTimeoutMs),
-      }),
+  const open = (url: string) => {
+    // Every call bounded: a libSQL server that hangs is a 503, not a hung request.
+    const fetch = fetchWithTimeout(config.databaseTimeoutMs);
+    const client = createClient({
+      url,
+      authToken: config.databaseAuthToken,
+      concurrency: Number.MAX_SAFE_INTEGER,
+      fetch,
+    });
+    // Single SELECTs (every read's one round trip) skip the client's stream machinery.
+    return instrumentClient(
+      fastHttpReads(client, { url, authToken: config.databaseAuthToken }, fetch),
     );
+  };
   // DATABASE_URL is the nearest copy; with DATABASE_PRIMARY_URL set it is a read replica.
   const replica = open(config.databaseUrl);
   const sql = config.databasePrimaryUrl === undefined ? replica : open(config.databasePrimaryUrl);

@@ -1,0 +1,370 @@
+// `npx tsx bench/workers/profile-reads.ts`: where workerd's CPU goes on the reads of issue #22
+// (public list, owner list, get by id), steady state. The built worker, unminified (as
+// `wrangler deploy --dry-run --minify=false` bundles it: esbuild's `// path` markers name each
+// function's source file or package), runs in a bare workerd with the V8 inspector; the seeded
+// libSQL server of bench:workers-cpu sits behind a counting proxy. Per scenario: WARM requests,
+// then N sequential requests under Profiler.start/stop (Chrome DevTools Protocol over Node 22's
+// WebSocket), reported per request: sampled time by category — JS by package/source file,
+// (program) = workerd's native work outside JS (KJ I/O, HTTP, the subrequest), (garbage
+// collector) — the heaviest functions by self time, and libSQL HTTP subrequests per request.
+// The same for the hello-world worker and the hello-world + one libSQL round trip worker
+// (bench/workers/hello-db.ts). A tool for finding what to cut, not a benchmark: sampling adds
+// overhead (INTERVAL µs, default 100) and the inspector's own thread is not counted.
+// Env: N (default 2000), WARM (default 300), INTERVAL, DIST=<dir with an unminified main.js>,
+// TOP (functions listed, default 30), JSON=<file> to keep the summaries.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+import { freePort } from "../../test/processes";
+import { readScenarios, seedWorkersBench } from "./dataset";
+
+const root = resolve(import.meta.dirname, "../..");
+const N = Number(process.env.N ?? 2000);
+const WARM = Number(process.env.WARM ?? 300);
+const INTERVAL = Number(process.env.INTERVAL ?? 100);
+const TOP = Number(process.env.TOP ?? 30);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
+  readFileSync(join(root, "wrangler.toml"), "utf8"),
+)![1]!;
+const children = new Set<{ kill(): boolean }>();
+process.on("exit", () => {
+  for (const child of children) child.kill();
+});
+
+/** A counting HTTP proxy in front of the libSQL server: subrequests and their Hrana request types. */
+async function countingProxy(target: string) {
+  const upstream = new URL(target);
+  const stats = { requests: 0, kinds: new Map<string, number>() };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      stats.requests++;
+      let kind = `${req.method} ${req.url}`;
+      try {
+        const parsed = JSON.parse(body.toString()) as { requests?: { type: string }[] };
+        if (parsed.requests) kind += ` [${parsed.requests.map((r) => r.type).join(",")}]`;
+      } catch {
+        // Not JSON (a GET): the method and path say enough.
+      }
+      stats.kinds.set(kind, (stats.kinds.get(kind) ?? 0) + 1);
+      const out = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: upstream.host },
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      out.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stats,
+    reset() {
+      stats.requests = 0;
+      stats.kinds.clear();
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+interface Worker {
+  dir: string;
+  /** The bundle's text, for mapping lines to source sections. */
+  bundle: string;
+  bindings: Record<string, string>;
+}
+
+async function startWorkerd(worker: Worker) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const bindings = Object.entries(worker.bindings)
+    .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
+    .join(", ");
+  writeFileSync(join(worker.dir, "main.js"), worker.bundle);
+  writeFileSync(
+    join(worker.dir, "config.capnp"),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .worker), (name = "net", network = (allow = ["public", "private", "local"]))],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [(name = "main.js", esModule = embed "main.js")],
+  compatibilityDate = "${compatibilityDate}",
+  globalOutbound = "net",
+  bindings = [${bindings}],
+);
+`,
+  );
+  const child = spawn(
+    join(root, "node_modules/workerd/bin/workerd"),
+    ["serve", join(worker.dir, "config.capnp"), `--inspector-addr=127.0.0.1:${inspector}`],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  children.add(child);
+  let targets: { webSocketDebuggerUrl: string }[] = [];
+  for (let i = 0; targets.length === 0; i++) {
+    if (i > 300) throw new Error("workerd inspector did not come up");
+    await sleep(100);
+    targets = await fetch(`http://127.0.0.1:${inspector}/json/list`)
+      .then((r) => r.json() as Promise<{ webSocketDebuggerUrl: string }[]>)
+      .catch(() => []);
+  }
+  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((ok) => ws.addEventListener("open", ok, { once: true }));
+  let nextId = 1;
+  const pending = new Map<number, (v: unknown) => void>();
+  ws.addEventListener("message", (e) => {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  });
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((ok) => {
+      const id = nextId++;
+      pending.set(id, ok);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: INTERVAL });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    send,
+    stop() {
+      ws.close();
+      child.kill();
+      children.delete(child);
+    },
+  };
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Each bundle line's source: the package (node_modules) or the src/ file esbuild marked it with. */
+function sections(bundle: string): string[] {
+  const lines = bundle.split("\n");
+  const out: string[] = [];
+  let current = "(bundle prelude)";
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\/\/ ((?:node_modules|src|bench)\/\S+)$/.exec(lines[i]!);
+    if (m) current = m[1]!.replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, "$1");
+    out[i] = current;
+  }
+  return out;
+}
+
+interface Summary {
+  name: string;
+  n: number;
+  subrequests: number;
+  kinds: Record<string, number>;
+  /** ms per request */
+  sampled: number;
+  byCategory: [string, number][];
+  bySource: [string, number][];
+  byFunction: [string, number][];
+  /** Self time with the native calls a JS function makes (fetch, Request, Headers…) added to it. */
+  byCaller: [string, number][];
+}
+
+function summarise(name: string, n: number, p: Profile, sectionOf: string[]): Summary {
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const caller = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, t: number) => m.set(k, (m.get(k) ?? 0) + t);
+  const category = new Map<string, number>();
+  const source = new Map<string, number>();
+  const fn = new Map<string, number>();
+  const label = (x: ProfileNode) => {
+    const f = x.callFrame;
+    let where: string;
+    if (f.url.endsWith("main.js")) where = sectionOf[f.lineNumber] ?? "?";
+    else if (f.url === "") where = f.functionName.startsWith("(") ? f.functionName : "(native)";
+    else where = f.url.replace(/^.*\//, "");
+    const isJs = !where.startsWith("(");
+    return {
+      where,
+      isJs,
+      key: `${f.functionName || "(anonymous)"}  ${where}${isJs ? `:${f.lineNumber + 1}` : ""}`,
+    };
+  };
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const t = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
+    const node = byId.get(p.samples[i]!)!;
+    const f = node.callFrame;
+    if (f.functionName === "(idle)") continue;
+    total += t;
+    const { where, isJs, key } = label(node);
+    add(category, isJs ? (where.startsWith("src/") ? "JS: src/" : "JS: packages") : where, t);
+    add(source, where, t);
+    add(fn, key, t);
+    // A native frame (fetch, Request, a getter) counts for the nearest JS function calling it.
+    let owner = node;
+    if (where === "(native)") {
+      for (let x = parent.get(node.id); x !== undefined; x = parent.get(x)) {
+        const up = byId.get(x)!;
+        if (label(up).isJs) {
+          owner = up;
+          break;
+        }
+      }
+    }
+    add(caller, label(owner).key, t);
+  }
+  const sorted = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([key, t]) => [key, t / n] as [string, number]);
+  return {
+    name,
+    n,
+    subrequests: 0,
+    kinds: {},
+    sampled: total / n,
+    byCategory: sorted(category, 10),
+    bySource: sorted(source, 25),
+    byFunction: sorted(fn, TOP),
+    byCaller: sorted(caller, TOP),
+  };
+}
+
+function print(s: Summary) {
+  const f = (ms: number) => `${(ms * 1000).toFixed(1).padStart(7)} µs`;
+  console.log(
+    `\n=== ${s.name}: ${(s.sampled * 1000).toFixed(0)} µs sampled per request (not idle), ` +
+      `${(s.subrequests / s.n).toFixed(2)} libSQL subrequests per request`,
+  );
+  for (const [k, v] of Object.entries(s.kinds)) console.log(`    ${(v / s.n).toFixed(2)} × ${k}`);
+  console.log("-- by category");
+  for (const [k, t] of s.byCategory) console.log(`${f(t)}  ${k}`);
+  console.log("-- self time by source (package or src/ file)");
+  for (const [k, t] of s.bySource) console.log(`${f(t)}  ${k}`);
+  console.log("-- self time by function");
+  for (const [k, t] of s.byFunction) console.log(`${f(t)}  ${k}`);
+  console.log("-- self time by function, with the native calls it makes");
+  for (const [k, t] of s.byCaller) console.log(`${f(t)}  ${k}`);
+}
+
+async function bundleOf(entry: string, dir: string): Promise<string> {
+  const outfile = join(dir, "bundle.js");
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    nodePaths: [join(root, "node_modules")],
+    outfile,
+    logLevel: "error",
+  });
+  return readFileSync(outfile, "utf8");
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), "nearbase-profile-reads-"));
+  const data = await seedWorkersBench(work);
+  const proxy = await countingProxy(data.url);
+  const dist = process.env.DIST ?? join(work, "dist");
+  if (process.env.DIST === undefined)
+    execFileSync("wrangler", ["deploy", "--dry-run", "--outdir", dist, "--minify=false"], {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    });
+  const helloEntry = join(work, "hello.ts");
+  writeFileSync(
+    helloEntry,
+    `import { Hono } from "hono";\nconst app = new Hono();\napp.get("*", (c) => c.json({ status: "ok" }));\nexport default app;\n`,
+  );
+  const env = { ...data.env, DATABASE_URL: proxy.url };
+  const workers: [
+    string,
+    Worker,
+    { name: string; path: (i: number) => string; auth: boolean }[],
+  ][] = [
+    [
+      "hello-world",
+      { dir: join(work, "hello"), bundle: await bundleOf(helloEntry, work), bindings: {} },
+      [{ name: "GET /x", path: () => "/x", auth: false }],
+    ],
+    [
+      "hello-world + one libSQL round trip",
+      {
+        dir: join(work, "hello-db"),
+        bundle: await bundleOf(join(root, "bench/workers/hello-db.ts"), work),
+        bindings: { DATABASE_URL: proxy.url },
+      },
+      [
+        { name: "page of 20", path: () => "/", auth: false },
+        { name: "one row", path: () => "/?q=one", auth: false },
+      ],
+    ],
+    [
+      "Nearbase",
+      {
+        dir: join(work, "app"),
+        bundle: readFileSync(join(dist, "main.js"), "utf8"),
+        bindings: env,
+      },
+      [...readScenarios(data.ids)],
+    ],
+  ];
+  const summaries: Summary[] = [];
+  for (const [label, worker, scenarios] of workers) {
+    mkdirSync(worker.dir, { recursive: true });
+    const sectionOf = sections(worker.bundle);
+    const w = await startWorkerd(worker);
+    for (const s of scenarios) {
+      const get = async (i: number) => {
+        const res = await fetch(w.base + s.path(i), { headers: s.auth ? data.bearer : {} });
+        await res.arrayBuffer();
+        if (res.status !== 200) throw new Error(`${s.name} answered ${res.status}`);
+      };
+      for (let i = 0; i < WARM; i++) await get(i);
+      proxy.reset();
+      await w.send("Profiler.start");
+      for (let i = 0; i < N; i++) await get(i);
+      const { profile } = (await w.send("Profiler.stop")) as { profile: Profile };
+      const summary = summarise(`${label}: ${s.name}`, N, profile, sectionOf);
+      summary.subrequests = proxy.stats.requests;
+      summary.kinds = Object.fromEntries(proxy.stats.kinds);
+      print(summary);
+      summaries.push(summary);
+    }
+    w.stop();
+  }
+  if (process.env.JSON !== undefined)
+    writeFileSync(process.env.JSON, JSON.stringify(summaries, null, 2));
+  await proxy.close();
+  await data.close();
+  rmSync(work, { recursive: true, force: true });
+}
+
+await main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
