@@ -40,6 +40,9 @@
 //                               requests). Budget 274.
 //   899 KiB raw / 275 KiB gzip  HEAD e7d364e: 899.3 KiB raw, 274.6 KiB gzip (d509251, verified
 //                               access tokens, landed +1.4 after the line above). Budget 276.
+//   896 KiB raw / 273 KiB gzip  "js-base64" aliased to src/platform/workers/js-base64.js (libSQL's
+//                               two calls over the runtime's base64): 899.3 -> 896.2 KiB raw,
+//                               274.6 -> 273.3 KiB gzip. Budget 275.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features: graphql 38.7, drizzle-orm 22, libSQL 20, hono 12, jose 10, oslo 12
 // and our own src (~130) are past it before zod. What was measured and not done (7 Dec 2026,
@@ -62,7 +65,6 @@
 // - graphql's SDL-only validation rules (~2.8 KiB gzip) stay because specifiedRules.mjs builds
 //   its arrays with Object.freeze at module level; drizzle's pg-core bits (2.6) are imported by
 //   drizzle-orm's own sql.js and relations.js. Neither can be aliased (relative imports).
-// - js-base64 (1.6 KiB gzip, for libSQL blobs) could be a few lines over Uint8Array.fromBase64.
 // The budget is what ships now plus a little room, so new weight has to be measured and argued
 // for. To A/B a change, build both trees with `wrangler deploy --dry-run --outdir <dir>
 // --minify` and compare; `--why` above attributes bytes through the source map.
@@ -71,7 +73,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 276);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 275);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";
