@@ -10,7 +10,8 @@
 // for how far a build is from the floor in CPU per request.
 //
 // Scenarios: list, total, owner, get, create, cache (default: list owner get create).
-// Env: AB_ROUNDS (4), AB_SECONDS (5), BENCH_CONNECTIONS (16).
+// Env: AB_ROUNDS (4), AB_SECONDS (5), BENCH_CONNECTIONS (16), AB_NODE_FLAGS_A / AB_NODE_FLAGS_B
+// (space-separated Node flags for one side only, e.g. the same build with and without a flag).
 import { copyFileSync, mkdtempSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -46,7 +47,10 @@ async function start(label: string, dist: string, port: number): Promise<Target>
   return startProcess(
     label,
     floor ? resolve("node_modules/.bin/tsx") : node,
-    [floor ? "bench/floor.ts" : join(resolve(dist), "server.js")],
+    [
+      ...(process.env[`AB_NODE_FLAGS_${label}`] ?? "").split(" ").filter(Boolean),
+      floor ? "bench/floor.ts" : join(resolve(dist), "server.js"),
+    ],
     {
       env: {
         ...(floor ? { JWKS: JSON.stringify({ keys: [publicJwk] }) } : nearbaseBenchEnv),

@@ -9,7 +9,8 @@
 // overhead with no database work), total, owner (bearer), get, create.
 // Env: PROFILE_SECONDS (10), BENCH_CONNECTIONS (16), PROFILE_SKIP_BUILD=1, PROFILE_OUT (a .md path),
 // PROFILE_DIST (another build's dist/ folder, e.g. a `git archive` of an older commit built with
-// `npx tsx scripts/build.ts`: profiles that build instead, for a before/after; implies no build).
+// `npx tsx scripts/build.ts`: profiles that build instead, for a before/after; implies no build),
+// PROFILE_NODE_FLAGS (space-separated extra Node flags, e.g. --experimental-async-context-frame).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
@@ -38,7 +39,12 @@ const port = 18_850;
 const target = await startProcess(
   "nearbase",
   resolve("node_modules/.bin/node"),
-  ["--cpu-prof", `--cpu-prof-dir=${dir}`, join(distDir, "server.js")],
+  [
+    ...(process.env.PROFILE_NODE_FLAGS ?? "").split(" ").filter(Boolean),
+    "--cpu-prof",
+    `--cpu-prof-dir=${dir}`,
+    join(distDir, "server.js"),
+  ],
   {
     env: {
       ...nearbaseBenchEnv,
