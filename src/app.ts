@@ -289,18 +289,13 @@ export function createApp({
     if (credentialFreePaths.has(c.req.path)) return next();
     return identify(c, next);
   });
-  app.use(
-    rateLimit({
-      policies,
-      // Auth limits must hold across processes and locations; read/write limits are local.
-      stores: {
-        auth: sharedLimits,
-        read: rateLimitStores?.read ?? localLimits,
-        write: rateLimitStores?.write ?? localLimits,
-      },
-      clientIp: (c) => platform.clientIp(c),
-    }),
-  );
+  // Auth limits must hold across processes and locations; read/write limits are local.
+  const limitStores = {
+    auth: sharedLimits,
+    read: rateLimitStores?.read ?? localLimits,
+    write: rateLimitStores?.write ?? localLimits,
+  };
+  app.use(rateLimit({ policies, stores: limitStores, clientIp: (c) => platform.clientIp(c) }));
   // Query parameters a route's docs do not name are refused (400 INVALID_QUERY), before any
   // cache layer or handler; after the rate limit, so the refusal carries its headers too.
   app.use(strictQuery());
@@ -395,7 +390,8 @@ export function createApp({
     observability,
     answerMiddlewares,
     cors: config.corsOrigins.length > 0,
-    appOnly: policies.read !== undefined || authenticate !== undefined,
+    readLimit: policies.read && { policy: policies.read, store: limitStores.read },
+    appOnly: authenticate !== undefined,
     requestIdLimit,
   });
   return Object.assign(app, { sharedCacheHit });

@@ -219,10 +219,11 @@ describe("cache fast path (Node home)", () => {
 });
 
 describe("cache fast path with a read rate limit", () => {
+  const limit = 6;
   let t: TestApp;
   let s: Servers;
   beforeAll(async () => {
-    t = await createTestApp({ env: { RATE_LIMIT_READ: "4/60s" } });
+    t = await createTestApp({ env: { RATE_LIMIT_READ: `${limit}/60s` } });
     s = await servers(t);
   });
   afterAll(async () => {
@@ -230,15 +231,33 @@ describe("cache fast path with a read rate limit", () => {
     await t.close();
   });
 
-  it("still limits cached reads", async () => {
+  it("spends the caller's read budget on a hit and leaves the refusal to the app", async () => {
     const path = `${posts}?limit=2`;
-    const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) {
+    const answers: Answer[] = [];
+    const fastAnswered: Answer[] = [];
+    for (let i = 0; i < limit + 10; i++) {
+      const before = s.reachedApp();
       const res = await s.fast(path);
-      statuses.push(res.status);
+      answers.push(res);
+      if (s.reachedApp() === before) fastAnswered.push(res);
       await t.platform.settle();
+      if (res.status === 429) break;
     }
-    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
-    expect(statuses.slice(4)).toEqual([429, 429]);
+    const statuses = answers.map((a) => a.status);
+    // Every request spent one unit of the one budget, whoever answered it.
+    expect(statuses).toEqual([...Array(limit).fill(200), 429]);
+    expect(fastAnswered.length).toBeGreaterThan(0);
+    for (const a of fastAnswered) {
+      expect(a.headers.get("x-cache")).toBe("HIT");
+      expect(a.headers.get("ratelimit-policy")).toBe(`"read";q=${limit};w=60`);
+      expect(a.headers.get("ratelimit")).toMatch(/^"read";r=\d+;t=\d+$/);
+    }
+    const remaining = answers
+      .slice(0, limit)
+      .map((a) => Number(/r=(\d+)/.exec(a.headers.get("ratelimit") ?? "")?.[1]));
+    expect(remaining).toEqual([5, 4, 3, 2, 1, 0]);
+    const refused = answers.at(-1)!;
+    expect(refused.headers.get("retry-after")).not.toBeNull();
+    expect(JSON.parse(Buffer.from(refused.body).toString()).code).toBe("RATE_LIMITED");
   });
 });

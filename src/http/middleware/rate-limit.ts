@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "../../core/kernel/errors";
 import type { Decision, Policy } from "../../core/rate-limit/gcra";
 import type { RateLimitStore } from "../../core/rate-limit/stores";
-import type { AppEnv } from "../context";
+import type { AppEnv, Principal } from "../context";
 
 export type RouteClass = "read" | "write" | "auth";
 
@@ -22,7 +22,7 @@ function classify(c: Context<AppEnv>): RouteClass | undefined {
 }
 
 /** IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers). */
-function headers(policy: Policy, d: Decision): Record<string, string> {
+export function rateLimitFields(policy: Policy, d: Decision): Record<string, string> {
   return {
     "ratelimit-policy": `"${policy.name}";q=${policy.limit};w=${Math.round(policy.periodMs / 1000)}`,
     ratelimit: `"${policy.name}";r=${d.remaining};t=${d.resetSeconds}`,
@@ -34,8 +34,7 @@ function headers(policy: Policy, d: Decision): Record<string, string> {
  * otherwise the account — an API key spends its OWNER's budget, so minting more keys buys no
  * more requests.
  */
-export function budgetKey(c: Context<AppEnv>, routeClass: RouteClass, clientIp: string): string {
-  const p = c.get("principal");
+export function budgetKey(p: Principal, routeClass: RouteClass, clientIp: string): string {
   if (routeClass === "auth" || p.kind === "anonymous") return `ip:${clientIp}`;
   return `user:${p.kind === "apiKey" ? p.ownerId : p.id}`;
 }
@@ -50,13 +49,13 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     const routeClass = classify(c);
     const policy = routeClass && options.policies[routeClass];
     if (routeClass === undefined || policy === undefined) return next();
-    const who = budgetKey(c, routeClass, options.clientIp(c));
+    const who = budgetKey(c.get("principal"), routeClass, options.clientIp(c));
     const decision = await options.stores[routeClass].hit(
       who,
       policy,
       c.get("platform").clock.now().getTime(),
     );
-    const fields = headers(policy, decision);
+    const fields = rateLimitFields(policy, decision);
     if (!decision.allowed) {
       throw new ApiError(
         "RATE_LIMITED",

@@ -6,11 +6,14 @@ import type { Platform, StoredEntry } from "../../core/kernel/ports";
 import { anonymous } from "../../core/kernel/principal";
 import { Telemetry } from "../../core/observability/telemetry";
 import { traceFromHeaders } from "../../core/observability/trace";
+import type { Policy } from "../../core/rate-limit/gcra";
+import type { RateLimitStore } from "../../core/rate-limit/stores";
 import type { Models } from "../../core/records/model";
 import type { AppEnv } from "../context";
 import { presentsCredential } from "./authenticate";
 import { shareForPath } from "./edge";
 import type { Observability } from "./observe";
+import { budgetKey, rateLimitFields } from "./rate-limit";
 import {
   cacheHeaders,
   cacheKey,
@@ -27,6 +30,8 @@ export interface BareRequest {
   url: string;
   /** A request header by lower-case name. */
   header(name: string): string | undefined;
+  /** What the server hands the app as bindings (@hono/node-server: `{ incoming, outgoing }`). */
+  env: unknown;
 }
 
 /** A shared-cache hit, ready to write. */
@@ -55,9 +60,12 @@ export interface SharedHitOptions {
   /** CORS is on: an answer depends on the request's Origin, which the probe did not send. */
   cors: boolean;
   /**
-   * What else the app does to a collection GET that this does not: a read rate limit, a custom
-   * authenticator. Then every request goes through the app.
+   * The app's read limit and its store (the same instance): a hit spends the caller's budget
+   * as the rate-limit middleware would and carries its fields; a refused one goes to the app,
+   * which answers 429 (a refusal spends nothing, so the app's own check refuses too).
    */
+  readLimit: { policy: Policy; store: RateLimitStore } | undefined;
+  /** The app authenticates callers its own way (a custom authenticator): it answers everything. */
   appOnly: boolean;
   /** The app's request-id middleware's length limit. */
   requestIdLimit: number;
@@ -86,7 +94,9 @@ export function sharedCacheHits(options: SharedHitOptions) {
   let appHeaders: [string, string][] | undefined;
   let probing = false;
 
-  return function sharedCacheHit(req: BareRequest): BareAnswer | undefined {
+  return function sharedCacheHit(
+    req: BareRequest,
+  ): BareAnswer | Promise<BareAnswer | undefined> | undefined {
     if (off || req.method !== "GET" || platform.cache.peek === undefined) return undefined;
     if (appHeaders === undefined) {
       // Found on first use (the app is built at global scope on Workers); until then, the app.
@@ -107,6 +117,7 @@ export function sharedCacheHits(options: SharedHitOptions) {
     const path = getPath({ url: req.url } as Request);
     const route = recordsPath.exec(path);
     if (route === null) return undefined;
+    const routeName = route[1] === undefined ? listRoute : viewRoute;
     // The caller is anonymous exactly when it presents no credential (the authenticate
     // middleware's own test); a read-your-writes token, an Origin under CORS or the app's own
     // refresh take the app's path.
@@ -149,29 +160,49 @@ export function sharedCacheHits(options: SharedHitOptions) {
     headers.set("x-request-id", requestId);
     const trace = traceFromHeaders(header("traceparent"), header("tracestate"));
     headers.set("x-trace-id", trace.traceId);
-    const durationMs = performance.now() - started;
-    headers.set(
-      "server-timing",
-      `cache;dur=${lookupMs.toFixed(1)};desc="hit",total;dur=${durationMs.toFixed(1)};desc="Total Response Time"`,
-    );
-    return {
-      status,
-      headers: headers.record,
-      body: status === 304 ? undefined : entry.bytes,
-      done() {
-        const telemetry = new Telemetry(trace);
-        telemetry.cache = "HIT";
-        observability.record({
-          telemetry,
-          route: route[1] === undefined ? listRoute : viewRoute,
-          method: "GET",
-          status,
-          durationMs,
-          requestId: requestId!,
-          principalId: undefined,
-        });
+    const body = status === 304 ? undefined : entry.bytes;
+    const limit = options.readLimit;
+    if (limit === undefined) return answer();
+    // The platform's own client address (socket peer, or X-Forwarded-For behind trusted
+    // proxies) from what it reads of a context; `raw` is not there to read (Node never does).
+    const ipOf = {
+      req: {
+        header,
+        get raw(): never {
+          throw new Error("no Request on the fast path");
+        },
       },
+      env: req.env,
     };
+    const who = budgetKey(anonymous, "read", platform.clientIp(ipOf));
+    return limit.store.hit(who, limit.policy, platform.clock.now().getTime()).then((decision) => {
+      if (!decision.allowed) return undefined;
+      for (const [name, value] of Object.entries(rateLimitFields(limit.policy, decision)))
+        headers.set(name, value);
+      return answer();
+    });
+
+    function answer(): BareAnswer {
+      const durationMs = performance.now() - started;
+      headers.set(
+        "server-timing",
+        `cache;dur=${lookupMs.toFixed(1)};desc="hit",total;dur=${durationMs.toFixed(1)};desc="Total Response Time"`,
+      );
+      return { status, headers: headers.record, body, done: () => done(durationMs) };
+    }
+    function done(durationMs: number) {
+      const telemetry = new Telemetry(trace);
+      telemetry.cache = "HIT";
+      observability.record({
+        telemetry,
+        route: routeName,
+        method: "GET",
+        status,
+        durationMs,
+        requestId: requestId!,
+        principalId: undefined,
+      });
+    }
   };
 }
 

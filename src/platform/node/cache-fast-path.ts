@@ -48,27 +48,44 @@ export function withCacheFastPath(listener: Listener, hit: SharedCacheHit): List
         const value = headers[name];
         return Array.isArray(value) ? value.join(", ") : value;
       },
+      env: { incoming, outgoing },
     };
-    let answer: BareAnswer | undefined;
+    let answer: ReturnType<SharedCacheHit>;
     try {
       answer = hit(request);
     } catch {
       answer = undefined;
     }
     if (answer === undefined) return listener(incoming, outgoing);
-    try {
-      if (answer.body !== undefined)
-        answer.headers["content-length"] = String(answer.body.byteLength);
-      outgoing.writeHead(answer.status, answer.headers);
-      outgoing.end(answer.body);
-    } catch {
-      // Nothing sent yet (a field node:http refuses): the app answers instead.
-      if (!outgoing.headersSent) return listener(incoming, outgoing);
-      outgoing.destroy();
-      return;
-    }
-    answer.done();
+    // A read limit's store answers with a promise; a hit without one is answered at once.
+    if ("then" in answer)
+      answer.then(
+        (a) => write(a, incoming, outgoing, listener),
+        () => listener(incoming, outgoing),
+      );
+    else write(answer, incoming, outgoing, listener);
   };
+}
+
+function write(
+  answer: BareAnswer | undefined,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  listener: Listener,
+) {
+  if (answer === undefined) return listener(incoming, outgoing);
+  try {
+    if (answer.body !== undefined)
+      answer.headers["content-length"] = String(answer.body.byteLength);
+    outgoing.writeHead(answer.status, answer.headers);
+    outgoing.end(answer.body);
+  } catch {
+    // Nothing sent yet (a field node:http refuses): the app answers instead.
+    if (!outgoing.headersSent) return listener(incoming, outgoing);
+    outgoing.destroy();
+    return;
+  }
+  answer.done();
 }
 
 /**
