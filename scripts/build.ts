@@ -5,12 +5,62 @@
 // kept in NODE_COMPILE_CACHE, else <tmpdir>/node-compile-cache) before it imports the bundle; the
 // bundle cannot do that for itself, since it is compiled before any of its code runs. Measured on
 // a seeded file: CPU from spawn to the first 200 on /ready ~380 -> ~295 ms (compiling the 2.8 MB
-// module was 110 ms of it). Where the cache directory is not writable Node carries on without it. The native libSQL
-// binding stays an import from node_modules; migrations are read from ../migrations next to
-// dist/, so ship dist/, migrations/, node_modules (production deps) and package.json together.
+// module was 110 ms of it). Where the cache directory is not writable Node carries on without it.
+// The native libSQL binding stays in node_modules (required at start, `loadByRequire`);
+// migrations are read from ../migrations next to dist/, so ship dist/, migrations/,
+// node_modules (production deps) and package.json together.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { dirname, resolve } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
+
+/**
+ * Node's built-in modules and the libSQL binding (kept in node_modules: it loads a native .node
+ * file for the platform) loaded with require(), never through an ES `import`. Importing a
+ * built-in from an ES module builds its ESM facade, which reads EVERY export once — node:http's
+ * lazy `WebSocket`/`MessageEvent` getters included, and those load Node's own copy of undici;
+ * importing a CommonJS package makes Node lex its source for export names first. Measured alone
+ * (Node 22, this machine): `import "node:http"` 45 ms and +3.0 MiB heap, `require` 4 ms and
+ * +0.8 MiB; dns, crypto, cluster and fs 2-5 ms more each as imports; libsql 105-146 ms as an
+ * import, 27-64 ms by require. esbuild turns the import of each CommonJS shim below into
+ * property reads at the point of use (same values), and `require` is the banner's
+ * createRequire, resolving from dist/ as the import did.
+ */
+const requiredModules = new Set([
+  ...builtinModules.flatMap((name) => [name, `node:${name}`]),
+  "libsql",
+  "libsql/promise",
+]);
+const loadByRequire: Plugin = {
+  name: "load-by-require",
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) => {
+      if (!requiredModules.has(args.path)) return undefined;
+      // An `await import("node:…")` (a module loaded on first use) stays one: the namespace of a
+      // split-off CommonJS shim would have only `default`, and it is not on the start path.
+      if (args.namespace === "required" || args.kind === "dynamic-import")
+        return { path: args.path, external: true };
+      return { path: args.path, namespace: "required" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "required" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * Modules with a Node-build variant beside them (`<name>.node.ts`): src/http/graphql/load-runtime
+ * imports graphql-js on first use here, while the Worker keeps it in its one-file bundle.
+ */
+const nodeVariants: Plugin = {
+  name: "node-variants",
+  setup(b) {
+    b.onResolve({ filter: /\/load-runtime$/ }, (args) => ({
+      path: resolve(args.resolveDir, `${args.path}.node.ts`),
+    }));
+  },
+};
 
 const started = performance.now();
 const result = await build({
@@ -31,9 +81,11 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node22",
-  // libsql loads a native .node file for the platform; @libsql/client is kept beside it so
-  // their versions match what npm installed.
-  external: ["libsql", "@libsql/*"],
+  // libsql (the binding) stays in node_modules (`loadByRequire`). @libsql/client and its pure-JS
+  // dependencies are bundled: left external they were ~75 ES and CommonJS modules that Node
+  // resolved, read and (for CommonJS) lexed one by one at every start, and a second copy of ws
+  // beside the bundled one.
+  plugins: [loadByRequire, nodeVariants],
   // Where migrations are, relative to the bundle (src/platform/node/migrate.ts).
   define: { NEARBASE_BUNDLED: "true" },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.

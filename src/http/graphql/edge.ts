@@ -5,8 +5,8 @@ import type { Models } from "../../core/records/model";
 import type { AppEnv } from "../context";
 import { recordWrite } from "../middleware/edge";
 import { sharedCache } from "../middleware/shared-cache";
-import type { GraphQLEngine } from "./engine";
 import { shareForGraphQL } from "./route";
+import type { GraphQLRuntime, LoadGraphQL } from "./runtime";
 
 export interface GraphQLEdgeOptions {
   /**
@@ -28,7 +28,7 @@ export interface GraphQLEdgeOptions {
  * by both at once in this isolate; other locations see them within `memoMs`, as for REST.
  */
 export function graphqlEdge(
-  engine: GraphQLEngine,
+  load: LoadGraphQL,
   models: Models,
   options: GraphQLEdgeOptions,
 ): MiddlewareHandler<AppEnv> {
@@ -36,7 +36,9 @@ export function graphqlEdge(
   // Random values are refused at global scope on Workers, where the app is built.
   let secret: string | undefined;
   const revalidateSecret = () => (secret ??= randomToken(24));
-  const share = shareForGraphQL(engine, models);
+  // Loaded by the first GET before the cache asks for its share decision (synchronous).
+  let runtime: GraphQLRuntime | undefined;
+  const share = shareForGraphQL(() => runtime, models);
   const cache = sharedCache(
     options.enabled
       ? share
@@ -51,7 +53,10 @@ export function graphqlEdge(
   const wrote = (c: Context<AppEnv>, versions: Map<string, number>) =>
     recordWrite(c, versions, memo, options.consistencyWindowMs);
   return async function graphqlEdgeMiddleware(c: Context<AppEnv>, next: Next) {
-    if (c.req.method === "GET") return cache(c, next);
+    if (c.req.method === "GET") {
+      runtime ??= await load();
+      return cache(c, next);
+    }
     await next();
     const versions = c.get("wrote");
     if (versions !== undefined && c.res.status < 300) wrote(c, versions);

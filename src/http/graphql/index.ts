@@ -1,8 +1,9 @@
 import type { VersionMemo } from "../../core/edge/versions";
 import type { Models } from "../../core/records/model";
 import { graphqlEdge } from "./edge";
-import { createGraphQLEngine } from "./engine";
+import { loadRuntime } from "./load-runtime";
 import { graphqlRoutes } from "./route";
+import type { GraphQLRuntime, LoadGraphQL } from "./runtime";
 
 export { graphqlPaths } from "./route";
 
@@ -16,19 +17,32 @@ export interface GraphQLOptions {
 }
 
 /**
- * GraphQL at /graphql, for `createApp`: the engine (schema from the models, limits, persisted
- * queries), its edge middleware (shared cache, read-your-writes) and its routes.
+ * GraphQL at /graphql, for `createApp`: its edge middleware (shared cache, read-your-writes) and
+ * its routes, over the engine (schema from the models, limits, persisted queries) — which is
+ * built on the first request that needs it (`./runtime`; in the Node build graphql-js itself is
+ * imported then too: load-runtime.ts), so starting the app costs neither. A failed load is
+ * tried again at the next request.
  */
 export function graphqlModule(models: Models, options: GraphQLOptions) {
-  const engine = createGraphQLEngine(models, { introspection: options.introspection });
+  let loading: Promise<GraphQLRuntime> | undefined;
+  const load: LoadGraphQL = () => {
+    loading ??= loadRuntime().then(
+      (m) => m.graphqlRuntime(models, { introspection: options.introspection }),
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    );
+    return loading;
+  };
   return {
-    engine,
-    edge: graphqlEdge(engine, models, {
+    load,
+    edge: graphqlEdge(load, models, {
       memo: options.memo,
       enabled: options.sharedCache,
       consistencyWindowMs: options.consistencyWindowMs,
     }),
-    routes: graphqlRoutes(engine, {
+    routes: graphqlRoutes(load, {
       introspection: options.introspection,
       consistencyWindowMs: options.consistencyWindowMs,
     }),

@@ -10,11 +10,10 @@ import type { AppEnv } from "../context";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 import { searchService } from "../routes/search";
 import type { GraphQLContext } from "./context";
-import type { GraphQLEngine, GraphQLRequest } from "./engine";
-import { requestError } from "./errors";
+import type { GraphQLRequest } from "./engine";
 import { graphiqlPage, graphiqlPolicy, graphiqlScript } from "./graphiql";
 import { RelationLoader } from "./loader";
-import { graphqlShareDecision } from "./share";
+import type { GraphQLRuntime, LoadGraphQL } from "./runtime";
 
 export interface GraphQLRouteOptions {
   /** Introspection answered, and GraphiQL shown to browsers at GET /graphql. */
@@ -26,14 +25,16 @@ type Json = Record<string, unknown>;
 
 /**
  * The share decision of a GET /graphql (for the edge cache), read off the request; other paths
- * and methods get none.
+ * and methods get none, and so does any request while GraphQL is not loaded yet (`runtime`).
  */
-export function shareForGraphQL(engine: GraphQLEngine, models: Models) {
+export function shareForGraphQL(runtime: () => GraphQLRuntime | undefined, models: Models) {
   return (c: Context<AppEnv>) => {
     if (c.req.path !== "/graphql" || c.req.method !== "GET") return undefined;
+    const graphql = runtime();
+    if (graphql === undefined) return undefined;
     const request = fromQueryString(c);
     if (!request.ok) return undefined;
-    return graphqlShareDecision(engine, models, request.value, c.get("principal"));
+    return graphql.graphqlShareDecision(graphql.engine, models, request.value, c.get("principal"));
   };
 }
 
@@ -272,13 +273,18 @@ export const graphqlPaths = () => {
  * Writes hand back a read-your-writes token, and the reads of a request that presents one go
  * to the primary.
  */
-export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOptions) {
+export function graphqlRoutes(load: LoadGraphQL, options: GraphQLRouteOptions) {
   const app = new Hono<AppEnv>();
 
   const answer = (c: Context<AppEnv>, body: Json, status: 200 | 400 | 403 | 405 | 500) =>
     c.body(JSON.stringify(body), status, { "content-type": "application/json; charset=utf-8" });
 
-  async function handle(c: Context<AppEnv>, request: GraphQLRequest, method: "GET" | "POST") {
+  async function handle(
+    c: Context<AppEnv>,
+    { engine, requestError }: GraphQLRuntime,
+    request: GraphQLRequest,
+    method: "GET" | "POST",
+  ) {
     const query = await engine.queryOf(request);
     if (!query.ok) {
       const notFound = query.errors[0]?.extensions.code === "PERSISTED_QUERY_NOT_FOUND";
@@ -360,6 +366,8 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
   }
 
   app.get("/graphql", async (c) => {
+    const graphql = await load();
+    const { requestError } = graphql;
     const request = fromQueryString(c);
     if (!request.ok)
       return answer(c, { errors: [requestError("BAD_REQUEST", request.message).toJSON()] }, 400);
@@ -375,7 +383,7 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
         400,
       );
     }
-    return handle(c, request.value, "GET");
+    return handle(c, graphql, request.value, "GET");
   });
 
   app.get("/graphql/graphiql.js", (c) => {
@@ -385,10 +393,12 @@ export function graphqlRoutes(engine: GraphQLEngine, options: GraphQLRouteOption
   });
 
   app.post("/graphql", async (c) => {
+    const graphql = await load();
+    const { requestError } = graphql;
     const request = fromBody(await readJsonObject(c));
     if (!request.ok)
       return answer(c, { errors: [requestError("BAD_REQUEST", request.message).toJSON()] }, 400);
-    return handle(c, request.value, "POST");
+    return handle(c, graphql, request.value, "POST");
   });
 
   return app;

@@ -16,6 +16,7 @@ import { embeddingJob } from "../../core/search/job";
 import { fastPathServer } from "./cache-fast-path";
 import { ensureDataKeys } from "./data-keys";
 import { lockWaitLog, openNodeDatabase } from "./database";
+import { collectAfterStart } from "./idle-gc";
 import { createNodePlatform } from "./platform";
 import { answerRefusedUpgrades, nodeRealtime } from "./realtime";
 import { shedLoad, shedLog } from "./shed-load";
@@ -64,13 +65,14 @@ async function main() {
       process.env.DATA_ENCRYPTION_KEYS || ensureDataKeys(config.privacy.dataKeysFile),
   };
   const platform = createNodePlatform(config, { database, log, env });
+  const models = buildModels(collections);
   // A configured bucket must answer now, not at the first upload (FILES_S3_*).
   await platform.files?.check?.();
   // Realtime: an in-process hub tailing the outbox (every instance on the database sees every write).
   const realtime = nodeRealtime(
     createHub({
       db: platform.sql,
-      models: buildModels(collections),
+      models,
       settings: config.realtime,
       now: () => platform.clock.now().getTime(),
       log,
@@ -119,9 +121,9 @@ async function main() {
   // Scheduled jobs under lease rows (safe with several processes on one database): outbox sweep,
   // expired credentials and rate-limit rows, delivery-log pruning.
   const jobs = standardJobs(platform.delivery, [
-    retentionJob(platform.sql, buildModels(collections), config.privacy),
+    retentionJob(platform.sql, models, config.privacy),
     filesJob({ sql: platform.sql, storage: platform.files, log }),
-    embeddingJob(platform, buildModels(collections)),
+    embeddingJob(platform, models),
   ]);
   const housekeeping = setInterval(() => {
     runJobs(platform.sql, jobs, { now: () => Date.now(), log }).catch((err: unknown) =>
@@ -129,6 +131,8 @@ async function main() {
     );
   }, jobsIntervalMs);
   housekeeping.unref();
+  // Starting's garbage collected and the young generation shrunk once the server is quiet.
+  collectAfterStart(server, log);
 
   // Graceful shutdown: stop accepting, close idle keep-alive connections, let in-flight requests
   // and deferred work finish within SHUTDOWN_GRACE_MS, close libSQL, exit 0. Past the bound the
