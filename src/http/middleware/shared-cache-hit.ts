@@ -76,16 +76,17 @@ const viewRoute = "/api/collections/:name/records/:id";
 const recordsPath = /^\/api\/collections\/[^/]+\/records(\/[^/]+)?$/;
 
 /**
- * Answers a fresh shared-cache hit from a bare request, without the app and synchronously (no
- * promise: with AsyncLocalStorage on, every promise runs async hooks): what the shared-cache
+ * Answers a fresh shared-cache hit from a bare request, without the app: what the shared-cache
  * middleware would answer (the same share decision, sharing predicate, memoised versions, key,
  * freshness and cache fields — the functions it calls, not copies), plus what the app's other
  * middlewares add to such an answer (request id, trace id, Server-Timing, secure headers, CORS
- * fields) and its metrics and log line. Returns undefined for anything else — a miss, a stale
- * entry (it needs a background refresh), a version the memo no longer holds fresh, a cache that
- * cannot be read synchronously (Workers), a caller with credentials or a read-your-writes token
- * or an Origin under CORS, HEAD, a refresh request, span export, rate limits — and the request
- * then goes through the app untouched. Only anonymous callers are answered: their answer is public.
+ * fields, the read limit's fields) and its metrics and log line. Synchronous unless a read limit
+ * is on (its store answers with a promise): with AsyncLocalStorage on, every promise runs async
+ * hooks. Returns undefined for anything else — a miss, a stale entry (it needs a background
+ * refresh), a version the memo no longer holds fresh, a cache that cannot be read synchronously
+ * (Workers), a caller with credentials or a read-your-writes token or an Origin under CORS, HEAD,
+ * a refresh request, span export, a read-limit refusal — and the request then goes through the
+ * app untouched. Only anonymous callers are answered: their answer is public.
  */
 export function sharedCacheHits(options: SharedHitOptions) {
   const { memo, platform, observability } = options;
