@@ -24,7 +24,9 @@ const dotSegment = /\/\.\.?(?:[/?#]|$)/;
  * from node:http's own request and response objects, before @hono/node-server builds a Request
  * and the app runs its middlewares — the same bytes, fields, metrics and log line
  * (`sharedCacheHits` in src/http/middleware/shared-cache-hit.ts decides and builds them). Every
- * other request goes to `listener` untouched.
+ * other request goes to `listener` untouched. These hits come before load shedding
+ * (MAX_IN_FLIGHT_REQUESTS, inside the adapter's fetch): answered at once, they hold nothing in
+ * flight, and answering them is cheaper than refusing them.
  */
 export function withCacheFastPath(listener: Listener, hit: SharedCacheHit): Listener {
   return function cacheFastPath(incoming, outgoing) {
