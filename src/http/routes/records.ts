@@ -20,11 +20,14 @@ export function collectionRoutes() {
 
   app.get("/api/collections/:name/records", async (c) => {
     const { records } = c.get("services");
-    refuseUnknownParams(Object.keys(c.req.queries()), listQueryParams);
+    // The query string parsed once (each `c.req.query(n)` scans the URL again); the first value
+    // of a repeated parameter, as `c.req.query` answers.
+    const query = c.req.queries();
+    refuseUnknownParams(Object.keys(query), listQueryParams);
     const page = await records.list(
       c.get("principal"),
       c.req.param("name"),
-      (n) => c.req.query(n),
+      (n) => query[n]?.[0],
       c.get("readOptions"),
     );
     return c.json(page);
