@@ -9,7 +9,9 @@
 //              for any hit: what node:http and the socket cost)
 // Rounds rotate the order, so the machine's drift hits all alike; reports median CPU ms/request
 // (the server's CPU time ÷ requests answered: steadier than req/s on a shared machine) and req/s.
-// Env: CH_ROUNDS (5), CH_SECONDS (5), BENCH_CONNECTIONS (16).
+// Env: CH_ROUNDS (5), CH_SECONDS (5), BENCH_CONNECTIONS (16), CH_ENV (JSON: settings on top of
+// the fair ones for every Nearbase target, e.g. '{"RATE_LIMIT_READ":"999999/1s","LOG_SAMPLE_RATE":"1"}'
+// for the limiter and the request log as a default configuration runs them).
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,6 +27,7 @@ const rounds = Number(process.env.CH_ROUNDS ?? 5);
 const seconds = Number(process.env.CH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const scenario = nodeScenarios.list!("");
+const extraEnv = JSON.parse(process.env.CH_ENV ?? "{}") as Record<string, string>;
 
 const dir = mkdtempSync(join(tmpdir(), "nearbase-cache-hit-"));
 const base = join(dir, "base.db");
@@ -38,6 +41,7 @@ function nearbase(label: string, from: string, port: number, cache: "on" | "off"
   return startProcess(label, node, [join(resolve(from), "server.js")], {
     env: {
       ...nearbaseBenchEnv,
+      ...extraEnv,
       JWT_PRIVATE_KEYS: keys,
       PORT: String(port),
       DATABASE_URL: `file:${db}`,
@@ -113,7 +117,7 @@ try {
     ),
   ];
   console.log(
-    `\n${scenario.path}; ${rounds} rotated rounds × ${seconds} s, ${connections} connections; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}\n`,
+    `\n${scenario.path}; settings ${JSON.stringify({ ...nearbaseBenchEnv, ...extraEnv })}; ${rounds} rotated rounds × ${seconds} s, ${connections} connections; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}\n`,
   );
   console.log(lines.join("\n"));
 } finally {
