@@ -144,6 +144,24 @@ describe("cache fast path (Node home)", () => {
     expect(fromFast?.route).toBe("/api/collections/:name/records");
   });
 
+  it("answers a record by id too, and logs it under the view route", async () => {
+    const list = await s.app(`${posts}?limit=1`);
+    const id = (JSON.parse(Buffer.from(list.body).toString()) as { items: { id: string }[] })
+      .items[0]!.id;
+    const path = `${posts}/${id}`;
+    await filled(s, t, path);
+    const before = s.reachedApp();
+    t.log.events.length = 0;
+    const viaApp = await s.app(path);
+    const viaFast = await s.fast(path, { headers: { "x-request-id": "view-fast-1" } });
+    expect(s.reachedApp()).toBe(before);
+    expect(viaFast.status).toBe(200);
+    expect(Buffer.from(viaFast.body).equals(Buffer.from(viaApp.body))).toBe(true);
+    expect(stable(viaFast.headers)).toEqual(stable(viaApp.headers));
+    const line = t.log.events.find((e) => e.requestId === "view-fast-1");
+    expect(line?.route).toBe("/api/collections/:name/records/:id");
+  });
+
   it("answers 304 to If-None-Match with the app's fields", async () => {
     const path = `${posts}?limit=3`;
     await filled(s, t, path);
