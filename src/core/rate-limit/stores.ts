@@ -4,6 +4,11 @@ import { type Decision, decide, type Policy } from "./gcra";
 /** Where GCRA state lives; `hit` decides and records atomically. */
 export interface RateLimitStore {
   hit(key: string, policy: Policy, now: number): Promise<Decision>;
+  /**
+   * The same, synchronously, where the state is in this process's memory: the Node home's cache
+   * fast path answers a hit without a promise (with AsyncLocalStorage on, each runs async hooks).
+   */
+  hitNow?(key: string, policy: Policy, now: number): Decision;
 }
 
 /**
@@ -12,16 +17,20 @@ export interface RateLimitStore {
  */
 export function memoryStore(maxKeys = 100_000): RateLimitStore {
   const tats = new Map<string, number>();
+  const hitNow = (who: string, policy: Policy, now: number): Decision => {
+    const key = `${policy.name}:${who}`;
+    const decision = decide(tats.get(key), policy, now);
+    if (!tats.has(key) && tats.size >= maxKeys) {
+      for (const [k, tat] of tats) if (tat <= now) tats.delete(k);
+      if (tats.size >= maxKeys) tats.delete(tats.keys().next().value!);
+    }
+    tats.set(key, decision.tat);
+    return decision;
+  };
   return {
+    hitNow,
     async hit(who, policy, now) {
-      const key = `${policy.name}:${who}`;
-      const decision = decide(tats.get(key), policy, now);
-      if (!tats.has(key) && tats.size >= maxKeys) {
-        for (const [k, tat] of tats) if (tat <= now) tats.delete(k);
-        if (tats.size >= maxKeys) tats.delete(tats.keys().next().value!);
-      }
-      tats.set(key, decision.tat);
-      return decision;
+      return hitNow(who, policy, now);
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Platform, StoredEntry } from "../../core/kernel/ports";
 import { anonymous } from "../../core/kernel/principal";
 import { Telemetry } from "../../core/observability/telemetry";
 import { traceFromHeaders } from "../../core/observability/trace";
-import type { Policy } from "../../core/rate-limit/gcra";
+import type { Decision, Policy } from "../../core/rate-limit/gcra";
 import type { RateLimitStore } from "../../core/rate-limit/stores";
 import type { Models } from "../../core/records/model";
 import type { AppEnv } from "../context";
@@ -80,9 +80,9 @@ const recordsPath = /^\/api\/collections\/[^/]+\/records(\/[^/]+)?$/;
  * middleware would answer (the same share decision, sharing predicate, memoised versions, key,
  * freshness and cache fields — the functions it calls, not copies), plus what the app's other
  * middlewares add to such an answer (request id, trace id, Server-Timing, secure headers, CORS
- * fields, the read limit's fields) and its metrics and log line. Synchronous unless a read limit
- * is on (its store answers with a promise): with AsyncLocalStorage on, every promise runs async
- * hooks. Returns undefined for anything else — a miss, a stale entry (it needs a background
+ * fields, the read limit's fields) and its metrics and log line. Synchronous unless the read
+ * limit's store is shared (libSQL, with NODE_WORKERS > 1: a promise): with AsyncLocalStorage on,
+ * every promise runs async hooks. Returns undefined for anything else — a miss, a stale entry (it needs a background
  * refresh), a version the memo no longer holds fresh, a cache that cannot be read synchronously
  * (Workers), a caller with credentials or a read-your-writes token or an Origin under CORS, HEAD,
  * a refresh request, span export, a read-limit refusal — and the request then goes through the
@@ -176,12 +176,17 @@ export function sharedCacheHits(options: SharedHitOptions) {
       env: req.env,
     };
     const who = budgetKey(anonymous, "read", platform.clientIp(ipOf));
-    return limit.store.hit(who, limit.policy, platform.clock.now().getTime()).then((decision) => {
+    const now = platform.clock.now().getTime();
+    const limited = (decision: Decision) => {
       if (!decision.allowed) return undefined;
       for (const [name, value] of Object.entries(rateLimitFields(limit.policy, decision)))
         headers.set(name, value);
       return answer();
-    });
+    };
+    // In-memory state decides at once; a shared store (libSQL) answers with a promise.
+    if (limit.store.hitNow !== undefined)
+      return limited(limit.store.hitNow(who, limit.policy, now));
+    return limit.store.hit(who, limit.policy, now).then(limited);
 
     function answer(): BareAnswer {
       const durationMs = performance.now() - started;
