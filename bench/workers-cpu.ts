@@ -17,7 +17,7 @@
 //                  method): the difference is log-in's non-hash work (rate-limit rows, user
 //                  lookup, session insert, token signing, the libSQL round trips).
 //
-// Env: AB=<dir> (interleaved A/B of two builds, see abSteady; ROUNDS), ONLY=first|reads|steady (first requests only; no log-ins; steady state only), N (default 400), N_LOGIN (default 60; a quarter for scrypt), FIRST_SAMPLES (default 5), SKIP_BUILD=1 to reuse dist/bench-worker,
+// Env: AB=<dir>[,<dir>…] (interleaved A/B of builds, see abSteady; ROUNDS), ONLY=first|reads|steady (first requests only; no log-ins; steady state only), N (default 400), N_LOGIN (default 60; a quarter for scrypt), FIRST_SAMPLES (default 5), SKIP_BUILD=1 to reuse dist/bench-worker,
 // DIST=<dir> to measure another build (e.g. an older commit's `wrangler deploy --dry-run`).
 // /proc counts in clock ticks (10 ms here): single-request figures are medians of coarse samples.
 // The bare workerd has no cache service, so the shared cache is off: list/get are uncached reads.
@@ -155,6 +155,8 @@ async function measure(
 const aboveDbFloor: [string, number, number][] = [];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 
 /**
  * A new process per sample: CPU of its start (parse + global scope), of its first request (to
@@ -226,7 +228,8 @@ async function main() {
     `/api/collections/posts/records/${ids[0]}`,
     "/health",
   ];
-  if (process.env.AB !== undefined) return abSteady(app, hello, process.env.AB, data, work);
+  if (process.env.AB !== undefined)
+    return abSteady(app, hello, process.env.AB.split(","), data, work);
   // ONLY=steady: the steady-state reads and create alone (no new isolates, no log-ins).
   if (process.env.ONLY !== "steady") {
     const firstApp = await firstRequests(app, "/health", then);
@@ -352,32 +355,35 @@ async function main() {
 }
 
 /**
- * AB=<dir>: the built worker (DIST or the fresh build) against another build (`<dir>/main.js`),
- * steady-state reads interleaved — ROUNDS (default 5) rounds of N requests per scenario, A and B
- * alternating which goes first, both processes and the hello-world floors warm side by side — so
- * that load on a shared machine falls on both alike. Medians per scenario, and B/A.
+ * AB=<dir>[,<dir>…]: the built worker (A: DIST or the fresh build) against other builds
+ * (`<dir>/main.js`), steady-state reads interleaved — ROUNDS (default 5) rounds of N requests per
+ * scenario, the order of the builds rotating each round, all processes and the hello-world floor
+ * warm side by side — so that load on a shared machine falls on all alike. Per build and
+ * scenario: the median, and the median of each round's ratio to A (measured back to back).
  */
 async function abSteady(
   app: Worker,
   hello: Worker,
-  other: string,
+  others: string[],
   data: Awaited<ReturnType<typeof seedWorkersBench>>,
   work: string,
 ) {
   const rounds = Number(process.env.ROUNDS ?? 5);
-  const b: Worker = { dir: join(work, "b"), bindings: app.bindings };
-  mkdirSync(b.dir);
-  writeFileSync(join(b.dir, "main.js"), readFileSync(join(other, "main.js")));
-  const procs = {
-    hello: await startWorkerd(hello),
-    A: await startWorkerd(app),
-    B: await startWorkerd(b),
-  };
-  const idle = {
-    hello: await idleRate(procs.hello.pid),
-    A: await idleRate(procs.A.pid),
-    B: await idleRate(procs.B.pid),
-  };
+  const builds: { name: string; worker: Worker }[] = [{ name: "A", worker: app }];
+  others.forEach((dir, i) => {
+    const worker: Worker = { dir: join(work, `b${i}`), bindings: app.bindings };
+    mkdirSync(worker.dir);
+    writeFileSync(join(worker.dir, "main.js"), readFileSync(join(dir, "main.js")));
+    builds.push({ name: others.length === 1 ? "B" : `B${i + 1}`, worker });
+  });
+  const helloProc = await startWorkerd(hello);
+  const helloIdle = await idleRate(helloProc.pid);
+  const procs: { name: string; proc: Awaited<ReturnType<typeof startWorkerd>>; idle: number }[] =
+    [];
+  for (const { name, worker } of builds) {
+    const proc = await startWorkerd(worker);
+    procs.push({ name, proc, idle: await idleRate(proc.pid) });
+  }
   let k = 0;
   const paths: [string, () => string, Record<string, string>][] = [
     ["anonymous public list of 20, uncached", () => "/api/collections/posts/records?limit=20", {}],
@@ -393,41 +399,47 @@ async function abSteady(
   for (let r = 0; r < rounds; r++) {
     push(
       "hello",
-      await measure(procs.hello, idle.hello, N, () => new Request(`${procs.hello.base}/x`), 200),
+      await measure(helloProc, helloIdle, N, () => new Request(`${helloProc.base}/x`), 200),
     );
-    for (const [name, path, headers] of paths) {
-      for (const v of r % 2 === 0 ? (["A", "B"] as const) : (["B", "A"] as const)) {
-        const proc = procs[v];
+    for (const [scenario, path, headers] of paths) {
+      const order = [...procs.slice(r % procs.length), ...procs.slice(0, r % procs.length)];
+      for (const { name, proc, idle } of order)
         push(
-          `${v} ${name}`,
-          await measure(proc, idle[v], N, () => new Request(proc.base + path(), { headers }), 200),
+          `${name} ${scenario}`,
+          await measure(proc, idle, N, () => new Request(proc.base + path(), { headers }), 200),
         );
-      }
     }
     console.error(`round ${r + 1}/${rounds} done`);
   }
-  await Promise.all(Object.values(procs).map((p) => p.stop()));
+  await Promise.all([helloProc, ...procs.map((p) => p.proc)].map((p) => p.stop()));
   await data.close();
   rmSync(work, { recursive: true, force: true });
   const floor = median(samples.get("hello")!);
   console.log(
-    `\nA/B, ${rounds} interleaved rounds of N=${N}: A = ${process.env.DIST ?? "this tree"}, B = ${other}`,
+    `\nA/B, ${rounds} interleaved rounds of N=${N}: A = ${process.env.DIST ?? "this tree"}, ${builds
+      .slice(1)
+      .map((b, i) => `${b.name} = ${others[i]}`)
+      .join(", ")}`,
   );
   console.log(`hello-world floor: ${floor.toFixed(3)} ms/req (median)\n`);
   console.log(
-    "| scenario | A ms/req | B ms/req | A above floor | B above floor | B/A | B samples |",
+    "| scenario | build | ms/req | above floor | ratio to A, paired median (quartiles) |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---|");
-  for (const [name] of paths) {
-    const a = median(samples.get(`A ${name}`)!);
-    const bm = median(samples.get(`B ${name}`)!);
-    const all = samples
-      .get(`B ${name}`)!
-      .map((x) => x.toFixed(2))
-      .join(" ");
-    console.log(
-      `| ${name} | ${a.toFixed(3)} | ${bm.toFixed(3)} | ${(a - floor).toFixed(3)} | ${(bm - floor).toFixed(3)} | ${(bm / a).toFixed(2)} | ${all} |`,
-    );
+  console.log("|---|---|---:|---:|---|");
+  for (const [scenario] of paths) {
+    const as = samples.get(`A ${scenario}`)!;
+    for (const { name } of builds) {
+      const xs = samples.get(`${name} ${scenario}`)!;
+      const m = median(xs);
+      const ratios = xs.map((x, i) => x / as[i]!);
+      const paired =
+        name === "A"
+          ? ""
+          : `${median(ratios).toFixed(2)} (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)})`;
+      console.log(
+        `| ${scenario} | ${name} | ${m.toFixed(3)} | ${(m - floor).toFixed(3)} | ${paired} |`,
+      );
+    }
   }
   for (const line of unexpected) console.log(`unexpected: ${line}`);
 }

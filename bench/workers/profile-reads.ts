@@ -11,9 +11,10 @@
 // (bench/workers/hello-db.ts). A tool for finding what to cut, not a benchmark: sampling adds
 // overhead (INTERVAL µs, default 100) and the inspector's own thread is not counted.
 // Env: N (default 2000), WARM (default 300), INTERVAL, DIST=<dir with an unminified main.js>,
-// TOP (functions listed, default 30), JSON=<file> to keep the summaries.
+// TOP (functions listed, default 30), JSON=<file> to keep the summaries, RAW=<dir> to keep the
+// .cpuprofile files (Chrome DevTools opens them).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -143,6 +144,7 @@ const worker :Workerd.Worker = (
   await send("Profiler.setSamplingInterval", { interval: INTERVAL });
   return {
     base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     send,
     stop() {
       ws.close();
@@ -150,6 +152,24 @@ const worker :Workerd.Worker = (
       children.delete(child);
     },
   };
+}
+
+/**
+ * CPU ms per thread name of a process (/proc/<pid>/task/<tid>/schedstat, ns on CPU): the
+ * isolate's thread, V8's background threads (GC, compilers) and workerd's others apart.
+ */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${task}/comm`, "utf8").trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      out.set(name, (out.get(name) ?? 0) + ns / 1e6);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 }
 
 interface ProfileNode {
@@ -181,6 +201,8 @@ interface Summary {
   n: number;
   subrequests: number;
   kinds: Record<string, number>;
+  /** ms per request per thread name, without the profiler (N requests before the profiled N). */
+  threads: Record<string, number>;
   /** ms per request */
   sampled: number;
   byCategory: [string, number][];
@@ -214,7 +236,9 @@ function summarise(name: string, n: number, p: Profile, sectionOf: string[]): Su
   };
   let total = 0;
   for (let i = 0; i < p.samples.length; i++) {
-    const t = (p.timeDeltas[i + 1] ?? p.timeDeltas[i] ?? 0) / 1000;
+    // Each sample counts one interval: on a loaded machine the sampler thread is sometimes late,
+    // and weighting by the delta would hand the wait to whatever stack came next.
+    const t = INTERVAL / 1000;
     const node = byId.get(p.samples[i]!)!;
     const f = node.callFrame;
     if (f.functionName === "(idle)") continue;
@@ -246,6 +270,7 @@ function summarise(name: string, n: number, p: Profile, sectionOf: string[]): Su
     n,
     subrequests: 0,
     kinds: {},
+    threads: {},
     sampled: total / n,
     byCategory: sorted(category, 10),
     bySource: sorted(source, 25),
@@ -261,6 +286,9 @@ function print(s: Summary) {
       `${(s.subrequests / s.n).toFixed(2)} libSQL subrequests per request`,
   );
   for (const [k, v] of Object.entries(s.kinds)) console.log(`    ${(v / s.n).toFixed(2)} × ${k}`);
+  console.log("-- CPU by thread, unprofiled (/proc schedstat; includes idle background work)");
+  for (const [k, t] of Object.entries(s.threads).sort((a, b) => b[1] - a[1]))
+    if (t >= 0.001) console.log(`${f(t)}  ${k}`);
   console.log("-- by category");
   for (const [k, t] of s.byCategory) console.log(`${f(t)}  ${k}`);
   console.log("-- self time by source (package or src/ file)");
@@ -345,12 +373,23 @@ async function main() {
         if (res.status !== 200) throw new Error(`${s.name} answered ${res.status}`);
       };
       for (let i = 0; i < WARM; i++) await get(i);
+      const before = threadCpu(w.pid);
+      for (let i = 0; i < N; i++) await get(i);
+      const after = threadCpu(w.pid);
+      const threads: Record<string, number> = {};
+      for (const [name, ms] of after) threads[name] = (ms - (before.get(name) ?? 0)) / N;
       proxy.reset();
       await w.send("Profiler.start");
       for (let i = 0; i < N; i++) await get(i);
       const { profile } = (await w.send("Profiler.stop")) as { profile: Profile };
+      if (process.env.RAW !== undefined)
+        writeFileSync(
+          join(process.env.RAW, `${label}-${s.name}.cpuprofile`.replace(/[^\w.-]+/g, "_")),
+          JSON.stringify(profile),
+        );
       const summary = summarise(`${label}: ${s.name}`, N, profile, sectionOf);
       summary.subrequests = proxy.stats.requests;
+      summary.threads = threads;
       summary.kinds = Object.fromEntries(proxy.stats.kinds);
       print(summary);
       summaries.push(summary);

@@ -82,6 +82,10 @@ describe("structured request logs", () => {
     expect(typeof line?.durationMs).toBe("number");
     expect(line?.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(line?.spanId).not.toBe(parentSpan);
+    // The answer names its trace, with the fields every answer carries.
+    expect(res.headers.get("x-trace-id")).toBe(parentTrace);
+    expect(res.headers.get("server-timing")).toMatch(/total;dur=/);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
   it("are one valid JSON object per line on the stdout sink", () => {

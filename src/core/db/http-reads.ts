@@ -176,23 +176,31 @@ type StmtResult = NonNullable<
 function resultSetOf(result: StmtResult): ResultSet | undefined {
   const names = result.cols.map((c) => c.name ?? undefined);
   const rows: Row[] = [];
+  // Two descriptors for every property (defineProperty reads them at the call): no object per
+  // value. The attributes a descriptor leaves out are false, as in rowFromProto's literals.
+  const hidden: PropertyDescriptor = { value: undefined };
+  const named: PropertyDescriptor = {
+    value: undefined,
+    enumerable: true,
+    configurable: true,
+    writable: true,
+  };
   for (const values of result.rows) {
     // As @libsql/hrana-client's rowFromProto: indexes and length not enumerable, the first
     // column of a name enumerable under it.
     const row = {} as Row;
-    Object.defineProperty(row, "length", { value: values.length });
+    hidden.value = values.length;
+    Object.defineProperty(row, "length", hidden);
     for (let i = 0; i < values.length; i++) {
       const value = decodeValue(values[i]!);
       if (value === declined) return undefined;
-      Object.defineProperty(row, i, { value });
+      hidden.value = value;
+      Object.defineProperty(row, i, hidden);
       const name = names[i];
-      if (name !== undefined && !Object.hasOwn(row, name))
-        Object.defineProperty(row, name, {
-          value,
-          enumerable: true,
-          configurable: true,
-          writable: true,
-        });
+      if (name !== undefined && !Object.hasOwn(row, name)) {
+        named.value = value;
+        Object.defineProperty(row, name, named);
+      }
     }
     rows.push(row);
   }

@@ -91,7 +91,13 @@ export function createObservability(options: ObservabilityOptions) {
     const status = c.res.status;
     const method = c.req.method;
     const principal = c.get("principal");
-    c.header("x-trace-id", trace.traceId);
+    // On the answer's own headers: c.header on a finished answer copies the whole Response.
+    try {
+      c.res.headers.set("x-trace-id", trace.traceId);
+    } catch {
+      // Immutable headers (an answer fetched as is): Hono's copy, then the field.
+      c.header("x-trace-id", trace.traceId);
+    }
     if (telemetry.dbQueries > 0)
       setMetric(c, "db", telemetry.dbTimeMs, `${telemetry.dbQueries} queries`);
     record({
