@@ -183,10 +183,10 @@ export function sharedCacheHits(options: SharedHitOptions) {
         headers.set(name, value);
       return answer();
     };
-    // In-memory state decides at once; a shared store (libSQL) answers with a promise.
-    if (limit.store.hitNow !== undefined)
-      return limited(limit.store.hitNow(who, limit.policy, now));
-    return limit.store.hit(who, limit.policy, now).then(limited);
+    // In-memory state decides at once. A shared store (libSQL, NODE_WORKERS > 1) writes a row
+    // per hit: that goes through the app, under its in-flight limit, not around it.
+    if (limit.store.hitNow === undefined) return undefined;
+    return limited(limit.store.hitNow(who, limit.policy, now));
 
     function answer(): BareAnswer {
       const durationMs = performance.now() - started;

@@ -343,9 +343,9 @@ export function cacheKey(
   scopes: readonly string[],
   versions: readonly number[],
 ): string {
-  const params = [...url.searchParams].sort(([a, av], [b, bv]) =>
-    a === b ? av.localeCompare(bv) : a.localeCompare(b),
-  );
+  // By name only: the sort is stable, so the values of a repeated name keep their order (the
+  // handlers read the first one: `?filter=A&filter=B` and `?filter=B&filter=A` differ).
+  const params = [...url.searchParams].sort(([a], [b]) => (a === b ? 0 : a < b ? -1 : 1));
   const query = new URLSearchParams(params).toString();
   const stamp = [variant, ...scopes.map((s, i) => `${s}@${versions[i]}`)].join(";");
   // The stamp goes in the path: the Cache API ignores fragments.
