@@ -113,8 +113,13 @@ import module from "node:module";
 module.enableCompileCache?.();
 await import("./nearbase.js");
 `;
+// Chunks first, the entry and the launcher last: a process starting meanwhile finds every
+// chunk the new entry imports (chunk names are content hashes, so old ones stay for old entries).
+const entry = resolve("dist/nearbase.js");
 const files = [
-  ...result.outputFiles.map((file) => ({ path: file.path, contents: file.contents })),
+  ...result.outputFiles
+    .map((file) => ({ path: file.path, contents: file.contents }))
+    .sort((a, b) => Number(a.path.startsWith(entry)) - Number(b.path.startsWith(entry))),
   { path: resolve("dist/server.js"), contents: new TextEncoder().encode(launcher) },
 ];
 for (const file of files) {
