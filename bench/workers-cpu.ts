@@ -228,8 +228,25 @@ async function main() {
     `/api/collections/posts/records/${ids[0]}`,
     "/health",
   ];
+  // The floor of a database read: hello-world + the one libSQL round trip a read makes
+  // (bench/workers/hello-db.ts), a page of 20 posts and one post, answered as JSON.
+  const helloDb: Worker = {
+    dir: join(work, "hello-db"),
+    bindings: { DATABASE_URL: env.DATABASE_URL! },
+  };
+  mkdirSync(helloDb.dir);
+  await build({
+    entryPoints: [join(root, "bench/workers/hello-db.ts")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "neutral",
+    nodePaths: [join(root, "node_modules")],
+    outfile: join(helloDb.dir, "main.js"),
+    logLevel: "error",
+  });
   if (process.env.AB !== undefined)
-    return abSteady(app, hello, process.env.AB.split(","), data, work);
+    return abSteady(app, hello, helloDb, process.env.AB.split(","), data, work);
   // ONLY=steady: the steady-state reads and create alone (no new isolates, no log-ins).
   if (process.env.ONLY !== "steady") {
     const firstApp = await firstRequests(app, "/health", then);
@@ -259,23 +276,6 @@ async function main() {
     200,
   );
   await helloProc.stop();
-  // The floor of a database read: hello-world + the one libSQL round trip a read makes
-  // (bench/workers/hello-db.ts), a page of 20 posts and one post, answered as JSON.
-  const helloDb: Worker = {
-    dir: join(work, "hello-db"),
-    bindings: { DATABASE_URL: env.DATABASE_URL! },
-  };
-  mkdirSync(helloDb.dir);
-  await build({
-    entryPoints: [join(root, "bench/workers/hello-db.ts")],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    nodePaths: [join(root, "node_modules")],
-    outfile: join(helloDb.dir, "main.js"),
-    logLevel: "error",
-  });
   const helloDbProc = await startWorkerd(helloDb);
   const helloDbIdle = await idleRate(helloDbProc.pid);
   const dbFloor = {
@@ -364,6 +364,7 @@ async function main() {
 async function abSteady(
   app: Worker,
   hello: Worker,
+  helloDb: Worker,
   others: string[],
   data: Awaited<ReturnType<typeof seedWorkersBench>>,
   work: string,
@@ -378,6 +379,8 @@ async function abSteady(
   });
   const helloProc = await startWorkerd(hello);
   const helloIdle = await idleRate(helloProc.pid);
+  const dbProc = await startWorkerd(helloDb);
+  const dbIdle = await idleRate(dbProc.pid);
   const procs: { name: string; proc: Awaited<ReturnType<typeof startWorkerd>>; idle: number }[] =
     [];
   for (const { name, worker } of builds) {
@@ -385,14 +388,36 @@ async function abSteady(
     procs.push({ name, proc, idle: await idleRate(proc.pid) });
   }
   let k = 0;
-  const paths: [string, () => string, Record<string, string>][] = [
-    ["anonymous public list of 20, uncached", () => "/api/collections/posts/records?limit=20", {}],
+  const paths: [string, (base: string) => Request, number][] = [
+    [
+      "anonymous public list of 20, uncached",
+      (base) => new Request(`${base}/api/collections/posts/records?limit=20`),
+      200,
+    ],
     [
       "signed-in owner-filtered list",
-      () => "/api/collections/posts/records?limit=20&filter=author%3D'usr_bench'",
-      data.bearer,
+      (base) =>
+        new Request(`${base}/api/collections/posts/records?limit=20&filter=author%3D'usr_bench'`, {
+          headers: data.bearer,
+        }),
+      200,
     ],
-    ["get by id", () => `/api/collections/posts/records/${data.ids[k++ % data.ids.length]}`, {}],
+    [
+      "get by id",
+      (base) =>
+        new Request(`${base}/api/collections/posts/records/${data.ids[k++ % data.ids.length]}`),
+      200,
+    ],
+    [
+      "create",
+      (base) =>
+        new Request(`${base}/api/collections/posts/records`, {
+          method: "POST",
+          headers: { ...data.bearer, "content-type": "application/json" },
+          body: JSON.stringify({ title: `bench ${k++}`, status: "draft" }),
+        }),
+      201,
+    ],
   ];
   const samples = new Map<string, number[]>();
   const push = (key: string, v: number) => samples.set(key, [...(samples.get(key) ?? []), v]);
@@ -401,17 +426,19 @@ async function abSteady(
       "hello",
       await measure(helloProc, helloIdle, N, () => new Request(`${helloProc.base}/x`), 200),
     );
-    for (const [scenario, path, headers] of paths) {
+    push("db page", await measure(dbProc, dbIdle, N, () => new Request(`${dbProc.base}/`), 200));
+    push(
+      "db one",
+      await measure(dbProc, dbIdle, N, () => new Request(`${dbProc.base}/?q=one`), 200),
+    );
+    for (const [scenario, make, status] of paths) {
       const order = [...procs.slice(r % procs.length), ...procs.slice(0, r % procs.length)];
       for (const { name, proc, idle } of order)
-        push(
-          `${name} ${scenario}`,
-          await measure(proc, idle, N, () => new Request(proc.base + path(), { headers }), 200),
-        );
+        push(`${name} ${scenario}`, await measure(proc, idle, N, () => make(proc.base), status));
     }
     console.error(`round ${r + 1}/${rounds} done`);
   }
-  await Promise.all([helloProc, ...procs.map((p) => p.proc)].map((p) => p.stop()));
+  await Promise.all([helloProc, dbProc, ...procs.map((p) => p.proc)].map((p) => p.stop()));
   await data.close();
   rmSync(work, { recursive: true, force: true });
   const floor = median(samples.get("hello")!);
@@ -421,11 +448,15 @@ async function abSteady(
       .map((b, i) => `${b.name} = ${others[i]}`)
       .join(", ")}`,
   );
-  console.log(`hello-world floor: ${floor.toFixed(3)} ms/req (median)\n`);
+  const dbPage = median(samples.get("db page")!);
+  const dbOne = median(samples.get("db one")!);
   console.log(
-    "| scenario | build | ms/req | above floor | ratio to A, paired median (quartiles) |",
+    `hello-world floor: ${floor.toFixed(3)} ms/req; DB-read floor (hello-world + one libSQL round trip): page of 20 ${dbPage.toFixed(3)}, one row ${dbOne.toFixed(3)} (medians)\n`,
   );
-  console.log("|---|---|---:|---:|---|");
+  console.log(
+    "| scenario | build | ms/req | above hello-world | above DB-read floor | ratio to A, paired median (quartiles) |",
+  );
+  console.log("|---|---|---:|---:|---:|---|");
   for (const [scenario] of paths) {
     const as = samples.get(`A ${scenario}`)!;
     for (const { name } of builds) {
@@ -436,8 +467,9 @@ async function abSteady(
         name === "A"
           ? ""
           : `${median(ratios).toFixed(2)} (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)})`;
+      const db = scenario.includes("list") ? dbPage : scenario === "get by id" ? dbOne : undefined;
       console.log(
-        `| ${scenario} | ${name} | ${m.toFixed(3)} | ${(m - floor).toFixed(3)} | ${paired} |`,
+        `| ${scenario} | ${name} | ${m.toFixed(3)} | ${(m - floor).toFixed(3)} | ${db === undefined ? "" : (m - db).toFixed(3)} | ${paired} |`,
       );
     }
   }

@@ -189,8 +189,10 @@ function sections(bundle: string): string[] {
   const out: string[] = [];
   let current = "(bundle prelude)";
   for (let i = 0; i < lines.length; i++) {
-    const m = /^\/\/ ((?:node_modules|src|bench)\/\S+)$/.exec(lines[i]!);
-    if (m) current = m[1]!.replace(/^node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, "$1");
+    // esbuild writes paths relative to the build's directory: `src/…`, `node_modules/…`, or
+    // `../../<elsewhere>/node_modules/…` when node_modules is a link (a copy of the tree).
+    const m = /^\/\/ (\S*node_modules\/\S+|(?:src|bench)\/\S+)$/.exec(lines[i]!);
+    if (m) current = m[1]!.replace(/^.*node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, "$1");
     out[i] = current;
   }
   return out;
