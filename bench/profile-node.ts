@@ -10,7 +10,9 @@
 // Env: PROFILE_SECONDS (10), BENCH_CONNECTIONS (16), PROFILE_SKIP_BUILD=1, PROFILE_OUT (a .md path),
 // PROFILE_DIST (another build's dist/ folder, e.g. a `git archive` of an older commit built with
 // `npx tsx scripts/build.ts`: profiles that build instead, for a before/after; implies no build),
-// PROFILE_NODE_FLAGS (space-separated extra Node flags, e.g. --experimental-async-context-frame).
+// PROFILE_NODE_FLAGS (space-separated extra Node flags, e.g. --experimental-async-context-frame),
+// PROFILE_FROM (the directory of an earlier run, printed at its end: its .cpuprofile is mapped
+// again through PROFILE_DIST's or dist/'s source map, with no new run).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
@@ -30,43 +32,49 @@ const make = scenarios[name];
 if (make === undefined)
   throw new Error(`unknown scenario ${name}: one of ${Object.keys(scenarios).join(", ")}`);
 
-const dir = mkdtempSync(join(tmpdir(), "nearbase-profile-"));
-await seedBenchDatabase(join(dir, "data.db"));
+const from = process.env.PROFILE_FROM;
+const dir = from ?? mkdtempSync(join(tmpdir(), "nearbase-profile-"));
 const distDir = resolve(process.env.PROFILE_DIST ?? "dist");
-if (process.env.PROFILE_SKIP_BUILD !== "1" && process.env.PROFILE_DIST === undefined)
-  execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
-const port = 18_850;
-const target = await startProcess(
-  "nearbase",
-  resolve("node_modules/.bin/node"),
-  [
-    ...(process.env.PROFILE_NODE_FLAGS ?? "").split(" ").filter(Boolean),
-    "--cpu-prof",
-    `--cpu-prof-dir=${dir}`,
-    join(distDir, "server.js"),
-  ],
-  {
-    env: {
-      ...nearbaseBenchEnv,
-      JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
-      PORT: String(port),
-      DATABASE_URL: `file:${join(dir, "data.db")}`,
-      SHARED_CACHE: name === "cache" ? "on" : "off",
+if (from === undefined) await profileRun();
+
+async function profileRun() {
+  await seedBenchDatabase(join(dir, "data.db"));
+  if (process.env.PROFILE_SKIP_BUILD !== "1" && process.env.PROFILE_DIST === undefined)
+    execFileSync("npm", ["run", "--silent", "build"], { stdio: "inherit" });
+  const port = 18_850;
+  const target = await startProcess(
+    "nearbase",
+    resolve("node_modules/.bin/node"),
+    [
+      ...(process.env.PROFILE_NODE_FLAGS ?? "").split(" ").filter(Boolean),
+      "--cpu-prof",
+      `--cpu-prof-dir=${dir}`,
+      join(distDir, "server.js"),
+    ],
+    {
+      env: {
+        ...nearbaseBenchEnv,
+        JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
+        PORT: String(port),
+        DATABASE_URL: `file:${join(dir, "data.db")}`,
+        SHARED_CACHE: name === "cache" ? "on" : "off",
+      },
+      url: `http://127.0.0.1:${port}`,
+      readyPath: "/ready",
     },
-    url: `http://127.0.0.1:${port}`,
-    readyPath: "/ready",
-  },
-);
-let token = "";
-try {
-  token = await benchToken(target.url);
-  const pid = target.pids()[0]!;
-  const result = await runLoad(target.url, make(token), seconds, connections, () => cpuTimeMs(pid));
-  console.log(
-    `${name}: ${result.requestsPerSec.toFixed(0)} req/s, ${result.cpuMsPerRequest?.toFixed(2)} CPU ms/req, non-2xx ${result.non2xx}`,
   );
-} finally {
-  await target.stop();
+  try {
+    const token = await benchToken(target.url);
+    const pid = target.pids()[0]!;
+    const result = await runLoad(target.url, make!(token), seconds, connections, () =>
+      cpuTimeMs(pid),
+    );
+    console.log(
+      `${name}: ${result.requestsPerSec.toFixed(0)} req/s, ${result.cpuMsPerRequest?.toFixed(2)} CPU ms/req, non-2xx ${result.non2xx}`,
+    );
+  } finally {
+    await target.stop();
+  }
 }
 
 // ── the profile, mapped to sources ──
@@ -142,6 +150,13 @@ const placeOf = (id: number) => {
 const self = new Map<string, number>();
 const onStack = new Map<string, number>();
 const functions = new Map<string, number>();
+// Each sample charged to the innermost frame of our own code or of Hono's middleware and Node
+// adapter: what each middleware, route and service costs by itself, callees in Node or a
+// dependency included and the `next()` it awaits excluded (a middleware's frames nest around
+// the rest of the chain, so "on the stack" shares say little about one of them).
+const ownCode =
+  /^(src\/|node_modules\/hono\/dist\/middleware\/|node_modules\/@hono\/node-server\/)/;
+const innermost = new Map<string, number>();
 let busy = 0;
 for (let i = 0; i < profile.samples.length; i++) {
   const dt = profile.timeDeltas[i + 1] ?? 0;
@@ -156,6 +171,15 @@ for (let i = 0; i < profile.samples.length; i++) {
   for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id))
     seen.add(placeOf(id).area);
   for (const a of seen) onStack.set(a, (onStack.get(a) ?? 0) + dt);
+  let charged = `(outside: ${area})`;
+  for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
+    const p = placeOf(id);
+    if (ownCode.test(p.source)) {
+      charged = `${byId.get(id)!.callFrame.functionName || "(anonymous)"} — ${p.source}`;
+      break;
+    }
+  }
+  innermost.set(charged, (innermost.get(charged) ?? 0) + dt);
 }
 const pct = (v: number) => `${((100 * v) / busy).toFixed(1)} %`;
 const table = (title: string, m: Map<string, number>, n: number, skip: string[] = []) => [
@@ -178,6 +202,9 @@ const report = [
   "",
   ...table("hottest functions (self)", functions, 30),
   "",
+  ...table("innermost frame of our code or Hono's middleware/adapter", innermost, 30),
+  "",
 ].join("\n");
 console.log(report);
+if (from === undefined) console.log(`(profile kept in ${dir}: PROFILE_FROM=${dir} maps it again)`);
 if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, report);
