@@ -17,43 +17,43 @@ const giveUpMs = 30_000;
  * memory reducer sees the process idle, ~20-25 s later; this gives the same memory back within
  * ~1 s of listening. Measured (bench/results/production-2026-12-07.md): idle RSS ~9 MiB less 3 s
  * after start; one pause of 40-110 ms on this loaded 2-core machine, taken only when no request
- * arrived for a second (retried each second while requests come; after 30 s it gives up, since a
- * busy server needs its young generation anyway), and ~7 ms more CPU over the next 40 requests
+ * arrived for a second (looked at every 250 ms while requests come; after 30 s it gives up, since
+ * a busy server needs its young generation anyway), and ~7 ms more CPU over the next 40 requests
  * (bytecode the collection dropped is compiled again, the young generation grows back). V8's
  * `gc` is reached through a fresh context with --expose-gc on for that moment only (the app's
  * own global never has a `gc`). The log says how long it took and the RSS before and after
  * (debug level).
  */
 export function collectAfterStart(server: Pick<EventEmitter, "on" | "off">, log: LogSink): void {
-  let requests = 0;
-  const count = () => {
-    requests++;
-  };
-  server.on("request", count);
-  server.on("upgrade", count);
   const started = performance.now();
-  const wait = (seen: number) => {
-    setTimeout(() => {
-      if (requests !== seen && performance.now() - started < giveUpMs) return wait(requests);
-      server.off("request", count);
-      server.off("upgrade", count);
-      if (requests !== seen) return;
-      const t0 = performance.now();
-      const before = process.memoryUsage.rss();
-      // The compile cache (dist/server.js) written now rather than at exit: its in-memory
-      // copy is let go (~0.6 MiB), and a crash no longer loses it.
-      module.flushCompileCache?.();
-      collectAllAvailable();
-      log.write({
-        level: "debug",
-        msg: "memory collected after start",
-        durationMs: Math.round(performance.now() - t0),
-        rssBeforeMiB: Math.round(before / 2 ** 20),
-        rssAfterMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
-      });
-    }, quietMs).unref();
+  let last = started;
+  const seen = () => {
+    last = performance.now();
   };
-  wait(0);
+  server.on("request", seen);
+  server.on("upgrade", seen);
+  // Looked at four times a second, so it runs 1-1.25 s after the last request.
+  const timer = setInterval(() => {
+    const now = performance.now();
+    if (now - last < quietMs && now - started < giveUpMs) return;
+    clearInterval(timer);
+    server.off("request", seen);
+    server.off("upgrade", seen);
+    if (now - last < quietMs) return;
+    const before = process.memoryUsage.rss();
+    // The compile cache (dist/server.js) written now rather than at exit: its in-memory copy
+    // is let go (~0.6 MiB), and a crash no longer loses it.
+    module.flushCompileCache?.();
+    collectAllAvailable();
+    log.write({
+      level: "debug",
+      msg: "memory collected after start",
+      durationMs: Math.round(performance.now() - now),
+      rssBeforeMiB: Math.round(before / 2 ** 20),
+      rssAfterMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    });
+  }, quietMs / 4);
+  timer.unref();
 }
 
 function collectAllAvailable(): void {
