@@ -109,6 +109,8 @@ describe("fastHttpReads", () => {
       "write",
     );
     expect(after!.rows[0]!.n).toBe(6);
+    expect(fast.closed).toBe(false);
+    expect(fast.protocol).toBe("http");
     const tx = await fast.transaction("write");
     await tx.execute("DELETE FROM t WHERE id = 'w1'");
     await tx.commit();
@@ -189,5 +191,6 @@ describe("fastHttpReads", () => {
     const rs = await client.execute({ sql: "SELECT n FROM t WHERE id = ?", args: ["b"] });
     expect(rs.rows[0]!.n).toBe(-7);
     client.close();
+    expect(client.closed).toBe(true);
   });
 });

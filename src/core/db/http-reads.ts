@@ -96,10 +96,11 @@ export function fastHttpReads(
   };
 
   return new Proxy(client, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       if (prop === "execute") return execute;
-      const value = Reflect.get(target, prop, receiver);
-      // The client's methods use its private fields: call them on the client itself.
+      // The client's methods and getters (closed) use its private fields: run them on the client
+      // itself, not on this proxy.
+      const value = Reflect.get(target, prop);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
