@@ -21,8 +21,9 @@ function spanName(method: string, args: unknown[]): string {
 
 function instrument<T extends object>(target: T): T {
   return new Proxy(target, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver);
+    get(obj, prop) {
+      // On the client itself: its getters (closed) read private fields the proxy does not have.
+      const value = Reflect.get(obj, prop);
       if (typeof value !== "function") return value;
       if (typeof prop !== "string" || !timed.has(prop)) return value.bind(obj);
       return async (...args: unknown[]) => {
