@@ -184,6 +184,58 @@ describe("fastHttpReads", () => {
     http.close();
   });
 
+  it("a refused SELECT reaches the server once, as with the client, and fails as the client fails", async () => {
+    // A missing table (an error result) on the real server, and a server answering 503 (JSON
+    // and plain text): one pipeline request each, the client's error, nothing sent twice.
+    let hits = 0;
+    const http = createServer((req, res) => {
+      if (req.url?.startsWith("/v3-protobuf")) return void res.writeHead(404).end();
+      if (req.url?.endsWith("/pipeline")) hits++;
+      if (req.headers["x-text"] !== undefined) {
+        res.writeHead(503, { "content-type": "text/plain" });
+        res.end("busy");
+        return;
+      }
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "no such thing", code: "SOME_CODE" }));
+    });
+    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    const stub = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const text = fetchWithTimeout(2000, (input, init) =>
+      fetch(input, { ...init, headers: { ...(init?.headers as object), "x-text": "1" } }),
+    );
+    const json = fetchWithTimeout(2000);
+    for (const [url, f, sql] of [
+      [server.url, json, "SELECT * FROM nowhere"],
+      [stub, json, "SELECT 1"],
+      [stub, text, "SELECT 1"],
+    ] as const) {
+      const pipelines = { n: 0 };
+      const counted = (input: Request | string, init?: RequestInit) => {
+        if ((typeof input === "string" ? input : input.url).endsWith("/pipeline")) pipelines.n++;
+        return f(input, init);
+      };
+      const want = (await createClient({ url, fetch: counted })
+        .execute(sql)
+        .catch((e: unknown) => e)) as Error & { code?: string };
+      const plainRequests = pipelines.n;
+      pipelines.n = 0;
+      const client = fastHttpReads(createClient({ url, fetch: counted }), { url }, counted);
+      const got = (await client.execute(sql).catch((e: unknown) => e)) as Error & {
+        code?: string;
+      };
+      expect(pipelines.n, `${url} ${sql}`).toBe(1);
+      expect(plainRequests, `${url} ${sql}`).toBe(1);
+      expect(got.constructor).toBe(want.constructor);
+      expect([got.message, got.code]).toEqual([want.message, want.code]);
+      expect(databaseUnavailable(got)).toBe(databaseUnavailable(want));
+      client.close();
+    }
+    expect(hits).toBe(4);
+    http.closeAllConnections();
+    http.close();
+  });
+
   it("a URL with query parameters (left to the client to read) still answers", async () => {
     const f = fetchWithTimeout(5000);
     const url = `${server.url}?tls=0`;

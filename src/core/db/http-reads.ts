@@ -1,4 +1,5 @@
 import type { Client, InArgs, InStatement, InValue, ResultSet, Row } from "@libsql/client";
+import { LibsqlError } from "@libsql/core/api";
 import { expandConfig } from "@libsql/core/config";
 import { encodeBaseUrl } from "@libsql/core/uri";
 import { ResultSetImpl } from "@libsql/core/util";
@@ -16,6 +17,7 @@ type HranaValue =
 interface PipelineResponse {
   results?: {
     type?: string;
+    error?: { message?: unknown; code?: unknown };
     response?: {
       type?: string;
       result?: {
@@ -42,11 +44,12 @@ const declined = Symbol("declined");
  * "number".
  *
  * Anything else — writes, batches, transactions — and any SELECT whose arguments or answer are
- * out of the ordinary (a blob or bigint argument, an error, a non-200, an integer beyond 2^53, a
- * closed client) is run by `client` itself, so errors are exactly the client's. A SELECT has no
- * effect, so running it again after a refused answer is safe; a fetch that fails outright (no
- * answer: `fetch` throws, e.g. DatabaseUnreachable after the timeout) is thrown as the client
- * would throw it, not retried. Used by the Workers home (src/platform/workers/platform.ts),
+ * out of the ordinary (a blob or bigint argument, an integer beyond 2^53, an answer that is not
+ * the protocol's JSON, a closed client) is run by `client` itself. A SELECT the server refuses
+ * (an error result, a non-200) is not sent again: its error is built as the client builds it
+ * (same class, code and message; src/core/db/http-reads.test.ts compares them), so an
+ * overloaded server never sees a read twice. A fetch that fails outright (no answer: `fetch`
+ * throws, e.g. DatabaseUnreachable after the timeout) is thrown as is, not retried. Used by the Workers home (src/platform/workers/platform.ts),
  * where every libSQL call is an HTTP subrequest.
  */
 export function fastHttpReads(
@@ -73,20 +76,23 @@ export function fastHttpReads(
       headers,
       body: `{"requests":[{"type":"execute","stmt":${encoded}},{"type":"close"}]}`,
     });
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      return declined;
-    }
+    // A refused statement or an HTTP error is thrown as the client throws it, not sent again:
+    // running it a second time would double an overloaded server's load.
+    if (res.status !== 200) throw await httpError(res);
+    let body: PipelineResponse;
     try {
-      const body = (await res.json()) as PipelineResponse;
-      const first = body.results?.[0];
-      const result = first?.type === "ok" ? first.response?.result : undefined;
-      if (result === undefined || body.results?.[1]?.type !== "ok") return declined;
-      return resultSetOf(result) ?? declined;
+      body = (await res.json()) as PipelineResponse;
     } catch {
-      // Not the answer the protocol describes: the client reads it and says what is wrong.
+      // Not the answer the protocol describes (a rare proxy page): the client reads it anew and
+      // says what is wrong.
       return declined;
     }
+    const first = body.results?.[0];
+    if (first?.type === "error" && typeof first.error?.message === "string")
+      throw responseError(first.error.message, first.error.code);
+    const result = first?.type === "ok" ? first.response?.result : undefined;
+    if (result === undefined || body.results?.[1]?.type !== "ok") return declined;
+    return resultSetOf(result) ?? declined;
   }
 
   const execute = async (stmt: InStatement | string, args?: InArgs): Promise<ResultSet> => {
@@ -104,6 +110,39 @@ export function fastHttpReads(
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * The error @libsql/client throws for a statement the server refused (hrana's ResponseError
+ * through the client's mapHranaError: the proto's code, or UNKNOWN).
+ */
+function responseError(message: string, code: unknown): LibsqlError {
+  return new LibsqlError(message, typeof code === "string" ? code : "UNKNOWN");
+}
+
+/**
+ * The error @libsql/client throws for a non-200 answer to a pipeline request (hrana's
+ * errorFromResponse, then mapHranaError): a JSON body with a message is a refused request;
+ * otherwise SERVER_ERROR "Server returned HTTP status N", with a plain-text body appended.
+ * (fetchWithTimeout turns every 5xx into plain text, so an overloaded server stays
+ * recognisable as unavailable.)
+ */
+async function httpError(res: Response): Promise<LibsqlError> {
+  let message = `Server returned HTTP status ${res.status}`;
+  const type = res.headers.get("content-type") ?? "text/plain";
+  try {
+    if (type === "application/json") {
+      const body = (await res.json()) as { message?: unknown; code?: unknown };
+      if (typeof body === "object" && body !== null && "message" in body)
+        return responseError(String(body.message), body.code);
+    } else if (type === "text/plain") {
+      const text = (await res.text()).trim();
+      if (text !== "") message += `: ${text}`;
+    } else await res.body?.cancel();
+  } catch {
+    // An unreadable body: the status alone.
+  }
+  return new LibsqlError(message, "SERVER_ERROR");
 }
 
 /** One statement that only reads (a SELECT cannot write, so it may be run twice). */
