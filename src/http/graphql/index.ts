@@ -26,13 +26,13 @@ export interface GraphQLOptions {
 export function graphqlModule(models: Models, options: GraphQLOptions) {
   let loading: Promise<GraphQLRuntime> | undefined;
   const load: LoadGraphQL = () => {
-    loading ??= loadRuntime().then(
-      (m) => m.graphqlRuntime(models, { introspection: options.introspection }),
-      (err: unknown) => {
+    // A failure of either step (importing the chunk, building the schema) is not kept.
+    loading ??= loadRuntime()
+      .then((m) => m.graphqlRuntime(models, { introspection: options.introspection }))
+      .catch((err: unknown) => {
         loading = undefined;
         throw err;
-      },
-    );
+      });
     return loading;
   };
   return {

@@ -57,11 +57,13 @@ export function collectAfterStart(server: Pick<EventEmitter, "on" | "off">, log:
 }
 
 function collectAllAvailable(): void {
-  setFlagsFromString("--expose-gc");
+  // Started with --expose-gc (benchmarks, profiling): leave the flag as it was found.
+  const exposed = typeof (globalThis as { gc?: unknown }).gc === "function";
+  if (!exposed) setFlagsFromString("--expose-gc");
   try {
     const gc = runInNewContext("gc") as (options: object) => void;
     gc({ type: "major", execution: "sync", flavor: "last-resort" });
   } finally {
-    setFlagsFromString("--no-expose-gc");
+    if (!exposed) setFlagsFromString("--no-expose-gc");
   }
 }
