@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { TimingVariables } from "hono/timing";
 import type { AccountService } from "../core/accounts/service";
 import type { WebhookService } from "../core/events/webhooks";
@@ -34,5 +35,21 @@ export interface AppEnv {
     wrote: Map<string, number> | undefined;
     /** Dispatches a request through this same app (background cache refresh). */
     selfFetch: ((request: Request) => Promise<Response>) | undefined;
+    /**
+     * The JSON text of this answer's body, when the handler wrote it with `jsonAnswer`: the edge
+     * layer tags an answer it does not store from this, without reading the body back.
+     */
+    answerText: string | undefined;
   };
+}
+
+/**
+ * `c.json(value)`, keeping the text for the edge layer (`answerText`): the same body and
+ * content type, and a private or uncached answer's ETag is hashed from the string instead of
+ * the response being read back and rebuilt.
+ */
+export function jsonAnswer(c: Context<AppEnv>, value: unknown): Response {
+  const text = JSON.stringify(value);
+  c.set("answerText", text);
+  return c.body(text, 200, { "content-type": "application/json" });
 }

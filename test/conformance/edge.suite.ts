@@ -83,6 +83,36 @@ export function defineEdgeSuite(makeHome: MakeHome) {
       const adminList = await t.request(`${posts}?limit=20`, { headers: admin.headers });
       expect(adminList.headers.get("x-cache")).toBe("BYPASS");
     });
+
+    it("tags private answers by their body, and 304s them until the data changes", async () => {
+      const user = await t.signIn();
+      const { id } = await publishPost(t, user.headers, "tagged");
+      const url = `${posts}?limit=2&filter=${encodeURIComponent(`author = '${user.id}'`)}`;
+      const first = await t.request(url, { headers: user.headers });
+      const etag = first.headers.get("etag")!;
+      expect(etag).toMatch(/^"[0-9a-z]{10,24}-[0-9a-z]+"$/);
+      const text = await first.text();
+      expect(etag.endsWith(`-${new TextEncoder().encode(text).length.toString(36)}"`)).toBe(true);
+      // The same answer again: the same tag; asked conditionally, 304 without a body, still private.
+      expect((await t.request(url, { headers: user.headers })).headers.get("etag")).toBe(etag);
+      const conditional = await t.request(url, {
+        headers: { ...user.headers, "if-none-match": etag },
+      });
+      expect(conditional.status).toBe(304);
+      expect(await conditional.text()).toBe("");
+      expect(conditional.headers.get("cache-control")).toBe("private, no-store");
+      // An edit changes the body, so the tag: the conditional request gets the new answer.
+      const edit = await t.request(`${posts}/${id}`, {
+        method: "PATCH",
+        headers: user.headers,
+        json: { title: "retagged" },
+      });
+      expect(edit.status).toBe(200);
+      const after = await t.request(url, { headers: { ...user.headers, "if-none-match": etag } });
+      expect(after.status).toBe(200);
+      expect(after.headers.get("etag")).not.toBe(etag);
+      expect(JSON.stringify(await after.json())).toContain("retagged");
+    });
   });
 
   describe("rate limits", () => {

@@ -153,6 +153,29 @@ export function sharedCache(
     const handlerPrivate = /\b(?:private|no-store)\b/i.test(res.headers.get("cache-control") ?? "");
     const storing = cacheable && !unavailable && !handlerPrivate;
     telemetry.cache = storing ? "MISS" : "BYPASS";
+    const shared = publicAnswer && !behind && !handlerPrivate ? decision : undefined;
+    if (!storing) {
+      // Nothing to keep (a private answer, the cache off): the answer goes out as the handler
+      // made it, with the cache's fields set on its own headers; the body is read back only
+      // when it has no ETag and the handler did not hand over its text (`jsonAnswer`).
+      const text = c.get("answerText");
+      const etag = res.headers.get("etag") ?? (text === undefined ? null : etagOf(text));
+      if (etag !== null) {
+        res.headers.set("etag", etag);
+        const status = cacheHeaders(
+          res.headers,
+          shared,
+          "BYPASS",
+          0,
+          c.req.header("if-none-match"),
+        );
+        if (status === 304) {
+          c.res = undefined;
+          c.res = new Response(null, { status, headers: res.headers });
+        }
+        return;
+      }
+    }
     const body = new Uint8Array(await res.arrayBuffer());
     const etag = res.headers.get("etag") ?? etagOf(body);
     const headers = new Headers(res.headers);
@@ -173,14 +196,7 @@ export function sharedCache(
       );
     }
     c.res = undefined;
-    c.res = answer(
-      c,
-      body,
-      headers,
-      publicAnswer && !behind && !handlerPrivate ? decision : undefined,
-      0,
-      true,
-    );
+    c.res = answer(c, body, headers, shared, 0, true);
   };
 }
 

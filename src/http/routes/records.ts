@@ -6,7 +6,7 @@ import {
   viewQueryParams,
 } from "../../core/records/list-params";
 import { readJsonObject } from "../body";
-import type { AppEnv } from "../context";
+import { type AppEnv, jsonAnswer } from "../context";
 import { batchWithFiles, createWithFiles, isMultipart, updateWithFiles } from "./files";
 
 /**
@@ -30,7 +30,7 @@ export function collectionRoutes() {
       (n) => query[n]?.[0],
       c.get("readOptions"),
     );
-    return c.json(page);
+    return jsonAnswer(c, page);
   });
 
   app.get("/api/collections/:name/records/:id", async (c) => {
@@ -47,7 +47,7 @@ export function collectionRoutes() {
     // An expansion reads other records, whose changes the revision does not count: then the
     // edge layer tags the body itself.
     if (!expanded) c.header("etag", partial ? `W/${recordEtag(id, rev)}` : recordEtag(id, rev));
-    return c.json(record);
+    return jsonAnswer(c, record);
   });
 
   app.post("/api/collections/:name/records", async (c) => {
