@@ -8,10 +8,10 @@
 // `src/platform/node/main.ts` through tsx instead, as `npm run dev`), with a probe preloaded for
 // heap and event-loop lag; or the Workers home (the deployable worker in a bare workerd, libSQL
 // over HTTP). `--no-build` reuses the dist/ already built. Every few seconds: the server's RSS
-// and open file descriptors (/proc), heap and
-// loop lag (Node), GET /health latency. Writes soak-<home>-<date>.md/.svg/.json and exits 1 on
-// any 5xx or unanswered request, monotonic RSS/heap/FD growth, or a reconciliation failure
-// (an acknowledged write or its event missing, an event not delivered).
+// and open file descriptors (/proc), heap and loop lag (Node), GET /health latency. Writes
+// soak-<home>-<date>.md/.svg/.json and exits 1 on any 5xx or unanswered request, RSS/heap/FD
+// growth still going at the end (bench/soak/report.ts, judgeGrowth), or a reconciliation
+// failure (an acknowledged write or its event missing, an event not delivered).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
