@@ -65,12 +65,23 @@ export async function startWorkload(options: WorkloadOptions) {
       buckets.push({ t: buckets.length, byStatus: {}, latencies: [], byOp: {}, notOk: {} });
     return buckets[t]!;
   };
-  const note = (op: Op, status: string, ms: number) => {
+  const note = (op: Op, status: string, ms: number, code?: string) => {
     const b = bucket();
     b.byStatus[status] = (b.byStatus[status] ?? 0) + 1;
     b.latencies.push(ms);
     b.byOp[op] = (b.byOp[op] ?? 0) + 1;
-    if (!/^2\d\d$/.test(status)) b.notOk[`${op} ${status}`] = (b.notOk[`${op} ${status}`] ?? 0) + 1;
+    // With the problem's code when the answer has one (503 UNAVAILABLE vs OVERLOADED …).
+    const key = code === undefined ? `${op} ${status}` : `${op} ${status} ${code}`;
+    if (!/^2\d\d$/.test(status)) b.notOk[key] = (b.notOk[key] ?? 0) + 1;
+  };
+  const problemCode = (status: number, text: string) => {
+    if (status < 400) return undefined;
+    try {
+      const code = (JSON.parse(text) as { code?: unknown }).code;
+      return typeof code === "string" ? code : undefined;
+    } catch {
+      return undefined;
+    }
   };
   const pick = (): Op => {
     let r = Math.random() * 100;
@@ -86,7 +97,7 @@ export async function startWorkload(options: WorkloadOptions) {
     try {
       const res = await fetch(base + path, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
-      note(op, String(res.status), performance.now() - t0);
+      note(op, String(res.status), performance.now() - t0, problemCode(res.status, text));
       return { status: res.status, text };
     } catch (err) {
       const name = (err as Error).name;
