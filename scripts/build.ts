@@ -110,6 +110,17 @@ const result = await build({
 // never half of one.
 const launcher = `// Built by scripts/build.ts: Node's compile cache on, then the Node home (dist/nearbase.js).
 import module from "node:module";
+// AsyncLocalStorage (the request's telemetry) on AsyncContextFrame, Node 24's default, instead of
+// a hook on every promise: 0.76-0.98x CPU per request (bench/results/profile-node-2026-12-07.md).
+// Node 22 takes it only as a start flag, so the launcher starts Node again with it, in place
+// (process.execve: the same pid, stdio and environment; ~30 ms once).
+const frame = "--experimental-async-context-frame";
+if (
+  Number(process.versions.node.split(".")[0]) < 24 &&
+  typeof process.execve === "function" &&
+  !process.execArgv.includes(frame)
+)
+  process.execve(process.execPath, [process.execPath, frame, ...process.execArgv, ...process.argv.slice(1)]);
 module.enableCompileCache?.();
 await import("./nearbase.js");
 `;

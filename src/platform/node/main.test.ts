@@ -112,6 +112,13 @@ describe("node dist/server.js with NODE_WORKERS=2 on one file", () => {
     for (const pid of children(server?.pid ?? 0)) process.kill(pid, "SIGKILL");
   });
 
+  it("runs on AsyncContextFrame: the launcher restarted Node in place with the flag, and the workers inherit it", () => {
+    // The same pid as spawned (execve), now with the flag; each worker too.
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    for (const pid of [server.pid!, ...children(server.pid!)])
+      expect(cmdline(pid)).toContain("--experimental-async-context-frame");
+  });
+
   it("runs two worker processes, with the signing and data keys made once by the primary", () => {
     expect(children(server.pid!)).toHaveLength(2);
     expect(existsSync(join(dir, "signing-keys.json"))).toBe(true);
