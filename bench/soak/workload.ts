@@ -77,8 +77,11 @@ export async function startWorkload(options: WorkloadOptions) {
   const problemCode = (status: number, text: string) => {
     if (status < 400) return undefined;
     try {
-      const code = (JSON.parse(text) as { code?: unknown }).code;
-      return typeof code === "string" ? code : undefined;
+      // The code and the start of the detail: UNAVAILABLE alone does not say whether the read
+      // ran out of time, the server shed load or the database could not be reached.
+      const { code, detail } = JSON.parse(text) as { code?: unknown; detail?: unknown };
+      if (typeof code !== "string") return undefined;
+      return typeof detail === "string" ? `${code} (${detail.slice(0, 48)})` : code;
     } catch {
       return undefined;
     }
