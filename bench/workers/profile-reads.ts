@@ -22,13 +22,13 @@ import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { freePort } from "../../test/processes";
 import { readScenarios, seedWorkersBench } from "./dataset";
+import { connectInspector } from "./inspector";
 
 const root = resolve(import.meta.dirname, "../..");
 const N = Number(process.env.N ?? 2000);
 const WARM = Number(process.env.WARM ?? 300);
 const INTERVAL = Number(process.env.INTERVAL ?? 100);
 const TOP = Number(process.env.TOP ?? 30);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
   readFileSync(join(root, "wrangler.toml"), "utf8"),
 )![1]!;
@@ -118,28 +118,7 @@ const worker :Workerd.Worker = (
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   children.add(child);
-  let targets: { webSocketDebuggerUrl: string }[] = [];
-  for (let i = 0; targets.length === 0; i++) {
-    if (i > 300) throw new Error("workerd inspector did not come up");
-    await sleep(100);
-    targets = await fetch(`http://127.0.0.1:${inspector}/json/list`)
-      .then((r) => r.json() as Promise<{ webSocketDebuggerUrl: string }[]>)
-      .catch(() => []);
-  }
-  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-  await new Promise((ok) => ws.addEventListener("open", ok, { once: true }));
-  let nextId = 1;
-  const pending = new Map<number, (v: unknown) => void>();
-  ws.addEventListener("message", (e) => {
-    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
-    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
-  });
-  const send = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<unknown>((ok) => {
-      const id = nextId++;
-      pending.set(id, ok);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const { send, close } = await connectInspector(inspector);
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: INTERVAL });
   return {
@@ -147,7 +126,7 @@ const worker :Workerd.Worker = (
     pid: child.pid!,
     send,
     stop() {
-      ws.close();
+      close();
       child.kill();
       children.delete(child);
     },

@@ -12,6 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
+import { connectInspector } from "./inspector";
 
 const root = resolve(import.meta.dirname, "../..");
 const paths = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["/health"];
@@ -25,7 +26,6 @@ async function freePort(): Promise<number> {
     });
   });
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const work = mkdtempSync(join(tmpdir(), "nearbase-profile-"));
 const dist = join(work, "dist");
@@ -81,28 +81,7 @@ const child = spawn(
   { stdio: ["ignore", "ignore", "inherit"] },
 );
 process.on("exit", () => child.kill());
-let targets: { webSocketDebuggerUrl: string }[] = [];
-for (let i = 0; targets.length === 0; i++) {
-  if (i > 100) throw new Error("workerd inspector did not come up");
-  await sleep(100);
-  targets = await fetch(`http://127.0.0.1:${inspector}/json/list`)
-    .then((r) => r.json() as Promise<{ webSocketDebuggerUrl: string }[]>)
-    .catch(() => []);
-}
-const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-await new Promise((ok) => ws.addEventListener("open", ok, { once: true }));
-let nextId = 1;
-const pending = new Map<number, (v: unknown) => void>();
-ws.addEventListener("message", (e) => {
-  const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
-  if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
-});
-const send = (method: string, params: Record<string, unknown> = {}) =>
-  new Promise<unknown>((ok) => {
-    const id = nextId++;
-    pending.set(id, ok);
-    ws.send(JSON.stringify({ id, method, params }));
-  });
+const { send, close } = await connectInspector(inspector, 100);
 
 interface Node {
   id: number;
@@ -180,5 +159,5 @@ summarise(
   `${repeat} warm requests of each`,
   ((await send("Profiler.stop")) as { profile: Profile }).profile,
 );
-ws.close();
+close();
 child.kill();
