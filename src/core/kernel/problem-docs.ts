@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { type ErrorCode, errorStatus, toProblem } from "./errors";
 
 type Json = Record<string, unknown>;
@@ -8,8 +8,11 @@ const problemHeaders: Partial<Record<number, Json>> = {
   429: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait" } },
 };
 
-/** A zod schema as JSON Schema (draft 2020-12, as OpenAPI 3.1 uses), without `$schema`. */
-export function jsonSchema(schema: z.ZodType, io: "input" | "output"): Json {
+/**
+ * A zod schema (zod/mini or classic) as JSON Schema (draft 2020-12, as OpenAPI 3.1 uses), without
+ * `$schema`.
+ */
+export function jsonSchema(schema: z.core.$ZodType, io: "input" | "output"): Json {
   const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
   delete json.$schema;
   return json;

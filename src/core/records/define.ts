@@ -1,6 +1,6 @@
 import { getTableName } from "drizzle-orm";
 import { integer, type SQLiteTable, text } from "drizzle-orm/sqlite-core";
-import type { ZodType } from "zod";
+import type * as z from "zod/mini";
 import type { CachePolicy } from "../edge/cache-policy";
 import { checkFileOptions, type FileFieldOptions } from "../files/spec";
 import {
@@ -47,8 +47,11 @@ export interface CollectionOptions {
    * record's readable fields, never hidden ones.
    */
   events?: boolean;
-  /** Stricter validators for columns than the table implies (e.g. a JSON array's elements). */
-  validate?: Record<string, ZodType>;
+  /**
+   * Stricter validators for columns than the table implies (e.g. a JSON array's elements): any
+   * zod 4 schema, from zod/mini or classic zod.
+   */
+  validate?: Record<string, z.core.$ZodType>;
   /**
    * Fields holding personal data of the record's owner (src/core/privacy): listed in the data map
    * (`npm run privacy:map`), included in the owner's export, and handled by the erasure policy.

@@ -145,13 +145,13 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       dependents: [],
       rules,
       get createSchema() {
-        createSchema ??= (createInsertSchema(def.table, refine) as unknown as ZodObject)
+        createSchema ??= (createInsertSchema(def.table, refine as never) as unknown as ZodObject)
           .omit(notWritable)
           .strict();
         return createSchema;
       },
       get updateSchema() {
-        updateSchema ??= (createUpdateSchema(def.table, refine) as unknown as ZodObject)
+        updateSchema ??= (createUpdateSchema(def.table, refine as never) as unknown as ZodObject)
           .omit(omitOnUpdate)
           .strict();
         return updateSchema;

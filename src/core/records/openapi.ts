@@ -48,7 +48,7 @@ function readableProperties(model: CollectionModel): Json {
   const refine = Object.fromEntries(
     Object.entries(model.def.options.validate ?? {}).map(([k, v]) => [k, () => v]),
   );
-  const select = (createSelectSchema(model.table, refine) as unknown as ZodObject).pick(
+  const select = (createSelectSchema(model.table, refine as never) as unknown as ZodObject).pick(
     Object.fromEntries(model.readable.map((k) => [k, true])) as never,
   );
   const properties = schemaOf(select, "output").properties as Record<string, Json>;
