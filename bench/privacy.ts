@@ -13,8 +13,8 @@
 // Env: SIZES (default 10000,100000), RUNS (default 200, part 2), N_EXPORT (default 20, part 3),
 // WORKERD_RECORDS (default 1000, part 3), ONLY=export|fields|workerd, SKIP_BUILD=1 reuses
 // dist/bench-worker.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@libsql/client";
@@ -33,9 +33,9 @@ import { defineCollection, recordColumns } from "../src/core/records/define";
 import { openNodeDatabase } from "../src/platform/node/database";
 import { migrateDatabase } from "../src/platform/node/migrate";
 import { createNodePlatform } from "../src/platform/node/platform";
-import { freePort } from "../test/processes";
 import { startLibsqlServer } from "../tools/libsql-server/server";
 import { processCpuMs } from "./lib/target";
+import { startWorkerd } from "./lib/workerd";
 
 const root = resolve(import.meta.dirname, "..");
 const only = process.env.ONLY;
@@ -312,9 +312,6 @@ async function workerdExport(n: number, records: number) {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     });
-  const appDir = join(work, "app");
-  mkdirSync(appDir);
-  writeFileSync(join(appDir, "main.js"), readFileSync(join(dist, "main.js")));
   const db = await startLibsqlServer({ path: join(work, "bench.db") });
   const client = createClient({ url: db.url });
   await migrateDatabase(client);
@@ -337,45 +334,13 @@ async function workerdExport(n: number, records: number) {
   );
   const { accessToken } = await startSession(createDatabase(client), auth, user!, "bench", now);
   await seedPosts(client, user!.id, records);
-  const port = await freePort();
-  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-    readFileSync(join(root, "wrangler.toml"), "utf8"),
-  )![1]!;
-  writeFileSync(
-    join(appDir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker), (name = "net", network = (allow = ["public", "private", "local"]))],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "main.js", esModule = embed "main.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "net",
-  bindings = [${Object.entries(bindings)
-    .map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(v)})`)
-    .join(", ")}],
-);
-`,
-  );
-  const child = spawn(
-    join(root, "node_modules/workerd/bin/workerd"),
-    ["serve", join(appDir, "config.capnp")],
-    {
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
+  const workerd = await startWorkerd({
+    modules: { "main.js": readFileSync(join(dist, "main.js")) },
+    bindings,
+    ready: "/health",
+  });
   try {
-    const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await (await fetch(`${base}/health`)).arrayBuffer();
-        break;
-      } catch {
-        if (i > 200) throw new Error("workerd did not start");
-        await sleep(50);
-      }
-    }
+    const base = workerd.base;
     const get = async () => {
       const res = await fetch(`${base}/api/me/export`, {
         headers: { authorization: `Bearer ${accessToken}` },
@@ -387,16 +352,16 @@ const worker :Workerd.Worker = (
     };
     for (let i = 0; i < 3; i++) await get();
     await sleep(500);
-    const idle0 = processCpuMs(child.pid!);
+    const idle0 = processCpuMs(workerd.pid);
     const w0 = performance.now();
     await sleep(1000);
-    const idleRate = (processCpuMs(child.pid!) - idle0) / (performance.now() - w0);
-    const c0 = processCpuMs(child.pid!);
+    const idleRate = (processCpuMs(workerd.pid) - idle0) / (performance.now() - w0);
+    const c0 = processCpuMs(workerd.pid);
     const t0 = performance.now();
     let bytes = 0;
     for (let i = 0; i < n; i++) bytes = await get();
     const wall = performance.now() - t0;
-    const cpu = (processCpuMs(child.pid!) - c0 - idleRate * wall) / n;
+    const cpu = (processCpuMs(workerd.pid) - c0 - idleRate * wall) / n;
     console.log(`\n## Export CPU in workerd (built worker, bare workerd, libSQL over HTTP)\n`);
     console.log("| records | CPU per export | wall per export | document |");
     console.log("| ---: | ---: | ---: | ---: |");
@@ -404,7 +369,7 @@ const worker :Workerd.Worker = (
       `| ${records} | ${cpu.toFixed(1)} ms | ${(wall / n).toFixed(0)} ms | ${mb(bytes)} MB |`,
     );
   } finally {
-    child.kill("SIGTERM");
+    await workerd.stop();
     await db.close();
     client.close();
     rmSync(work, { recursive: true, force: true });

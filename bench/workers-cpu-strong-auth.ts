@@ -15,8 +15,8 @@
 //   /health               the floor of a request through the whole app
 //
 // Env: N (default 100), SKIP_BUILD=1 to reuse dist/bench-strong-auth.
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "@libsql/client";
@@ -25,61 +25,15 @@ import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { generateDataKey } from "../src/core/kernel/seal";
 import { migrateDatabase } from "../src/platform/node/migrate";
 import { SoftAuthenticator } from "../test/conformance/soft-authenticator";
-import { freePort } from "../test/processes";
 import { startLibsqlServer } from "../tools/libsql-server/server";
 import { processCpuMs } from "./lib/target";
+import { startWorkerd } from "./lib/workerd";
 
 const N = Number(process.env.N ?? 100);
 const root = resolve(import.meta.dirname, "..");
-const workerd = join(root, "node_modules/workerd/bin/workerd");
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-  readFileSync(join(root, "wrangler.toml"), "utf8"),
-)![1]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const origin = "http://localhost:8787";
 const password = "correct horse battery staple";
-
-async function startWorkerd(dir: string, bindings: Record<string, string>) {
-  const port = await freePort();
-  const list = Object.entries(bindings)
-    .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
-    .join(",\n      ");
-  writeFileSync(
-    join(dir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "main.js", esModule = embed "main.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "net",
-  bindings = [
-      ${list}
-  ],
-);
-`,
-  );
-  const child = spawn(workerd, ["serve", join(dir, "config.capnp")], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  process.on("exit", () => child.kill());
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const up = await fetch(`${base}/health`).then(
-      () => true,
-      () => false,
-    );
-    if (up) break;
-    if (i > 200) throw new Error("workerd did not start");
-    await sleep(50);
-  }
-  return { pid: child.pid!, base, stop: () => child.kill("SIGTERM") };
-}
 
 /** Idle CPU per wall ms: the lower of two 1 s windows after a pause. */
 async function idleRate(pid: number) {
@@ -129,8 +83,6 @@ async function call(url: string, body: unknown, headers: Record<string, string> 
 
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "nearbase-strong-auth-cpu-"));
-  const dir = join(work, "app");
-  mkdirSync(dir);
   const dist = join(root, "dist/bench-strong-auth");
   if (process.env.SKIP_BUILD !== "1")
     execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", dist], {
@@ -138,23 +90,26 @@ async function main() {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     });
-  writeFileSync(join(dir, "main.js"), readFileSync(join(dist, "main.js")));
 
   const db = await startLibsqlServer({ path: join(work, "bench.db") });
   await migrateDatabase(createClient({ url: db.url }));
-  const proc = await startWorkerd(dir, {
-    DATABASE_URL: db.url,
-    JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
-    DATA_ENCRYPTION_KEYS: JSON.stringify([generateDataKey()]),
-    PUBLIC_URL: origin,
-    LOG_LEVEL: "warn",
-    SHARED_CACHE: "off",
-    RATE_LIMIT_AUTH: "off",
-    RATE_LIMIT_READ: "off",
-    RATE_LIMIT_WRITE: "off",
-    CREDENTIAL_FAILURE_LIMIT: "off",
-    LOGIN_LIMIT_PER_ACCOUNT: "999999/1s",
-    LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "999999/1s",
+  const proc = await startWorkerd({
+    modules: { "main.js": readFileSync(join(dist, "main.js")) },
+    ready: "/health",
+    bindings: {
+      DATABASE_URL: db.url,
+      JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
+      DATA_ENCRYPTION_KEYS: JSON.stringify([generateDataKey()]),
+      PUBLIC_URL: origin,
+      LOG_LEVEL: "warn",
+      SHARED_CACHE: "off",
+      RATE_LIMIT_AUTH: "off",
+      RATE_LIMIT_READ: "off",
+      RATE_LIMIT_WRITE: "off",
+      CREDENTIAL_FAILURE_LIMIT: "off",
+      LOGIN_LIMIT_PER_ACCOUNT: "999999/1s",
+      LOGIN_LIMIT_PER_ACCOUNT_TOTAL: "999999/1s",
+    },
   });
   const api = `${proc.base}/api/auth`;
 
@@ -224,7 +179,7 @@ async function main() {
     "passkey sign-in (POST /passkeys/sign-in: ES256 assertion, new session)",
     passkeys.ms,
   ]);
-  proc.stop();
+  await proc.stop();
   await db.close();
 
   console.log(`\nworkerd CPU per request, N=${N} sequential (ms, idle subtracted)\n`);

@@ -21,93 +21,59 @@
 // DIST=<dir> to measure another build (e.g. an older commit's `wrangler deploy --dry-run`).
 // /proc counts in clock ticks (10 ms here): single-request figures are medians of coarse samples.
 // The bare workerd has no cache service, so the shared cache is off: list/get are uncached reads.
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { freePort } from "../test/processes";
 import { processCpuMs } from "./lib/target";
+import { startWorkerd as startBareWorkerd, type Workerd } from "./lib/workerd";
 import { seedWorkersBench } from "./workers/dataset";
 
 const N = Number(process.env.N ?? 400);
 const N_LOGIN = Number(process.env.N_LOGIN ?? 60);
 const FIRST_SAMPLES = Number(process.env.FIRST_SAMPLES ?? 5);
 const root = resolve(import.meta.dirname, "..");
-const workerd = join(root, "node_modules/workerd/bin/workerd");
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-  readFileSync(join(root, "wrangler.toml"), "utf8"),
-)![1]!;
 
 // workerd (like production Workers) refuses random values at module scope: the built worker is
 // loaded as it is, so a module that makes one at import fails here, as it would on deploy.
 /** Answers that were not what the scenario expects (reported, not fatal: an older build may 500). */
 const unexpected = new Set<string>();
-const children = new Set<{ kill(): boolean }>();
-process.on("exit", () => {
-  for (const child of children) child.kill();
-});
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Worker {
-  dir: string;
+  /** The bundle (main.js). */
+  main: Uint8Array;
   bindings: Record<string, string>;
 }
 
+/**
+ * A workerd of its own for the worker: up once its socket accepts (no request sent, the isolate
+ * stays cold), then 300 ms to settle.
+ */
 async function startWorkerd(worker: Worker) {
-  const port = await freePort();
-  const bindings = Object.entries(worker.bindings)
-    .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
-    .join(",\n      ");
-  writeFileSync(
-    join(worker.dir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "main.js", esModule = embed "main.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "net",
-  bindings = [
-      ${bindings}
-  ],
-);
-`,
-  );
-  const child = spawn(workerd, ["serve", join(worker.dir, "config.capnp")], {
-    stdio: ["ignore", "ignore", "inherit"],
+  const proc = await startBareWorkerd({
+    modules: { "main.js": worker.main },
+    bindings: worker.bindings,
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    // Probe the socket without a request (a request would warm the isolate).
-    const up = await new Promise<boolean>((ok) => {
-      const s = createServer();
-      s.once("error", () => ok(true));
-      s.listen(port, "127.0.0.1", () => s.close(() => ok(false)));
-    });
-    if (up) break;
-    if (i > 200) throw new Error("workerd did not start");
-    await sleep(50);
-  }
   await sleep(300);
-  return {
-    pid: child.pid!,
-    base,
-    stop: () =>
-      new Promise<void>((ok) => {
-        child.once("exit", () => ok());
-        child.kill("SIGTERM");
-      }),
-  };
+  return proc;
+}
+
+/** Bundles a small worker as the built one is (minified ESM), in memory. */
+async function bundle(entry: string, external: string[] = []): Promise<Uint8Array> {
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "neutral",
+    external,
+    nodePaths: [join(root, "node_modules")],
+    write: false,
+    logLevel: "error",
+  });
+  return out.outputFiles[0]!.contents;
 }
 
 /**
@@ -186,10 +152,6 @@ async function firstRequests(worker: Worker, path: string, then: string[]) {
 
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "nearbase-workers-cpu-"));
-  const app: Worker = { dir: join(work, "app"), bindings: {} };
-  const hello: Worker = { dir: join(work, "hello"), bindings: {} };
-  mkdirSync(app.dir);
-  mkdirSync(hello.dir);
 
   // The worker as `wrangler deploy` uploads it (wrangler.toml: minify, aliases).
   const dist = process.env.DIST ?? join(root, "dist/bench-worker");
@@ -199,27 +161,18 @@ async function main() {
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
     });
   }
-  writeFileSync(join(app.dir, "main.js"), readFileSync(join(dist, "main.js")));
+  const built = readFileSync(join(dist, "main.js"));
   const entry = join(work, "hello.ts");
   writeFileSync(
     entry,
     `import { Hono } from "hono";\nconst app = new Hono();\napp.get("*", (c) => c.json({ status: "ok" }));\nexport default app;\n`,
   );
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    nodePaths: [join(root, "node_modules")],
-    outfile: join(hello.dir, "main.js"),
-    logLevel: "error",
-  });
+  const hello: Worker = { main: await bundle(entry), bindings: {} };
 
   // libSQL over HTTP on a fresh migrated database, seeded with published posts and a user.
   const data = await seedWorkersBench(work);
   const { env, ids, bearer } = data;
-  app.bindings = env;
+  const app: Worker = { main: built, bindings: env };
 
   const rows: [string, number, number][] = [];
   // A new isolate: its start, its first request and the next nine (a list, a get, /health).
@@ -231,20 +184,9 @@ async function main() {
   // The floor of a database read: hello-world + the one libSQL round trip a read makes
   // (bench/workers/hello-db.ts), a page of 20 posts and one post, answered as JSON.
   const helloDb: Worker = {
-    dir: join(work, "hello-db"),
+    main: await bundle(join(root, "bench/workers/hello-db.ts")),
     bindings: { DATABASE_URL: env.DATABASE_URL! },
   };
-  mkdirSync(helloDb.dir);
-  await build({
-    entryPoints: [join(root, "bench/workers/hello-db.ts")],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    nodePaths: [join(root, "node_modules")],
-    outfile: join(helloDb.dir, "main.js"),
-    logLevel: "error",
-  });
   if (process.env.AB !== undefined)
     return abSteady(app, hello, helloDb, process.env.AB.split(","), data, work);
   // ONLY=steady: the steady-state reads and create alone (no new isolates, no log-ins).
@@ -350,7 +292,7 @@ async function main() {
   }
   await proc.stop();
   if (process.env.ONLY !== "reads" && process.env.ONLY !== "steady")
-    await logins(env, work, app.dir, rows, floor);
+    await logins(env, app.main, rows, floor);
   return report(rows, work, data);
 }
 
@@ -372,17 +314,14 @@ async function abSteady(
   const rounds = Number(process.env.ROUNDS ?? 5);
   const builds: { name: string; worker: Worker }[] = [{ name: "A", worker: app }];
   others.forEach((dir, i) => {
-    const worker: Worker = { dir: join(work, `b${i}`), bindings: app.bindings };
-    mkdirSync(worker.dir);
-    writeFileSync(join(worker.dir, "main.js"), readFileSync(join(dir, "main.js")));
+    const worker: Worker = { main: readFileSync(join(dir, "main.js")), bindings: app.bindings };
     builds.push({ name: others.length === 1 ? "B" : `B${i + 1}`, worker });
   });
   const helloProc = await startWorkerd(hello);
   const helloIdle = await idleRate(helloProc.pid);
   const dbProc = await startWorkerd(helloDb);
   const dbIdle = await idleRate(dbProc.pid);
-  const procs: { name: string; proc: Awaited<ReturnType<typeof startWorkerd>>; idle: number }[] =
-    [];
+  const procs: { name: string; proc: Workerd; idle: number }[] = [];
   for (const { name, worker } of builds) {
     const proc = await startWorkerd(worker);
     procs.push({ name, proc, idle: await idleRate(proc.pid) });
@@ -491,29 +430,19 @@ const loginProfiles: [string, string, Record<string, string>][] = [
  */
 async function logins(
   env: Record<string, string>,
-  work: string,
-  appDir: string,
+  main: Uint8Array,
   rows: [string, number, number][],
   floor: number,
 ) {
-  const probe: Worker = { dir: join(work, "probe"), bindings: {} };
-  mkdirSync(probe.dir);
-  await build({
-    entryPoints: [join(root, "bench/workers/pbkdf2-probe.ts")],
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    external: ["node:*"],
-    nodePaths: [join(root, "node_modules")],
-    outfile: join(probe.dir, "main.js"),
-    logLevel: "error",
-  });
+  const probe: Worker = {
+    main: await bundle(join(root, "bench/workers/pbkdf2-probe.ts"), ["node:*"]),
+    bindings: {},
+  };
   const probeProc = await startWorkerd(probe);
   const probeIdle = await idleRate(probeProc.pid);
   for (const [profile, label, extra] of loginProfiles) {
     const proc = await startWorkerd({
-      dir: appDir,
+      main,
       bindings: {
         ...env,
         ...extra,

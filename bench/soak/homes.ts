@@ -1,13 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@libsql/client";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
@@ -15,7 +7,8 @@ import { migrateDatabase } from "../../src/platform/node/migrate";
 import { startReceiver } from "../../test/node/webhook-receiver";
 import { type FaultProxy, startFaultProxy } from "../../tools/libsql-server/faults";
 import { type LibsqlServer, startLibsqlServer } from "../../tools/libsql-server/server";
-import { freePort, loadTestEnv, logIn, type NodeHome, signUp, sleep, startNodeHome } from "./lib";
+import { startWorkerd } from "../lib/workerd";
+import { loadTestEnv, logIn, type NodeHome, signUp, sleep, startNodeHome } from "./lib";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -233,12 +226,6 @@ export async function startWorkersSoakHome(
     });
   }
   const libsql = await libsqlOverHttp(dir);
-  const workerDir = join(dir, "worker");
-  mkdirSync(workerDir, { recursive: true });
-  writeFileSync(join(workerDir, "main.js"), readFileSync(join(dist, "main.js")));
-  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-    readFileSync(join(root, "wrangler.toml"), "utf8"),
-  )![1]!;
   const bindings: Record<string, string> = {
     DATABASE_URL: libsql.proxy.url,
     DATABASE_TIMEOUT_MS: "2000",
@@ -253,68 +240,26 @@ export async function startWorkersSoakHome(
     ACCESS_TOKEN_TTL_SECONDS: "86400",
     ...options.env,
   };
-  const port = await freePort();
-  writeFileSync(
-    join(workerDir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "main.js", esModule = embed "main.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "net",
-  bindings = [
-      ${Object.entries(bindings)
-        .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
-        .join(",\n      ")}
-  ],
-);
-`,
-  );
-  const base = `http://127.0.0.1:${port}`;
-  let child: ChildProcess;
-  const start = async () => {
-    child = spawn(
-      join(root, "node_modules/workerd/bin/workerd"),
-      ["serve", join(workerDir, "config.capnp")],
-      {
-        stdio: ["ignore", "ignore", "inherit"],
-      },
-    );
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return;
-      if (i > 300) throw new Error("workerd did not become ready");
-      await sleep(100);
-    }
+  const serve = {
+    modules: { "main.js": readFileSync(join(dist, "main.js")) },
+    bindings,
+    ready: "/ready",
   };
-  await start();
+  let workerd = await startWorkerd(serve);
   const db = createClient({ url: libsql.server().url });
   return {
     kind: "workers",
-    base,
-    pid: () => child.pid ?? 0,
+    base: workerd.base,
+    pid: () => workerd.pid,
     probe: () => undefined,
     db,
     libsql,
     async killAndRestart() {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGKILL");
-      await exited;
-      await start();
+      await workerd.stop("SIGKILL");
+      workerd = await startWorkerd({ ...serve, port: workerd.port });
     },
     async stop() {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
+      await workerd.stop();
       db.close();
       await libsql.proxy.close();
       await libsql.server().close();

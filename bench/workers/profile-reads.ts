@@ -13,14 +13,14 @@
 // Env: N (default 2000), WARM (default 300), INTERVAL, DIST=<dir with an unminified main.js>,
 // TOP (functions listed, default 30), JSON=<file> to keep the summaries, RAW=<dir> to keep the
 // .cpuprofile files (Chrome DevTools opens them).
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { freePort } from "../../test/processes";
+import { startWorkerd } from "../lib/workerd";
 import { readScenarios, seedWorkersBench } from "./dataset";
 import { connectInspector } from "./inspector";
 
@@ -29,13 +29,6 @@ const N = Number(process.env.N ?? 2000);
 const WARM = Number(process.env.WARM ?? 300);
 const INTERVAL = Number(process.env.INTERVAL ?? 100);
 const TOP = Number(process.env.TOP ?? 30);
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-  readFileSync(join(root, "wrangler.toml"), "utf8"),
-)![1]!;
-const children = new Set<{ kill(): boolean }>();
-process.on("exit", () => {
-  for (const child of children) child.kill();
-});
 
 /** A counting HTTP proxy in front of the libSQL server: subrequests and their Hrana request types. */
 async function countingProxy(target: string) {
@@ -84,51 +77,28 @@ async function countingProxy(target: string) {
 }
 
 interface Worker {
-  dir: string;
-  /** The bundle's text, for mapping lines to source sections. */
+  /** The bundle's text (main.js), also for mapping lines to source sections. */
   bundle: string;
   bindings: Record<string, string>;
 }
 
-async function startWorkerd(worker: Worker) {
-  const port = await freePort();
-  const inspector = await freePort();
-  const bindings = Object.entries(worker.bindings)
-    .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
-    .join(", ");
-  writeFileSync(join(worker.dir, "main.js"), worker.bundle);
-  writeFileSync(
-    join(worker.dir, "config.capnp"),
-    `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker), (name = "net", network = (allow = ["public", "private", "local"]))],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "main.js", esModule = embed "main.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "net",
-  bindings = [${bindings}],
-);
-`,
-  );
-  const child = spawn(
-    join(root, "node_modules/workerd/bin/workerd"),
-    ["serve", join(worker.dir, "config.capnp"), `--inspector-addr=127.0.0.1:${inspector}`],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  children.add(child);
-  const { send, close } = await connectInspector(inspector);
+/** The worker in a workerd of its own with the inspector attached and the profiler enabled. */
+async function startProfiled(worker: Worker) {
+  const workerd = await startWorkerd({
+    modules: { "main.js": worker.bundle },
+    bindings: worker.bindings,
+    inspector: true,
+  });
+  const { send, close } = await connectInspector(workerd.inspectorPort!);
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: INTERVAL });
   return {
-    base: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
+    base: workerd.base,
+    pid: workerd.pid,
     send,
-    stop() {
+    async stop() {
       close();
-      child.kill();
-      children.delete(child);
+      await workerd.stop();
     },
   };
 }
@@ -317,13 +287,12 @@ async function main() {
   ][] = [
     [
       "hello-world",
-      { dir: join(work, "hello"), bundle: await bundleOf(helloEntry, work), bindings: {} },
+      { bundle: await bundleOf(helloEntry, work), bindings: {} },
       [{ name: "GET /x", path: () => "/x", auth: false }],
     ],
     [
       "hello-world + one libSQL round trip",
       {
-        dir: join(work, "hello-db"),
         bundle: await bundleOf(join(root, "bench/workers/hello-db.ts"), work),
         bindings: { DATABASE_URL: proxy.url },
       },
@@ -335,7 +304,6 @@ async function main() {
     [
       "Nearbase",
       {
-        dir: join(work, "app"),
         bundle: readFileSync(join(dist, "main.js"), "utf8"),
         bindings: env,
       },
@@ -344,9 +312,8 @@ async function main() {
   ];
   const summaries: Summary[] = [];
   for (const [label, worker, scenarios] of workers) {
-    mkdirSync(worker.dir, { recursive: true });
     const sectionOf = sections(worker.bundle);
-    const w = await startWorkerd(worker);
+    const w = await startProfiled(worker);
     for (const s of scenarios) {
       const get = async (i: number) => {
         const res = await fetch(w.base + s.path(i), { headers: s.auth ? data.bearer : {} });
@@ -375,7 +342,7 @@ async function main() {
       print(summary);
       summaries.push(summary);
     }
-    w.stop();
+    await w.stop();
   }
   if (process.env.JSON !== undefined)
     writeFileSync(process.env.JSON, JSON.stringify(summaries, null, 2));

@@ -6,26 +6,16 @@
 // not a benchmark: sampling adds overhead. Env: REPEAT (default 200), DATABASE_URL (a libSQL HTTP
 // server, e.g. `npm run libsql:serve`; paths that need no database work without it), AUTH (a
 // bearer token sent with every request), GLOBAL=0 (profile requests only, not the global scope).
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { generateSigningJwk } from "../../src/core/accounts/signing-keys";
+import { startWorkerd } from "../lib/workerd";
 import { connectInspector } from "./inspector";
 
-const root = resolve(import.meta.dirname, "../..");
 const paths = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["/health"];
 const repeat = Number(process.env.REPEAT ?? 200);
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 const work = mkdtempSync(join(tmpdir(), "nearbase-profile-"));
 const dist = join(work, "dist");
@@ -35,53 +25,26 @@ execFileSync("wrangler", ["deploy", "--dry-run", "--outdir", dist, "--minify=fal
   env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" },
 });
 const bundle = readFileSync(join(dist, "main.js"), "utf8");
-writeFileSync(join(work, "worker.js"), bundle);
 // The entry imports the real worker on first use, so its global scope runs inside a profiled
 // request; GLOBAL=0 loads it at start (as deployed), so only the requests are profiled.
-writeFileSync(
-  join(work, "entry.js"),
+const entry =
   process.env.GLOBAL === "0"
     ? `export { default } from "./worker.js";`
-    : `let w; export default { async fetch(r, e, c) { w ??= (await import("./worker.js")).default; return w.fetch(r, e, c); } };`,
-);
-const port = await freePort();
-const inspector = await freePort();
-const bindings: Record<string, string> = {
-  DATABASE_URL: process.env.DATABASE_URL ?? "http://127.0.0.1:9",
-  JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
-  LOG_LEVEL: "warn",
-  SHARED_CACHE: "off",
-  RATE_LIMIT_READ: "100000/60s",
-  RATE_LIMIT_WRITE: "100000/60s",
-  RATE_LIMIT_AUTH: "100000/60s",
-};
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-  readFileSync(join(root, "wrangler.toml"), "utf8"),
-)![1]!;
-writeFileSync(
-  join(work, "config.capnp"),
-  `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = .worker), (name = "net", network = (allow = ["public", "private", "local"]))],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = "entry.js", esModule = embed "entry.js"), (name = "worker.js", esModule = embed "worker.js")],
-  compatibilityDate = "${compatibilityDate}",
-  globalOutbound = "net",
-  bindings = [${Object.entries(bindings)
-    .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
-    .join(", ")}],
-);
-`,
-);
-const child = spawn(
-  join(root, "node_modules/workerd/bin/workerd"),
-  ["serve", join(work, "config.capnp"), `--inspector-addr=127.0.0.1:${inspector}`],
-  { stdio: ["ignore", "ignore", "inherit"] },
-);
-process.on("exit", () => child.kill());
-const { send, close } = await connectInspector(inspector, 100);
+    : `let w; export default { async fetch(r, e, c) { w ??= (await import("./worker.js")).default; return w.fetch(r, e, c); } };`;
+const workerd = await startWorkerd({
+  modules: { "entry.js": entry, "worker.js": bundle },
+  bindings: {
+    DATABASE_URL: process.env.DATABASE_URL ?? "http://127.0.0.1:9",
+    JWT_PRIVATE_KEYS: JSON.stringify([await generateSigningJwk()]),
+    LOG_LEVEL: "warn",
+    SHARED_CACHE: "off",
+    RATE_LIMIT_READ: "100000/60s",
+    RATE_LIMIT_WRITE: "100000/60s",
+    RATE_LIMIT_AUTH: "100000/60s",
+  },
+  inspector: true,
+});
+const { send, close } = await connectInspector(workerd.inspectorPort!, 100);
 
 interface Node {
   id: number;
@@ -145,19 +108,17 @@ await send("Profiler.setSamplingInterval", { interval: 50 });
 const headers: Record<string, string> =
   process.env.AUTH === undefined ? {} : { authorization: `Bearer ${process.env.AUTH}` };
 await send("Profiler.start");
-for (const path of paths)
-  await (await fetch(`http://127.0.0.1:${port}${path}`, { headers })).text();
+for (const path of paths) await (await fetch(`${workerd.base}${path}`, { headers })).text();
 summarise(
   `global scope + first request of ${paths.join(", ")}`,
   ((await send("Profiler.stop")) as { profile: Profile }).profile,
 );
 await send("Profiler.start");
 for (let i = 0; i < repeat; i++)
-  for (const path of paths)
-    await (await fetch(`http://127.0.0.1:${port}${path}`, { headers })).text();
+  for (const path of paths) await (await fetch(`${workerd.base}${path}`, { headers })).text();
 summarise(
   `${repeat} warm requests of each`,
   ((await send("Profiler.stop")) as { profile: Profile }).profile,
 );
 close();
-child.kill();
+await workerd.stop();
