@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { defineCollection, recordColumns } from "../core/records/define";
 
 export const posts = sqliteTable(
@@ -40,6 +40,9 @@ export const postsCollection = defineCollection(posts, {
     update: "author = @request.auth.id",
     delete: "author = @request.auth.id",
   },
-  validate: { tags: z.array(z.string().min(1).max(30)).max(10) },
+  // Any zod schema: zod/mini, as here, or classic zod (`z.array(z.string().min(1)).max(10)`).
+  validate: {
+    tags: z.array(z.string().check(z.minLength(1), z.maxLength(30))).check(z.maxLength(10)),
+  },
   cache: { maxAge: 0, sMaxAge: 10, staleWhileRevalidate: 30 },
 });

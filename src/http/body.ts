@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ZodObject } from "zod";
 import { ApiError } from "../core/kernel/errors";
 import type { AppEnv } from "./context";
 
@@ -47,25 +46,4 @@ export async function readJsonObject(c: Context<AppEnv>): Promise<Record<string,
     });
   }
   return body as Record<string, unknown>;
-}
-
-/** Validates against a zod schema; every problem is reported with its JSON path. */
-export function validate(
-  schema: ZodObject,
-  input: unknown,
-  pathPrefix = "",
-): Record<string, unknown> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data as Record<string, unknown>;
-  const errors = result.error.issues.flatMap((issue) => {
-    const base = `${pathPrefix}/${issue.path.map(String).join("/")}`.replace(/\/$/, "") || "/";
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({
-        path: `${pathPrefix}/${key}`,
-        message: "unknown or read-only field",
-      }));
-    }
-    return [{ path: base, message: issue.message }];
-  });
-  throw new ApiError("VALIDATION_FAILED", `${errors.length} field problem(s).`, { errors });
 }

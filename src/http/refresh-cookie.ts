@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { refreshInput, signedInSchema, tokenPairSchema } from "../core/accounts/schemas";
 import { ApiError } from "../core/kernel/errors";
 import type { AppEnv } from "./context";
@@ -35,12 +35,14 @@ export const setCookieHeader = {
 };
 
 /** What sign-in answers document: the refresh token is absent with ?cookie=1. */
-export const signedInAnswer = signedInSchema.extend({
-  refreshToken: tokenPairSchema.shape.refreshToken
-    .optional()
-    .describe("Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1"),
+export const signedInAnswer = z.object({
+  ...signedInSchema.shape,
+  refreshToken: z
+    .optional(tokenPairSchema.shape.refreshToken)
+    .check(z.describe("Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1")),
 });
-export const tokenPairAnswer = tokenPairSchema.extend({
+export const tokenPairAnswer = z.object({
+  ...tokenPairSchema.shape,
   refreshToken: signedInAnswer.shape.refreshToken,
 });
 
@@ -89,5 +91,7 @@ export function clearRefreshCookie(c: Context<AppEnv>): void {
 /** The refresh request body as documented: the token, or `{}` with ?cookie=1. */
 export const refreshRequestBody = z.union([
   refreshInput,
-  z.object({}).strict().describe("With ?cookie=1: the token is read from the nb_refresh cookie"),
+  z
+    .strictObject({})
+    .check(z.describe("With ?cookie=1: the token is read from the nb_refresh cookie")),
 ]);

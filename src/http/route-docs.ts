@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { ErrorCode } from "../core/kernel/errors";
 import { jsonSchema, problemResponses } from "../core/kernel/problem-docs";
 
@@ -10,8 +10,8 @@ type Method = "get" | "post" | "put" | "patch" | "delete";
 /** One successful answer: a JSON body (from a zod schema), other content, or none. */
 export interface AnswerDoc {
   description: string;
-  /** The JSON body's schema (output side). */
-  schema?: z.ZodType;
+  /** The JSON body's schema (output side): any zod schema, zod/mini or classic. */
+  schema?: z.core.$ZodType;
   /** Any other content, as OpenAPI media types. */
   content?: Json;
   headers?: Json;
@@ -32,7 +32,7 @@ export interface RouteDoc {
   description?: string;
   tags: string[];
   /** The JSON body, the same schema the operation validates with (input side). */
-  body?: z.ZodType;
+  body?: z.core.$ZodType;
   /**
    * "user": needs an access token (401 without); "admin": an admin's (403 for others);
    * "public": anyone, though a credential sent is checked (a stale one is 401); "none": served

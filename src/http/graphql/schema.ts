@@ -15,6 +15,7 @@ import {
   GraphQLString,
   GraphQLUnionType,
 } from "graphql";
+import * as z from "zod/mini";
 import { ApiError } from "../../core/kernel/errors";
 import { recordEtag } from "../../core/records/ids";
 import type { CollectionModel, Models } from "../../core/records/model";
@@ -353,15 +354,14 @@ function inputType(
   typeName: string,
   enums: Map<string, GraphQLEnumType>,
 ): GraphQLInputObjectType | undefined {
-  const shape = (op === "create" ? model.createSchema : model.updateSchema).shape as Record<
-    string,
-    { safeParse(v: unknown): { success: boolean } }
-  >;
+  const shape: Record<string, z.core.$ZodType> = (
+    op === "create" ? model.createSchema : model.updateSchema
+  ).shape;
   const fields: GraphQLInputFieldConfigMap = {};
   for (const [key, schema] of Object.entries(shape)) {
     if (model.hidden.has(key) || !model.fields.has(key)) continue;
     const type = fieldType(model, key, typeName, enums);
-    const required = op === "create" && !schema.safeParse(undefined).success;
+    const required = op === "create" && !z.safeParse(schema, undefined).success;
     fields[key] = { type: required ? new GraphQLNonNull(type) : type };
   }
   return Object.keys(fields).length === 0

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { publicCacheControl } from "../../core/edge/cache-policy";
 import { type ShareDecision, shareDecision } from "../../core/edge/share";
 import type { VersionMemo } from "../../core/edge/versions";
@@ -275,40 +275,41 @@ export async function batchWithFiles(c: Context<AppEnv>) {
 
 const tokenInput = z.strictObject({
   expiresIn: z
-    .number()
-    .int()
-    .min(1)
-    .max(maxTokenSeconds)
-    .optional()
-    .describe(`seconds the token is valid; default ${defaultTokenSeconds}`),
+    .optional(z.int().check(z.gte(1), z.lte(maxTokenSeconds)))
+    .check(z.describe(`seconds the token is valid; default ${defaultTokenSeconds}`)),
 });
 const tokenOutput = z.object({ token: z.string(), expiresAt: z.iso.datetime() });
 
 const uploadInput = z.strictObject({
-  filename: z.string().min(1).max(255).describe("the file's name; its stored name is made from it"),
-  size: z
-    .number()
-    .int()
-    .min(1)
-    .max(1024 ** 3)
-    .describe("bytes the PUT will send (its Content-Length); at most the field's maxSize"),
-  type: z
+  filename: z
     .string()
-    .max(100)
-    .optional()
-    .describe("one of the field's media types, to take only that one; checked by sniffing"),
-  expiresIn: z
-    .number()
+    .check(
+      z.minLength(1),
+      z.maxLength(255),
+      z.describe("the file's name; its stored name is made from it"),
+    ),
+  size: z
     .int()
-    .min(1)
-    .max(maxUploadSeconds)
-    .optional()
-    .describe(`seconds the URL is valid; default ${defaultUploadSeconds}`),
+    .check(
+      z.gte(1),
+      z.lte(1024 ** 3),
+      z.describe("bytes the PUT will send (its Content-Length); at most the field's maxSize"),
+    ),
+  type: z
+    .optional(z.string().check(z.maxLength(100)))
+    .check(
+      z.describe("one of the field's media types, to take only that one; checked by sniffing"),
+    ),
+  expiresIn: z
+    .optional(z.int().check(z.gte(1), z.lte(maxUploadSeconds)))
+    .check(z.describe(`seconds the URL is valid; default ${defaultUploadSeconds}`)),
 });
 const uploadOutput = z.object({
-  url: z.string().describe("PUT the bytes here (no Authorization needed: the URL is signed)"),
+  url: z
+    .string()
+    .check(z.describe("PUT the bytes here (no Authorization needed: the URL is signed)")),
   method: z.literal("PUT"),
-  maxSize: z.number().int(),
+  maxSize: z.int(),
   mimeTypes: z.array(z.string()),
   expiresAt: z.iso.datetime(),
 });

@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { endTime, startTime } from "hono/timing";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { checkReadiness } from "../../core/db/readiness";
 import { ApiError } from "../../core/kernel/errors";
 import type { AppEnv } from "../context";
@@ -32,9 +32,8 @@ const docs = {
           status: z.literal("ready"),
           home: z.enum(["node", "workers"]),
           migration: z
-            .string()
-            .optional()
-            .describe("The newest migration this build expects (applied)"),
+            .optional(z.string())
+            .check(z.describe("The newest migration this build expects (applied)")),
         }),
         example: { status: "ready", home: "node", migration: "0007_webhook_claims" },
       },

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { oauthExchangeInput } from "../../core/accounts/schemas";
 import { mfaRequiredSchema, signInResultSchema } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { sameSecret } from "../../core/kernel/crypto";
 import { forbidden, refusal, unauthenticated } from "../../core/kernel/refusals";
 import { type AppEnv, isAdmin } from "../context";
@@ -7,7 +7,9 @@ import type { Observability } from "../middleware/observe";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["operations"];
-const windowSchema = z.looseObject({}).describe("Request and error counts, latency percentiles");
+const windowSchema = z
+  .looseObject({})
+  .check(z.describe("Request and error counts, latency percentiles"));
 
 const docs = {
   "get /metrics": {
@@ -33,7 +35,7 @@ const docs = {
           scope: z.enum(["process", "isolate"]),
           windows: z.object({ "1m": windowSchema, "5m": windowSchema, "15m": windowSchema }),
           slowestRoutes: z.array(z.looseObject({})),
-          otlpDroppedSpans: z.number().int(),
+          otlpDroppedSpans: z.int(),
         }),
       },
     },

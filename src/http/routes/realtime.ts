@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { decodeJwt } from "jose";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ApiError } from "../../core/kernel/errors";
 import type { Principal } from "../../core/kernel/principal";
 import type { RealtimeGateway } from "../../core/realtime/hub";
@@ -41,22 +41,24 @@ export interface RealtimeHome {
 
 const subscribeInput = z.strictObject({
   topics: z
-    .array(z.string().min(1).max(2500))
-    .max(50)
-    .describe(
-      "`posts` or `posts/*` (every record), `posts/*?filter=<url-encoded filter>`, `posts/<id>`",
+    .array(z.string().check(z.minLength(1), z.maxLength(2500)))
+    .check(
+      z.maxLength(50),
+      z.describe(
+        "`posts` or `posts/*` (every record), `posts/*?filter=<url-encoded filter>`, `posts/<id>`",
+      ),
     ),
 });
 
 const frameDoc = z.object({
   type: z.enum(["connected", "subscribed", "change", "refetch", "closing"]),
-  clientId: z.string().optional(),
-  id: z.string().optional(),
-  action: z.enum(["create", "update", "delete"]).optional(),
-  collection: z.string().optional(),
-  record: z.record(z.string(), z.unknown()).optional(),
-  topics: z.array(z.string()).optional(),
-  reason: z.string().optional(),
+  clientId: z.optional(z.string()),
+  id: z.optional(z.string()),
+  action: z.optional(z.enum(["create", "update", "delete"])),
+  collection: z.optional(z.string()),
+  record: z.optional(z.record(z.string(), z.unknown())),
+  topics: z.optional(z.array(z.string())),
+  reason: z.optional(z.string()),
 });
 
 const tags = ["realtime"];
@@ -300,7 +302,7 @@ export function realtimeRoutes(home: RealtimeHome, settings: RealtimeSettings) {
 
   app.post("/:clientId/subscriptions", async (c) => {
     const principal = c.get("principal");
-    const body = subscribeInput.safeParse(await readJsonObject(c));
+    const body = z.safeParse(subscribeInput, await readJsonObject(c));
     if (!body.success)
       throw new ApiError("VALIDATION_FAILED", 'Send {"topics": ["posts/*", …]}.', {
         errors: body.error.issues.map((i) => ({

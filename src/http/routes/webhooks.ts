@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   attemptView,
   createdEndpoint,
@@ -77,10 +77,10 @@ const docs = {
         schema: z.object({
           eventId: z.string(),
           outcome: z.enum(["succeeded", "failed"]),
-          statusCode: z.number().nullable(),
+          statusCode: z.nullable(z.number()),
           durationMs: z.number(),
-          response: z.string().nullable(),
-          error: z.string().nullable(),
+          response: z.nullable(z.string()),
+          error: z.nullable(z.string()),
         }),
       },
     },

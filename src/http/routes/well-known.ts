@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../context";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
