@@ -1,7 +1,6 @@
 import { getTableColumns, type SQL, sql } from "drizzle-orm";
 import { getTableConfig, type SQLiteColumn, type SQLiteTable } from "drizzle-orm/sqlite-core";
-import { createInsertSchema, createUpdateSchema } from "drizzle-zod";
-import type { ZodObject } from "zod";
+import * as z from "zod/mini";
 import { isAdmin, type Principal } from "../kernel/principal";
 import { readsAuth, relationsRead } from "../query/analyze";
 import { type Expr, FilterError } from "../query/ast";
@@ -12,6 +11,7 @@ import {
   type ResolvedField,
 } from "../query/compile";
 import { parseFilter } from "../query/parser";
+import { tableShape } from "./column-schemas";
 import { columnName } from "./columns";
 import type { CollectionDefinition, Operation } from "./define";
 import { serverManaged } from "./define";
@@ -56,9 +56,13 @@ export interface CollectionModel {
   /** Collections with a relation to this one (a delete here may cascade into them). */
   dependents: CollectionModel[];
   rules: Record<Operation, CompiledRule>;
-  createSchema: ZodObject;
-  updateSchema: ZodObject;
+  /** A create body: the writable fields (strict: any other field is a problem). */
+  createSchema: WriteSchema;
+  /** An update body: the writable, non-immutable fields, all optional (strict). */
+  updateSchema: WriteSchema;
 }
+
+export type WriteSchema = z.ZodMiniObject<Record<string, z.core.$ZodType>, z.core.$strict>;
 
 export type Models = Map<string, CollectionModel>;
 
@@ -110,25 +114,17 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
     if (options.owner !== undefined && !fields.has(options.owner)) {
       throw new Error(`Collection ${def.name}: owner field ${options.owner} is not a column.`);
     }
-    const notWritable = Object.fromEntries(
-      [
-        ...serverManaged,
-        ...(options.readonly ?? []),
-        ...(options.owner ? [options.owner] : []),
-      ].map((k) => [k, true as const]),
-    ) as Record<string, true> as never;
-    // As functions, so drizzle-zod still adds .optional()/.nullable() from the column.
-    const refine = Object.fromEntries(
-      Object.entries(options.validate ?? {}).map(([k, v]) => [k, () => v]),
-    );
-    // Built on first use (a write, or the OpenAPI document), not here: drizzle-zod costs a few
-    // ms per collection, which a Workers isolate would otherwise pay before its first request.
-    let createSchema: ZodObject | undefined;
-    let updateSchema: ZodObject | undefined;
-    const omitOnUpdate = {
-      ...(notWritable as object),
-      ...Object.fromEntries((options.immutable ?? []).map((k) => [k, true])),
-    } as never;
+    const notWritable = new Set<string>([
+      ...serverManaged,
+      ...(options.readonly ?? []),
+      ...(options.owner ? [options.owner] : []),
+    ]);
+    const notUpdatable = new Set([...notWritable, ...(options.immutable ?? [])]);
+    // Built on first use (a write, or the OpenAPI document), not here: building the schemas
+    // costs time per collection, which a Workers isolate would otherwise pay before its first
+    // request.
+    let createSchema: WriteSchema | undefined;
+    let updateSchema: WriteSchema | undefined;
     const rules = Object.fromEntries(
       operations.map((op) => [op, compileRule(def.name, op, options.rules?.[op])]),
     ) as Record<Operation, CompiledRule>;
@@ -145,15 +141,15 @@ export function buildModels(defs: readonly CollectionDefinition[]): Models {
       dependents: [],
       rules,
       get createSchema() {
-        createSchema ??= (createInsertSchema(def.table, refine as never) as unknown as ZodObject)
-          .omit(notWritable)
-          .strict();
+        createSchema ??= z.strictObject(
+          tableShape(def.table, "insert", options.validate, (k) => !notWritable.has(k)),
+        );
         return createSchema;
       },
       get updateSchema() {
-        updateSchema ??= (createUpdateSchema(def.table, refine as never) as unknown as ZodObject)
-          .omit(omitOnUpdate)
-          .strict();
+        updateSchema ??= z.strictObject(
+          tableShape(def.table, "update", options.validate, (k) => !notUpdatable.has(k)),
+        );
         return updateSchema;
       },
     });

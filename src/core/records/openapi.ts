@@ -1,7 +1,7 @@
-import { createSelectSchema } from "drizzle-zod";
-import { type ZodObject, z } from "zod";
+import * as z from "zod/mini";
 import type { ErrorCode } from "../kernel/errors";
 import { problemResponses } from "../kernel/problem-docs";
+import { tableShape } from "./column-schemas";
 import { recordIdPattern } from "./ids";
 import {
   defaultLimit,
@@ -31,7 +31,7 @@ const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const json = (schema: Json) => ({ "application/json": { schema } });
 
-function schemaOf(schema: ZodObject, io: "input" | "output"): Json {
+function schemaOf(schema: z.ZodMiniObject, io: "input" | "output"): Json {
   const json = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Json;
   delete json.$schema;
   return json;
@@ -45,11 +45,9 @@ const timestamps = ["created", "updated"];
  * (and `validate` refinements, e.g. `tags: string[]`) that writes are checked with.
  */
 function readableProperties(model: CollectionModel): Json {
-  const refine = Object.fromEntries(
-    Object.entries(model.def.options.validate ?? {}).map(([k, v]) => [k, () => v]),
-  );
-  const select = (createSelectSchema(model.table, refine as never) as unknown as ZodObject).pick(
-    Object.fromEntries(model.readable.map((k) => [k, true])) as never,
+  const readable = new Set(model.readable);
+  const select = z.object(
+    tableShape(model.table, "select", model.def.options.validate, (k) => readable.has(k)),
   );
   const properties = schemaOf(select, "output").properties as Record<string, Json>;
   for (const key of timestamps) {
