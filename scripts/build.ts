@@ -62,6 +62,20 @@ const nodeVariants: Plugin = {
   },
 };
 
+/**
+ * Classic zod ("zod", "zod/v4") without its 64 locale catalogues, as in the Worker (see the
+ * file): ~260 KiB of source less to hold in memory. Those two paths exactly: esbuild's `alias`
+ * also rewrites subpaths, and "zod/mini" or "zod/v4/locales/en.js" must resolve as they are.
+ */
+const zodWithoutLocales: Plugin = {
+  name: "zod-without-locales",
+  setup(b) {
+    b.onResolve({ filter: /^zod(\/v4)?$/ }, () => ({
+      path: resolve("src/platform/workers/zod-without-locales.js"),
+    }));
+  },
+};
+
 const started = performance.now();
 const result = await build({
   entryPoints: { nearbase: "src/platform/node/main.ts" },
@@ -72,12 +86,6 @@ const result = await build({
   // paths resolved from import.meta.url (migrations, the admin UI) are the same from any of them.
   splitting: true,
   chunkNames: "chunk-[hash]",
-  // zod without its 64 locale catalogues, as in the Worker (see the file): ~260 KiB of source
-  // less to hold in memory.
-  alias: {
-    zod: "./src/platform/workers/zod-without-locales.js",
-    "zod/v4": "./src/platform/workers/zod-without-locales.js",
-  },
   platform: "node",
   format: "esm",
   target: "node22",
@@ -85,7 +93,7 @@ const result = await build({
   // dependencies are bundled: left external they were ~75 ES and CommonJS modules that Node
   // resolved, read and (for CommonJS) lexed one by one at every start, and a second copy of ws
   // beside the bundled one.
-  plugins: [loadByRequire, nodeVariants],
+  plugins: [loadByRequire, nodeVariants, zodWithoutLocales],
   // Where migrations are, relative to the bundle (src/platform/node/migrate.ts).
   define: { NEARBASE_BUNDLED: "true" },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
