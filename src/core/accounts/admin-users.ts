@@ -1,6 +1,6 @@
 import { and, count, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Database } from "../db/client";
 import { apiKeys, oauthAccounts, sessions, users } from "../db/schema/auth";
 import { passkeys, recoveryCodes, totpCredentials } from "../db/schema/strong-auth";
@@ -22,10 +22,10 @@ const role = z.enum(["user", "admin"]);
 
 /** `GET /api/admin/users` query: `email` matches part of the address, `role` exactly. */
 export const listUsersQuery = z.strictObject({
-  email: z.string().min(1).max(254).optional(),
-  role: role.optional(),
-  cursor: z.string().max(400).optional(),
-  limit: z.coerce.number().int().min(1).max(200).optional(),
+  email: z.optional(z.string().check(z.minLength(1), z.maxLength(254))),
+  role: z.optional(role),
+  cursor: z.optional(z.string().check(z.maxLength(400))),
+  limit: z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(200))),
 });
 
 export const changeRoleInput = z.strictObject({ role });
@@ -43,7 +43,7 @@ export const adminUserView = z.object({
 });
 export type AdminUserView = z.output<typeof adminUserView>;
 
-export const adminUserDetails = adminUserView.extend({
+export const adminUserDetails = z.extend(adminUserView, {
   sessions: z.array(
     z.object({
       id: z.string(),
@@ -51,7 +51,7 @@ export const adminUserDetails = adminUserView.extend({
       lastUsed: z.string(),
       userAgent: z.string(),
       expiresAt: z.string(),
-      revokedAt: z.string().nullable(),
+      revokedAt: z.nullable(z.string()),
     }),
   ),
   apiKeys: z.array(
@@ -61,9 +61,9 @@ export const adminUserDetails = adminUserView.extend({
       prefix: z.string(),
       scopes: z.array(z.string()),
       created: z.string(),
-      expiresAt: z.string().nullable(),
-      lastUsed: z.string().nullable(),
-      revokedAt: z.string().nullable(),
+      expiresAt: z.nullable(z.string()),
+      lastUsed: z.nullable(z.string()),
+      revokedAt: z.nullable(z.string()),
     }),
   ),
   identities: z.array(
@@ -74,7 +74,7 @@ export const adminUserDetails = adminUserView.extend({
     password: z.boolean(),
     /** Two-factor sign-in on (a confirmed TOTP key; a pending enrolment does not count). */
     totp: z.boolean(),
-    totpEnabledAt: z.string().nullable(),
+    totpEnabledAt: z.nullable(z.string()),
     /** Unused recovery codes (0 without TOTP). */
     recoveryCodesLeft: z.number(),
     passkeys: z.number(),
@@ -86,7 +86,9 @@ export type AdminUserDetails = z.output<typeof adminUserDetails>;
 
 export const userPage = z.object({
   items: z.array(adminUserView),
-  nextCursor: z.string().nullable().describe("Pass as ?cursor= for the next page; null at the end"),
+  nextCursor: z
+    .nullable(z.string())
+    .check(z.describe("Pass as ?cursor= for the next page; null at the end")),
 });
 
 function adminView(u: User): AdminUserView {

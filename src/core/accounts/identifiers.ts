@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /**
  * Identifiers people type or providers send (emails, names, key names) are checked here and only
@@ -66,29 +66,33 @@ function asciiDomain(raw: string): string | undefined {
  * the shortest), so clients generated from it send valid addresses; the raw string may be 16
  * longer for the surrounding spaces the parser forgives.
  */
-export const emailSchema = z
-  .string()
-  .max(maxEmailLength + 16)
-  .meta({
-    format: "email",
-    minLength: 6,
-    maxLength: maxEmailLength,
-    description:
-      "An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case",
-  })
-  .transform((value, ctx) => {
+export const emailSchema = z.pipe(
+  z.string().check(
+    z.maxLength(maxEmailLength + 16),
+    z.meta({
+      format: "email",
+      minLength: 6,
+      maxLength: maxEmailLength,
+      description:
+        "An email address: a dot-atom ASCII local part (at most 64 characters) @ a host name whose last label is letters (an internationalised domain is read as its punycode); compared in lower case",
+    }),
+  ),
+  z.transform((value: string, payload) => {
     const email = parseEmail(value);
     if (email === undefined) {
-      ctx.addIssue({ code: "custom", message: "must be an email address" });
+      payload.issues.push({ code: "custom", message: "must be an email address", input: value });
       return z.NEVER;
     }
     return email;
-  });
+  }),
+);
 
 /** A short human-readable text field (names): trimmed, length-limited, no control characters. */
 export const plainTextSchema = (max: number) =>
   z
     .string()
-    .trim()
-    .max(max)
-    .refine(isPlainText, "must not contain control or direction-override characters");
+    .check(
+      z.trim(),
+      z.maxLength(max),
+      z.refine(isPlainText, "must not contain control or direction-override characters"),
+    );

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { emailSchema, plainTextSchema } from "./identifiers";
 
 /**
@@ -7,37 +7,31 @@ import { emailSchema, plainTextSchema } from "./identifiers";
  * cannot drift apart.
  */
 
-const password = z.string().min(1).max(1024);
-const secret = z.string().min(20).max(200);
+const password = z.string().check(z.minLength(1), z.maxLength(1024));
+const secret = z.string().check(z.minLength(20), z.maxLength(200));
 
 const newPasswordRule =
   "At least 10 characters; not a common password, nor containing the email's name";
 
-export const signupInput = z
-  .object({
-    email: emailSchema,
-    password: password.describe(newPasswordRule),
-    name: plainTextSchema(100).optional(),
-  })
-  .strict();
-export const loginInput = z.object({ email: emailSchema, password }).strict();
-export const refreshInput = z.object({ refreshToken: secret }).strict();
-export const forgotPasswordInput = z.object({ email: emailSchema }).strict();
-export const resetPasswordInput = z
-  .object({ token: secret, password: z.string().max(1024).describe(newPasswordRule) })
-  .strict();
-export const confirmEmailInput = z.object({ token: secret }).strict();
-export const oauthExchangeInput = z.object({ code: secret }).strict();
-export const createApiKeyInput = z
-  .object({
-    name: plainTextSchema(100).pipe(z.string().min(1)),
-    scopes: z
-      .array(z.enum(["read", "write"]))
-      .min(1)
-      .max(2),
-    expiresInDays: z.number().int().min(1).max(3650).optional(),
-  })
-  .strict();
+export const signupInput = z.strictObject({
+  email: emailSchema,
+  password: password.check(z.describe(newPasswordRule)),
+  name: z.optional(plainTextSchema(100)),
+});
+export const loginInput = z.strictObject({ email: emailSchema, password });
+export const refreshInput = z.strictObject({ refreshToken: secret });
+export const forgotPasswordInput = z.strictObject({ email: emailSchema });
+export const resetPasswordInput = z.strictObject({
+  token: secret,
+  password: z.string().check(z.maxLength(1024), z.describe(newPasswordRule)),
+});
+export const confirmEmailInput = z.strictObject({ token: secret });
+export const oauthExchangeInput = z.strictObject({ code: secret });
+export const createApiKeyInput = z.strictObject({
+  name: z.pipe(plainTextSchema(100), z.string().check(z.minLength(1))),
+  scopes: z.array(z.enum(["read", "write"])).check(z.minLength(1), z.maxLength(2)),
+  expiresInDays: z.optional(z.int().check(z.gte(1), z.lte(3650))),
+});
 
 export const publicUserSchema = z.object({
   id: z.string(),
@@ -50,16 +44,16 @@ export const publicUserSchema = z.object({
 export type PublicUser = z.infer<typeof publicUserSchema>;
 
 export const tokenPairSchema = z.object({
-  accessToken: z.string().describe("EdDSA-signed JWT; send as `Authorization: Bearer …`"),
+  accessToken: z.string().check(z.describe("EdDSA-signed JWT; send as `Authorization: Bearer …`")),
   tokenType: z.literal("Bearer"),
-  expiresIn: z.number().int().describe("Seconds until the access token expires"),
-  refreshToken: z.string().describe("Opaque, single use: rotate it at /api/auth/refresh"),
+  expiresIn: z.int().check(z.describe("Seconds until the access token expires")),
+  refreshToken: z.string().check(z.describe("Opaque, single use: rotate it at /api/auth/refresh")),
   sessionId: z.string(),
 });
 export type TokenPair = z.infer<typeof tokenPairSchema>;
 
 /** A sign-in's answer: who signed in, and their first token pair. */
-export const signedInSchema = tokenPairSchema.extend({ user: publicUserSchema });
+export const signedInSchema = z.extend(tokenPairSchema, { user: publicUserSchema });
 export type SignedIn = z.infer<typeof signedInSchema>;
 
 export const sessionViewSchema = z.object({
@@ -68,24 +62,24 @@ export const sessionViewSchema = z.object({
   lastUsed: z.string(),
   userAgent: z.string(),
   expiresAt: z.string(),
-  current: z.boolean().describe("The session of the token making this request"),
+  current: z.boolean().check(z.describe("The session of the token making this request")),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
 
 export const apiKeyViewSchema = z.object({
   id: z.string(),
   name: z.string(),
-  prefix: z.string().describe("The key's first characters, to tell keys apart"),
+  prefix: z.string().check(z.describe("The key's first characters, to tell keys apart")),
   scopes: z.array(z.string()),
   created: z.string(),
-  expiresAt: z.string().nullable(),
-  lastUsed: z.string().nullable(),
+  expiresAt: z.nullable(z.string()),
+  lastUsed: z.nullable(z.string()),
 });
 export type ApiKeyView = z.infer<typeof apiKeyViewSchema>;
 
 /** A new key: its view and, this once, the secret itself. */
-export const createdApiKeySchema = apiKeyViewSchema.extend({
-  key: z.string().describe("The secret (`nb_live_…`); shown only in this answer"),
+export const createdApiKeySchema = z.extend(apiKeyViewSchema, {
+  key: z.string().check(z.describe("The secret (`nb_live_…`); shown only in this answer")),
 });
 
 export const statusSchema = z.object({ status: z.string() });

@@ -1,10 +1,9 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** What the admin API accepts and answers for webhook endpoints (validated with kernel/validate). */
-const url = z
-  .string()
-  .max(2000)
-  .refine((value) => {
+const url = z.string().check(
+  z.maxLength(2000),
+  z.refine((value) => {
     try {
       const u = new URL(value);
       return (
@@ -15,37 +14,33 @@ const url = z
     } catch {
       return false;
     }
-  }, "an http(s) URL without credentials");
+  }, "an http(s) URL without credentials"),
+);
 
-const patterns = z.array(z.string().max(120)).min(1).max(50);
+const patterns = z.array(z.string().check(z.maxLength(120))).check(z.minLength(1), z.maxLength(50));
 
 export const createEndpointInput = z.strictObject({
   url,
   patterns,
-  description: z.string().max(500).optional(),
-  enabled: z.boolean().optional(),
+  description: z.optional(z.string().check(z.maxLength(500))),
+  enabled: z.optional(z.boolean()),
   /** Lets the endpoint reach private (RFC 1918 / ULA) addresses; link-local and metadata never. */
-  allowPrivate: z.boolean().optional(),
-  maxConcurrency: z.number().int().min(1).max(100).optional(),
-  timeoutMs: z.number().int().min(100).max(60_000).optional(),
+  allowPrivate: z.optional(z.boolean()),
+  maxConcurrency: z.optional(z.int().check(z.gte(1), z.lte(100))),
+  timeoutMs: z.optional(z.int().check(z.gte(100), z.lte(60_000))),
 });
 
-export const updateEndpointInput = createEndpointInput.partial();
+export const updateEndpointInput = z.partial(createEndpointInput);
 
 export const rotateSecretInput = z.strictObject({
   /** How long the old secret keeps signing next to the new one (default 24 h, at most 7 days). */
-  overlapSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(7 * 86_400)
-    .optional(),
+  overlapSeconds: z.optional(z.int().check(z.gte(0), z.lte(7 * 86_400))),
 });
 
 export const replayRangeInput = z.strictObject({
   /** ISO timestamps: events that occurred in [since, until). */
   since: z.iso.datetime({ offset: true }),
-  until: z.iso.datetime({ offset: true }).optional(),
+  until: z.optional(z.iso.datetime({ offset: true })),
 });
 
 export const endpointView = z.object({
@@ -54,19 +49,19 @@ export const endpointView = z.object({
   description: z.string(),
   patterns: z.array(z.string()),
   enabled: z.boolean(),
-  disabledReason: z.string().nullable(),
+  disabledReason: z.nullable(z.string()),
   allowPrivate: z.boolean(),
   maxConcurrency: z.number(),
   timeoutMs: z.number(),
   failureStreak: z.number(),
   /** When the secret before the last rotation stops signing (ISO), if it still does. */
-  previousSecretExpiresAt: z.string().nullable(),
+  previousSecretExpiresAt: z.nullable(z.string()),
   created: z.string(),
   updated: z.string(),
 });
 export type EndpointView = z.output<typeof endpointView>;
 
-export const createdEndpoint = endpointView.extend({
+export const createdEndpoint = z.extend(endpointView, {
   /** The signing secret (`whsec_…`): shown in this answer only. */
   secret: z.string(),
 });
@@ -78,11 +73,11 @@ export const deliveryView = z.object({
   eventType: z.string(),
   status: z.enum(["pending", "delivering", "succeeded", "dead"]),
   attempts: z.number(),
-  nextAttemptAt: z.string().nullable(),
+  nextAttemptAt: z.nullable(z.string()),
   created: z.string(),
-  completed: z.string().nullable(),
-  lastStatusCode: z.number().nullable(),
-  lastError: z.string().nullable(),
+  completed: z.nullable(z.string()),
+  lastStatusCode: z.nullable(z.number()),
+  lastError: z.nullable(z.string()),
 });
 export type DeliveryView = z.output<typeof deliveryView>;
 
@@ -91,8 +86,8 @@ export const attemptView = z.object({
   started: z.string(),
   durationMs: z.number(),
   outcome: z.enum(["succeeded", "failed"]),
-  statusCode: z.number().nullable(),
-  response: z.string().nullable(),
-  error: z.string().nullable(),
+  statusCode: z.nullable(z.number()),
+  response: z.nullable(z.string()),
+  error: z.nullable(z.string()),
 });
 export type AttemptView = z.output<typeof attemptView>;

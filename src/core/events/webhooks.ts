@@ -1,5 +1,5 @@
 import type { InStatement, Row } from "@libsql/client";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { randomId } from "../kernel/crypto";
 import { ApiError } from "../kernel/errors";
 import { isAdmin, type Principal } from "../kernel/principal";

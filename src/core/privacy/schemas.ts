@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /*
  * The shapes the privacy routes answer with (OpenAPI documents them from these schemas).
@@ -10,7 +10,9 @@ const credentialTable = z.object({
   purpose: z.string(),
   legalBasis: z.string(),
   retention: z.string(),
-  withheld: z.array(z.string()).describe("Columns never exported (secrets and their hashes)"),
+  withheld: z
+    .array(z.string())
+    .check(z.describe("Columns never exported (secrets and their hashes)")),
   rows: z.array(row),
 });
 
@@ -18,11 +20,11 @@ const credentialTable = z.object({
 export const exportDocumentSchema = z.object({
   format: z.literal("nearbase.export/v1"),
   generatedAt: z.string(),
-  subject: z.string().describe("The account's id"),
+  subject: z.string().check(z.describe("The account's id")),
   account: z.object({
     id: z.string(),
     email: z.string(),
-    emailVerifiedAt: z.string().nullable(),
+    emailVerifiedAt: z.nullable(z.string()),
     name: z.string(),
     role: z.string(),
     hasPassword: z.boolean(),
@@ -33,18 +35,22 @@ export const exportDocumentSchema = z.object({
   }),
   credentials: z
     .record(z.string(), credentialTable)
-    .describe(
-      "Sessions, refresh tokens, API keys, one-time tokens, OAuth identities and other credential tables: metadata only, never secrets",
+    .check(
+      z.describe(
+        "Sessions, refresh tokens, API keys, one-time tokens, OAuth identities and other credential tables: metadata only, never secrets",
+      ),
     ),
   collections: z.record(
     z.string(),
     z.object({
       legalBasis: z.string(),
-      erasure: z.string().describe("What erasing the account does to these records"),
+      erasure: z.string().check(z.describe("What erasing the account does to these records")),
       retention: z.string(),
       personalFields: z.array(z.string()),
       encryptedFields: z.array(z.string()),
-      records: z.array(row).describe("Every record the account owns (encrypted fields decrypted)"),
+      records: z
+        .array(row)
+        .check(z.describe("Every record the account owns (encrypted fields decrypted)")),
     }),
   ),
   audit: z.object({
@@ -56,18 +62,18 @@ export const exportDocumentSchema = z.object({
 
 export const auditEntrySchema = z.object({
   id: z.string(),
-  at: z.string().describe("ISO time"),
+  at: z.string().check(z.describe("ISO time")),
   action: z.string(),
   outcome: z.enum(["ok", "failed"]),
   actor: z.string(),
-  subject: z.string().nullable(),
-  target: z.string().nullable(),
+  subject: z.nullable(z.string()),
+  target: z.nullable(z.string()),
   details: z.record(z.string(), z.unknown()),
 });
 
 export const auditPageSchema = z.object({
   items: z.array(auditEntrySchema),
-  nextCursor: z.string().nullable(),
+  nextCursor: z.nullable(z.string()),
 });
 
 export const erasureResultSchema = z.object({

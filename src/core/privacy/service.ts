@@ -1,5 +1,5 @@
 import type { Client } from "@libsql/client";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { verifyPassword } from "../accounts/passwords";
 import { throttleAccount } from "../accounts/throttle";
 import { actorOf } from "../events/outbox";
@@ -34,11 +34,11 @@ export interface PrivacyDeps {
 
 export const eraseInput = z.strictObject({
   password: z
-    .string()
-    .max(1024)
-    .optional()
-    .describe(
-      "The account's password. Accounts without one (signed up through a provider) instead need a sign-in within the last ERASE_REAUTH_MINUTES.",
+    .optional(z.string().check(z.maxLength(1024)))
+    .check(
+      z.describe(
+        "The account's password. Accounts without one (signed up through a provider) instead need a sign-in within the last ERASE_REAUTH_MINUTES.",
+      ),
     ),
 });
 

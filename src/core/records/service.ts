@@ -1,6 +1,6 @@
 import type { Client } from "@libsql/client";
 import { sql } from "drizzle-orm";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { actorOf, type ChangeEvent } from "../events/outbox";
 import { ApiError } from "../kernel/errors";
 import type { Principal } from "../kernel/principal";
@@ -444,7 +444,7 @@ export interface BatchExtra {
   rev?: number;
 }
 
-const recordId = z.string().regex(recordIdPattern, "a record id");
+const recordId = z.string().check(z.regex(recordIdPattern, "a record id"));
 const batchOperation = z.discriminatedUnion("method", [
   z.strictObject({ method: z.literal("POST"), collection: z.string(), body: z.unknown() }),
   z.strictObject({
@@ -457,7 +457,7 @@ const batchOperation = z.discriminatedUnion("method", [
 ]);
 type BatchOperation = z.output<typeof batchOperation>;
 const batchSchema = z.strictObject({
-  operations: z.array(batchOperation).min(1).max(maxBatch),
+  operations: z.array(batchOperation).check(z.minLength(1), z.maxLength(maxBatch)),
 });
 
 /** An update's event: the readable fields it set (hidden ones never enter an event). */
