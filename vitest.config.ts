@@ -57,6 +57,7 @@ export default defineConfig({
             "test/conformance/workers-global-setup.ts",
             "test/workers/reliability-global-setup.ts",
             "test/conformance/search-global-setup.ts",
+            "test/workers/openapi-global-setup.ts",
           ],
         },
       },

@@ -1,14 +1,20 @@
 // `npm run build:ui`: the admin dashboard (ui/) into ui/dist/_/, which both homes serve at /_/
-// (src/http/routes/admin-ui.ts). Runs on `npm install` (prepare) and before `npm start`
-// (prestart), so the README's two commands still do everything; ~0.3 s. Preact + esbuild:
-// esbuild is already the project's bundler (scripts/build.ts), so a ~1 kLOC single-page app
-// needs no second toolchain. Prints the first load's gzip size and fails over the budget, and
-// fails when a colour pair of either theme is under its WCAG AA contrast (ui/contrast.ts).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+// (src/http/routes/admin-ui.ts), and the OpenAPI document the Workers home serves at
+// /openapi.json (ui/dist/_/openapi.json, scripts/build-openapi.ts). Runs on `npm install`
+// (prepare), before `npm start` (prestart) and as wrangler's [build] command (wrangler dev and
+// every deploy), so the README's two commands still do everything; ~0.3 s for the UI, ~2 s with
+// the document. Preact + esbuild: esbuild is already the project's bundler (scripts/build.ts),
+// so a ~1 kLOC single-page app needs no second toolchain. Prints the first load's gzip size and
+// fails over the budget, and fails when a colour pair of either theme is under its WCAG AA
+// contrast (ui/contrast.ts). Only changed files are written (each through a rename) and stale
+// ones removed after, so a server or test reading ui/dist meanwhile (wrangler dev rebuilds on
+// every change; two builds may overlap) never finds a file missing or half written.
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { checkContrast } from "../ui/contrast";
+import { writeApiDocument, writeIfChanged } from "./build-openapi";
 
 /** Issue #16: ≤ 150 KiB gzip for the first load (HTML + script + styles). */
 const budgetBytes = 150 * 1024;
@@ -24,7 +30,6 @@ for (const c of lowContrast)
     `build:ui: ${c.theme} --${c.fg} on --${c.bg} is ${c.ratio.toFixed(2)}:1, under ${c.min}:1 (${c.where}); npx tsx ui/contrast.ts lists every pair`,
   );
 if (lowContrast.length > 0) process.exit(1);
-rmSync(join(root, "dist"), { recursive: true, force: true });
 mkdirSync(join(out, "assets"), { recursive: true });
 
 const result = await build({
@@ -42,10 +47,12 @@ const result = await build({
   sourcemap: false,
   legalComments: "none",
   metafile: true,
+  write: false,
   logLevel: "warning",
   define: { "process.env.NODE_ENV": '"production"' },
 });
 
+for (const file of result.outputFiles) writeIfChanged(file.path, file.contents);
 const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
 const script = outputs.find((f) => f.endsWith(".js"));
 const styles = outputs.find((f) => f.endsWith(".css"));
@@ -56,8 +63,24 @@ const template = readFileSync(join(root, "index.html"), "utf8");
 const html = template
   .replace("%SCRIPT%", `/_/assets/${script}`)
   .replace("%STYLES%", `/_/assets/${styles}`);
-writeFileSync(join(out, "index.html"), html);
-writeFileSync(join(out, "favicon.svg"), readFileSync(join(root, "favicon.svg")));
+writeIfChanged(join(out, "index.html"), html);
+writeIfChanged(join(out, "favicon.svg"), readFileSync(join(root, "favicon.svg")));
+const document = writeApiDocument(join(root, "dist"));
+
+// What an earlier build left (older hashed assets): everything this build did not write.
+const written = new Set([
+  ...Object.keys(result.metafile.outputs).map((file) => relative(out, file)),
+  "index.html",
+  "favicon.svg",
+  relative(out, document.file),
+]);
+for (const entry of readdirSync(join(root, "dist"), { recursive: true, withFileTypes: true })) {
+  const path = join(entry.parentPath, entry.name);
+  if (!entry.isFile() || written.has(relative(out, path))) continue;
+  // Another build's document on its way in (build-openapi.ts renames it within milliseconds).
+  if (entry.name.endsWith(".tmp") && Date.now() - statSync(path).mtimeMs < 60_000) continue;
+  rmSync(path);
+}
 
 const gz = (bytes: Buffer) => gzipSync(bytes, { level: 9 }).byteLength;
 const first = [
@@ -69,7 +92,7 @@ const raw = first.reduce((n, b) => n + b.byteLength, 0);
 const gzip = first.reduce((n, b) => n + gz(b), 0);
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(
-  `ui/dist/_: first load ${kib(gzip)} gzip (${kib(raw)} raw; budget ${kib(budgetBytes)}) in ${Math.round(performance.now() - started)} ms`,
+  `ui/dist/_: first load ${kib(gzip)} gzip (${kib(raw)} raw; budget ${kib(budgetBytes)}), openapi.json ${kib(document.raw)} (${kib(document.gzip)} gzip) in ${Math.round(performance.now() - started)} ms`,
 );
 if (gzip > budgetBytes) {
   console.error(`build:ui: the first load is over its budget (${kib(gzip)} > ${kib(budgetBytes)})`);

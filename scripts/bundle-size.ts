@@ -43,15 +43,20 @@
 //   896 KiB raw / 273 KiB gzip  "js-base64" aliased to src/platform/workers/js-base64.js (libSQL's
 //                               two calls over the runtime's base64): 899.3 -> 896.2 KiB raw,
 //                               274.6 -> 273.3 KiB gzip. Budget 275.
+//   867 KiB raw / 262 KiB gzip  /openapi.json a build-time static asset (ui/dist/_/openapi.json,
+//                               scripts/build-openapi.ts, read through ASSETS; the Node home
+//                               still builds it): apiDocument, every *Paths(), route-docs.ts and
+//                               core/*/openapi.ts out of the script (test/node/openapi-asset.test.ts
+//                               holds that): 901.3 -> 867.4 KiB raw, 274.0 -> 262.3 KiB gzip (one
+//                               snapshot of the tree, zod/mini work in flight, with and without
+//                               it). The route modules' `docs` objects stay (their initializers
+//                               call zod), and so does zod's JSON Schema code while classic zod
+//                               schemas are in the script.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features: graphql 38.7, drizzle-orm 22, libSQL 20, hono 12, jose 10, oslo 12
 // and our own src (~130) are past it before zod. What was measured and not done (7 Dec 2026,
 // each against HEAD d509251 at 274.5 KiB gzip, in a copy of the tree):
-// - /openapi.json built at build time: the builder and the route docs out of the Worker is
-//   -10.5 KiB gzip, but the document itself is 581 KiB raw / 34 KiB gzip of JSON, so it cannot
-//   be a module of the script; it would have to be a static asset the Worker reads through
-//   ASSETS (wiring in app.ts and the Workers platform, a build step, a freshness check). zod's
-//   JSON-Schema code stays either way: classic schemas reference its processors.
+// - /openapi.json built at build time: done since as a static asset (the 867/262 line above).
 // - zod/mini instead of classic in the ~30 files that build schemas: zod alone is 30.4 KiB gzip
 //   for our surface in a bare esbuild bundle, zod/mini's same surface 19.7 (13.0 without
 //   toJSONSchema, i.e. with OpenAPI at build time too), so -10 to -17 KiB, plus drizzle-zod

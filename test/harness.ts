@@ -15,6 +15,7 @@ import { memorySink } from "../src/core/kernel/log";
 import { generateDataKey } from "../src/core/kernel/seal";
 import { recordingMailer } from "../src/core/mail/mailers";
 import type { CollectionDefinition } from "../src/core/records/define";
+import { apiDocument } from "../src/http/openapi";
 import { openNodeDatabase } from "../src/platform/node/database";
 import { createNodePlatform } from "../src/platform/node/platform";
 import { generousLimits } from "./conformance/home";
@@ -67,7 +68,12 @@ export async function createTestApp(options: TestAppOptions = {}) {
     env,
     clock,
   });
-  const app = createApp({ platform, config, collections: options.collections ?? collections });
+  const app = createApp({
+    platform,
+    config,
+    collections: options.collections ?? collections,
+    apiDocument,
+  });
 
   /** Sends a request to the app in-process; a plain object body is sent as JSON. */
   async function request(path: string, init: RequestInit & { json?: unknown } = {}) {

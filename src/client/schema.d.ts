@@ -9196,6 +9196,28 @@ export interface operations {
           };
         };
       };
+      /** @description UNAVAILABLE: Service unavailable */
+      503: {
+        headers: {
+          "Retry-After": components["headers"]["RetryAfter"];
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "type": "https://nearbase.dev/problems/unavailable",
+           *       "title": "Service unavailable",
+           *       "status": 503,
+           *       "code": "UNAVAILABLE",
+           *       "requestId": "3f2c0d9e-8b1a-4c55-9b0e-2d7f6a1c4e11"
+           *     }
+           */
+          "application/problem+json": components["schemas"]["Problem"] & {
+            /** @enum {unknown} */
+            code?: "UNAVAILABLE";
+          };
+        };
+      };
     };
   };
   getDocs: {

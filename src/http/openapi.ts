@@ -25,22 +25,10 @@ import { recoveryPaths } from "./routes/recovery";
 import { webhookPaths } from "./routes/webhooks";
 import { wellKnownPaths } from "./routes/well-known";
 
-type Json = Record<string, unknown>;
+/** Where the app reads it from; kept here too for the tests and tools that import it so. */
+export { credentialFreePaths } from "./credential-free";
 
-/**
- * Paths whose routes never read credentials (documented `auth: "none"`): the app skips
- * authentication for them, so a stale token cannot make a health check or discovery answer 401.
- */
-export const credentialFreePaths: ReadonlySet<string> = new Set([
-  "/",
-  "/health",
-  "/ready",
-  "/openapi.json",
-  "/docs",
-  "/.well-known/jwks.json",
-  "/.well-known/openid-configuration",
-  "/api/auth/methods",
-]);
+type Json = Record<string, unknown>;
 
 const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 

@@ -1,5 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { type Context, Hono } from "hono";
+import * as z from "zod/mini";
+import { ApiError } from "../../core/kernel/errors";
 import type { AppEnv } from "../context";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
@@ -48,6 +49,9 @@ const docs = {
     tags,
     auth: "none",
     summary: "This document (OpenAPI 3.1)",
+    // The Workers home serves the document the build wrote (see documentAssetPath); a deploy
+    // without it answers 503 rather than failing.
+    raises: ["UNAVAILABLE"],
     responses: {
       "200": {
         description: "The OpenAPI document",
@@ -73,13 +77,47 @@ const docs = {
 export const docsPaths = () => openApiPaths("", docs);
 
 /**
- * `/openapi.json` and `/docs`: Scalar's API reference rendering our document. The document is
- * built on first request (not at start: a Workers isolate should not pay for it on every cold
- * start) and kept. The page loads Scalar from jsDelivr in the reader's browser; the API itself
- * never fetches it.
+ * Where the build writes /openapi.json's body beside the admin UI (scripts/build-openapi.ts,
+ * run by `npm run build:ui`, wrangler's [build] and the Workers tests' setup): under /_/ in the
+ * static assets (wrangler.toml [assets], ui/dist), where the Worker runs first, so Cloudflare
+ * never serves the file by itself without the app's headers.
  */
-export function docsRoutes(buildDocument: () => Record<string, unknown>) {
-  let document: string | undefined;
+export const documentAssetPath = "/_/openapi.json";
+
+interface AssetsBinding {
+  fetch(request: Request): Promise<Response>;
+}
+
+/** The built document through the ASSETS binding (the Workers home). */
+async function builtDocument(c: Context<AppEnv>): Promise<string> {
+  const assets = (c.env as { ASSETS?: AssetsBinding } | undefined)?.ASSETS;
+  if (assets === undefined)
+    throw new ApiError(
+      "UNAVAILABLE",
+      "The OpenAPI document is not available: this server neither builds it nor has the static assets it is built into.",
+    );
+  const res = await assets.fetch(new Request(new URL(documentAssetPath, c.req.url)));
+  if (res.status === 404)
+    throw new ApiError(
+      "UNAVAILABLE",
+      "The OpenAPI document was not built: `npm run build:ui` writes it (wrangler deploy and wrangler dev run that first).",
+    );
+  if (!res.ok) throw new ApiError("UNAVAILABLE", "The OpenAPI document cannot be read.");
+  return res.text();
+}
+
+/**
+ * `/openapi.json` and `/docs`: Scalar's API reference rendering our document. With
+ * `buildDocument` (the Node home) the document is built on first request (not at start) and
+ * kept; without it (the Workers home, whose script leaves the builder out) it is the file the
+ * build wrote (documentAssetPath), read through the ASSETS binding on first request and kept.
+ * Either way the same bytes and headers. The page loads Scalar from jsDelivr in the reader's
+ * browser; the API itself never fetches it.
+ */
+export function docsRoutes(buildDocument?: () => Record<string, unknown>) {
+  let document: Promise<string> | undefined;
+  const load = async (c: Context<AppEnv>) =>
+    buildDocument === undefined ? builtDocument(c) : JSON.stringify(buildDocument());
   const page = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Nearbase API</title></head>
@@ -91,10 +129,16 @@ export function docsRoutes(buildDocument: () => Record<string, unknown>) {
 </html>`;
   return new Hono<AppEnv>()
     .get("/", (c) => c.json(index))
-    .get("/openapi.json", (c) => {
-      document ??= JSON.stringify(buildDocument());
+    .get("/openapi.json", async (c) => {
+      document ??= load(c);
+      const loading = document;
+      // A failed load (an unbuilt deploy) is tried again by the next request.
+      const text = await loading.catch((err: unknown) => {
+        if (document === loading) document = undefined;
+        throw err;
+      });
       c.header("cache-control", "public, max-age=60");
-      return c.body(document, 200, { "content-type": "application/json; charset=utf-8" });
+      return c.body(text, 200, { "content-type": "application/json; charset=utf-8" });
     })
     .get("/docs", (c) => {
       c.header(

@@ -13,6 +13,7 @@ import { retentionJob } from "../../core/privacy/retention";
 import { createHub } from "../../core/realtime/hub";
 import { buildModels } from "../../core/records/model";
 import { embeddingJob } from "../../core/search/job";
+import { apiDocument } from "../../http/openapi";
 import { fastPathServer } from "./cache-fast-path";
 import { ensureDataKeys } from "./data-keys";
 import { lockWaitLog, openNodeDatabase } from "./database";
@@ -84,6 +85,8 @@ async function main() {
     collections,
     realtime,
     sharedRateLimits: workers > 1,
+    // /openapi.json built in-process on its first request (the Workers home serves the built file).
+    apiDocument,
   });
   const server = serve(
     {

@@ -1,0 +1,4 @@
+import { defineDocsSuite } from "../docs.suite";
+import { makeNodeHome } from "../node-home";
+
+defineDocsSuite(makeNodeHome);

@@ -1,0 +1,4 @@
+import { defineDocsSuite } from "../docs.suite";
+import { makeWorkersHome } from "../workers-home";
+
+defineDocsSuite(makeWorkersHome);

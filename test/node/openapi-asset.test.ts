@@ -1,0 +1,150 @@
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
+import { apiDocumentFile, writeApiDocument } from "../../scripts/build-openapi";
+import { collections } from "../../src/collections/index";
+import { buildModels } from "../../src/core/records/model";
+import { apiDocument } from "../../src/http/openapi";
+import { createTestApp, type TestApp } from "../harness";
+
+// Issue #21: the Workers home answers GET /openapi.json with a file the build writes into its
+// static assets (ui/dist/_/openapi.json), so its script leaves the document's builder out. What
+// holds that together: the build writes exactly the bytes the Node home serves, every wrangler
+// build of the Worker writes it first, and the Worker's script really carries no builder.
+// (test/conformance/*/docs.test.ts: both homes serve the same bytes and headers;
+// test/workers/openapi-asset.test.ts: the Worker's answer comes from ASSETS, and without it.)
+
+let t: TestApp;
+let dir: string;
+beforeAll(async () => {
+  t = await createTestApp();
+  dir = mkdtempSync(join(tmpdir(), "nearbase-openapi-asset-"));
+});
+afterAll(async () => {
+  await t.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the OpenAPI document as a built asset", () => {
+  it("is built as the very bytes the Node home answers GET /openapi.json with", async () => {
+    const built = writeApiDocument(dir);
+    expect(built.file).toBe(join(dir, "_", "openapi.json"));
+    const file = readFileSync(built.file, "utf8");
+    expect(file).toBe(JSON.stringify(apiDocument(buildModels(collections))));
+    expect(await (await t.request("/openapi.json")).text()).toBe(file);
+    // Built again from the same code: the same bytes, and the file is left alone.
+    expect(writeApiDocument(dir).changed).toBe(false);
+    expect(readFileSync(apiDocumentFile(dir), "utf8")).toBe(file);
+  });
+
+  it("is rebuilt by every wrangler build of the Worker, in every environment, into its ASSETS", () => {
+    const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Json }).scripts;
+    expect(scripts["build:ui"]).toBe("tsx scripts/build-ui.ts");
+    expect(readFileSync("scripts/build-ui.ts", "utf8")).toMatch(
+      /const document = writeApiDocument\(join\(root, "dist"\)\);/,
+    );
+    for (const env of [undefined, "staging", "production"]) {
+      const config = unstable_readConfig({ config: "wrangler.toml", env });
+      expect(config.build.command, `[build] for ${env ?? "the top level"}`).toBe(
+        "npm run --silent build:ui",
+      );
+      expect(config.assets?.directory?.replace(/^\.\//, "")).toBe("ui/dist");
+      expect(config.assets?.binding).toBe("ASSETS");
+      // The Worker runs first for the file's path: Cloudflare never answers it without the app.
+      expect(config.assets?.run_worker_first).toContain("/_/*");
+    }
+  });
+
+  it("leaves the document's builder out of the Worker's script (wrangler's own bundle)", {
+    timeout: 180_000,
+  }, () => {
+    const out = join(dir, "worker");
+    execFileSync(
+      process.execPath,
+      [
+        "node_modules/wrangler/bin/wrangler.js",
+        "deploy",
+        "--dry-run",
+        "--outdir",
+        out,
+        "--metafile",
+        join(out, "meta.json"),
+        "--env",
+        "",
+      ],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: {
+          ...process.env,
+          CLOUDFLARE_CF_FETCH_ENABLED: "false",
+          WRANGLER_SEND_METRICS: "false",
+        },
+      },
+    );
+    const meta = JSON.parse(readFileSync(join(out, "meta.json"), "utf8")) as {
+      outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+    };
+    const script = Object.entries(meta.outputs).find(([path]) => path.endsWith(".js"))![1];
+    const sources = Object.entries(script.inputs)
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([path]) => path);
+    expect(sources).toContain("src/app.ts");
+    expect(sources).toContain("src/http/routes/docs.ts");
+    const builder = sources.filter((path) =>
+      /^src\/(http\/openapi|http\/route-docs|core\/\w+\/openapi|core\/kernel\/examples)\.ts$/.test(
+        path,
+      ),
+    );
+    expect(builder).toEqual([]);
+  });
+  it("npm run deploy refuses a Worker whose static assets would lack the document", {
+    timeout: 240_000,
+  }, async () => {
+    const script = async (name: string, args: string[], env: Record<string, string>) => {
+      try {
+        const { stdout, stderr } = await promisify(execFile)(
+          "npx",
+          ["tsx", `scripts/${name}.ts`, ...args],
+          {
+            env: {
+              PATH: process.env.PATH ?? "",
+              HOME: process.env.HOME ?? "",
+              ...env,
+            } as unknown as NodeJS.ProcessEnv,
+          },
+        );
+        return { code: 0, out: stdout + stderr };
+      } catch (err) {
+        const e = err as { code?: number; stdout?: string; stderr?: string };
+        return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+      }
+    };
+    const secrets = join(dir, "deploy.env");
+    writeFileSync(secrets, "");
+    const setup = await script("secrets-setup", ["--env", "production", "--file", secrets], {
+      DATABASE_URL: "libsql://nearbase-test-org.turso.io",
+      DATABASE_AUTH_TOKEN: "token",
+    });
+    expect(setup.code).toBe(0);
+    // The committed configuration, from another directory: its [assets] directory (./ui/dist,
+    // relative to the file) is one that npm run build:ui does not write.
+    const config = join(dir, "wrangler.toml");
+    writeFileSync(config, readFileSync("wrangler.toml", "utf8"));
+    const res = await script(
+      "deploy",
+      ["--env", "production", "--dry-run", "--secrets-file", secrets, "--config", config],
+      { WRANGLER_SEND_METRICS: "false", CI: "true" },
+    );
+    expect(res.code).toBe(1);
+    expect(res.out).toContain(
+      `${join(dir, "ui", "dist", "_", "openapi.json")} is missing after npm run build:ui: the Worker would answer /openapi.json with 503; nothing was deployed`,
+    );
+    expect(res.out).not.toMatch(/dry run complete/);
+  });
+});
+
+type Json = Record<string, unknown>;
