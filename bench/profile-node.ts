@@ -17,7 +17,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { generateSigningJwk } from "../src/core/accounts/signing-keys";
 import { benchToken, nodeScenarios, seedBenchDatabase } from "./lib/dataset";
 import { runLoad } from "./lib/load";
@@ -97,13 +98,24 @@ interface Profile {
 const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
 if (file === undefined) throw new Error("no profile written (did the server exit cleanly?)");
 const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
-// The bundle is dist/server.js, or dist/nearbase.js behind a dist/server.js launcher.
-const found = ["nearbase.js", "server.js"]
-  .map((f) => join(distDir, f))
-  .find((f) => existsSync(`${f}.map`));
-if (found === undefined) throw new Error(`no source map in ${distDir}`);
-const bundleFile: string = found;
-const map = new SourceMap(JSON.parse(readFileSync(`${bundleFile}.map`, "utf8")));
+// The bundle is dist/server.js, or dist/nearbase.js behind a dist/server.js launcher, plus the
+// chunks it splits off (dist/chunk-*.js): every file of distDir with a source map is mapped.
+const mapped = readdirSync(distDir).filter(
+  (f) => f.endsWith(".js") && existsSync(join(distDir, `${f}.map`)),
+);
+if (mapped.length === 0) throw new Error(`no source map in ${distDir}`);
+const maps = new Map<string, SourceMap>();
+/** The source map of the dist file a frame runs in, if it is one of ours. */
+function mapOf(url: string): SourceMap | undefined {
+  const path = url.startsWith("file://") ? fileURLToPath(url) : url;
+  if (dirname(path) !== distDir || !mapped.includes(basename(path))) return undefined;
+  let map = maps.get(path);
+  if (map === undefined) {
+    map = new SourceMap(JSON.parse(readFileSync(`${path}.map`, "utf8")));
+    maps.set(path, map);
+  }
+  return map;
+}
 
 /** Where a frame's code comes from: `src/core/records`, `drizzle-orm`, `node:internal`, `(gc)`… */
 function place(frame: Frame): { area: string; source: string } {
@@ -113,7 +125,8 @@ function place(frame: Frame): { area: string; source: string } {
     if (fn === "(idle)" || fn === "(program)" || fn === "(root)") return { area: fn, source: fn };
     return { area: "(native/builtin)", source: fn };
   }
-  if (!frame.url.endsWith(bundleFile)) {
+  const map = mapOf(frame.url);
+  if (map === undefined) {
     if (frame.url.startsWith("node:")) return { area: "node:internal", source: frame.url };
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url)?.[1];
     return { area: pkg ?? frame.url, source: frame.url };

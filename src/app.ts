@@ -1,8 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { timing } from "hono/timing";
 import type { Config } from "./config";
 import { authConfigLoader } from "./core/accounts/config";
 import { oauthProviders } from "./core/accounts/oauth/providers";
@@ -210,6 +208,7 @@ export function createApp({
             serviceName: config.serviceName,
           },
     analytics: platform.analytics,
+    requestIdLimit,
   });
 
   // One version memo for the REST and GraphQL edge layers: a write through either API moves
@@ -238,8 +237,7 @@ export function createApp({
     c.set("selfFetch", (request) => selfFetch(app, request, c.env));
     await next();
   });
-  app.use(requestId({ limitLength: requestIdLimit }));
-  app.use(timing({ total: true, crossOrigin: false }));
+  // Request id, Server-Timing and telemetry, in one middleware (src/http/middleware/observe.ts).
   app.use(observability.middleware);
   app.use("/_/*", adminUiHeaders);
   // The fields every answer gets; the Node home's cache fast path puts the same on its hits.

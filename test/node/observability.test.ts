@@ -88,6 +88,25 @@ describe("structured request logs", () => {
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
+  it("share the answer's request id, whose Server-Timing ends with the database, then the total", async () => {
+    const res = await t.request("/api/collections/posts/records?limit=1", {
+      headers: { "x-request-id": "req-timing-1" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBe("req-timing-1");
+    expect(res.headers.get("server-timing")).toMatch(
+      /(^|,)db;dur=\d+\.\d;desc="[1-9]\d* queries",total;dur=\d+\.\d;desc="Total Response Time"$/,
+    );
+    const line = t.log.events.find((e) => e.msg === "request" && e.requestId === "req-timing-1");
+    expect(line).toMatchObject({ route: "/api/collections/:name/records", status: 200 });
+    expect(line?.dbQueries).toBeGreaterThanOrEqual(1);
+    // An id that is too long or not plain is replaced, on the answer and in the log alike.
+    const replaced = await t.request("/health", { headers: { "x-request-id": "x".repeat(129) } });
+    const id = replaced.headers.get("x-request-id");
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(t.log.events.some((e) => e.msg === "request" && e.requestId === id)).toBe(true);
+  });
+
   it("are one valid JSON object per line on the stdout sink", () => {
     const lines: string[] = [];
     const sink = jsonLineSink((l) => lines.push(l));

@@ -19,33 +19,69 @@ export const staleIfErrorSeconds = 600;
 
 export const defaultPolicy: CachePolicy = { maxAge: 0, sMaxAge: 10, staleWhileRevalidate: 30 };
 
-/** cyrb53: a fast, well-mixed 53-bit string hash (public domain); two seeds give 106 bits. */
-function cyrb53(bytes: Uint8Array, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
+/**
+ * cyrb53 (a fast, well-mixed 53-bit string hash; public domain) with seeds 1 and 2 in one pass
+ * over `bytes`: 106 bits.
+ */
+function cyrb53Pair(bytes: Uint8Array): string {
+  let a1 = 0xdeadbeef ^ 1;
+  let a2 = 0x41c6ce57 ^ 1;
+  let b1 = 0xdeadbeef ^ 2;
+  let b2 = 0x41c6ce57 ^ 2;
   for (let i = 0; i < bytes.length; i++) {
     const ch = bytes[i]!;
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+    a1 = Math.imul(a1 ^ ch, 2654435761);
+    a2 = Math.imul(a2 ^ ch, 1597334677);
+    b1 = Math.imul(b1 ^ ch, 2654435761);
+    b2 = Math.imul(b2 ^ ch, 1597334677);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return finish(a1, a2) + finish(b1, b2);
 }
 
 /**
- * A strong ETag from the body: 106 bits of a fast non-cryptographic hash plus the length.
- * ETags need to change when content changes, not resist forgery; a synchronous hash keeps the
- * hot path off the crypto thread pool (a measurable cost per response in the Node home).
+ * The same pair over a string's UTF-8 bytes while all its characters are ASCII (one byte each,
+ * equal to the character code); undefined at the first that is not.
+ */
+function cyrb53PairAscii(text: string): string | undefined {
+  let a1 = 0xdeadbeef ^ 1;
+  let a2 = 0x41c6ce57 ^ 1;
+  let b1 = 0xdeadbeef ^ 2;
+  let b2 = 0x41c6ce57 ^ 2;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch > 0x7f) return undefined;
+    a1 = Math.imul(a1 ^ ch, 2654435761);
+    a2 = Math.imul(a2 ^ ch, 1597334677);
+    b1 = Math.imul(b1 ^ ch, 2654435761);
+    b2 = Math.imul(b2 ^ ch, 1597334677);
+  }
+  return finish(a1, a2) + finish(b1, b2);
+}
+
+function finish(h1: number, h2: number): string {
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
+
+/**
+ * A strong ETag from the body: 106 bits of a fast non-cryptographic hash of its UTF-8 bytes plus
+ * their count. ETags need to change when content changes, not resist forgery; a synchronous hash
+ * keeps the hot path off the crypto thread pool (a measurable cost per response in the Node
+ * home). An ASCII string (most JSON answers) is hashed as it is, without encoding it first.
  */
 export function etagOf(body: ArrayBuffer | Uint8Array | string): string {
+  if (typeof body === "string") {
+    const ascii = cyrb53PairAscii(body);
+    if (ascii !== undefined) return `"${ascii}-${body.length.toString(36)}"`;
+  }
   const bytes =
     typeof body === "string"
       ? new TextEncoder().encode(body)
       : body instanceof Uint8Array
         ? body
         : new Uint8Array(body);
-  return `"${cyrb53(bytes, 1).toString(36)}${cyrb53(bytes, 2).toString(36)}-${bytes.length.toString(36)}"`;
+  return `"${cyrb53Pair(bytes)}-${bytes.length.toString(36)}"`;
 }
 
 /** True when `If-None-Match` names `etag` (or `*`), so the answer is 304 Not Modified. */

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import { setMetric } from "hono/timing";
+import { endTime, startTime, type TimingVariables } from "hono/timing";
 import type { LogSink } from "../../core/kernel/log";
 import type { AnalyticsSink } from "../../core/kernel/ports";
 import { createMetrics } from "../../core/observability/metrics";
@@ -17,6 +17,11 @@ export interface ObservabilityOptions {
   logSampleRate: number;
   otlp: { endpoint: string; headers: Record<string, string>; serviceName: string } | undefined;
   analytics: AnalyticsSink | undefined;
+  /**
+   * The longest X-Request-Id taken from a caller (longer, or with other characters than
+   * `[A-Za-z0-9_=-]`: a fresh UUID instead), as hono/request-id's `limitLength`.
+   */
+  requestIdLimit: number;
   random?: () => number;
 }
 
@@ -78,7 +83,23 @@ export function createObservability(options: ObservabilityOptions) {
     }
   }
 
+  /**
+   * One middleware for what every request gets first: its id (hono/request-id's behaviour: the
+   * caller's X-Request-Id when short and plain, else a UUID, set on the answer before the
+   * handler runs), Server-Timing (hono/timing's: `c.get("metric")` for `setMetric`, the total,
+   * timers left open ended, the header appended last) and its telemetry (trace context, log
+   * line, metrics, span export). Three middlewares before: each cost its own dispatch, promise
+   * and closure on every request.
+   */
   const middleware: MiddlewareHandler<AppEnv> = async function observe(c, next) {
+    let requestId = c.req.header("x-request-id");
+    if (!requestId || requestId.length > options.requestIdLimit || /[^\w\-=]/.test(requestId))
+      requestId = crypto.randomUUID();
+    c.set("requestId", requestId);
+    c.header("X-Request-Id", requestId);
+    const metric: TimingVariables["metric"] = { headers: [], timers: new Map() };
+    c.set("metric", metric);
+    startTime(c, "total", "Total Response Time");
     const trace = traceFromHeaders(c.req.header("traceparent"), c.req.header("tracestate"));
     const telemetry = new Telemetry(trace);
     c.set("telemetry", telemetry);
@@ -98,15 +119,18 @@ export function createObservability(options: ObservabilityOptions) {
       // Immutable headers (an answer fetched as is): Hono's copy, then the field.
       c.header("x-trace-id", trace.traceId);
     }
+    // setMetric's format, without its quoting pass (the description has nothing to escape).
     if (telemetry.dbQueries > 0)
-      setMetric(c, "db", telemetry.dbTimeMs, `${telemetry.dbQueries} queries`);
+      metric.headers.push(
+        `db;dur=${telemetry.dbTimeMs.toFixed(1)};desc="${telemetry.dbQueries} queries"`,
+      );
     record({
       telemetry,
       route,
       method,
       status,
       durationMs,
-      requestId: c.get("requestId"),
+      requestId,
       principalId: principal?.kind === "anonymous" ? undefined : principal?.id,
     });
 
@@ -115,7 +139,7 @@ export function createObservability(options: ObservabilityOptions) {
         "http.request.method": method,
         "http.route": route,
         "http.response.status_code": status,
-        "nearbase.request_id": c.get("requestId"),
+        "nearbase.request_id": requestId,
       };
       exporter.enqueue(
         spansOf(
@@ -128,6 +152,9 @@ export function createObservability(options: ObservabilityOptions) {
       );
       c.get("platform").defer(c, exporter.flushSoon());
     }
+    endTime(c, "total");
+    for (const key of [...metric.timers.keys()]) endTime(c, key);
+    c.res.headers.append("Server-Timing", metric.headers.join(","));
   };
 
   return { metrics, stats, exporter, middleware, record };

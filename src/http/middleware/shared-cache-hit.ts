@@ -95,7 +95,11 @@ export function sharedCacheHits(options: SharedHitOptions) {
   let appHeaders: [string, string][] | undefined;
   let probing = false;
 
-  return function sharedCacheHit(
+  return Object.assign(sharedCacheHit, {
+    /** Never answers (cache off, the app authenticates, span export, no synchronous cache). */
+    never: off || platform.cache.peek === undefined,
+  });
+  function sharedCacheHit(
     req: BareRequest,
   ): BareAnswer | Promise<BareAnswer | undefined> | undefined {
     if (off || req.method !== "GET" || platform.cache.peek === undefined) return undefined;
@@ -209,7 +213,7 @@ export function sharedCacheHits(options: SharedHitOptions) {
         principalId: undefined,
       });
     }
-  };
+  }
 }
 
 /** `Headers`' get/set/append over a plain record of lower-case names (what node:http writes). */

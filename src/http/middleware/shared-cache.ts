@@ -83,13 +83,14 @@ export function sharedCache(
 
     const cacheable = mayShare && !behind;
     let unavailable = false;
-    const refreshing = c.req.header(revalidateHeader) === revalidateSecret();
-    const url = new URL(c.req.url);
+    // What only a shareable answer needs (its key, a refresh's URL) is not made for the others.
+    const refreshing = cacheable && c.req.header(revalidateHeader) === revalidateSecret();
+    const url = cacheable ? new URL(c.req.url) : undefined;
 
-    const key = cacheable ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
+    const key = url ? cacheKey(url, decision.variant, decision.scopes, versions) : "";
     // An entry past stale-while-revalidate, kept only for when the database cannot answer.
     let fallback: { bytes: Uint8Array; headers: Headers; age: number } | undefined;
-    if (cacheable && !refreshing) {
+    if (url !== undefined && !refreshing) {
       const lookupStarted = performance.now();
       let entry: CachedEntry | undefined;
       let bytes: Uint8Array | undefined;
@@ -159,9 +160,10 @@ export function sharedCache(
       // made it, with the cache's fields set on its own headers; the body is read back only
       // when it has no ETag and the handler did not hand over its text (`jsonAnswer`).
       const text = c.get("answerText");
-      const etag = res.headers.get("etag") ?? (text === undefined ? null : etagOf(text));
+      const own = res.headers.get("etag");
+      const etag = own ?? (text === undefined ? null : etagOf(text));
       if (etag !== null) {
-        res.headers.set("etag", etag);
+        if (own === null) res.headers.set("etag", etag);
         const status = cacheHeaders(
           res.headers,
           shared,

@@ -35,13 +35,15 @@ export function collectionRoutes() {
 
   app.get("/api/collections/:name/records/:id", async (c) => {
     const { records } = c.get("services");
-    refuseUnknownParams(Object.keys(c.req.queries()), viewQueryParams);
+    // Parsed once, as in the list: the first value of a repeated parameter, as `c.req.query`.
+    const query = c.req.queries();
+    refuseUnknownParams(Object.keys(query), viewQueryParams);
     const id = c.req.param("id");
     const { record, rev, partial, expanded } = await records.view(
       c.get("principal"),
       c.req.param("name"),
       id,
-      { fields: c.req.query("fields"), expand: c.req.query("expand") },
+      { fields: query.fields?.[0], expand: query.expand?.[0] },
       c.get("readOptions"),
     );
     // An expansion reads other records, whose changes the revision does not count: then the

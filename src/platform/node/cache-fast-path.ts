@@ -29,6 +29,8 @@ const dotSegment = /\/\.\.?(?:[/?#]|$)/;
  * flight, and answering them is cheaper than refusing them.
  */
 export function withCacheFastPath(listener: Listener, hit: SharedCacheHit): Listener {
+  // Nothing to answer here ever (SHARED_CACHE off…): every request goes straight to the adapter.
+  if (hit.never) return listener;
   return function cacheFastPath(incoming, outgoing) {
     const target = incoming.url ?? "";
     const host = incoming.headers.host;
