@@ -25,56 +25,61 @@ const index = {
   ready: "/ready",
 };
 
-const docs = {
-  "get /": {
-    tags,
-    auth: "none",
-    operationId: "getIndex",
-    summary: "Where things are: the docs, this document, health and readiness",
-    responses: {
-      "200": {
-        description: "Links",
-        schema: z.object({
-          name: z.literal("nearbase"),
-          docs: z.string(),
-          openapi: z.string(),
-          health: z.string(),
-          ready: z.string(),
-        }),
-        example: index,
+/**
+ * Built when the document is (a function, not a module-level object: the Workers script, which
+ * never builds the document, then carries none of it).
+ */
+const docs = () =>
+  ({
+    "get /": {
+      tags,
+      auth: "none",
+      operationId: "getIndex",
+      summary: "Where things are: the docs, this document, health and readiness",
+      responses: {
+        "200": {
+          description: "Links",
+          schema: z.object({
+            name: z.literal("nearbase"),
+            docs: z.string(),
+            openapi: z.string(),
+            health: z.string(),
+            ready: z.string(),
+          }),
+          example: index,
+        },
       },
     },
-  },
-  "get /openapi.json": {
-    tags,
-    auth: "none",
-    summary: "This document (OpenAPI 3.1)",
-    // The Workers home serves the document the build wrote (see documentAssetPath); a deploy
-    // without it answers 503 rather than failing.
-    raises: ["UNAVAILABLE"],
-    responses: {
-      "200": {
-        description: "The OpenAPI document",
-        content: {
-          "application/json": {
-            schema: { type: "object" },
-            example: { openapi: "3.1.0", info: { title: "Nearbase API", version: "0.1.0" } },
+    "get /openapi.json": {
+      tags,
+      auth: "none",
+      summary: "This document (OpenAPI 3.1)",
+      // The Workers home serves the document the build wrote (see documentAssetPath); a deploy
+      // without it answers 503 rather than failing.
+      raises: ["UNAVAILABLE"],
+      responses: {
+        "200": {
+          description: "The OpenAPI document",
+          content: {
+            "application/json": {
+              schema: { type: "object" },
+              example: { openapi: "3.1.0", info: { title: "Nearbase API", version: "0.1.0" } },
+            },
           },
         },
       },
     },
-  },
-  "get /docs": {
-    tags,
-    auth: "none",
-    summary: "An API reference page rendering this document (Scalar)",
-    responses: {
-      "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } },
+    "get /docs": {
+      tags,
+      auth: "none",
+      summary: "An API reference page rendering this document (Scalar)",
+      responses: {
+        "200": { description: "HTML", content: { "text/html": { schema: { type: "string" } } } },
+      },
     },
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
-export const docsPaths = () => openApiPaths("", docs);
+export const docsPaths = () => openApiPaths("", docs());
 
 /**
  * Where the build writes /openapi.json's body beside the admin UI (scripts/build-openapi.ts,
