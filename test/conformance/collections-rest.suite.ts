@@ -87,17 +87,26 @@ export function defineCollectionsRestSuite(makeHome: MakeHome) {
 
     it("validates types, required fields, lengths and enums with field paths", async () => {
       const author = await t.signIn();
-      const cases: [Record<string, unknown>, string][] = [
-        [{}, "/title"],
-        [{ title: 42 }, "/title"],
-        [{ title: "x".repeat(201) }, "/title"],
-        [{ title: "ok", status: "archived" }, "/status"],
-        [{ title: "ok", tags: "news" }, "/tags"],
-        [{ title: "ok", tags: ["x".repeat(31)] }, "/tags/0"],
-        [{ title: null }, "/title"],
+      // zod's English messages, in both homes (zod/mini registers no locale by itself).
+      const cases: [Record<string, unknown>, string, string][] = [
+        [{}, "/title", "Invalid input: expected string, received undefined"],
+        [{ title: 42 }, "/title", "Invalid input: expected string, received number"],
+        [{ title: "x".repeat(201) }, "/title", "Too big: expected string to have <=200 characters"],
+        [
+          { title: "ok", status: "archived" },
+          "/status",
+          'Invalid option: expected one of "draft"|"published"',
+        ],
+        [{ title: "ok", tags: "news" }, "/tags", "Invalid input: expected array, received string"],
+        [
+          { title: "ok", tags: ["x".repeat(31)] },
+          "/tags/0",
+          "Too big: expected string to have <=30 characters",
+        ],
+        [{ title: null }, "/title", "Invalid input: expected string, received null"],
       ];
       const before = await postsBy(author);
-      for (const [body, path] of cases) {
+      for (const [body, path, message] of cases) {
         const res = await t.request(url("posts"), {
           method: "POST",
           headers: author.headers,
@@ -106,7 +115,7 @@ export function defineCollectionsRestSuite(makeHome: MakeHome) {
         expect(res.status, JSON.stringify(body)).toBe(400);
         const problem = await readProblem(res);
         expect(problem.code).toBe("VALIDATION_FAILED");
-        expect(problem.errors?.map((e) => e.path)).toContain(path);
+        expect(problem.errors).toContainEqual({ path, message });
       }
       expect(await postsBy(author)).toBe(before);
     });
