@@ -35,14 +35,12 @@ export const setCookieHeader = {
 };
 
 /** What sign-in answers document: the refresh token is absent with ?cookie=1. */
-export const signedInAnswer = z.object({
-  ...signedInSchema.shape,
+export const signedInAnswer = z.extend(signedInSchema, {
   refreshToken: z
     .optional(tokenPairSchema.shape.refreshToken)
     .check(z.describe("Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1")),
 });
-export const tokenPairAnswer = z.object({
-  ...tokenPairSchema.shape,
+export const tokenPairAnswer = z.extend(tokenPairSchema, {
   refreshToken: signedInAnswer.shape.refreshToken,
 });
 

@@ -107,7 +107,7 @@ const docs = {
     responses: {
       "200": {
         description: "Delivery",
-        schema: deliveryView.extend({ log: z.array(attemptView) }),
+        schema: z.extend(deliveryView, { log: z.array(attemptView) }),
       },
     },
     raises: ["NOT_FOUND"],
