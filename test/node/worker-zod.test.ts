@@ -2,32 +2,41 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import * as mini from "zod/mini";
 // @ts-expect-error: plain JS without types; it is what the Worker build gets for "zod".
-import { z as workerZ } from "../../src/platform/workers/zod-workers.js";
+import * as workerZod from "../../src/platform/workers/zod-without-locales.js";
 
 /**
- * The Worker build aliases "zod" and "zod/v4" to src/platform/workers/zod-workers.js, which names
- * only the zod functions the code calls (wrangler.toml). A `z.<name>` missing there would be
- * `undefined` in the deployed Worker only (the test pool and the Node home use all of zod), so
- * every request reaching that code would fail there. These tests keep the list complete and
- * made of zod's own functions, so validation answers and their messages are zod's.
+ * Nearbase builds its schemas with zod/mini; a collection's `validate` may still use classic zod
+ * (README, Defining collections). The Worker build aliases classic "zod" and "zod/v4" to
+ * src/platform/workers/zod-without-locales.js (wrangler.toml): zod's own API minus its 64 locale
+ * catalogues, which `import { z } from "zod"` would otherwise ship (+49 KiB gzip); the Node build
+ * does the same (scripts/build.ts). A name missing there would be `undefined` in the built homes
+ * only (the test pools resolve zod itself), so these tests keep it complete and made of zod's own
+ * values, and keep src/ on zod/mini (classic would add 10-25 KiB gzip to the Worker).
  */
 const root = resolve(import.meta.dirname, "../..");
-const worker = workerZ as Record<string, unknown>;
-const zod = z as unknown as Record<string, Record<string, unknown>>;
+const worker = workerZod as unknown as Record<string, unknown>;
+const classic = z as unknown as Record<string, unknown>;
 
-/** Every `z.a` and `z.a.b` a source reads at run time (not `z.infer<…>` and other types). */
-function namesUsed(text: string, binding: RegExp): string[] {
-  const names = new Set<string>();
-  for (const m of text.matchAll(binding)) {
-    const [, first, second, after] = m as unknown as [string, string, string | undefined, string];
-    if (after === "<") continue;
-    names.add(
-      second !== undefined && typeof zod[first] === "object" ? `${first}.${second}` : first,
-    );
-  }
-  return [...names];
-}
+/** Left out on purpose (see the file): the locales and the opt-in AOT compiler, ~300 KiB raw. */
+const leftOut = [
+  "ZodCompileAsyncError",
+  "ZodCompileUnsupportedError",
+  "compile",
+  "deepPartial",
+  "fromJSONSchema",
+  "locales",
+  "withParser",
+];
+const leftOutOfCore = [
+  ...leftOut.filter((n) => n.startsWith("ZodCompile")),
+  "INVALID",
+  "compile",
+  "compileFn",
+  "locales",
+  "withParser",
+];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -37,41 +46,53 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-function lookUp(object: Record<string, unknown>, name: string): unknown {
-  return name
-    .split(".")
-    .reduce<unknown>((o, key) => (o as Record<string, unknown> | undefined)?.[key], object);
-}
-
-describe("the Worker's zod (src/platform/workers/zod-workers.js)", () => {
-  it("has every z.<name> that src/ reads at run time", () => {
-    const missing: string[] = [];
-    for (const file of sourceFiles(join(root, "src"))) {
-      const text = readFileSync(file, "utf8");
-      if (!/^import \{[^}]*\bz\b[^}]*\} from "zod";/m.test(text)) continue;
-      for (const name of namesUsed(text, /\bz\.(\w+)(?:\.(\w+))?(\s*<)?/g)) {
-        if (lookUp(worker, name) === undefined)
-          missing.push(`${name} (${file.slice(root.length + 1)})`);
-      }
+describe("classic zod in the Worker (src/platform/workers/zod-without-locales.js)", () => {
+  it("has every export of classic zod and z.core but the locales and the compiler, as zod's own values", () => {
+    expect(
+      Object.keys(classic)
+        .filter((name) => !(name in worker))
+        .sort(),
+    ).toEqual(leftOut);
+    for (const name of Object.keys(worker)) {
+      if (name === "z" || name === "default" || name === "core") continue;
+      if (typeof classic[name] === "object" && classic[name] !== null)
+        for (const [inner, value] of Object.entries(classic[name] as object))
+          expect((worker[name] as Record<string, unknown>)[inner], `${name}.${inner}`).toBe(value);
+      else expect(worker[name], name).toBe(classic[name]);
     }
-    expect(missing).toEqual([]);
+    const core = worker.core as Record<string, unknown>;
+    const classicCore = z.core as unknown as Record<string, unknown>;
+    expect(
+      Object.keys(classicCore)
+        .filter((name) => !(name in core))
+        .sort(),
+    ).toEqual(leftOutOfCore.sort());
+    for (const name of Object.keys(core))
+      if (typeof core[name] === "function")
+        expect(core[name], `core.${name}`).toBe(classicCore[name]);
   });
 
-  it("holds zod's own functions, so schemas, their methods and messages are zod's", () => {
-    for (const [name, value] of Object.entries(worker)) {
-      if (typeof value === "object" && value !== null && name !== "NEVER") {
-        for (const [inner, fn] of Object.entries(value))
-          expect(fn, `${name}.${inner}`).toBe(zod[name]![inner]);
-      } else expect(value, name).toBe(zod[name]);
-    }
-    const schema = workerZ.strictObject({ email: workerZ.string().max(5).optional() });
-    const result = schema.safeParse({ email: "too long", extra: 1 });
-    expect(result.success).toBe(false);
-    expect(
-      result.error.issues.map((i: { code: string; message: string }) => [i.code, i.message]),
-    ).toEqual([
-      ["too_big", "Too big: expected string to have <=5 characters"],
-      ["unrecognized_keys", 'Unrecognized key: "extra"'],
+  it("validates a classic schema with zod's English messages", () => {
+    const wz = worker.z as typeof z;
+    const schema = wz.strictObject({ tags: wz.array(wz.string().min(1)).max(2).optional() });
+    const result = schema.safeParse({ tags: ["", "b"], extra: 1 });
+    expect(result.error?.issues.map((i) => [i.path.join("/"), i.message])).toEqual([
+      ["tags/0", "Too small: expected string to have >=1 characters"],
+      ["", 'Unrecognized key: "extra"'],
     ]);
+    expect(schema.safeParse({ tags: ["a", "b", "c"] }).error?.issues[0]?.message).toBe(
+      "Too big: expected array to have <=2 items",
+    );
+    // zod/mini's parse of the same classic schema says the same.
+    expect(mini.safeParse(schema, { tags: [""] }).error?.issues[0]?.message).toBe(
+      "Too small: expected string to have >=1 characters",
+    );
+  });
+
+  it("is not what src/ uses: every schema there is zod/mini", () => {
+    const classicImports = sourceFiles(join(root, "src"))
+      .filter((file) => /from "(zod|zod\/v4)"|from "drizzle-zod"/.test(readFileSync(file, "utf8")))
+      .map((file) => file.slice(root.length + 1));
+    expect(classicImports).toEqual([]);
   });
 });

@@ -1,12 +1,14 @@
 // zod's classic API exactly as `import { z } from "zod"` gives it, minus `z.locales`: the 64
-// message catalogues (~260 KiB raw) that `export * as locales` drags into any bundle where the
-// `z` namespace escapes (drizzle-zod passes it around, so esbuild cannot shake it). wrangler.toml
-// aliases "zod" and "zod/v4" here for the Worker build only; English messages still register on
-// first schema construction (classic/schemas.js). Paths are relative so the alias cannot recurse.
-// Also left out, as nothing here uses them and the escaping namespace would ship them anyway:
-// the opt-in AOT compiler (`compile`, `withParser`, `ZodCompile*Error`), `fromJSONSchema` and
-// `deepPartial` (~45 KiB raw). Re-check against node_modules/zod/v4/classic/external.js when zod
-// is upgraded.
+// message catalogues (~260 KiB raw, 49 KiB gzip) that `export * as locales` drags into any bundle
+// importing the `z` object (every export of it stays). Nearbase's own code uses zod/mini; this is
+// for a collection's `validate` written in classic zod. wrangler.toml aliases "zod" and "zod/v4"
+// here for the Worker, scripts/build.ts for the Node build; English messages still register on
+// first schema construction (classic/schemas.js), as kernel/validate.ts does for zod/mini. Paths
+// are relative so the alias cannot recurse.
+// Also left out, as they would ship with the `z` object too: the opt-in AOT compiler (`compile`,
+// `withParser`, `ZodCompile*Error`), `fromJSONSchema` and `deepPartial` (~45 KiB raw);
+// test/node/worker-zod.test.ts lists them and checks the rest is zod's own. Re-check against
+// node_modules/zod/v4/classic/external.js when zod is upgraded.
 import * as z from "./zod-without-locales.js";
 
 export * from "../../../node_modules/zod/v4/classic/checks.js";
