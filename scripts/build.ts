@@ -64,7 +64,7 @@ const nodeVariants: Plugin = {
 
 /**
  * Classic zod ("zod", "zod/v4"), for a collection's `validate` written with it (Nearbase's own
- * code uses zod/mini), without its 64 locale catalogues, as in the Worker (see the file): ~260 KiB
+ * code uses zod/mini), without its 63 locale catalogues, as in the Worker (see the file): ~260 KiB
  * of source less to hold in memory. Those two paths exactly: esbuild's `alias` also rewrites
  * subpaths, and "zod/mini" or "zod/v4/locales/en.js" must resolve as they are.
  */

@@ -9,7 +9,7 @@ import * as workerZod from "../../src/platform/workers/zod-without-locales.js";
 /**
  * Nearbase builds its schemas with zod/mini; a collection's `validate` may still use classic zod
  * (README, Defining collections). The Worker build aliases classic "zod" and "zod/v4" to
- * src/platform/workers/zod-without-locales.js (wrangler.toml): zod's own API minus its 64 locale
+ * src/platform/workers/zod-without-locales.js (wrangler.toml): zod's own API minus its 63 locale
  * catalogues, which `import { z } from "zod"` would otherwise ship (+49 KiB gzip); the Node build
  * does the same (scripts/build.ts). A name missing there would be `undefined` in the built homes
  * only (the test pools resolve zod itself), so these tests keep it complete and made of zod's own

@@ -1,4 +1,4 @@
-// zod's classic API exactly as `import { z } from "zod"` gives it, minus `z.locales`: the 64
+// zod's classic API exactly as `import { z } from "zod"` gives it, minus `z.locales`: the 63
 // message catalogues (~260 KiB raw, 49 KiB gzip) that `export * as locales` drags into any bundle
 // importing the `z` object (every export of it stays). Nearbase's own code uses zod/mini; this is
 // for a collection's `validate` written in classic zod. wrangler.toml aliases "zod" and "zod/v4"
