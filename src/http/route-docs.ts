@@ -47,7 +47,12 @@ export interface RouteDoc {
   raises?: readonly ErrorCode[];
 }
 
-/** A route module's routes: `"post /signup"` (Hono path syntax, relative to its mount point). */
+/**
+ * A route module's routes: `"post /signup"` (Hono path syntax, relative to its mount point).
+ * Modules build theirs in a function, `const docs = () => ({…}) satisfies RouteDocs`, called
+ * only when the document is built: the Worker script never builds it (it serves the build's
+ * static copy), so it carries none of the docs and their doc-only schemas (-7 KiB gzip).
+ */
 export type RouteDocs = Record<`${Method} /${string}`, RouteDoc>;
 
 /** Problems a request that reads credentials can meet: a wrong one (401). */

@@ -136,74 +136,82 @@ const graphqlResponse = {
   },
 };
 
-const docs = {
-  "get /graphql": {
-    tags: ["graphql"],
-    summary: "GraphQL query over the collections (cacheable; GraphiQL for browsers in development)",
-    description:
-      'The schema is generated from the collections (`npm run graphql:schema`). Parameters as in GraphQL over HTTP; `extensions` may carry an automatic persisted query (`{"persistedQuery":{"version":1,"sha256Hash":"…"}}`). Public answers are cached at the edge like REST reads.',
-    parameters: [
-      { name: "query", in: "query", schema: { type: "string" } },
-      { name: "operationName", in: "query", schema: { type: "string" } },
-      { name: "variables", in: "query", schema: { type: "string" }, description: "JSON object" },
-      { name: "extensions", in: "query", schema: { type: "string" }, description: "JSON object" },
-    ],
-    responses: {
-      "200": {
-        ...graphqlResponse,
-        content: {
-          "application/json": { ...graphqlResponse.content["application/json"], example: answered },
-          "text/html": { schema: { type: "string" } },
+const docs = () =>
+  ({
+    "get /graphql": {
+      tags: ["graphql"],
+      summary:
+        "GraphQL query over the collections (cacheable; GraphiQL for browsers in development)",
+      description:
+        'The schema is generated from the collections (`npm run graphql:schema`). Parameters as in GraphQL over HTTP; `extensions` may carry an automatic persisted query (`{"persistedQuery":{"version":1,"sha256Hash":"…"}}`). Public answers are cached at the edge like REST reads.',
+      parameters: [
+        { name: "query", in: "query", schema: { type: "string" } },
+        { name: "operationName", in: "query", schema: { type: "string" } },
+        { name: "variables", in: "query", schema: { type: "string" }, description: "JSON object" },
+        { name: "extensions", in: "query", schema: { type: "string" }, description: "JSON object" },
+      ],
+      responses: {
+        "200": {
+          ...graphqlResponse,
+          content: {
+            "application/json": {
+              ...graphqlResponse.content["application/json"],
+              example: answered,
+            },
+            "text/html": { schema: { type: "string" } },
+          },
+        },
+        "304": { description: "Not modified (If-None-Match)" },
+        "400": { ...graphqlResponse, description: "The request could not run" },
+        "405": { ...graphqlResponse, description: "Mutations need POST" },
+        "500": { ...graphqlResponse, description: "Executing failed on the server's side" },
+      },
+      // /graphql spends the REST read budget (GET) and write budget (POST).
+      raises: ["RATE_LIMITED"],
+    },
+    "get /graphql/graphiql.js": {
+      tags: ["graphql"],
+      summary: "GraphiQL's start-up script (development)",
+      responses: {
+        "200": {
+          description: "JavaScript",
+          content: { "text/javascript": { schema: { type: "string" } } },
         },
       },
-      "304": { description: "Not modified (If-None-Match)" },
-      "400": { ...graphqlResponse, description: "The request could not run" },
-      "405": { ...graphqlResponse, description: "Mutations need POST" },
-      "500": { ...graphqlResponse, description: "Executing failed on the server's side" },
+      raises: ["NOT_FOUND"],
     },
-    // /graphql spends the REST read budget (GET) and write budget (POST).
-    raises: ["RATE_LIMITED"],
-  },
-  "get /graphql/graphiql.js": {
-    tags: ["graphql"],
-    summary: "GraphiQL's start-up script (development)",
-    responses: {
-      "200": {
-        description: "JavaScript",
-        content: { "text/javascript": { schema: { type: "string" } } },
-      },
-    },
-    raises: ["NOT_FOUND"],
-  },
-  "post /graphql": {
-    tags: ["graphql"],
-    summary: "GraphQL query or mutation over the collections",
-    parameters: [],
-    responses: {
-      "200": {
-        ...graphqlResponse,
-        content: {
-          "application/json": { ...graphqlResponse.content["application/json"], example: answered },
+    "post /graphql": {
+      tags: ["graphql"],
+      summary: "GraphQL query or mutation over the collections",
+      parameters: [],
+      responses: {
+        "200": {
+          ...graphqlResponse,
+          content: {
+            "application/json": {
+              ...graphqlResponse.content["application/json"],
+              example: answered,
+            },
+          },
         },
+        "400": { ...graphqlResponse, description: "The request could not run" },
+        "403": {
+          ...graphqlResponse,
+          description:
+            "A read-only API key: every POST needs `write` (send its queries as GET). The authentication middleware answers it as a problem before GraphQL runs",
+        },
+        "500": { ...graphqlResponse, description: "Executing failed on the server's side" },
       },
-      "400": { ...graphqlResponse, description: "The request could not run" },
-      "403": {
-        ...graphqlResponse,
-        description:
-          "A read-only API key: every POST needs `write` (send its queries as GET). The authentication middleware answers it as a problem before GraphQL runs",
-      },
-      "500": { ...graphqlResponse, description: "Executing failed on the server's side" },
+      raises: [
+        "INVALID_JSON",
+        "VALIDATION_FAILED",
+        "PAYLOAD_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "FORBIDDEN",
+        "RATE_LIMITED",
+      ],
     },
-    raises: [
-      "INVALID_JSON",
-      "VALIDATION_FAILED",
-      "PAYLOAD_TOO_LARGE",
-      "UNSUPPORTED_MEDIA_TYPE",
-      "FORBIDDEN",
-      "RATE_LIMITED",
-    ],
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
 const header = (description: string) => ({ description, schema: { type: "string" } });
 const answerHeaders = {
@@ -224,13 +232,17 @@ const answerHeaders = {
  * media types, and every answer documents the edge, rate-limit and consistency headers.
  */
 export const graphqlPaths = () => {
-  const paths = openApiPaths("", docs);
+  const routeDocs = docs();
+  const paths = openApiPaths("", routeDocs);
   const graphql = paths["/graphql"] as Record<string, Json>;
   for (const [method, operation] of Object.entries(graphql)) {
-    const own = docs[`${method as "get" | "post"} /graphql`].responses as Record<string, Json>;
+    const answers = routeDocs[`${method as "get" | "post"} /graphql`].responses as Record<
+      string,
+      Json
+    >;
     const responses = operation.responses as Record<string, Json>;
     for (const [status, response] of Object.entries(responses)) {
-      const mine = own[status];
+      const mine = answers[status];
       const content = {
         ...((response.content as Json | undefined) ?? {}),
         ...((mine?.content as Json | undefined) ?? {}),

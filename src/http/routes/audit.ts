@@ -10,29 +10,30 @@ const maxLimit = 200;
 const known = ["filter", "limit", "cursor"];
 
 /** What each route below does, for /openapi.json (mounted at /api/admin/audit). */
-const docs = {
-  "get /": {
-    tags,
-    summary: "The audit log, newest first (admins; read-only — no route changes an entry)",
-    description:
-      "Entries for sign-ins (ok and failed), refresh-token reuse, password changes and resets, API keys, role changes, admin actions, exports, erasures and webhook changes. `filter` takes the filter language over `id`, `at` (epoch ms), `action`, `outcome`, `actor`, `subject`, `target`, e.g. `action = 'auth.sign_in_failed' && at > 1764000000000`. Entries older than AUDIT_RETENTION_DAYS are removed by the retention job.",
-    auth: "admin",
-    parameters: [
-      { name: "filter", in: "query", schema: { type: "string" } },
-      { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: maxLimit } },
-      {
-        name: "cursor",
-        in: "query",
-        schema: { type: "string" },
-        description: "The previous page's nextCursor",
-      },
-    ],
-    responses: { "200": { description: "A page of entries", schema: auditPageSchema } },
-    raises: ["INVALID_FILTER", "INVALID_QUERY"],
-  },
-} satisfies RouteDocs;
+const docs = () =>
+  ({
+    "get /": {
+      tags,
+      summary: "The audit log, newest first (admins; read-only — no route changes an entry)",
+      description:
+        "Entries for sign-ins (ok and failed), refresh-token reuse, password changes and resets, API keys, role changes, admin actions, exports, erasures and webhook changes. `filter` takes the filter language over `id`, `at` (epoch ms), `action`, `outcome`, `actor`, `subject`, `target`, e.g. `action = 'auth.sign_in_failed' && at > 1764000000000`. Entries older than AUDIT_RETENTION_DAYS are removed by the retention job.",
+      auth: "admin",
+      parameters: [
+        { name: "filter", in: "query", schema: { type: "string" } },
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: maxLimit } },
+        {
+          name: "cursor",
+          in: "query",
+          schema: { type: "string" },
+          description: "The previous page's nextCursor",
+        },
+      ],
+      responses: { "200": { description: "A page of entries", schema: auditPageSchema } },
+      raises: ["INVALID_FILTER", "INVALID_QUERY"],
+    },
+  }) satisfies RouteDocs;
 
-export const auditPaths = () => openApiPaths("/api/admin/audit", docs);
+export const auditPaths = () => openApiPaths("/api/admin/audit", docs());
 
 /** /api/admin/audit: querying the audit log. There is deliberately no write route. */
 export function auditRoutes() {

@@ -27,88 +27,97 @@ const tags = ["auth"];
 const noContent = { "204": { description: "Done" } };
 
 /** What each route below does, for /openapi.json (mounted at /api/auth). */
-const docs = {
-  "post /signup": {
-    tags,
-    summary: "Create an account with a password, and sign in",
-    description:
-      "Answers 409 for a registered email: sign-up returns tokens, so it cannot hide that an account exists.",
-    body: signupInput,
-    example: { email: "ada@example.com", password: "correct horse battery", name: "Ada" },
-    parameters: [cookieParameter],
-    responses: {
-      "201": { description: "Signed up and in", schema: signedInAnswer, headers: setCookieHeader },
+const docs = () =>
+  ({
+    "post /signup": {
+      tags,
+      summary: "Create an account with a password, and sign in",
+      description:
+        "Answers 409 for a registered email: sign-up returns tokens, so it cannot hide that an account exists.",
+      body: signupInput,
+      example: { email: "ada@example.com", password: "correct horse battery", name: "Ada" },
+      parameters: [cookieParameter],
+      responses: {
+        "201": {
+          description: "Signed up and in",
+          schema: signedInAnswer,
+          headers: setCookieHeader,
+        },
+      },
+      raises: ["CONFLICT", "CONFIG_INVALID"],
     },
-    raises: ["CONFLICT", "CONFIG_INVALID"],
-  },
-  "post /login": {
-    tags,
-    summary: "Sign in with email and password",
-    description: "Throttled per account and address, and per account (LOGIN_LIMIT_PER_ACCOUNT*).",
-    body: loginInput,
-    example: { email: "ada@example.com", password: "correct horse battery" },
-    parameters: [cookieParameter],
-    responses: {
-      "200": {
-        description:
-          "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
-        schema: z.union([signedInAnswer, mfaRequiredSchema]),
-        headers: setCookieHeader,
+    "post /login": {
+      tags,
+      summary: "Sign in with email and password",
+      description: "Throttled per account and address, and per account (LOGIN_LIMIT_PER_ACCOUNT*).",
+      body: loginInput,
+      example: { email: "ada@example.com", password: "correct horse battery" },
+      parameters: [cookieParameter],
+      responses: {
+        "200": {
+          description:
+            "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
+          schema: z.union([signedInAnswer, mfaRequiredSchema]),
+          headers: setCookieHeader,
+        },
+      },
+      raises: ["CONFIG_INVALID"],
+    },
+    "post /refresh": {
+      tags,
+      summary: "Rotate a refresh token for a new token pair",
+      description:
+        "A refresh token works once; presenting a spent one revokes its whole session. With ?cookie=1 the body may be `{}`: the token is read from the nb_refresh cookie, and the new one set there.",
+      body: refreshRequestBody,
+      parameters: [cookieParameter],
+      responses: {
+        "200": {
+          description: "A new token pair",
+          schema: tokenPairAnswer,
+          headers: setCookieHeader,
+        },
+      },
+      raises: ["CONFIG_INVALID"],
+    },
+    "post /logout": {
+      tags,
+      summary: "End this session (and clear the nb_refresh cookie)",
+      auth: "user",
+      responses: noContent,
+    },
+    "post /logout-all": {
+      tags,
+      summary: "Sign out everywhere: every session, API key and pending sign-in code",
+      auth: "user",
+      responses: noContent,
+    },
+    "get /me": {
+      tags,
+      summary: "The signed-in account",
+      auth: "user",
+      responses: { "200": { description: "The account", schema: publicUserSchema } },
+    },
+    "get /sessions": {
+      tags,
+      summary: "The signed-in account's active sessions",
+      auth: "user",
+      responses: {
+        "200": {
+          description: "Active sessions",
+          schema: z.object({ items: z.array(sessionViewSchema) }),
+        },
       },
     },
-    raises: ["CONFIG_INVALID"],
-  },
-  "post /refresh": {
-    tags,
-    summary: "Rotate a refresh token for a new token pair",
-    description:
-      "A refresh token works once; presenting a spent one revokes its whole session. With ?cookie=1 the body may be `{}`: the token is read from the nb_refresh cookie, and the new one set there.",
-    body: refreshRequestBody,
-    parameters: [cookieParameter],
-    responses: {
-      "200": { description: "A new token pair", schema: tokenPairAnswer, headers: setCookieHeader },
+    "delete /sessions/:id": {
+      tags,
+      summary: "Revoke one of the account's sessions",
+      auth: "user",
+      responses: noContent,
+      raises: ["NOT_FOUND"],
     },
-    raises: ["CONFIG_INVALID"],
-  },
-  "post /logout": {
-    tags,
-    summary: "End this session (and clear the nb_refresh cookie)",
-    auth: "user",
-    responses: noContent,
-  },
-  "post /logout-all": {
-    tags,
-    summary: "Sign out everywhere: every session, API key and pending sign-in code",
-    auth: "user",
-    responses: noContent,
-  },
-  "get /me": {
-    tags,
-    summary: "The signed-in account",
-    auth: "user",
-    responses: { "200": { description: "The account", schema: publicUserSchema } },
-  },
-  "get /sessions": {
-    tags,
-    summary: "The signed-in account's active sessions",
-    auth: "user",
-    responses: {
-      "200": {
-        description: "Active sessions",
-        schema: z.object({ items: z.array(sessionViewSchema) }),
-      },
-    },
-  },
-  "delete /sessions/:id": {
-    tags,
-    summary: "Revoke one of the account's sessions",
-    auth: "user",
-    responses: noContent,
-    raises: ["NOT_FOUND"],
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
-export const authPaths = () => openApiPaths("/api/auth", docs);
+export const authPaths = () => openApiPaths("/api/auth", docs());
 
 /**
  * /api/auth: sign-up, log-in, refresh rotation, log-out, sessions and the current user. Each

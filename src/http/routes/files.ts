@@ -278,7 +278,7 @@ const tokenInput = z.strictObject({
     .optional(z.int().check(z.gte(1), z.lte(maxTokenSeconds)))
     .check(z.describe(`seconds the token is valid; default ${defaultTokenSeconds}`)),
 });
-const tokenOutput = z.object({ token: z.string(), expiresAt: z.iso.datetime() });
+const tokenOutput = () => z.object({ token: z.string(), expiresAt: z.iso.datetime() });
 
 const uploadInput = z.strictObject({
   filename: z
@@ -304,15 +304,16 @@ const uploadInput = z.strictObject({
     .optional(z.int().check(z.gte(1), z.lte(maxUploadSeconds)))
     .check(z.describe(`seconds the URL is valid; default ${defaultUploadSeconds}`)),
 });
-const uploadOutput = z.object({
-  url: z
-    .string()
-    .check(z.describe("PUT the bytes here (no Authorization needed: the URL is signed)")),
-  method: z.literal("PUT"),
-  maxSize: z.int(),
-  mimeTypes: z.array(z.string()),
-  expiresAt: z.iso.datetime(),
-});
+const uploadOutput = () =>
+  z.object({
+    url: z
+      .string()
+      .check(z.describe("PUT the bytes here (no Authorization needed: the URL is signed)")),
+    method: z.literal("PUT"),
+    maxSize: z.int(),
+    mimeTypes: z.array(z.string()),
+    expiresAt: z.iso.datetime(),
+  });
 
 export interface FileEdgeOptions {
   /** The app's version memo (shared with the collections and GraphQL edge layers). */
@@ -458,120 +459,121 @@ function disposition(type: string, download: string | undefined): "inline" | "at
   return /^(image\/|application\/pdf$|text\/plain$)/.test(type) ? "inline" : "attachment";
 }
 
-const docs = {
-  "post /api/files/:collection/:record/:field/upload-url": {
-    tags: ["files"],
-    summary: "A signed URL to upload a large file straight to storage",
-    description:
-      "Issued when the record's update rule admits the caller. The URL's token binds the caller, the record and field, the most bytes (`size`), the media types and the expiry (HMAC-SHA256). `PUT` the bytes to it with their Content-Length: they stream into storage, their type is sniffed from the first bytes, and the record's field is set (replaced, or appended to a multiple field) in one commit with its event.",
-    auth: "user",
-    body: uploadInput,
-    responses: { "200": { description: "The upload URL", schema: uploadOutput } },
-    raises: ["NOT_FOUND", "FORBIDDEN", "UNKNOWN_COLLECTION", "NOT_IMPLEMENTED", "MALFORMED_URI"],
-  },
-  "put /api/files/uploads/:token": {
-    tags: ["files"],
-    summary: "Upload a file to a signed upload URL",
-    description:
-      "The body is the file's bytes (any Content-Type; the type is sniffed), with Content-Length at most the URL's size — more is refused (413) before the body is read. Streams into storage (disk, S3 or R2) without holding the file in memory. Answers the updated record. The token is the credential: an altered or expired one is 401.",
-    auth: "public",
-    parameters: [
-      {
-        name: "Content-Length",
-        in: "header",
-        required: true,
-        schema: { type: "integer", minimum: 1 },
-      },
-    ],
-    responses: {
-      "200": {
-        description: "The record, with the file's stored name in its field",
-        content: { "application/json": { schema: { type: "object" } } },
-        headers: {
-          ETag: { schema: { type: "string" } },
-          "Nearbase-Consistency": { $ref: "#/components/headers/ConsistencyToken" },
+const docs = () =>
+  ({
+    "post /api/files/:collection/:record/:field/upload-url": {
+      tags: ["files"],
+      summary: "A signed URL to upload a large file straight to storage",
+      description:
+        "Issued when the record's update rule admits the caller. The URL's token binds the caller, the record and field, the most bytes (`size`), the media types and the expiry (HMAC-SHA256). `PUT` the bytes to it with their Content-Length: they stream into storage, their type is sniffed from the first bytes, and the record's field is set (replaced, or appended to a multiple field) in one commit with its event.",
+      auth: "user",
+      body: uploadInput,
+      responses: { "200": { description: "The upload URL", schema: uploadOutput() } },
+      raises: ["NOT_FOUND", "FORBIDDEN", "UNKNOWN_COLLECTION", "NOT_IMPLEMENTED", "MALFORMED_URI"],
+    },
+    "put /api/files/uploads/:token": {
+      tags: ["files"],
+      summary: "Upload a file to a signed upload URL",
+      description:
+        "The body is the file's bytes (any Content-Type; the type is sniffed), with Content-Length at most the URL's size — more is refused (413) before the body is read. Streams into storage (disk, S3 or R2) without holding the file in memory. Answers the updated record. The token is the credential: an altered or expired one is 401.",
+      auth: "public",
+      parameters: [
+        {
+          name: "Content-Length",
+          in: "header",
+          required: true,
+          schema: { type: "integer", minimum: 1 },
+        },
+      ],
+      responses: {
+        "200": {
+          description: "The record, with the file's stored name in its field",
+          content: { "application/json": { schema: { type: "object" } } },
+          headers: {
+            ETag: { schema: { type: "string" } },
+            "Nearbase-Consistency": { $ref: "#/components/headers/ConsistencyToken" },
+          },
         },
       },
+      raises: [
+        "UNAUTHENTICATED",
+        "BAD_REQUEST",
+        "PAYLOAD_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "VALIDATION_FAILED",
+        "NOT_FOUND",
+        "FORBIDDEN",
+        "PRECONDITION_FAILED",
+        "NOT_IMPLEMENTED",
+        "MALFORMED_URI",
+      ],
     },
-    raises: [
-      "UNAUTHENTICATED",
-      "BAD_REQUEST",
-      "PAYLOAD_TOO_LARGE",
-      "UNSUPPORTED_MEDIA_TYPE",
-      "VALIDATION_FAILED",
-      "NOT_FOUND",
-      "FORBIDDEN",
-      "PRECONDITION_FAILED",
-      "NOT_IMPLEMENTED",
-      "MALFORMED_URI",
-    ],
-  },
-  "post /api/files/token": {
-    tags: ["files"],
-    summary: "A short-lived token for protected files",
-    description:
-      "Signed (HMAC-SHA256, key derived from the JWT signing key) for the caller; add it to a file URL as `?token=` where a bearer header cannot go (`<img src>`). The record's view rule is checked for the token's holder on every fetch.",
-    auth: "user",
-    body: tokenInput,
-    responses: { "200": { description: "The token", schema: tokenOutput } },
-  },
-  "get /api/files/:collection/:record/:name": {
-    tags: ["files"],
-    summary: "Download a record's file",
-    description:
-      "Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff. `?thumb=` serves a declared thumbnail of an image, made on its first request and stored beside the original.",
-    parameters: [
-      {
-        name: "token",
-        in: "query",
-        schema: { type: "string" },
-        description: "from POST /api/files/token",
-      },
-      {
-        name: "thumb",
-        in: "query",
-        schema: { type: "string", pattern: "^\\d{1,4}x\\d{1,4}[tbf]?$" },
-        description:
-          "a thumbnail size the field declares (WxH crop, WxHt/WxHb crop from top/bottom, WxHf fit, 0xH, Wx0); 400 for any other",
-      },
-      {
-        name: "download",
-        in: "query",
-        schema: { type: "string" },
-        description: "1: Content-Disposition attachment",
-      },
-      {
-        name: "Range",
-        in: "header",
-        schema: { type: "string" },
-        description: "bytes=a-b, a- or -n",
-      },
-      { name: "If-None-Match", in: "header", schema: { type: "string" } },
-    ],
-    responses: {
-      "200": {
-        description: "The file",
-        content: { "*/*": { schema: { type: "string", format: "binary" } } },
-        headers: fileHeaders(),
-      },
-      "206": {
-        description: "The asked range",
-        content: { "*/*": { schema: { type: "string", format: "binary" } } },
-        headers: { ...fileHeaders(), "Content-Range": { schema: { type: "string" } } },
-      },
-      "304": { description: "Not modified", headers: { ETag: { schema: { type: "string" } } } },
+    "post /api/files/token": {
+      tags: ["files"],
+      summary: "A short-lived token for protected files",
+      description:
+        "Signed (HMAC-SHA256, key derived from the JWT signing key) for the caller; add it to a file URL as `?token=` where a bearer header cannot go (`<img src>`). The record's view rule is checked for the token's holder on every fetch.",
+      auth: "user",
+      body: tokenInput,
+      responses: { "200": { description: "The token", schema: tokenOutput() } },
     },
-    raises: [
-      "NOT_FOUND",
-      "VALIDATION_FAILED",
-      "UNSUPPORTED_MEDIA_TYPE",
-      "UNKNOWN_COLLECTION",
-      "RANGE_NOT_SATISFIABLE",
-      "NOT_IMPLEMENTED",
-      "MALFORMED_URI",
-    ],
-  },
-} satisfies RouteDocs;
+    "get /api/files/:collection/:record/:name": {
+      tags: ["files"],
+      summary: "Download a record's file",
+      description:
+        "Served when the record's view rule admits the caller (or the holder of `?token=`); protected fields need a token or a signed-in caller. Strong ETag (SHA-256), single byte ranges, the sniffed Content-Type, nosniff. `?thumb=` serves a declared thumbnail of an image, made on its first request and stored beside the original.",
+      parameters: [
+        {
+          name: "token",
+          in: "query",
+          schema: { type: "string" },
+          description: "from POST /api/files/token",
+        },
+        {
+          name: "thumb",
+          in: "query",
+          schema: { type: "string", pattern: "^\\d{1,4}x\\d{1,4}[tbf]?$" },
+          description:
+            "a thumbnail size the field declares (WxH crop, WxHt/WxHb crop from top/bottom, WxHf fit, 0xH, Wx0); 400 for any other",
+        },
+        {
+          name: "download",
+          in: "query",
+          schema: { type: "string" },
+          description: "1: Content-Disposition attachment",
+        },
+        {
+          name: "Range",
+          in: "header",
+          schema: { type: "string" },
+          description: "bytes=a-b, a- or -n",
+        },
+        { name: "If-None-Match", in: "header", schema: { type: "string" } },
+      ],
+      responses: {
+        "200": {
+          description: "The file",
+          content: { "*/*": { schema: { type: "string", format: "binary" } } },
+          headers: fileHeaders(),
+        },
+        "206": {
+          description: "The asked range",
+          content: { "*/*": { schema: { type: "string", format: "binary" } } },
+          headers: { ...fileHeaders(), "Content-Range": { schema: { type: "string" } } },
+        },
+        "304": { description: "Not modified", headers: { ETag: { schema: { type: "string" } } } },
+      },
+      raises: [
+        "NOT_FOUND",
+        "VALIDATION_FAILED",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "UNKNOWN_COLLECTION",
+        "RANGE_NOT_SATISFIABLE",
+        "NOT_IMPLEMENTED",
+        "MALFORMED_URI",
+      ],
+    },
+  }) satisfies RouteDocs;
 
 function fileHeaders() {
   return {
@@ -581,4 +583,4 @@ function fileHeaders() {
   };
 }
 
-export const filePaths = () => openApiPaths("", docs);
+export const filePaths = () => openApiPaths("", docs());

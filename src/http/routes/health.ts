@@ -8,41 +8,42 @@ import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["operations"];
 
-const docs = {
-  "get /health": {
-    tags,
-    auth: "none",
-    summary: "Liveness: the process can serve (no I/O)",
-    responses: {
-      "200": {
-        description: "Serving",
-        schema: z.object({ status: z.literal("ok"), home: z.enum(["node", "workers"]) }),
-        example: { status: "ok", home: "workers" },
+const docs = () =>
+  ({
+    "get /health": {
+      tags,
+      auth: "none",
+      summary: "Liveness: the process can serve (no I/O)",
+      responses: {
+        "200": {
+          description: "Serving",
+          schema: z.object({ status: z.literal("ok"), home: z.enum(["node", "workers"]) }),
+          example: { status: "ok", home: "workers" },
+        },
       },
     },
-  },
-  "get /ready": {
-    tags,
-    auth: "none",
-    summary: "Readiness: the database is reachable and migrated, and the signing keys load",
-    responses: {
-      "200": {
-        description: "Ready",
-        schema: z.object({
-          status: z.literal("ready"),
-          home: z.enum(["node", "workers"]),
-          migration: z
-            .optional(z.string())
-            .check(z.describe("The newest migration this build expects (applied)")),
-        }),
-        example: { status: "ready", home: "node", migration: "0007_webhook_claims" },
+    "get /ready": {
+      tags,
+      auth: "none",
+      summary: "Readiness: the database is reachable and migrated, and the signing keys load",
+      responses: {
+        "200": {
+          description: "Ready",
+          schema: z.object({
+            status: z.literal("ready"),
+            home: z.enum(["node", "workers"]),
+            migration: z
+              .optional(z.string())
+              .check(z.describe("The newest migration this build expects (applied)")),
+          }),
+          example: { status: "ready", home: "node", migration: "0007_webhook_claims" },
+        },
       },
+      raises: ["UNAVAILABLE"],
     },
-    raises: ["UNAVAILABLE"],
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
-export const healthPaths = () => openApiPaths("", docs);
+export const healthPaths = () => openApiPaths("", docs());
 
 /**
  * `/health` answers while the process can serve at all (liveness: no I/O). `/ready` answers 200

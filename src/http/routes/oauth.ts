@@ -26,65 +26,66 @@ const tags = ["auth"];
 const redirect = { description: "To the provider, or back to the browser app" };
 
 /** What each route below does, for /openapi.json (mounted at /api/auth). */
-const docs = {
-  "get /oauth/:provider/start": {
-    tags,
-    summary: "Start signing in with a provider (authorization code, PKCE S256, state)",
-    parameters: [
-      {
-        name: "redirect",
+const docs = () =>
+  ({
+    "get /oauth/:provider/start": {
+      tags,
+      summary: "Start signing in with a provider (authorization code, PKCE S256, state)",
+      parameters: [
+        {
+          name: "redirect",
+          in: "query",
+          description:
+            "A browser app's URL (on PUBLIC_URL's or a CORS origin) to return to with a single-use `#code=`",
+          schema: { type: "string" },
+        },
+      ],
+      responses: { "302": redirect },
+      raises: ["NOT_FOUND", "BAD_REQUEST", "UNAVAILABLE", "CONFIG_INVALID"],
+    },
+    "get /oauth/:provider/callback": {
+      tags,
+      summary: "Where the provider returns; signs in (or creates the account of a verified email)",
+      parameters: ["state", "code"].map((name) => ({
+        name,
         in: "query",
-        description:
-          "A browser app's URL (on PUBLIC_URL's or a CORS origin) to return to with a single-use `#code=`",
         schema: { type: "string" },
+      })),
+      responses: {
+        "200": {
+          description:
+            "Signed in (no redirect was asked for); or `mfa_required` with a ticket for /api/auth/mfa/verify",
+          schema: signInResultSchema,
+        },
+        "302": redirect,
       },
-    ],
-    responses: { "302": redirect },
-    raises: ["NOT_FOUND", "BAD_REQUEST", "UNAVAILABLE", "CONFIG_INVALID"],
-  },
-  "get /oauth/:provider/callback": {
-    tags,
-    summary: "Where the provider returns; signs in (or creates the account of a verified email)",
-    parameters: ["state", "code"].map((name) => ({
-      name,
-      in: "query",
-      schema: { type: "string" },
-    })),
-    responses: {
-      "200": {
-        description:
-          "Signed in (no redirect was asked for); or `mfa_required` with a ticket for /api/auth/mfa/verify",
-        schema: signInResultSchema,
-      },
-      "302": redirect,
+      raises: ["NOT_FOUND", "BAD_REQUEST", "EMAIL_NOT_VERIFIED", "UNAVAILABLE", "CONFIG_INVALID"],
     },
-    raises: ["NOT_FOUND", "BAD_REQUEST", "EMAIL_NOT_VERIFIED", "UNAVAILABLE", "CONFIG_INVALID"],
-  },
-  "post /oauth/:provider/callback": {
-    tags,
-    summary:
-      "Where a provider returns with a form POST (Sign in with Apple's response_mode=form_post): 303 to the GET callback",
-    responses: { "303": { description: "To GET /api/auth/oauth/{provider}/callback" } },
-    raises: [],
-  },
-  "post /oauth/exchange": {
-    tags,
-    summary: "Exchange a browser app's single-use sign-in code (60 s) for tokens",
-    body: oauthExchangeInput,
-    parameters: [cookieParameter],
-    responses: {
-      "200": {
-        description:
-          "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
-        schema: z.union([signedInAnswer, mfaRequiredSchema]),
-        headers: setCookieHeader,
-      },
+    "post /oauth/:provider/callback": {
+      tags,
+      summary:
+        "Where a provider returns with a form POST (Sign in with Apple's response_mode=form_post): 303 to the GET callback",
+      responses: { "303": { description: "To GET /api/auth/oauth/{provider}/callback" } },
+      raises: [],
     },
-    raises: ["CONFIG_INVALID"],
-  },
-} satisfies RouteDocs;
+    "post /oauth/exchange": {
+      tags,
+      summary: "Exchange a browser app's single-use sign-in code (60 s) for tokens",
+      body: oauthExchangeInput,
+      parameters: [cookieParameter],
+      responses: {
+        "200": {
+          description:
+            "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
+          schema: z.union([signedInAnswer, mfaRequiredSchema]),
+          headers: setCookieHeader,
+        },
+      },
+      raises: ["CONFIG_INVALID"],
+    },
+  }) satisfies RouteDocs;
 
-export const oauthPaths = () => openApiPaths("/api/auth", docs);
+export const oauthPaths = () => openApiPaths("/api/auth", docs());
 
 /**
  * OAuth sign-in over HTTP: the attempt's state and verifier ride in a short-lived HttpOnly

@@ -7,42 +7,46 @@ import type { Observability } from "../middleware/observe";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["operations"];
-const windowSchema = z
-  .looseObject({})
-  .check(z.describe("Request and error counts, latency percentiles"));
+const windowSchema = () =>
+  z.looseObject({}).check(z.describe("Request and error counts, latency percentiles"));
 
-const docs = {
-  "get /metrics": {
-    tags,
-    summary: "Prometheus metrics of this process (Node) or isolate (Workers)",
-    description: "For admins, or scrapers sending `Authorization: Bearer $METRICS_TOKEN`.",
-    auth: "admin",
-    responses: {
-      "200": {
-        description: "Prometheus text exposition format 0.0.4",
-        content: { "text/plain": { schema: { type: "string" } } },
+const docs = () =>
+  ({
+    "get /metrics": {
+      tags,
+      summary: "Prometheus metrics of this process (Node) or isolate (Workers)",
+      description: "For admins, or scrapers sending `Authorization: Bearer $METRICS_TOKEN`.",
+      auth: "admin",
+      responses: {
+        "200": {
+          description: "Prometheus text exposition format 0.0.4",
+          content: { "text/plain": { schema: { type: "string" } } },
+        },
       },
     },
-  },
-  "get /api/admin/stats": {
-    tags,
-    summary: "Recent request statistics and the slowest routes (admins)",
-    auth: "admin",
-    responses: {
-      "200": {
-        description: "Statistics of this process (Node) or isolate (Workers)",
-        schema: z.object({
-          scope: z.enum(["process", "isolate"]),
-          windows: z.object({ "1m": windowSchema, "5m": windowSchema, "15m": windowSchema }),
-          slowestRoutes: z.array(z.looseObject({})),
-          otlpDroppedSpans: z.int(),
-        }),
+    "get /api/admin/stats": {
+      tags,
+      summary: "Recent request statistics and the slowest routes (admins)",
+      auth: "admin",
+      responses: {
+        "200": {
+          description: "Statistics of this process (Node) or isolate (Workers)",
+          schema: z.object({
+            scope: z.enum(["process", "isolate"]),
+            windows: z.object({
+              "1m": windowSchema(),
+              "5m": windowSchema(),
+              "15m": windowSchema(),
+            }),
+            slowestRoutes: z.array(z.looseObject({})),
+            otlpDroppedSpans: z.int(),
+          }),
+        },
       },
     },
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
-export const observabilityPaths = () => openApiPaths("", docs);
+export const observabilityPaths = () => openApiPaths("", docs());
 
 /**
  * Operator endpoints. `/metrics` (Prometheus text) takes an admin's token or, for scrapers,

@@ -14,30 +14,31 @@ import { openApiPaths, type RouteDocs } from "../route-docs";
 const tags = ["auth"];
 
 /** What each route below does, for /openapi.json (mounted at /api/auth). */
-const docs = {
-  "post /otp/request": {
-    tags,
-    summary: "Mail a one-time sign-in code and link (8 digits, 10 minutes, 5 attempts)",
-    description:
-      "Answers 202 with an `otpId` whether or not the address has an account (the mail goes after the answer). Throttled per account (FORGOT_LIMIT_PER_ACCOUNT).",
-    body: otpRequestInput,
-    responses: { "202": { description: "Accepted", schema: otpRequestedSchema } },
-    raises: ["CONFIG_INVALID"],
-  },
-  "post /otp/verify": {
-    tags,
-    summary: "Sign in with a mailed code",
-    description:
-      "Tokens, or `mfa_required` with a ticket when the account has two-factor sign-in. Spending a code verifies the address.",
-    body: otpVerifyInput,
-    responses: {
-      "200": { description: "Signed in, or a second factor is due", schema: signInResultSchema },
+const docs = () =>
+  ({
+    "post /otp/request": {
+      tags,
+      summary: "Mail a one-time sign-in code and link (8 digits, 10 minutes, 5 attempts)",
+      description:
+        "Answers 202 with an `otpId` whether or not the address has an account (the mail goes after the answer). Throttled per account (FORGOT_LIMIT_PER_ACCOUNT).",
+      body: otpRequestInput,
+      responses: { "202": { description: "Accepted", schema: otpRequestedSchema } },
+      raises: ["CONFIG_INVALID"],
     },
-    raises: ["CONFIG_INVALID"],
-  },
-} satisfies RouteDocs;
+    "post /otp/verify": {
+      tags,
+      summary: "Sign in with a mailed code",
+      description:
+        "Tokens, or `mfa_required` with a ticket when the account has two-factor sign-in. Spending a code verifies the address.",
+      body: otpVerifyInput,
+      responses: {
+        "200": { description: "Signed in, or a second factor is due", schema: signInResultSchema },
+      },
+      raises: ["CONFIG_INVALID"],
+    },
+  }) satisfies RouteDocs;
 
-export const otpPaths = () => openApiPaths("/api/auth", docs);
+export const otpPaths = () => openApiPaths("/api/auth", docs());
 
 /** /api/auth/otp: sign-in by mailed one-time codes (src/core/accounts/email-otp.ts). */
 export function otpRoutes() {

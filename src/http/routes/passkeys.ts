@@ -50,109 +50,110 @@ export const requestOptionsExample = {
 };
 
 /** What each route below does, for /openapi.json (mounted at /api/auth). */
-const docs = {
-  "post /passkeys/register/options": {
-    tags,
-    summary:
-      "Start registering a passkey for the signed-in account (options for navigator.credentials.create)",
-    description: `${optional.description}: \`name\` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session. Needs a recent sign-in (STEP_UP_REQUIRED otherwise): a passkey is a new way in.`,
-    auth: "user",
-    body: passkeyRegisterOptionsInput,
-    responses: {
-      "200": {
-        description: "Creation options",
-        schema: creationOptionsSchema,
-        example: creationExample,
+const docs = () =>
+  ({
+    "post /passkeys/register/options": {
+      tags,
+      summary:
+        "Start registering a passkey for the signed-in account (options for navigator.credentials.create)",
+      description: `${optional.description}: \`name\` labels the new passkey. The challenge is single use, lives 5 minutes and is bound to this session. Needs a recent sign-in (STEP_UP_REQUIRED otherwise): a passkey is a new way in.`,
+      auth: "user",
+      body: passkeyRegisterOptionsInput,
+      responses: {
+        "200": {
+          description: "Creation options",
+          schema: creationOptionsSchema,
+          example: creationExample,
+        },
+      },
+      raises: ["CONFLICT", "STEP_UP_REQUIRED"],
+    },
+    "post /passkeys/register": {
+      tags,
+      summary: "Finish registering a passkey",
+      description: credential,
+      auth: "user",
+      body: registrationResponseInput,
+      responses: { "201": { description: "Registered", schema: passkeyViewSchema } },
+      raises: ["CONFLICT"],
+    },
+    "post /passkeys/sign-up/options": {
+      tags,
+      summary: "Start a passwordless sign-up with a passkey",
+      description: "409 for a registered email, as password sign-up.",
+      body: passkeySignUpOptionsInput,
+      responses: {
+        "200": {
+          description: "Creation options",
+          schema: creationOptionsSchema,
+          example: creationExample,
+        },
+      },
+      raises: ["CONFLICT"],
+    },
+    "post /passkeys/sign-up": {
+      tags,
+      summary: "Finish a passwordless sign-up: the account, its passkey, and tokens",
+      description: credential,
+      body: registrationResponseInput,
+      responses: { "201": { description: "Signed up and in", schema: signedInSchema } },
+      raises: ["CONFLICT", "CONFIG_INVALID"],
+    },
+    "post /passkeys/sign-in/options": {
+      tags,
+      summary: "Start signing in with a passkey (options for navigator.credentials.get)",
+      description:
+        "Without `email`: any discoverable passkey (conditional UI). With it: that account's passkeys (this tells whether the address has passkeys; per-address limits apply).",
+      body: passkeySignInOptionsInput,
+      responses: {
+        "200": {
+          description: "Request options",
+          schema: requestOptionsSchema,
+          example: requestOptionsExample,
+        },
       },
     },
-    raises: ["CONFLICT", "STEP_UP_REQUIRED"],
-  },
-  "post /passkeys/register": {
-    tags,
-    summary: "Finish registering a passkey",
-    description: credential,
-    auth: "user",
-    body: registrationResponseInput,
-    responses: { "201": { description: "Registered", schema: passkeyViewSchema } },
-    raises: ["CONFLICT"],
-  },
-  "post /passkeys/sign-up/options": {
-    tags,
-    summary: "Start a passwordless sign-up with a passkey",
-    description: "409 for a registered email, as password sign-up.",
-    body: passkeySignUpOptionsInput,
-    responses: {
-      "200": {
-        description: "Creation options",
-        schema: creationOptionsSchema,
-        example: creationExample,
+    "post /passkeys/sign-in": {
+      tags,
+      summary: "Finish signing in with a passkey",
+      description: `${credential}. A user-verified passkey is two factors: no TOTP step follows.`,
+      body: assertionResponseInput,
+      responses: {
+        "200": {
+          description:
+            "Signed in; or, with PASSKEY_SATISFIES_MFA=false and two-factor sign-in on, `mfa_required` with a ticket for /api/auth/mfa/verify",
+          schema: signInResultSchema,
+        },
+      },
+      raises: ["CONFIG_INVALID"],
+    },
+    "get /passkeys": {
+      tags,
+      summary: "The signed-in account's passkeys",
+      auth: "user",
+      responses: {
+        "200": { description: "Passkeys", schema: z.object({ items: z.array(passkeyViewSchema) }) },
       },
     },
-    raises: ["CONFLICT"],
-  },
-  "post /passkeys/sign-up": {
-    tags,
-    summary: "Finish a passwordless sign-up: the account, its passkey, and tokens",
-    description: credential,
-    body: registrationResponseInput,
-    responses: { "201": { description: "Signed up and in", schema: signedInSchema } },
-    raises: ["CONFLICT", "CONFIG_INVALID"],
-  },
-  "post /passkeys/sign-in/options": {
-    tags,
-    summary: "Start signing in with a passkey (options for navigator.credentials.get)",
-    description:
-      "Without `email`: any discoverable passkey (conditional UI). With it: that account's passkeys (this tells whether the address has passkeys; per-address limits apply).",
-    body: passkeySignInOptionsInput,
-    responses: {
-      "200": {
-        description: "Request options",
-        schema: requestOptionsSchema,
-        example: requestOptionsExample,
-      },
+    "patch /passkeys/:id": {
+      tags,
+      summary: "Rename a passkey",
+      auth: "user",
+      body: passkeyNameInput,
+      responses: { "200": { description: "Renamed", schema: passkeyViewSchema } },
+      raises: ["NOT_FOUND"],
     },
-  },
-  "post /passkeys/sign-in": {
-    tags,
-    summary: "Finish signing in with a passkey",
-    description: `${credential}. A user-verified passkey is two factors: no TOTP step follows.`,
-    body: assertionResponseInput,
-    responses: {
-      "200": {
-        description:
-          "Signed in; or, with PASSKEY_SATISFIES_MFA=false and two-factor sign-in on, `mfa_required` with a ticket for /api/auth/mfa/verify",
-        schema: signInResultSchema,
-      },
+    "delete /passkeys/:id": {
+      tags,
+      summary: "Remove a passkey (not the account's last way to sign in)",
+      description: "Needs a recent sign-in (STEP_UP_REQUIRED otherwise).",
+      auth: "user",
+      responses: { "204": { description: "Removed" } },
+      raises: ["NOT_FOUND", "CONFLICT", "STEP_UP_REQUIRED"],
     },
-    raises: ["CONFIG_INVALID"],
-  },
-  "get /passkeys": {
-    tags,
-    summary: "The signed-in account's passkeys",
-    auth: "user",
-    responses: {
-      "200": { description: "Passkeys", schema: z.object({ items: z.array(passkeyViewSchema) }) },
-    },
-  },
-  "patch /passkeys/:id": {
-    tags,
-    summary: "Rename a passkey",
-    auth: "user",
-    body: passkeyNameInput,
-    responses: { "200": { description: "Renamed", schema: passkeyViewSchema } },
-    raises: ["NOT_FOUND"],
-  },
-  "delete /passkeys/:id": {
-    tags,
-    summary: "Remove a passkey (not the account's last way to sign in)",
-    description: "Needs a recent sign-in (STEP_UP_REQUIRED otherwise).",
-    auth: "user",
-    responses: { "204": { description: "Removed" } },
-    raises: ["NOT_FOUND", "CONFLICT", "STEP_UP_REQUIRED"],
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
-export const passkeyPaths = () => openApiPaths("/api/auth", docs);
+export const passkeyPaths = () => openApiPaths("/api/auth", docs());
 
 /** /api/auth/passkeys: WebAuthn ceremonies and the account's passkeys (core/accounts/passkeys.ts). */
 export function passkeyRoutes() {

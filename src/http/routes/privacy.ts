@@ -38,55 +38,56 @@ const erasureDescription =
   "Applies every collection's erasure policy (delete, anonymise, or keep with a legal basis) to the account's records, deletes the account with its sessions, refresh tokens, API keys, one-time tokens and linked identities, removes outbox events that carry its data, moves every touched collection's cache version (no cached answer holding the data is served after the commit), emits `user.erased` and `user.deleted` (id only) and writes an audit entry without personal values — all in one transaction.";
 
 /** What each route below does, for /openapi.json (mounted at /). */
-const docs = {
-  "get /api/me/export": {
-    tags,
-    summary: "Download everything held about the signed-in account (GDPR Art. 15/20, CCPA)",
-    description:
-      "Account, sessions, refresh-token and API-key metadata (never secrets), linked identities, every owned record in every collection (encrypted fields decrypted), the audit entries about the account, and each part's legal basis, erasure policy and retention. Rate limited per account (EXPORT_LIMIT_PER_ACCOUNT); audited.",
-    auth: "user",
-    responses: { "200": exportAnswer },
-    raises: ["FORBIDDEN", "NOT_FOUND", "CONFIG_INVALID"],
-  },
-  "delete /api/me": {
-    tags,
-    summary: "Erase the signed-in account and its data (GDPR Art. 17, CCPA deletion)",
-    description: `${erasureDescription} Needs re-authentication: the password (\`{ "password": "…" }\`), or, for accounts without one, a sign-in within ERASE_REAUTH_MINUTES.`,
-    auth: "user",
-    body: eraseInput,
-    responses: { "200": erased },
-    raises: ["FORBIDDEN", "NOT_FOUND", "REAUTHENTICATION_REQUIRED"],
-  },
-  "get /api/admin/users/:id/export": {
-    tags,
-    summary: "Export any account's data (admins)",
-    auth: "admin",
-    responses: { "200": exportAnswer },
-    raises: ["NOT_FOUND", "CONFIG_INVALID"],
-  },
-  "post /api/admin/users/:id/erase": {
-    tags,
-    summary: "Erase any account and its data (admins)",
-    description: erasureDescription,
-    auth: "admin",
-    responses: { "200": erased },
-    raises: ["NOT_FOUND"],
-  },
-  "get /api/admin/privacy/retention": {
-    tags,
-    summary: "Retention dry run: what the retention job would remove now",
-    auth: "admin",
-    responses: { "200": { description: "Report", schema: retentionReportSchema } },
-  },
-  "post /api/admin/privacy/retention": {
-    tags,
-    summary: "Run retention now (the scheduled job does the same every hour)",
-    auth: "admin",
-    responses: { "200": { description: "Removed per collection", schema: retentionRunSchema } },
-  },
-} satisfies RouteDocs;
+const docs = () =>
+  ({
+    "get /api/me/export": {
+      tags,
+      summary: "Download everything held about the signed-in account (GDPR Art. 15/20, CCPA)",
+      description:
+        "Account, sessions, refresh-token and API-key metadata (never secrets), linked identities, every owned record in every collection (encrypted fields decrypted), the audit entries about the account, and each part's legal basis, erasure policy and retention. Rate limited per account (EXPORT_LIMIT_PER_ACCOUNT); audited.",
+      auth: "user",
+      responses: { "200": exportAnswer },
+      raises: ["FORBIDDEN", "NOT_FOUND", "CONFIG_INVALID"],
+    },
+    "delete /api/me": {
+      tags,
+      summary: "Erase the signed-in account and its data (GDPR Art. 17, CCPA deletion)",
+      description: `${erasureDescription} Needs re-authentication: the password (\`{ "password": "…" }\`), or, for accounts without one, a sign-in within ERASE_REAUTH_MINUTES.`,
+      auth: "user",
+      body: eraseInput,
+      responses: { "200": erased },
+      raises: ["FORBIDDEN", "NOT_FOUND", "REAUTHENTICATION_REQUIRED"],
+    },
+    "get /api/admin/users/:id/export": {
+      tags,
+      summary: "Export any account's data (admins)",
+      auth: "admin",
+      responses: { "200": exportAnswer },
+      raises: ["NOT_FOUND", "CONFIG_INVALID"],
+    },
+    "post /api/admin/users/:id/erase": {
+      tags,
+      summary: "Erase any account and its data (admins)",
+      description: erasureDescription,
+      auth: "admin",
+      responses: { "200": erased },
+      raises: ["NOT_FOUND"],
+    },
+    "get /api/admin/privacy/retention": {
+      tags,
+      summary: "Retention dry run: what the retention job would remove now",
+      auth: "admin",
+      responses: { "200": { description: "Report", schema: retentionReportSchema } },
+    },
+    "post /api/admin/privacy/retention": {
+      tags,
+      summary: "Run retention now (the scheduled job does the same every hour)",
+      auth: "admin",
+      responses: { "200": { description: "Removed per collection", schema: retentionRunSchema } },
+    },
+  }) satisfies RouteDocs;
 
-export const privacyPaths = () => openApiPaths("", docs);
+export const privacyPaths = () => openApiPaths("", docs());
 
 /** The export as a streamed download (text chunks from the engine, encoded as they are pulled). */
 function download(

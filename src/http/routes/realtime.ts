@@ -50,73 +50,75 @@ const subscribeInput = z.strictObject({
     ),
 });
 
-const frameDoc = z.object({
-  type: z.enum(["connected", "subscribed", "change", "refetch", "closing"]),
-  clientId: z.optional(z.string()),
-  id: z.optional(z.string()),
-  action: z.optional(z.enum(["create", "update", "delete"])),
-  collection: z.optional(z.string()),
-  record: z.optional(z.record(z.string(), z.unknown())),
-  topics: z.optional(z.array(z.string())),
-  reason: z.optional(z.string()),
-});
+const frameDoc = () =>
+  z.object({
+    type: z.enum(["connected", "subscribed", "change", "refetch", "closing"]),
+    clientId: z.optional(z.string()),
+    id: z.optional(z.string()),
+    action: z.optional(z.enum(["create", "update", "delete"])),
+    collection: z.optional(z.string()),
+    record: z.optional(z.record(z.string(), z.unknown())),
+    topics: z.optional(z.array(z.string())),
+    reason: z.optional(z.string()),
+  });
 
 const tags = ["realtime"];
-const docs = {
-  "get /": {
-    tags,
-    summary: "Live changes: Server-Sent Events (or a WebSocket upgrade) for subscribed topics",
-    description: [
-      "Topics (repeat `topic`): `posts` or `posts/*` (every record of a collection), `posts/*?filter=<url-encoded filter>` (the filter language), `posts/<id>` (one record).",
-      "An event reaches a subscriber only if the record passes the collection's view rule for that subscriber and the topic's filter at the time of the change; hidden fields never appear; a delete is announced only to subscribers who could see the record before it.",
-      "SSE events: `connected` (first, with `clientId`, and `id`: the position the stream starts from, to resume from if it drops before its first change), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.",
-      'Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`. Browsers, which cannot set headers on a WebSocket, offer the subprotocols `nearbase.v1` and `bearer.<access token>`; the server answers `nearbase.v1`.',
-    ].join("\n\n"),
-    parameters: [
-      {
-        name: "topic",
-        in: "query",
-        required: false,
-        schema: { type: "array", items: { type: "string" } },
-        style: "form",
-        explode: true,
-      },
-      { name: "since", in: "query", required: false, schema: { type: "string" } },
-      { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } },
-    ],
-    responses: {
-      "200": {
-        description: "An event stream (`text/event-stream`) of JSON messages",
-        content: {
-          "text/event-stream": {
-            schema: { type: "string" },
-            "x-message-schema": jsonSchema(frameDoc, "output"),
+const docs = () =>
+  ({
+    "get /": {
+      tags,
+      summary: "Live changes: Server-Sent Events (or a WebSocket upgrade) for subscribed topics",
+      description: [
+        "Topics (repeat `topic`): `posts` or `posts/*` (every record of a collection), `posts/*?filter=<url-encoded filter>` (the filter language), `posts/<id>` (one record).",
+        "An event reaches a subscriber only if the record passes the collection's view rule for that subscriber and the topic's filter at the time of the change; hidden fields never appear; a delete is announced only to subscribers who could see the record before it.",
+        "SSE events: `connected` (first, with `clientId`, and `id`: the position the stream starts from, to resume from if it drops before its first change), `change` (`id` is the event id, `action` create/update/delete, `record`, `topics`), `subscribed`, `refetch` (missed events are older than the replay window: read again), `closing` (`reason`: expired, revoked, idle, lifetime, shutdown). Comment lines are heartbeats.",
+        'Resume with `Last-Event-ID` (or `since`, also for WebSockets). A bearer token authenticates the stream; it stops when the token expires or the session is revoked. With `Upgrade: websocket` the same messages arrive as JSON text frames; send `ping` (answered `pong`) and `{"type":"subscribe","topics":[…]}`. Browsers, which cannot set headers on a WebSocket, offer the subprotocols `nearbase.v1` and `bearer.<access token>`; the server answers `nearbase.v1`.',
+      ].join("\n\n"),
+      parameters: [
+        {
+          name: "topic",
+          in: "query",
+          required: false,
+          schema: { type: "array", items: { type: "string" } },
+          style: "form",
+          explode: true,
+        },
+        { name: "since", in: "query", required: false, schema: { type: "string" } },
+        { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } },
+      ],
+      responses: {
+        "200": {
+          description: "An event stream (`text/event-stream`) of JSON messages",
+          content: {
+            "text/event-stream": {
+              schema: { type: "string" },
+              "x-message-schema": jsonSchema(frameDoc(), "output"),
+            },
           },
         },
+        "101": { description: "Switched to a WebSocket (with `Upgrade: websocket`)" },
       },
-      "101": { description: "Switched to a WebSocket (with `Upgrade: websocket`)" },
+      raises: ["INVALID_QUERY", "INVALID_FILTER", "UNKNOWN_COLLECTION", "UNAVAILABLE"],
     },
-    raises: ["INVALID_QUERY", "INVALID_FILTER", "UNKNOWN_COLLECTION", "UNAVAILABLE"],
-  },
-  "post /:clientId/subscriptions": {
-    tags,
-    summary: "Replace an open stream's subscriptions without reconnecting",
-    description:
-      "The caller must be the stream's owner (same user, or the same address when anonymous). A fresh access token sent here also extends the stream past the old token's expiry.",
-    body: subscribeInput,
-    responses: {
-      "200": {
-        description: "Subscriptions replaced",
-        schema: z.object({ clientId: z.string(), topics: z.array(z.string()) }),
+    "post /:clientId/subscriptions": {
+      tags,
+      summary: "Replace an open stream's subscriptions without reconnecting",
+      description:
+        "The caller must be the stream's owner (same user, or the same address when anonymous). A fresh access token sent here also extends the stream past the old token's expiry.",
+      body: subscribeInput,
+      responses: {
+        "200": {
+          description: "Subscriptions replaced",
+          schema: z.object({ clientId: z.string(), topics: z.array(z.string()) }),
+        },
       },
+      raises: ["NOT_FOUND", "INVALID_QUERY", "INVALID_FILTER", "UNKNOWN_COLLECTION"],
     },
-    raises: ["NOT_FOUND", "INVALID_QUERY", "INVALID_FILTER", "UNKNOWN_COLLECTION"],
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
 /** OpenAPI paths of the realtime routes (mounted at /api/realtime). */
 export function realtimePaths() {
-  return openApiPaths("/api/realtime", docs);
+  return openApiPaths("/api/realtime", docs());
 }
 
 /**

@@ -5,34 +5,35 @@ import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["discovery"];
 
-const docs = {
-  "get /.well-known/jwks.json": {
-    tags,
-    auth: "none",
-    summary: "The public keys that verify Nearbase access tokens (JWKS)",
-    responses: {
-      "200": {
-        description: "JSON Web Key Set",
-        schema: z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }),
+const docs = () =>
+  ({
+    "get /.well-known/jwks.json": {
+      tags,
+      auth: "none",
+      summary: "The public keys that verify Nearbase access tokens (JWKS)",
+      responses: {
+        "200": {
+          description: "JSON Web Key Set",
+          schema: z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }),
+        },
       },
+      raises: ["CONFIG_INVALID"],
     },
-    raises: ["CONFIG_INVALID"],
-  },
-  "get /.well-known/openid-configuration": {
-    tags,
-    auth: "none",
-    summary: "Discovery metadata: issuer, JWKS location, token endpoint",
-    responses: {
-      "200": {
-        description: "Discovery document (built from PUBLIC_URL)",
-        schema: z.looseObject({ issuer: z.string(), jwks_uri: z.string() }),
+    "get /.well-known/openid-configuration": {
+      tags,
+      auth: "none",
+      summary: "Discovery metadata: issuer, JWKS location, token endpoint",
+      responses: {
+        "200": {
+          description: "Discovery document (built from PUBLIC_URL)",
+          schema: z.looseObject({ issuer: z.string(), jwks_uri: z.string() }),
+        },
       },
+      raises: ["CONFIG_INVALID"],
     },
-    raises: ["CONFIG_INVALID"],
-  },
-} satisfies RouteDocs;
+  }) satisfies RouteDocs;
 
-export const wellKnownPaths = () => openApiPaths("", docs);
+export const wellKnownPaths = () => openApiPaths("", docs());
 
 /** Public key discovery: any service can verify Nearbase access tokens with these. */
 export function wellKnownRoutes() {
