@@ -73,6 +73,11 @@
 //                               and their doc-only schemas at start. HEAD be81093 with and without
 //                               it: 816.5 -> 791.7 KiB raw, 250.2 -> 242.6 KiB gzip (src/http/
 //                               routes 18.3 -> 11.5, src/http/graphql 12.5 -> 11.7). Budget 244.
+//   771 KiB raw / 236 KiB gzip  privacy.ts's export answer doc (the last JSON Schema built at
+//                               module level, at every isolate start) in a function too: zod's
+//                               JSON Schema code leaves the script. HEAD d266a22 with and without
+//                               it: 791.7 -> 770.7 KiB raw, 242.6 -> 235.8 KiB gzip (zod 18.5 ->
+//                               12.1). Budget 237.
 // The issue's 120 KiB target predates GraphQL and the strong sign-in work; it cannot be met
 // without removing features: graphql 38.7, drizzle-orm 22, libSQL 20, hono 12, jose 10, oslo 12
 // and our own src (~130) are past it before zod. What was measured and not done (7 Dec 2026,
@@ -96,7 +101,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 
-const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 244);
+const budgetKiB = Number(process.env.BUNDLE_BUDGET_KIB ?? 237);
 const why = process.argv.includes("--why");
 // Its own directory: dist/ also holds the Node build (`npm run build`).
 const outdir = "dist/worker";

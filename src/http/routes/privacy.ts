@@ -15,7 +15,8 @@ import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const tags = ["privacy"];
 
-const exportAnswer = {
+/** A function, as `docs` (see RouteDocs): its JSON Schema is built only with the document. */
+const exportAnswer = () => ({
   description:
     "The export as one JSON document, streamed (rows are read in pages, so memory stays flat for large accounts)",
   headers: {
@@ -25,7 +26,7 @@ const exportAnswer = {
     },
   },
   content: { "application/json": { schema: jsonSchema(exportDocumentSchema, "output") } },
-};
+});
 
 /** An erasure is a write: it answers with the read-your-writes token, as record writes do. */
 const erased = {
@@ -46,7 +47,7 @@ const docs = () =>
       description:
         "Account, sessions, refresh-token and API-key metadata (never secrets), linked identities, every owned record in every collection (encrypted fields decrypted), the audit entries about the account, and each part's legal basis, erasure policy and retention. Rate limited per account (EXPORT_LIMIT_PER_ACCOUNT); audited.",
       auth: "user",
-      responses: { "200": exportAnswer },
+      responses: { "200": exportAnswer() },
       raises: ["FORBIDDEN", "NOT_FOUND", "CONFIG_INVALID"],
     },
     "delete /api/me": {
@@ -62,7 +63,7 @@ const docs = () =>
       tags,
       summary: "Export any account's data (admins)",
       auth: "admin",
-      responses: { "200": exportAnswer },
+      responses: { "200": exportAnswer() },
       raises: ["NOT_FOUND", "CONFIG_INVALID"],
     },
     "post /api/admin/users/:id/erase": {
