@@ -34,15 +34,20 @@ export const setCookieHeader = {
   },
 };
 
-/** What sign-in answers document: the refresh token is absent with ?cookie=1. */
-export const signedInAnswer = z.extend(signedInSchema, {
-  refreshToken: z
-    .optional(tokenPairSchema.shape.refreshToken)
-    .check(z.describe("Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1")),
-});
-export const tokenPairAnswer = z.extend(tokenPairSchema, {
-  refreshToken: signedInAnswer.shape.refreshToken,
-});
+/**
+ * What sign-in answers document: the refresh token is absent with ?cookie=1. Functions, as route
+ * docs are (see RouteDocs in route-docs.ts).
+ */
+export const signedInAnswer = () =>
+  z.extend(signedInSchema, {
+    refreshToken: z
+      .optional(tokenPairSchema.shape.refreshToken)
+      .check(
+        z.describe("Opaque, single use: rotate it at /api/auth/refresh. Absent with ?cookie=1"),
+      ),
+  });
+export const tokenPairAnswer = () =>
+  z.extend(tokenPairSchema, { refreshToken: signedInAnswer().shape.refreshToken });
 
 /** Whether the request asked for the cookie flow. */
 export const wantsCookie = (c: Context<AppEnv>) => c.req.query("cookie") === "1";
@@ -87,9 +92,10 @@ export function clearRefreshCookie(c: Context<AppEnv>): void {
 }
 
 /** The refresh request body as documented: the token, or `{}` with ?cookie=1. */
-export const refreshRequestBody = z.union([
-  refreshInput,
-  z
-    .strictObject({})
-    .check(z.describe("With ?cookie=1: the token is read from the nb_refresh cookie")),
-]);
+export const refreshRequestBody = () =>
+  z.union([
+    refreshInput,
+    z
+      .strictObject({})
+      .check(z.describe("With ?cookie=1: the token is read from the nb_refresh cookie")),
+  ]);

@@ -214,7 +214,7 @@ const docs = () =>
   }) satisfies RouteDocs;
 
 const header = (description: string) => ({ description, schema: { type: "string" } });
-const answerHeaders = {
+const answerHeaders = () => ({
   etag: header("The answer's entity tag (GET)"),
   "cache-control": header("Who may keep the answer: public for anonymous cacheable queries"),
   "x-cache": header(
@@ -224,7 +224,7 @@ const answerHeaders = {
   ratelimit: header("Remaining budget (draft-ietf-httpapi-ratelimit-headers)"),
   "ratelimit-policy": header("The limit"),
   allow: header("POST, when a mutation came by GET"),
-};
+});
 
 /**
  * /graphql in the OpenAPI document. GraphQL answers are JSON whatever happened; a status that
@@ -255,7 +255,7 @@ export const graphqlPaths = () => {
         ...response,
         description,
         ...(Object.keys(content).length > 0 ? { content } : {}),
-        headers: { ...((response.headers as Json | undefined) ?? {}), ...answerHeaders },
+        headers: { ...((response.headers as Json | undefined) ?? {}), ...answerHeaders() },
       };
     }
   }

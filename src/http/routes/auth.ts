@@ -40,7 +40,7 @@ const docs = () =>
       responses: {
         "201": {
           description: "Signed up and in",
-          schema: signedInAnswer,
+          schema: signedInAnswer(),
           headers: setCookieHeader,
         },
       },
@@ -57,7 +57,7 @@ const docs = () =>
         "200": {
           description:
             "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
-          schema: z.union([signedInAnswer, mfaRequiredSchema]),
+          schema: z.union([signedInAnswer(), mfaRequiredSchema]),
           headers: setCookieHeader,
         },
       },
@@ -68,12 +68,12 @@ const docs = () =>
       summary: "Rotate a refresh token for a new token pair",
       description:
         "A refresh token works once; presenting a spent one revokes its whole session. With ?cookie=1 the body may be `{}`: the token is read from the nb_refresh cookie, and the new one set there.",
-      body: refreshRequestBody,
+      body: refreshRequestBody(),
       parameters: [cookieParameter],
       responses: {
         "200": {
           description: "A new token pair",
-          schema: tokenPairAnswer,
+          schema: tokenPairAnswer(),
           headers: setCookieHeader,
         },
       },

@@ -91,7 +91,7 @@ const docs = () =>
       body: mfaVerifyInput,
       parameters: [cookieParameter],
       responses: {
-        "200": { description: "Signed in", schema: signedInAnswer, headers: setCookieHeader },
+        "200": { description: "Signed in", schema: signedInAnswer(), headers: setCookieHeader },
       },
       raises: ["CONFIG_INVALID"],
     },

@@ -77,7 +77,7 @@ const docs = () =>
         "200": {
           description:
             "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
-          schema: z.union([signedInAnswer, mfaRequiredSchema]),
+          schema: z.union([signedInAnswer(), mfaRequiredSchema]),
           headers: setCookieHeader,
         },
       },
