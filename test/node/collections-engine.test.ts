@@ -117,9 +117,31 @@ describe("shared-cache scopes follow relations", () => {
     expect(decide("/api/collections/lists/records")?.scopes).toEqual(["c:lists"]);
     expect(decide("/api/collections/tasks/records/tsk_1")?.scopes).toEqual(["c:tasks"]);
     expect(
-      decide("/api/collections/tasks/records/tsk_1", { expand: "list" })?.scopes.sort(),
+      [
+        ...(decide("/api/collections/tasks/records/tsk_1", { expand: "list" })?.scopes ?? []),
+      ].sort(),
     ).toEqual(["c:lists", "c:tasks"]);
     expect(models.get("lists")!.dependents.map((m) => m.name)).toEqual(["tasks"]);
+  });
+
+  it("is worked out once per shape and shared, frozen; another caller kind, filter or expansion is another shape", () => {
+    const first = decide("/api/collections/tasks/records", { filter: "title ~ 'x'" });
+    expect(decide("/api/collections/tasks/records", { filter: "title ~ 'x'" })).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first?.scopes)).toBe(true);
+    expect(decide("/api/collections/tasks/records", { filter: "title ~ 'y'" })).not.toBe(first);
+    const user: Principal = { kind: "user", id: "usr_1", role: "user" };
+    const asUser = shareDecision(models, {
+      collection: "tasks",
+      filter: "title ~ 'x'",
+      principal: user,
+    });
+    expect(asUser).not.toBe(first);
+    expect(asUser?.scopes).toEqual(first?.scopes);
+    // A filter is a list's only: on a view it changes nothing, so it is the same shape.
+    expect(decide("/api/collections/tasks/records/tsk_1", { filter: "title ~ 'x'" })).toBe(
+      decide("/api/collections/tasks/records/tsk_2"),
+    );
+    expect(decide("/api/collections/nope/records")).toBeUndefined();
   });
 
   it("includes a relation named in a client filter, and ignores a filter that does not parse", () => {

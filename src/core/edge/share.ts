@@ -37,6 +37,33 @@ export interface ShareQuery {
  * collections are never shared.
  */
 export function shareDecision(models: Models, query: ShareQuery): ShareDecision | undefined {
+  // Every GET of the collections API asks this; the answer depends only on the values in the
+  // key (an unambiguous spelling: lengths before the free-form parts, the filter last), so it
+  // is worked out once per shape. Filters are the client's: the memo forgets everything past
+  // its bound rather than grow. Decisions are frozen, as they are shared.
+  const isList = query.id === undefined;
+  const expandText = query.expand ?? "";
+  const key = `${isList ? "l" : "v"}${query.principal.kind === "anonymous" ? "a" : "-"}${query.collection.length}:${query.collection}${expandText.length}:${expandText}|${isList ? (query.filter ?? "") : ""}`;
+  let memo = decisions.get(models);
+  if (memo === undefined) {
+    memo = new Map();
+    decisions.set(models, memo);
+  }
+  const known = memo.get(key);
+  if (known !== undefined || memo.has(key)) return known;
+  const decision = decide(models, query);
+  if (decision !== undefined) {
+    Object.freeze(decision.scopes);
+    Object.freeze(decision);
+  }
+  if (memo.size >= maxDecisions) memo.clear();
+  memo.set(key, decision);
+  return decision;
+}
+const decisions = new WeakMap<Models, Map<string, ShareDecision | undefined>>();
+const maxDecisions = 2048;
+
+function decide(models: Models, query: ShareQuery): ShareDecision | undefined {
   const model = models.get(query.collection);
   if (model === undefined) return undefined;
   const isList = query.id === undefined;

@@ -300,12 +300,14 @@ export async function viewRecord(
   fields: string[],
   expandKeys: string[],
 ) {
-  const keys = [...new Set(["id", "rev", ...fields, ...expandKeys])];
-  const info = fieldsOf(model, keys);
+  const { info, joined } =
+    fields === model.readable && expandKeys.length === 0
+      ? wholeRecordColumns(model)
+      : viewColumns(model, fields, expandKeys);
   const idColumn = model.fields.get("id")!.column;
   const caller = shapeContext(ctx);
   const t = memoFor(viewMemos, model).get(
-    `${caller.key}|${keys.join(",")}`,
+    `${caller.key}|${joined}`,
     () =>
       sql`SELECT ${selectList(info)} FROM ${model.table} WHERE ${where([condition(caller.ctx, model, "view"), sql`${idColumn} = ${sql.placeholder("id")}`])}`,
   );
@@ -315,6 +317,23 @@ export async function viewRecord(
   const record = fromRow(info, row);
   const [expansion] = await expand(ctx, model, [record], expandKeys);
   return { record: shape(record, fields, expansion), rev: Number(record.rev) };
+}
+
+/** The columns a view reads: id and rev (for the ETag), the fields, the relations to expand. */
+function viewColumns(model: CollectionModel, fields: readonly string[], expandKeys: string[]) {
+  const keys = [...new Set(["id", "rev", ...fields, ...expandKeys])];
+  return { keys, info: fieldsOf(model, keys), joined: keys.join(",") };
+}
+
+/** The same for a whole record (no `fields`, no `expand`: most views), once per collection. */
+const wholeRecords = new WeakMap<CollectionModel, ReturnType<typeof viewColumns>>();
+function wholeRecordColumns(model: CollectionModel) {
+  let columns = wholeRecords.get(model);
+  if (columns === undefined) {
+    columns = viewColumns(model, model.readable, []);
+    wholeRecords.set(model, columns);
+  }
+  return columns;
 }
 
 export function notFound(model: CollectionModel, id: string): ApiError {

@@ -78,12 +78,21 @@ export function collectionEdge(models: Models, options: EdgeOptions) {
   let secret: string | undefined;
   const revalidateSecret = () => (secret ??= randomToken(24));
   const share = shareForCollections(models);
+  // With the cache off every decision is its unshareable twin (decisions are memoised: so are
+  // their twins).
+  const unshared = new WeakMap<ShareDecision, ShareDecision>();
   const cache = sharedCache(
     options.enabled
       ? share
       : (c) => {
           const decision = share(c);
-          return decision && { ...decision, shareable: false };
+          if (decision === undefined) return undefined;
+          let twin = unshared.get(decision);
+          if (twin === undefined) {
+            twin = Object.freeze({ ...decision, shareable: false });
+            unshared.set(decision, twin);
+          }
+          return twin;
         },
     memo,
     revalidateSecret,

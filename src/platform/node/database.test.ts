@@ -113,6 +113,27 @@ describe("Node home database (embedded file)", () => {
     expect((await db.replica.execute("SELECT 7 AS n")).rows[0]?.n).toBe(7);
   });
 
+  it("gives each read its own budget: one that starts after another finished is timed from its start", async () => {
+    const endless =
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+    const short = await open(50);
+    // A slow read after a quick one is still interrupted (the watchdog arms again for it).
+    expect((await short.replica.execute("SELECT 1 AS n")).rows[0]?.n).toBe(1);
+    await new Promise((r) => setTimeout(r, 30));
+    await expect(short.replica.execute(endless)).rejects.toMatchObject({
+      code: "SQLITE_INTERRUPT",
+    });
+    // A read still running at an EARLIER read's deadline is not cut there: a 3 s budget, a quick
+    // read, then 2.7 s later a read of about a second that runs across the first deadline.
+    const long = await open(3000);
+    expect((await long.replica.execute("SELECT 1 AS n")).rows[0]?.n).toBe(1);
+    await new Promise((r) => setTimeout(r, 2700));
+    const counted = await long.replica.execute(
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) AS n FROM c",
+    );
+    expect(counted.rows[0]?.n).toBe(2_000_000);
+  }, 20_000);
+
   it("writes through the primary as @libsql/client does: counts, row ids, RETURNING rows", async () => {
     const db = await open();
     await db.client.execute(

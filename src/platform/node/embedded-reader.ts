@@ -25,6 +25,8 @@ export const interruptedCode = "SQLITE_INTERRUPT";
 interface Connection {
   db: Database;
   statements: Map<string, Prepared>;
+  /** When the read running on it is interrupted (performance.now()); undefined when idle. */
+  deadline: number | undefined;
 }
 
 /** A statement prepared once per connection, with what its rows look like (read once). */
@@ -65,23 +67,51 @@ export function embeddedReader(options: EmbeddedReaderOptions): Client {
   let closed = false;
   for (let i = 0; i < options.connections; i++) {
     const db = new Database(options.path, { timeout: busyTimeoutMs });
-    idle.push({ db, statements: new Map() });
+    idle.push({ db, statements: new Map(), deadline: undefined });
   }
+  const connections = [...idle];
   // query_only refuses any write on these connections, whatever SQL reaches them.
-  const ready = Promise.all(idle.map((c) => c.db.exec("PRAGMA query_only = ON")));
+  let isReady = false;
+  const ready = Promise.all(idle.map((c) => c.db.exec("PRAGMA query_only = ON"))).then(() => {
+    isReady = true;
+  });
+
+  // One watchdog timer for every connection, armed for the earliest deadline, instead of a timer
+  // made and cleared around each read: a read still running at its deadline is interrupted just
+  // the same (to the timer's millisecond), and the next deadline arms it again.
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  function arm(ms: number) {
+    watchdog = setTimeout(watch, Math.max(1, Math.ceil(ms)));
+    watchdog.unref?.();
+  }
+  function watch() {
+    watchdog = undefined;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const c of connections) {
+      if (c.deadline === undefined) continue;
+      if (c.deadline <= now) {
+        c.deadline = undefined;
+        c.db.interrupt();
+      } else next = Math.min(next, c.deadline);
+    }
+    if (next !== Number.POSITIVE_INFINITY) arm(next - now);
+  }
 
   async function withConnection<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
-    await ready;
+    if (!isReady) await ready;
     if (closed) throw new LibsqlError("The client is closed", "CLIENT_CLOSED");
     const connection =
       idle.pop() ?? (await new Promise<Connection>((resolve) => waiting.push(resolve)));
-    const timer = setTimeout(() => connection.db.interrupt(), options.budgetMs);
+    // Deadlines only grow (one budget for all), so an armed watchdog fires in time for this one.
+    connection.deadline = performance.now() + options.budgetMs;
+    if (watchdog === undefined) arm(options.budgetMs);
     try {
       return await work(connection);
     } catch (err) {
       throw toLibsqlError(err);
     } finally {
-      clearTimeout(timer);
+      connection.deadline = undefined;
       const next = waiting.shift();
       if (next) next(connection);
       else idle.push(connection);
@@ -121,6 +151,8 @@ export function embeddedReader(options: EmbeddedReaderOptions): Client {
     reconnect: () => {},
     close() {
       closed = true;
+      clearTimeout(watchdog);
+      watchdog = undefined;
       for (const c of idle) c.db.close();
     },
   };
