@@ -42,7 +42,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sourceFiles(path);
-    return /\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name) ? [path] : [];
+    return /\.(ts|tsx|mts|js|mjs)$/.test(e.name) && !/\.test\.ts$/.test(e.name) ? [path] : [];
   });
 }
 
@@ -90,9 +90,30 @@ describe("classic zod in the Worker (src/platform/workers/zod-without-locales.js
   });
 
   it("is not what src/ uses: every schema there is zod/mini", () => {
+    // Any way in: `from`, a bare or dynamic `import`, `require`, either quote, and classic's
+    // subpaths ("zod/v4/classic/…", "zod/v3"); "zod/mini", "zod/v4/core" and the `en` locale are
+    // fine. The alias files themselves (src/platform/workers/zod-*.js) are classic zod by design.
+    const classic =
+      /(?:\bfrom|\bimport|\brequire)\s*\(?\s*["'](?:zod(?:\/v4(?:\/classic(?:\/[^"']*)?)?|\/v3(?:\/[^"']*)?)?|drizzle-zod)["']/;
     const classicImports = sourceFiles(join(root, "src"))
-      .filter((file) => /from "(zod|zod\/v4)"|from "drizzle-zod"/.test(readFileSync(file, "utf8")))
+      .filter((file) => !/src\/platform\/workers\/zod-[\w-]+\.js$/.test(file))
+      .filter((file) => classic.test(readFileSync(file, "utf8")))
       .map((file) => file.slice(root.length + 1));
     expect(classicImports).toEqual([]);
+    for (const line of [
+      'import { z } from "zod";',
+      "export { z } from 'zod/v4';",
+      'export * from "zod/v4/classic";',
+      'const z = await import("zod");',
+      'import "zod/v3";',
+      'import { createInsertSchema } from "drizzle-zod";',
+    ])
+      expect(line).toMatch(classic);
+    for (const line of [
+      'import * as z from "zod/mini";',
+      'import en from "zod/v4/locales/en.js";',
+      'import type * as core from "zod/v4/core";',
+    ])
+      expect(line).not.toMatch(classic);
   });
 });
