@@ -100,6 +100,16 @@ describe("the OpenAPI document as a built asset", () => {
       ),
     );
     expect(builder).toEqual([]);
+    // Nor zod's JSON Schema code (a doc schema built at module level, e.g. a route's docs not in
+    // a function, brings it back: ~6 KiB gzip), classic zod, or a locale but `en`.
+    expect(
+      sources.filter((path) =>
+        /^node_modules\/zod\/(v4\/core\/(to-json-schema|json-schema)|v4\/classic\/|v3\/|v4\/locales\/(?!en\.js$))/.test(
+          path,
+        ),
+      ),
+    ).toEqual([]);
+    expect(sources).toContain("node_modules/zod/v4/locales/en.js");
   });
   it("npm run deploy refuses a Worker whose static assets would lack the document", {
     timeout: 240_000,
