@@ -8,9 +8,10 @@
 //   3. uploads the secrets (`wrangler secret bulk --env …`, from stdin: never a file on disk);
 //   4. `wrangler deploy --env …`;
 //   5. waits for `<url>/ready` (PUBLIC_URL or --url) to answer 200.
-// Before 3 it builds the static assets (`npm run build:ui`: the admin UI and the OpenAPI document
+// Before 2 it builds the static assets (`npm run build:ui`: the admin UI and the OpenAPI document
 // the Worker answers GET /openapi.json with) and refuses unless the document there is the one
-// this code builds; wrangler's [build] runs the same build again before it bundles.
+// this code builds, so a local problem never leaves the database migrated without a deploy;
+// wrangler's [build] runs the same build again before it bundles.
 // `--dry-run` does 1, the assets and builds the Worker for that environment (`wrangler deploy
 // --dry-run`), touching neither the database nor Cloudflare: CI runs it for both environments.
 import { spawn } from "node:child_process";
@@ -148,6 +149,27 @@ if (problems.length > 0)
   ]);
 step(`secrets: ${Object.keys(presentSecrets(secrets)).join(", ")}`);
 
+// 1b. The static assets, built from this code: the Worker reads the admin UI and the OpenAPI
+// document (GET /openapi.json) from them, so neither may be stale or missing. Before the
+// migrations: a local problem stops the deploy before it changes the database.
+const assetsDirectory = target.assets?.directory;
+if (assetsDirectory === undefined)
+  refuse([
+    `${configPath} gives [env.${envName}] no [assets] directory: the Worker serves /openapi.json and the admin UI from it`,
+  ]);
+if ((await run("npm", ["run", "--silent", "build:ui"])) !== 0)
+  refuse([
+    "npm run build:ui failed (see above): the admin UI and /openapi.json are not built; nothing was deployed",
+  ]);
+// The app's code is loaded only now: the refusals above stay quick and independent of it.
+const { apiDocumentFile, apiDocumentText } = await import("./build-openapi");
+const documentFile = apiDocumentFile(resolve(dirname(configPath), assetsDirectory));
+if (!existsSync(documentFile) || readFileSync(documentFile, "utf8") !== apiDocumentText())
+  refuse([
+    `${documentFile} is ${existsSync(documentFile) ? "not the document this code builds" : "missing"} after npm run build:ui: the Worker would answer /openapi.json with ${existsSync(documentFile) ? "a stale document" : "503"}; nothing was deployed`,
+  ]);
+step(`assets: admin UI and ${documentFile} built from this code`);
+
 // 2. Migrations first: code never runs against a schema older than it expects.
 if (dryRun) {
   step("migrations: skipped (dry run: the database is not touched)");
@@ -168,26 +190,6 @@ if (dryRun) {
     db.close();
   }
 }
-
-// 3a. The static assets, built from this code: the Worker reads the admin UI and the OpenAPI
-// document (GET /openapi.json) from them, so neither may be stale or missing.
-const assetsDirectory = target.assets?.directory;
-if (assetsDirectory === undefined)
-  refuse([
-    `${configPath} gives [env.${envName}] no [assets] directory: the Worker serves /openapi.json and the admin UI from it`,
-  ]);
-if ((await run("npm", ["run", "--silent", "build:ui"])) !== 0)
-  refuse([
-    "npm run build:ui failed (see above): the admin UI and /openapi.json are not built; nothing was deployed",
-  ]);
-// The app's code is loaded only now: the refusals above stay quick and independent of it.
-const { apiDocumentFile, apiDocumentText } = await import("./build-openapi");
-const documentFile = apiDocumentFile(resolve(dirname(configPath), assetsDirectory));
-if (!existsSync(documentFile) || readFileSync(documentFile, "utf8") !== apiDocumentText())
-  refuse([
-    `${documentFile} is ${existsSync(documentFile) ? "not the document this code builds" : "missing"} after npm run build:ui: the Worker would answer /openapi.json with ${existsSync(documentFile) ? "a stale document" : "503"}; nothing was deployed`,
-  ]);
-step(`assets: admin UI and ${documentFile} built from this code`);
 
 // 3. + 4. Secrets, then the Worker.
 if (dryRun) {

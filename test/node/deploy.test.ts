@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseEnv, promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { KeySet } from "../../src/core/accounts/signing-keys";
@@ -106,14 +106,14 @@ describe("npm run deploy", () => {
     );
     expect(placeholder.out).not.toMatch(/migrations/);
 
-    // The same configuration with a real origin instead of the placeholder (which deploy refuses).
+    // The same configuration with a real origin instead of the placeholder (which deploy refuses),
+    // and its static assets where npm run build:ui writes them (deploy builds them first).
     const config = join(dir, "wrangler.toml");
     writeFileSync(
       config,
-      readFileSync("wrangler.toml", "utf8").replace(
-        "https://staging-api.example.com",
-        "https://staging.nearbase-test.dev",
-      ),
+      readFileSync("wrangler.toml", "utf8")
+        .replace("https://staging-api.example.com", "https://staging.nearbase-test.dev")
+        .replaceAll('directory = "./ui/dist"', `directory = ${JSON.stringify(resolve("ui/dist"))}`),
     );
     const res = await script(
       "deploy",

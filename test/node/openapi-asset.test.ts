@@ -1,14 +1,16 @@
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { apiDocumentFile, writeApiDocument } from "../../scripts/build-openapi";
 import { collections } from "../../src/collections/index";
 import { buildModels } from "../../src/core/records/model";
 import { apiDocument } from "../../src/http/openapi";
+import { startLibsqlServer } from "../../tools/libsql-server/server";
 import { createTestApp, type TestApp } from "../harness";
 
 // Issue #21: the Workers home answers GET /openapi.json with a file the build writes into its
@@ -154,6 +156,45 @@ describe("the OpenAPI document as a built asset", () => {
       `${join(dir, "ui", "dist", "_", "openapi.json")} is missing after npm run build:ui: the Worker would answer /openapi.json with 503; nothing was deployed`,
     );
     expect(res.out).not.toMatch(/dry run complete/);
+
+    // A real deploy refuses the same before it touches the database: an assets problem is found
+    // locally, so it must stop the deploy before the migrations change the environment's schema
+    // (otherwise "nothing was deployed" would be untrue of the database).
+    const db = await startLibsqlServer({ path: join(dir, "deploy.db") });
+    try {
+      const realSecrets = join(dir, "deploy-real.env");
+      writeFileSync(
+        realSecrets,
+        readFileSync(secrets, "utf8")
+          .replace(/^DATABASE_URL=.*$/m, `DATABASE_URL='${db.url}'`)
+          .replace(/^DATABASE_AUTH_TOKEN=.*$/m, ""),
+      );
+      const realConfig = join(dir, "real", "wrangler.toml");
+      mkdirSync(dirname(realConfig));
+      writeFileSync(
+        realConfig,
+        readFileSync("wrangler.toml", "utf8").replaceAll(
+          '"https://api.example.com"',
+          '"https://api.nearbase-deploy-test.dev"',
+        ),
+      );
+      const real = await script(
+        "deploy",
+        ["--env", "production", "--secrets-file", realSecrets, "--config", realConfig],
+        { WRANGLER_SEND_METRICS: "false", CI: "true", CLOUDFLARE_API_TOKEN: "not-a-token" },
+      );
+      expect(real.code).toBe(1);
+      expect(real.out).toContain(
+        `${join(dir, "real", "ui", "dist", "_", "openapi.json")} is missing after npm run build:ui`,
+      );
+      const client = createClient({ url: db.url });
+      const tables = await client.execute("SELECT name FROM sqlite_master WHERE type = 'table'");
+      client.close();
+      expect(tables.rows).toEqual([]);
+      expect(real.out).not.toMatch(/migrations: applied/);
+    } finally {
+      await db.close();
+    }
   });
 });
 
