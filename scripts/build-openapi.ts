@@ -13,11 +13,13 @@
 // stops those, when the document cannot be built.
 //
 //   tsx scripts/build-openapi.ts [assets directory]   (default: ui/dist)
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { documentAssetPath } from "../src/http/routes/docs";
+import { writeIfChanged } from "./lib/write-if-changed";
 import { openApiDocument } from "./openapi";
+
+export { writeIfChanged };
 
 /** The bytes GET /openapi.json answers with in both homes (compact JSON, as the route sends it). */
 export function apiDocumentText(): string {
@@ -26,24 +28,6 @@ export function apiDocumentText(): string {
 
 /** Where the document goes under an assets directory (ui/dist → ui/dist/_/openapi.json). */
 export const apiDocumentFile = (assetsDir: string) => join(assetsDir, documentAssetPath.slice(1));
-
-/**
- * Writes a file only when its bytes change, through a rename: a reader (workerd's asset server,
- * the Node home, a test) sees the old file or the new one, never half of one. True if written.
- */
-export function writeIfChanged(file: string, bytes: string | Uint8Array): boolean {
-  const data = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
-  if (existsSync(file) && Buffer.compare(readFileSync(file), data) === 0) return false;
-  mkdirSync(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, data);
-    renameSync(temporary, file);
-  } finally {
-    rmSync(temporary, { force: true });
-  }
-  return true;
-}
 
 /** Writes the document into an assets directory (see writeIfChanged); its path and sizes. */
 export function writeApiDocument(assetsDir: string, text = apiDocumentText()) {

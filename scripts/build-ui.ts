@@ -1,9 +1,10 @@
 // `npm run build:ui`: the admin dashboard (ui/) into ui/dist/_/, which both homes serve at /_/
 // (src/http/routes/admin-ui.ts), and the OpenAPI document the Workers home serves at
 // /openapi.json (ui/dist/_/openapi.json, scripts/build-openapi.ts). Runs on `npm install`
-// (prepare), before `npm start` (prestart) and as wrangler's [build] command (wrangler dev and
-// every deploy), so the README's two commands still do everything; ~0.3 s for the UI, 2-5 s
-// with the document (it loads the app's code). Preact + esbuild: esbuild is already the
+// (prepare) and before `npm start` (prestart) with `--no-openapi` (the Node home builds the
+// document itself), and in full as wrangler's [build] command (wrangler dev and every deploy),
+// so the README's two commands still do everything; ~0.3 s for the UI, 2-5 s with the document
+// (it loads the app's code). Preact + esbuild: esbuild is already the
 // project's bundler (scripts/build.ts), so a ~1 kLOC single-page app needs no second toolchain.
 // Prints the first load's gzip size and fails over the budget, and fails when a colour pair of
 // either theme is under its WCAG AA contrast (ui/contrast.ts). Only changed files are written
@@ -15,7 +16,7 @@ import { basename, join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { checkContrast } from "../ui/contrast";
-import { writeApiDocument, writeIfChanged } from "./build-openapi";
+import { writeIfChanged } from "./lib/write-if-changed";
 
 /** Issue #16: ≤ 150 KiB gzip for the first load (HTML + script + styles). */
 const budgetBytes = 150 * 1024;
@@ -65,14 +66,19 @@ const html = template
   .replace("%STYLES%", `/_/assets/${styles}`);
 writeIfChanged(join(out, "index.html"), html);
 writeIfChanged(join(out, "favicon.svg"), readFileSync(join(root, "favicon.svg")));
-const document = writeApiDocument(join(root, "dist"));
+// `--no-openapi` (npm install's prepare, npm start's prestart): the Node home builds the document
+// in-process, so those skip loading the app's code for it (~1-4 s) and keep the file as it is.
+const document = process.argv.includes("--no-openapi")
+  ? undefined
+  : (await import("./build-openapi")).writeApiDocument(join(root, "dist"));
 
 // What an earlier build left (older hashed assets): everything this build did not write.
 const written = new Set([
   ...Object.keys(result.metafile.outputs).map((file) => relative(out, file)),
   "index.html",
   "favicon.svg",
-  relative(out, document.file),
+  // The document (build-openapi.ts's apiDocumentFile), kept as it is when not rebuilt.
+  "openapi.json",
 ]);
 for (const entry of readdirSync(join(root, "dist"), { recursive: true, withFileTypes: true })) {
   const path = join(entry.parentPath, entry.name);
@@ -92,7 +98,7 @@ const raw = first.reduce((n, b) => n + b.byteLength, 0);
 const gzip = first.reduce((n, b) => n + gz(b), 0);
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 console.log(
-  `ui/dist/_: first load ${kib(gzip)} gzip (${kib(raw)} raw; budget ${kib(budgetBytes)}), openapi.json ${kib(document.raw)} (${kib(document.gzip)} gzip) in ${Math.round(performance.now())} ms (since the process started)`,
+  `ui/dist/_: first load ${kib(gzip)} gzip (${kib(raw)} raw; budget ${kib(budgetBytes)}), ${document === undefined ? "openapi.json not rebuilt (--no-openapi)" : `openapi.json ${kib(document.raw)} (${kib(document.gzip)} gzip)`} in ${Math.round(performance.now())} ms (since the process started)`,
 );
 if (gzip > budgetBytes) {
   console.error(`build:ui: the first load is over its budget (${kib(gzip)} > ${kib(budgetBytes)})`);

@@ -47,7 +47,7 @@ describe("the OpenAPI document as a built asset", () => {
     const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Json }).scripts;
     expect(scripts["build:ui"]).toBe("tsx scripts/build-ui.ts");
     expect(readFileSync("scripts/build-ui.ts", "utf8")).toMatch(
-      /const document = writeApiDocument\(join\(root, "dist"\)\);/,
+      /\(await import\("\.\/build-openapi"\)\)\.writeApiDocument\(join\(root, "dist"\)\)/,
     );
     for (const env of [undefined, "staging", "production"]) {
       const config = unstable_readConfig({ config: "wrangler.toml", env });

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiDocumentFile, writeApiDocument } from "../../../scripts/build-openapi";
 import { createTestApp, readProblem, type TestApp } from "../../../test/harness";
 import { checkContrast, contrast, stylesPath, themes } from "../../../ui/contrast";
 import { assetPath } from "./admin-ui";
@@ -89,6 +90,14 @@ describe("admin UI in the Node home", () => {
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
     expect((await t.request("/_/../package.json")).status).not.toBe(200);
+  });
+
+  it("does not serve the Workers home's copy of the API document: /openapi.json is its address", async () => {
+    if (!existsSync(apiDocumentFile("ui/dist"))) writeApiDocument("ui/dist");
+    const res = await t.request("/_/openapi.json");
+    expect(res.status).toBe(404);
+    expect((await readProblem(res)).detail).toContain("/openapi.json");
+    expect((await t.request("/openapi.json")).status).toBe(200);
   });
 
   it("gzips text for clients that take it (the Node home has no compressing edge)", async () => {

@@ -1,6 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { ApiError } from "../../core/kernel/errors";
 import type { AppEnv } from "../context";
+import { documentAssetPath } from "./docs";
 
 /**
  * The admin dashboard at /_/ (ui/, built by `npm run build:ui` into ui/dist/_/). The same route
@@ -169,6 +170,13 @@ export function adminUiRoutes() {
     methodCheck(c);
     const path = assetPath(c.req.path);
     if (path === undefined) throw new ApiError("NOT_FOUND", "No such file in the admin UI.");
+    // The Workers home's copy of the API document sits among these files; /openapi.json is its
+    // one address (in the Node home the file on disk may be older than the code's document).
+    if (path === documentAssetPath)
+      throw new ApiError(
+        "NOT_FOUND",
+        "No such file in the admin UI: the API document is /openapi.json.",
+      );
     const binding = (c.env as { ASSETS?: AssetsBinding } | undefined)?.ASSETS;
     if (binding === undefined) readDisk ??= fromDisk();
     const read = binding !== undefined ? fromAssetsBinding(binding) : readDisk!;
