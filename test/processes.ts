@@ -1,5 +1,6 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { createServer } from "node:net";
+import { promisify } from "node:util";
 
 /**
  * For tests that run Nearbase (or a tool) as a real process on loopback: a port nothing listens
@@ -48,4 +49,32 @@ export function collectOutput(child: ChildProcess): () => string {
   child.stdout?.on("data", (d: Buffer) => chunks.push(d.toString()));
   child.stderr?.on("data", (d: Buffer) => chunks.push(d.toString()));
   return () => chunks.join("");
+}
+
+/**
+ * Runs `scripts/<name>.ts` (through tsx) with ONLY the given environment (plus PATH/HOME), never
+ * throwing: its exit code and its output (stdout then stderr).
+ */
+export async function runScript(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      "npx",
+      ["tsx", `scripts/${name}.ts`, ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          ...env,
+        } as unknown as NodeJS.ProcessEnv,
+      },
+    );
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+  }
 }

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod/mini";
 import { refreshInput, signedInSchema, tokenPairSchema } from "../core/accounts/schemas";
+import { mfaRequiredSchema } from "../core/accounts/strong-schemas";
 import { ApiError } from "../core/kernel/errors";
 import type { AppEnv } from "./context";
 
@@ -48,6 +49,14 @@ export const signedInAnswer = () =>
   });
 export const tokenPairAnswer = () =>
   z.extend(tokenPairSchema, { refreshToken: signedInAnswer().shape.refreshToken });
+
+/** The 200 of a sign-in (password log-in, the OAuth exchange): tokens, or a second factor to give. */
+export const signInResponse = () => ({
+  description:
+    "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
+  schema: z.union([signedInAnswer(), mfaRequiredSchema]),
+  headers: setCookieHeader,
+});
 
 /** Whether the request asked for the cookie flow. */
 export const wantsCookie = (c: Context<AppEnv>) => c.req.query("cookie") === "1";

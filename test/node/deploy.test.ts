@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { parseEnv, promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { KeySet } from "../../src/core/accounts/signing-keys";
-import { freePort } from "../processes";
+import { freePort, runScript } from "../processes";
 
 /**
  * The Workers deploy path as code (docs/operations.md, .github/workflows/deploy.yml):
@@ -14,33 +14,16 @@ import { freePort } from "../processes";
  * whose migrations fail — before anything reaches Cloudflare; `--dry-run` builds the Worker for
  * the environment (CI runs it for staging and production).
  */
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "nearbase-deploy-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs a script with ONLY the given environment (plus PATH/HOME), never throwing. */
-async function script(name: string, args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run("npx", ["tsx", `scripts/${name}.ts`, ...args], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        ...env,
-      } as unknown as NodeJS.ProcessEnv,
-    });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
-  }
-}
 
 const turso = "libsql://nearbase-test-org.turso.io";
 
 describe("npm run secrets:setup", () => {
   it("generates the keys, asks for what only the owner knows, and never replaces a key", async () => {
     const file = join(dir, "setup.env");
-    const first = await script("secrets-setup", ["--env", "production", "--file", file], {
+    const first = await runScript("secrets-setup", ["--env", "production", "--file", file], {
       DATABASE_URL: turso,
     });
     // A Turso URL needs its token: named, with how to get it.
@@ -51,7 +34,7 @@ describe("npm run secrets:setup", () => {
     expect(await KeySet.fromJson(before.JWT_PRIVATE_KEYS as string)).toBeDefined();
     expect(before.WEBHOOK_SECRET_KEY).toMatch(/^[0-9a-f]{64}$/);
 
-    const second = await script("secrets-setup", ["--env", "production", "--file", file], {
+    const second = await runScript("secrets-setup", ["--env", "production", "--file", file], {
       DATABASE_AUTH_TOKEN: "token-from-turso",
     });
     expect(second.code).toBe(0);
@@ -66,7 +49,7 @@ describe("npm run secrets:setup", () => {
 
 describe("npm run deploy", () => {
   it("refuses without its secrets, naming each one, before touching anything", async () => {
-    const res = await script("deploy", ["--env", "production", "--dry-run"]);
+    const res = await runScript("deploy", ["--env", "production", "--dry-run"]);
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/deploy to production refused/);
     expect(res.out).toMatch(/DATABASE_URL is missing/);
@@ -76,7 +59,7 @@ describe("npm run deploy", () => {
   }, 60_000);
 
   it("refuses an unusable key set, and an environment wrangler.toml does not declare", async () => {
-    const banner = await script("deploy", ["--env", "production", "--dry-run"], {
+    const banner = await runScript("deploy", ["--env", "production", "--dry-run"], {
       DATABASE_URL: "libsql://self-hosted.example.com",
       JWT_PRIVATE_KEYS: "\n> nearbase@0.1.0 keys:rotate\n[]",
     });
@@ -85,19 +68,19 @@ describe("npm run deploy", () => {
     // The secret's value never appears in the message.
     expect(banner.out).not.toMatch(/nearbase@0\.1\.0/);
 
-    const unknown = await script("deploy", ["--env", "prodution", "--dry-run"]);
+    const unknown = await runScript("deploy", ["--env", "prodution", "--dry-run"]);
     expect(unknown.code).toBe(1);
     expect(unknown.out).toMatch(/declares no \[env\.prodution\]/);
   }, 60_000);
 
   it("refuses to deploy when migrations fail, and says nothing was deployed", async () => {
     const file = join(dir, "deploy.env");
-    const keys = await script("secrets-setup", ["--env", "staging", "--file", file], {
+    const keys = await runScript("secrets-setup", ["--env", "staging", "--file", file], {
       DATABASE_URL: `http://127.0.0.1:${await freePort()}`,
     });
     expect(keys.code).toBe(0);
     // The committed configuration carries placeholder origins: a real deploy refuses them.
-    const placeholder = await script("deploy", ["--env", "staging", "--secrets-file", file], {
+    const placeholder = await runScript("deploy", ["--env", "staging", "--secrets-file", file], {
       CLOUDFLARE_API_TOKEN: "unused",
     });
     expect(placeholder.code).toBe(1);
@@ -115,7 +98,7 @@ describe("npm run deploy", () => {
         .replace("https://staging-api.example.com", "https://staging.nearbase-test.dev")
         .replaceAll('directory = "./ui/dist"', `directory = ${JSON.stringify(resolve("ui/dist"))}`),
     );
-    const res = await script(
+    const res = await runScript(
       "deploy",
       ["--env", "staging", "--secrets-file", file, "--config", config],
       { CLOUDFLARE_API_TOKEN: "not-used-migrations-fail-first" },
@@ -129,12 +112,12 @@ describe("npm run deploy", () => {
   it("--dry-run builds the Worker for the environment once its secrets are usable", async () => {
     const file = join(dir, "dry.env");
     writeFileSync(file, "");
-    const setup = await script("secrets-setup", ["--env", "production", "--file", file], {
+    const setup = await runScript("secrets-setup", ["--env", "production", "--file", file], {
       DATABASE_URL: turso,
       DATABASE_AUTH_TOKEN: "token",
     });
     expect(setup.code).toBe(0);
-    const res = await script(
+    const res = await runScript(
       "deploy",
       ["--env", "production", "--dry-run", "--secrets-file", file],
       {

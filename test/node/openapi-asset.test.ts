@@ -1,8 +1,7 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
@@ -12,6 +11,7 @@ import { buildModels } from "../../src/core/records/model";
 import { apiDocument } from "../../src/http/openapi";
 import { startLibsqlServer } from "../../tools/libsql-server/server";
 import { createTestApp, type TestApp } from "../harness";
+import { runScript } from "../processes";
 
 // Issue #21: the Workers home answers GET /openapi.json with a file the build writes into its
 // static assets (ui/dist/_/openapi.json), so its script leaves the document's builder out. What
@@ -116,28 +116,9 @@ describe("the OpenAPI document as a built asset", () => {
   it("npm run deploy refuses a Worker whose static assets would lack the document", {
     timeout: 240_000,
   }, async () => {
-    const script = async (name: string, args: string[], env: Record<string, string>) => {
-      try {
-        const { stdout, stderr } = await promisify(execFile)(
-          "npx",
-          ["tsx", `scripts/${name}.ts`, ...args],
-          {
-            env: {
-              PATH: process.env.PATH ?? "",
-              HOME: process.env.HOME ?? "",
-              ...env,
-            } as unknown as NodeJS.ProcessEnv,
-          },
-        );
-        return { code: 0, out: stdout + stderr };
-      } catch (err) {
-        const e = err as { code?: number; stdout?: string; stderr?: string };
-        return { code: e.code ?? 1, out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
-      }
-    };
     const secrets = join(dir, "deploy.env");
     writeFileSync(secrets, "");
-    const setup = await script("secrets-setup", ["--env", "production", "--file", secrets], {
+    const setup = await runScript("secrets-setup", ["--env", "production", "--file", secrets], {
       DATABASE_URL: "libsql://nearbase-test-org.turso.io",
       DATABASE_AUTH_TOKEN: "token",
     });
@@ -146,7 +127,7 @@ describe("the OpenAPI document as a built asset", () => {
     // relative to the file) is one that npm run build:ui does not write.
     const config = join(dir, "wrangler.toml");
     writeFileSync(config, readFileSync("wrangler.toml", "utf8"));
-    const res = await script(
+    const res = await runScript(
       "deploy",
       ["--env", "production", "--dry-run", "--secrets-file", secrets, "--config", config],
       { WRANGLER_SEND_METRICS: "false", CI: "true" },
@@ -178,7 +159,7 @@ describe("the OpenAPI document as a built asset", () => {
           '"https://api.nearbase-deploy-test.dev"',
         ),
       );
-      const real = await script(
+      const real = await runScript(
         "deploy",
         ["--env", "production", "--secrets-file", realSecrets, "--config", realConfig],
         { WRANGLER_SEND_METRICS: "false", CI: "true", CLOUDFLARE_API_TOKEN: "not-a-token" },

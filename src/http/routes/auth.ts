@@ -6,7 +6,6 @@ import {
   sessionViewSchema,
   signupInput,
 } from "../../core/accounts/schemas";
-import { mfaRequiredSchema } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
@@ -18,6 +17,7 @@ import {
   refreshRequestBody,
   setCookieHeader,
   signedInAnswer,
+  signInResponse,
   tokenPairAnswer,
   withRefreshCookie,
 } from "../refresh-cookie";
@@ -54,12 +54,7 @@ const docs = () =>
       example: { email: "ada@example.com", password: "correct horse battery" },
       parameters: [cookieParameter],
       responses: {
-        "200": {
-          description:
-            "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
-          schema: z.union([signedInAnswer(), mfaRequiredSchema]),
-          headers: setCookieHeader,
-        },
+        "200": signInResponse(),
       },
       raises: ["CONFIG_INVALID"],
     },

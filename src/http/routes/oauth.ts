@@ -1,18 +1,12 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import * as z from "zod/mini";
 import { oauthExchangeInput } from "../../core/accounts/schemas";
-import { mfaRequiredSchema, signInResultSchema } from "../../core/accounts/strong-schemas";
+import { signInResultSchema } from "../../core/accounts/strong-schemas";
 import { readJsonObject } from "../body";
 import { callerOf } from "../caller";
 import type { AppEnv } from "../context";
 import { noStore } from "../middleware/no-store";
-import {
-  cookieParameter,
-  setCookieHeader,
-  signedInAnswer,
-  withRefreshCookie,
-} from "../refresh-cookie";
+import { cookieParameter, signInResponse, withRefreshCookie } from "../refresh-cookie";
 import { openApiPaths, type RouteDocs } from "../route-docs";
 
 const cookieName = "nb_oauth";
@@ -74,12 +68,7 @@ const docs = () =>
       body: oauthExchangeInput,
       parameters: [cookieParameter],
       responses: {
-        "200": {
-          description:
-            "Signed in; or, for an account with two-factor sign-in, `mfa_required` with a ticket for /api/auth/mfa/verify (no tokens, no cookie)",
-          schema: z.union([signedInAnswer(), mfaRequiredSchema]),
-          headers: setCookieHeader,
-        },
+        "200": signInResponse(),
       },
       raises: ["CONFIG_INVALID"],
     },
