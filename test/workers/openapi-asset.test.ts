@@ -1,10 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { collections } from "../../src/collections/index";
 import { buildModels } from "../../src/core/records/model";
 import { apiDocument } from "../../src/http/openapi";
-import worker from "../../src/platform/workers/main";
+import { callWorker } from "./entry";
 
 /**
  * GET /openapi.json in workerd, through the real entry: the Worker answers with the file the
@@ -12,16 +11,6 @@ import worker from "../../src/platform/workers/main";
  * project's global setup builds it from the code under test, as wrangler's [build] does before a
  * deploy), not with a document of its own, and a deploy without the file answers a problem.
  */
-async function call(path: string, bindings: Env) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`https://nearbase.test${path}`) as Parameters<typeof worker.fetch>[0],
-    bindings,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 /** An ASSETS binding standing in for a deploy's: answers the document path from `files`. */
 function assets(files: () => Record<string, string | number>) {
@@ -42,7 +31,7 @@ function assets(files: () => Record<string, string | number>) {
 
 describe("/openapi.json from the static assets (Workers home)", () => {
   it("answers the built file, which is the current code's document", async () => {
-    const res = await call("/openapi.json", { ...env } as Env);
+    const res = await callWorker("/openapi.json", { ...env } as Env);
     expect(res.status).toBe(200);
     const body = await res.text();
     const file = await (await env.ASSETS.fetch("https://nearbase.test/_/openapi.json")).text();
@@ -54,7 +43,7 @@ describe("/openapi.json from the static assets (Workers home)", () => {
     const binding = assets(() => ({ "/_/openapi.json": '{"openapi":"3.1.0","built":true}' }));
     const bindings = { ...env, ASSETS: binding } as unknown as Env;
     for (let i = 0; i < 3; i++) {
-      const res = await call("/openapi.json", bindings);
+      const res = await callWorker("/openapi.json", bindings);
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('{"openapi":"3.1.0","built":true}');
       expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
@@ -67,7 +56,7 @@ describe("/openapi.json from the static assets (Workers home)", () => {
     let files: Record<string, string | number> = {};
     const binding = assets(() => files);
     const bindings = { ...env, ASSETS: binding } as unknown as Env;
-    const missing = await call("/openapi.json", bindings);
+    const missing = await callWorker("/openapi.json", bindings);
     expect(missing.status).toBe(503);
     expect(missing.headers.get("content-type")).toMatch(/^application\/problem\+json/);
     const problem = (await missing.json()) as { code: string; detail: string; stack?: unknown };
@@ -78,21 +67,21 @@ describe("/openapi.json from the static assets (Workers home)", () => {
     expect(JSON.stringify(problem)).not.toMatch(/\bat .*\.(ts|js):\d+/);
 
     files = { "/_/openapi.json": 500 };
-    const unreadable = await call("/openapi.json", bindings);
+    const unreadable = await callWorker("/openapi.json", bindings);
     expect(unreadable.status).toBe(503);
     expect(((await unreadable.json()) as { detail: string }).detail).toBe(
       "The OpenAPI document cannot be read.",
     );
 
     files = { "/_/openapi.json": '{"openapi":"3.1.0"}' };
-    const served = await call("/openapi.json", bindings);
+    const served = await callWorker("/openapi.json", bindings);
     expect(served.status).toBe(200);
     expect(await served.text()).toBe('{"openapi":"3.1.0"}');
   });
 
   it("answers 503 problem+json without an ASSETS binding at all", async () => {
     const { ASSETS: _, ...rest } = env as unknown as Record<string, unknown>;
-    const res = await call("/openapi.json", rest as unknown as Env);
+    const res = await callWorker("/openapi.json", rest as unknown as Env);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { code: string }).code).toBe("UNAVAILABLE");
   });

@@ -1,27 +1,16 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/platform/workers/main";
+import { callWorker } from "./entry";
 
 /**
  * /ready in workerd, through the real entry: it fails (503 problem+json) while the signing keys
  * do not load — e.g. npm's banner piped into the secret by `npm run keys:rotate -- --print`
  * without `--silent` — instead of 200 while every sign-in answers CONFIG_INVALID.
  */
-async function call(path: string, bindings: Env) {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`https://nearbase.test${path}`) as Parameters<typeof worker.fetch>[0],
-    bindings,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
-}
 
 describe("readiness and signing keys (Workers home)", () => {
   it("answers 200 with usable keys", async () => {
-    const res = await call("/ready", { ...env } as Env);
+    const res = await callWorker("/ready", { ...env } as Env);
     expect(res.status).toBe(200);
   });
 
@@ -32,7 +21,7 @@ describe("readiness and signing keys (Workers home)", () => {
   ] as const) {
     it(`answers 503 problem+json with ${what}`, async () => {
       const bindings = { ...env, JWT_PRIVATE_KEYS: value } as Env;
-      const res = await call("/ready", bindings);
+      const res = await callWorker("/ready", bindings);
       expect(res.status).toBe(503);
       expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
       expect(res.headers.get("retry-after")).toBe("5");
@@ -40,7 +29,7 @@ describe("readiness and signing keys (Workers home)", () => {
       expect(problem.code).toBe("UNAVAILABLE");
       expect(problem.detail).toMatch(/signing keys/);
       // /health stays a liveness check: no I/O, no keys.
-      expect((await call("/health", bindings)).status).toBe(200);
+      expect((await callWorker("/health", bindings)).status).toBe(200);
     });
   }
 });

@@ -136,8 +136,9 @@ const graphqlResponse = {
   },
 };
 
-const docs = () =>
-  ({
+const docs = () => {
+  const answeredJson = { ...graphqlResponse.content["application/json"], example: answered };
+  return {
     "get /graphql": {
       tags: ["graphql"],
       summary:
@@ -154,10 +155,7 @@ const docs = () =>
         "200": {
           ...graphqlResponse,
           content: {
-            "application/json": {
-              ...graphqlResponse.content["application/json"],
-              example: answered,
-            },
+            "application/json": answeredJson,
             "text/html": { schema: { type: "string" } },
           },
         },
@@ -185,15 +183,7 @@ const docs = () =>
       summary: "GraphQL query or mutation over the collections",
       parameters: [],
       responses: {
-        "200": {
-          ...graphqlResponse,
-          content: {
-            "application/json": {
-              ...graphqlResponse.content["application/json"],
-              example: answered,
-            },
-          },
-        },
+        "200": { ...graphqlResponse, content: { "application/json": answeredJson } },
         "400": { ...graphqlResponse, description: "The request could not run" },
         "403": {
           ...graphqlResponse,
@@ -211,7 +201,8 @@ const docs = () =>
         "RATE_LIMITED",
       ],
     },
-  }) satisfies RouteDocs;
+  } satisfies RouteDocs;
+};
 
 const header = (description: string) => ({ description, schema: { type: "string" } });
 const answerHeaders = () => ({
